@@ -1,0 +1,120 @@
+"""The desired state: validated manifests resolved into frozen objects.
+
+Everything later stages need is here, already resolved: the effective deletion mode of every
+purge and prune entry (entry, else space, else top-level, else recycle), the safety limits, and
+where each rule came from so that a plan can say why it deletes something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """How an item is deleted: moved to the recycle bin, or removed for good."""
+
+    RECYCLE = "recycle"
+    PERMANENT = "permanent"
+
+
+class RuleKind(StrEnum):
+    EXIST = "exist"
+    PROTECT = "protect"
+    PURGE = "purge"
+    PRUNE = "prune"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value was written: file, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def short(self) -> str:
+        """`name.yaml:LINE`, the form plans use in reasons."""
+        name = self.file.replace("\\", "/").rsplit("/", 1)[-1]
+        return f"{name}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One manifest entry.
+
+    `pattern` is as written (NFC-normalised): a glob for exist/protect/purge, the root for
+    prune (`""` is the whole space, `photos/` a directory). A trailing `/` means "directories
+    only". `mode` is the resolved deletion mode for purge and prune entries, None otherwise.
+    `order` is the entry's position among the space's purge entries (file order), which
+    decides precedence when several purge entries match one path.
+    """
+
+    kind: RuleKind
+    pattern: str
+    location: Location
+    mode: Mode | None = None
+    order: int = 0
+
+    def describe(self) -> str:
+        """`purge tmp/ (prod.yaml:14)`: the reason a plan shows for a change."""
+        return f"{self.kind.value} {self.pattern or '(space root)'} ({self.location.short()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """Limits checked before the first delete call of an apply."""
+
+    max_deletes: int | None = None
+    max_delete_percent: float = 30.0
+    min_existing: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceSpec:
+    """What one tenant space must look like."""
+
+    id: str
+    location: Location
+    mode: Mode = Mode.RECYCLE
+    user_id: str | None = None
+    exist: tuple[Rule, ...] = ()
+    protect: tuple[Rule, ...] = ()
+    purge: tuple[Rule, ...] = ()
+    prune: tuple[Rule, ...] = ()
+    empty_recycle_bin: bool = False
+    allow_whole_space: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySpec:
+    """One media library, merged from every manifest file that names it."""
+
+    library: str
+    spaces: tuple[SpaceSpec, ...]
+    endpoint: str | None = None
+    safety: Safety = Safety()
+    clear_history: bool = False
+    history_location: Location | None = None
+    sources: tuple[str, ...] = ()
+
+    def space(self, space_id: str) -> SpaceSpec:
+        for space in self.spaces:
+            if space.id == space_id:
+                return space
+        raise KeyError(space_id)
+
+    @property
+    def default_endpoint(self) -> str:
+        return self.endpoint or f"https://{self.library}.api.tencentsmh.cn"
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Every library the given manifests describe, and a digest of the manifests' bytes."""
+
+    libraries: tuple[LibrarySpec, ...]
+    digest: str
