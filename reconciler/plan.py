@@ -1,0 +1,379 @@
+"""The plan as a value: immutable changes with a sort key, and its JSON form (SPEC section 4).
+
+A plan is what `plan` prints and what `apply` carries out. It holds every change, the
+drift apply cannot fix (`missing`), the listing errors that withheld deletes, the safety
+limits it breaches, and per-space facts the renderers and apply need. The same plan always
+serialises to the same bytes: changes are sorted, JSON keys are sorted.
+
+A plan file is the same JSON plus, for each delete, the remote fingerprint apply re-checks,
+and a header: where the library is, and a digest of the manifests it was made from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from reconciler.desired import Mode
+from reconciler.errors import ReconcileError
+from reconciler.listing import EntryType, Fingerprint
+
+FORMAT_VERSION = 1
+PLAN_FILE_KIND = "smh-reconcile-plan"
+
+
+class Action(StrEnum):
+    DELETE = "delete"
+    EMPTY_RECYCLE_BIN = "empty_recycle_bin"
+    CLEAR_HISTORY = "clear_history"
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete one item (a file, or a whole directory as one item) in one mode."""
+
+    space: str
+    path: str
+    type: EntryType
+    mode: Mode
+    reason: str
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    effective_mode: Mode | None = None
+
+    action = Action.DELETE
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (0, self.space, 0, self.path)
+
+    @property
+    def final_mode(self) -> Mode:
+        """The mode the server will actually apply (permanent where the space has no bin)."""
+        return self.effective_mode or self.mode
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": self.action.value,
+            "space": self.space,
+            "path": self.path,
+            "type": self.type.value,
+            "mode": self.mode.value,
+            "reason": self.reason,
+        }
+        if self.effective_mode is not None and self.effective_mode != self.mode:
+            data["effective_mode"] = self.effective_mode.value
+        if fingerprints:
+            data["fingerprint"] = self.fingerprint.to_json()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyRecycleBin:
+    """Empty one space's recycle bin, after that space's deletes."""
+
+    space: str
+    items: int
+    reason: str
+
+    action = Action.EMPTY_RECYCLE_BIN
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (0, self.space, 1, "")
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "space": self.space,
+            "items": self.items,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClearHistory:
+    """Clear every earlier file version of the library; last of all changes."""
+
+    reason: str
+    blocked: bool = False
+
+    action = Action.CLEAR_HISTORY
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (1, "", 0, "")
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        return {"action": self.action.value, "blocked": self.blocked, "reason": self.reason}
+
+
+Change = Delete | EmptyRecycleBin | ClearHistory
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """A literal `exist` path that is absent: drift apply cannot fix."""
+
+    space: str
+    path: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"space": self.space, "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyViolation:
+    """A safety limit the plan breaches; apply refuses it unless forced."""
+
+    limit: str
+    message: str
+    space: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"limit": self.limit, "message": self.message, "space": self.space}
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceReport:
+    """What the plan saw of one space."""
+
+    space: str
+    listed: int
+    removed: int
+    recycle_bin: bool
+    errors: tuple[str, ...] = ()
+    user_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "space": self.space,
+            "listed": self.listed,
+            "removed": self.removed,
+            "recycle_bin": "enabled" if self.recycle_bin else "disabled",
+            "errors": list(self.errors),
+        }
+        if self.user_id is not None:
+            data["user_id"] = self.user_id
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    library: str
+    changes: tuple[Change, ...]
+    missing: tuple[Missing, ...] = ()
+    safety: tuple[SafetyViolation, ...] = ()
+    spaces: tuple[SpaceReport, ...] = ()
+    listed_at: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_sort_key)))
+        object.__setattr__(
+            self, "missing", tuple(sorted(self.missing, key=lambda m: (m.space, m.path)))
+        )
+        object.__setattr__(self, "spaces", tuple(sorted(self.spaces, key=lambda s: s.space)))
+
+    # -- questions apply and the command line ask -------------------------------------------
+
+    @property
+    def deletes(self) -> tuple[Delete, ...]:
+        return tuple(change for change in self.changes if isinstance(change, Delete))
+
+    @property
+    def errors(self) -> tuple[tuple[str, str], ...]:
+        return tuple((report.space, error) for report in self.spaces for error in report.errors)
+
+    @property
+    def clear_history(self) -> ClearHistory | None:
+        for change in self.changes:
+            if isinstance(change, ClearHistory):
+                return change
+        return None
+
+    def has_changes(self) -> bool:
+        """Whether applying would change the library (a history clear alone does not count)."""
+        return any(not isinstance(change, ClearHistory) for change in self.changes)
+
+    def is_drifted(self) -> bool:
+        """What `--detailed-exitcode` reports as 2: changes or missing paths."""
+        return self.has_changes() or bool(self.missing)
+
+    def recycles_without_bin(self) -> tuple[Delete, ...]:
+        return tuple(
+            delete
+            for delete in self.deletes
+            if delete.mode is Mode.RECYCLE and delete.final_mode is Mode.PERMANENT
+        )
+
+    def refusals(self, *, force: bool) -> list[str]:
+        """Why apply must not start, one line each; empty when it may."""
+        reasons: list[str] = []
+        if self.errors:
+            spaces = sorted({space for space, _ in self.errors})
+            reasons.append(
+                "listing failed in space(s) " + ", ".join(spaces) + ": plan again before applying"
+            )
+        clear = self.clear_history
+        if clear is not None and clear.blocked:
+            reasons.append(f"history clear is blocked: {clear.reason}")
+        if not force:
+            reasons.extend(f"safety limit: {violation.message}" for violation in self.safety)
+            without_bin = self.recycles_without_bin()
+            if without_bin:
+                reasons.append(
+                    f"{len(without_bin)} recycle delete(s) would be permanent because the space "
+                    "has no recycle bin"
+                )
+            if reasons and (self.safety or without_bin):
+                reasons[-1] += " (use --force to apply anyway)"
+        return reasons
+
+    def summary(self) -> dict[str, int]:
+        deletes = self.deletes
+        return {
+            "delete": len(deletes),
+            "recycle": sum(1 for d in deletes if d.mode is Mode.RECYCLE),
+            "permanent": sum(1 for d in deletes if d.mode is Mode.PERMANENT),
+            "effective_permanent": sum(1 for d in deletes if d.final_mode is Mode.PERMANENT),
+            "empty_recycle_bin": sum(
+                1 for change in self.changes if isinstance(change, EmptyRecycleBin)
+            ),
+            "clear_history": 1 if self.clear_history is not None else 0,
+            "missing": len(self.missing),
+            "errors": len(self.errors),
+        }
+
+    def select_spaces(self, spaces: Iterable[str]) -> Plan:
+        wanted = set(spaces)
+        return replace(
+            self,
+            changes=tuple(
+                c for c in self.changes if isinstance(c, ClearHistory) or c.space in wanted
+            ),
+            missing=tuple(m for m in self.missing if m.space in wanted),
+            safety=tuple(s for s in self.safety if s.space is None or s.space in wanted),
+            spaces=tuple(s for s in self.spaces if s.space in wanted),
+        )
+
+    def user_id(self, space: str) -> str | None:
+        for report in self.spaces:
+            if report.space == space:
+                return report.user_id
+        return None
+
+    # -- JSON --------------------------------------------------------------------------------
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "library": self.library,
+            "changes": [change.to_json(fingerprints=fingerprints) for change in self.changes],
+            "missing": [missing.to_json() for missing in self.missing],
+            "safety": [violation.to_json() for violation in self.safety],
+            "spaces": [report.to_json() for report in self.spaces],
+            "summary": self.summary(),
+        }
+        if self.listed_at is not None:
+            data["listed_at"] = self.listed_at
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        try:
+            return cls(
+                library=str(data["library"]),
+                changes=tuple(_change_from_json(change) for change in data["changes"]),
+                missing=tuple(
+                    Missing(space=m["space"], path=m["path"], reason=m.get("reason", ""))
+                    for m in data.get("missing", ())
+                ),
+                safety=tuple(
+                    SafetyViolation(limit=s["limit"], message=s["message"], space=s.get("space"))
+                    for s in data.get("safety", ())
+                ),
+                spaces=tuple(
+                    SpaceReport(
+                        space=s["space"],
+                        listed=int(s["listed"]),
+                        removed=int(s["removed"]),
+                        recycle_bin=s["recycle_bin"] == "enabled",
+                        errors=tuple(s.get("errors", ())),
+                        user_id=s.get("user_id"),
+                    )
+                    for s in data.get("spaces", ())
+                ),
+                listed_at=data.get("listed_at"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ReconcileError(f"not a valid plan: {error!r}") from None
+
+
+def _sort_key(change: Change) -> tuple[int, str, int, str]:
+    return change.sort_key
+
+
+def _change_from_json(data: Mapping[str, Any]) -> Change:
+    action = Action(data["action"])
+    if action is Action.DELETE:
+        effective = data.get("effective_mode")
+        return Delete(
+            space=data["space"],
+            path=data["path"],
+            type=EntryType(data["type"]),
+            mode=Mode(data["mode"]),
+            reason=data.get("reason", ""),
+            fingerprint=Fingerprint.from_json(data.get("fingerprint", {})),
+            effective_mode=Mode(effective) if effective else None,
+        )
+    if action is Action.EMPTY_RECYCLE_BIN:
+        return EmptyRecycleBin(
+            space=data["space"], items=int(data.get("items", 0)), reason=data.get("reason", "")
+        )
+    return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)))
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFile:
+    """A saved plan: the plan with fingerprints, and where and from what it was made."""
+
+    plan: Plan
+    endpoint: str
+    manifest_digest: str
+    manifest_files: tuple[str, ...] = ()
+    created_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.plan.to_json(fingerprints=True)
+        data["kind"] = PLAN_FILE_KIND
+        data["endpoint"] = self.endpoint
+        data["manifests"] = {"digest": self.manifest_digest, "files": list(self.manifest_files)}
+        if self.created_at is not None:
+            data["created_at"] = self.created_at
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanFile:
+        if data.get("kind") != PLAN_FILE_KIND:
+            raise ReconcileError("not a plan file (save one with `plan --out FILE`)")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ReconcileError(
+                f"plan file format {data.get('format_version')!r} is not supported "
+                f"(this version reads format {FORMAT_VERSION})"
+            )
+        manifests = data.get("manifests") or {}
+        return cls(
+            plan=Plan.from_json(data),
+            endpoint=str(data.get("endpoint", "")),
+            manifest_digest=str(manifests.get("digest", "")),
+            manifest_files=tuple(manifests.get("files", ())),
+            created_at=data.get("created_at"),
+        )

@@ -1,0 +1,114 @@
+"""Builders shared by tests: manifests in code, and in-memory trees for the pure planner."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from reconciler.desired import LibrarySpec, Location, Mode, Rule, RuleKind, Safety, SpaceSpec
+from reconciler.listing import EntryType, Fingerprint, LibraryListing, RemoteEntry, SpaceListing
+from reconciler.planner import SpaceRules
+from reconciler.walker import walk_tree
+
+PurgeEntry = str | tuple[str, str]
+
+
+def space_spec(
+    space_id: str = "-",
+    *,
+    exist: Sequence[str] = (),
+    protect: Sequence[str] = (),
+    purge: Sequence[PurgeEntry] = (),
+    prune: Sequence[PurgeEntry] = (),
+    mode: str = "recycle",
+    empty_recycle_bin: bool = False,
+    user_id: str | None = None,
+) -> SpaceSpec:
+    """A space as a manifest would give it; each entry on its own line of `test.yaml`."""
+    line = iter(range(1, 10_000))
+
+    def at() -> Location:
+        return Location("test.yaml", next(line), 5)
+
+    def moded(kind: RuleKind, entry: PurgeEntry, order: int) -> Rule:
+        pattern, entry_mode = (entry, mode) if isinstance(entry, str) else entry
+        return Rule(kind, pattern, at(), Mode(entry_mode), order)
+
+    return SpaceSpec(
+        id=space_id,
+        location=at(),
+        mode=Mode(mode),
+        user_id=user_id,
+        exist=tuple(Rule(RuleKind.EXIST, p, at()) for p in exist),
+        protect=tuple(Rule(RuleKind.PROTECT, p, at()) for p in protect),
+        purge=tuple(moded(RuleKind.PURGE, p, i) for i, p in enumerate(purge)),
+        prune=tuple(moded(RuleKind.PRUNE, p, i) for i, p in enumerate(prune)),
+        empty_recycle_bin=empty_recycle_bin,
+    )
+
+
+def library_spec(
+    *spaces: SpaceSpec, safety: Safety | None = None, clear_history: bool = False
+) -> LibrarySpec:
+    return LibrarySpec(
+        library="smhtest",
+        spaces=spaces,
+        safety=safety or Safety(max_delete_percent=100, min_existing=10),
+        clear_history=clear_history,
+        history_location=Location("test.yaml", 99, 3) if clear_history else None,
+    )
+
+
+def tree(paths: Iterable[str]) -> dict[str, tuple[RemoteEntry, ...]]:
+    """Every directory of a set of paths (directories end in `/`) with its children."""
+    kinds: dict[str, EntryType] = {}
+    for raw in paths:
+        is_dir = raw.endswith("/")
+        segments = raw.strip("/").split("/")
+        for depth in range(1, len(segments) + 1):
+            path = "/".join(segments[:depth])
+            last = depth == len(segments)
+            kinds[path] = EntryType.FILE if last and not is_dir else EntryType.DIR
+    children: dict[str, list[RemoteEntry]] = {"": []}
+    for path, kind in sorted(kinds.items()):
+        parent = path.rsplit("/", 1)[0] if "/" in path else ""
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        fingerprint = Fingerprint(etag=digest[:16], modification_time="2026-01-01T00:00:00.000Z",
+                                  size=None if kind is EntryType.DIR else str(len(path)))
+        children.setdefault(parent, []).append(RemoteEntry(path, kind, fingerprint))
+        if kind is EntryType.DIR:
+            children.setdefault(path, [])
+    return {directory: tuple(entries) for directory, entries in children.items()}
+
+
+class TreeLister:
+    """Lists directories of an in-memory tree and records which were asked for."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.tree = tree(paths)
+        self.listed: list[str] = []
+
+    def __call__(self, directory: str) -> Sequence[RemoteEntry]:
+        self.listed.append(directory)
+        return self.tree[directory]
+
+
+def walk(
+    space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0
+) -> tuple[SpaceListing, TreeLister]:
+    """What the walker lists of `paths` for `space`, without any server."""
+    lister = TreeLister(paths)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        children, errors = walk_tree(SpaceRules(space), lister, executor)
+    listing = SpaceListing(space=space.id, children=children, errors=tuple(errors),
+                           recycle_bin_items=bin_items)
+    return listing, lister
+
+
+def library_listing(*listings: SpaceListing, history_enabled: bool | None = None) -> LibraryListing:
+    return LibraryListing(
+        library="smhtest",
+        spaces={listing.space: listing for listing in listings},
+        history_enabled=history_enabled,
+    )

@@ -1,0 +1,197 @@
+"""The planner's rules (SPEC section 2), one behaviour per test, through the walker's eyes."""
+
+from __future__ import annotations
+
+from reconciler.desired import Mode, Safety
+from reconciler.listing import SpaceListing
+from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
+from reconciler.planner import make_plan
+from tests.support import library_listing, library_spec, space_spec, walk
+
+PHOTOS = [
+    "photos/2024/a.jpg",
+    "photos/2024/b.jpg",
+    "photos/2023/c.jpg",
+    "photos/cover.jpg",
+    "tmp/x.part",
+    "tmp/cache/y.bin",
+    "tmp/cache/z.bin",
+    "docs/handbook.pdf",
+    "docs/old/draft.doc",
+    "contracts/2020/nda.pdf",
+    "empty/",
+]
+
+
+def plan_for(paths: list[str], *, bin_items: int | None = 0, **spec_args: object) -> Plan:
+    space = space_spec(**spec_args)  # type: ignore[arg-type]
+    listing, _ = walk(space, paths, bin_items=bin_items)
+    return make_plan(library_spec(space), library_listing(listing))
+
+
+def deleted(plan: Plan) -> list[tuple[str, str]]:
+    return [(d.path, d.mode.value) for d in plan.deletes]
+
+
+def test_purged_directory_is_one_item_and_is_not_listed() -> None:
+    space = space_spec(purge=["tmp/"])
+    listing, lister = walk(space, PHOTOS)
+    plan = make_plan(library_spec(space), library_listing(listing))
+    assert deleted(plan) == [("tmp", "recycle")]
+    assert plan.deletes[0].type.value == "dir"
+    assert "tmp" not in lister.listed and "tmp/cache" not in lister.listed
+    assert plan.deletes[0].reason == "purge tmp/ (test.yaml:2)"
+
+
+def test_untouched_subtrees_are_never_listed() -> None:
+    _, lister = walk(space_spec(purge=["tmp/"]), PHOTOS)
+    assert lister.listed == [""]
+
+
+def test_globstar_empties_a_directory_but_keeps_it() -> None:
+    assert deleted(plan_for(PHOTOS, purge=["tmp/**"])) == [
+        ("tmp/cache", "recycle"),
+        ("tmp/x.part", "recycle"),
+    ]
+
+
+def test_a_protected_path_keeps_its_ancestors_and_siblings_go() -> None:
+    plan = plan_for(PHOTOS, purge=["photos/"], protect=["photos/2024/a.jpg"])
+    assert deleted(plan) == [
+        ("photos/2023", "recycle"),
+        ("photos/2024/b.jpg", "recycle"),
+        ("photos/cover.jpg", "recycle"),
+    ]
+
+
+def test_kept_directory_keeps_everything_inside_it() -> None:
+    plan = plan_for(PHOTOS, purge=["**/*.jpg", "**/*.pdf"], exist=["photos/2024/"])
+    assert ("photos/2024/a.jpg", "recycle") not in deleted(plan)
+    assert ("photos/2023/c.jpg", "recycle") in deleted(plan)
+    assert ("photos/cover.jpg", "recycle") in deleted(plan)
+
+
+def test_prune_root_stays_and_what_is_not_kept_goes() -> None:
+    plan = plan_for(PHOTOS, prune=["photos/"], exist=["photos/2024/"])
+    assert deleted(plan) == [("photos/2023", "recycle"), ("photos/cover.jpg", "recycle")]
+
+
+def test_a_directory_holding_a_prune_root_is_not_deleted() -> None:
+    plan = plan_for(PHOTOS, purge=["photos/"], prune=["photos/2024/"])
+    paths = [path for path, _ in deleted(plan)]
+    assert "photos" not in paths and "photos/2024" not in paths
+    assert paths == ["photos/2023", "photos/2024/a.jpg", "photos/2024/b.jpg", "photos/cover.jpg"]
+
+
+def test_an_inner_item_of_another_mode_is_its_own_item() -> None:
+    space = space_spec(purge=["tmp/", ("**/*.part", "permanent")])
+    listing, lister = walk(space, PHOTOS)
+    plan = make_plan(library_spec(space), library_listing(listing))
+    assert deleted(plan) == [("tmp", "recycle"), ("tmp/x.part", "permanent")]
+    assert "tmp" in lister.listed  # a different mode could apply inside, so it is listed
+    assert "tmp/cache" in lister.listed
+
+
+def test_first_matching_purge_entry_decides_the_mode() -> None:
+    plan = plan_for(PHOTOS, purge=[("tmp/x.part", "permanent"), ("**/*.part", "recycle")])
+    assert deleted(plan) == [("tmp/x.part", "permanent")]
+
+
+def test_space_mode_is_the_default_for_entries_without_one() -> None:
+    plan = plan_for(PHOTOS, purge=["tmp/"], mode="permanent")
+    assert deleted(plan) == [("tmp", "permanent")]
+
+
+def test_same_mode_inside_a_deleted_directory_is_taken_along() -> None:
+    plan = plan_for(PHOTOS, purge=["tmp/", "tmp/cache/"])
+    assert deleted(plan) == [("tmp", "recycle")]
+
+
+def test_nested_modes_alternate() -> None:
+    paths = ["a/b/c/d.txt", "a/b/e.txt", "a/f.txt"]
+    plan = plan_for(paths, purge=["a/", ("a/b/", "permanent"), ("a/b/c/", "recycle")])
+    assert deleted(plan) == [("a", "recycle"), ("a/b", "permanent"), ("a/b/c", "recycle")]
+
+
+def test_missing_literal_exist_paths_are_reported_not_fixed() -> None:
+    plan = plan_for(PHOTOS, exist=["docs/handbook.pdf", "docs/guide.pdf", "videos/intro.mp4",
+                                   "empty/", "photos/cover.jpg/"])
+    assert [(m.path) for m in plan.missing] == ["docs/guide.pdf", "photos/cover.jpg",
+                                                  "videos/intro.mp4"]
+    assert not plan.has_changes() and plan.is_drifted()
+
+
+def test_recycle_into_a_space_without_bin_is_marked_permanent() -> None:
+    plan = plan_for(PHOTOS, purge=["tmp/"], bin_items=None)
+    (delete,) = plan.deletes
+    assert delete.mode is Mode.RECYCLE and delete.final_mode is Mode.PERMANENT
+    assert delete.to_json()["effective_mode"] == "permanent"
+    assert plan.refusals(force=False) and not plan.refusals(force=True)
+
+
+def test_empty_recycle_bin_is_a_change_only_when_needed() -> None:
+    assert plan_for(PHOTOS, empty_recycle_bin=True, bin_items=0).changes == ()
+    with_items = plan_for(PHOTOS, empty_recycle_bin=True, bin_items=3)
+    assert [type(c) for c in with_items.changes] == [EmptyRecycleBin]
+    recycling = plan_for(PHOTOS, purge=["tmp/"], empty_recycle_bin=True, bin_items=0)
+    assert [type(c) for c in recycling.changes] == [Delete, EmptyRecycleBin]
+    no_bin = plan_for(PHOTOS, purge=["tmp/"], empty_recycle_bin=True, bin_items=None)
+    assert [type(c) for c in no_bin.changes] == [Delete]
+
+
+def test_history_clear_is_maintenance_and_blocked_while_history_is_on() -> None:
+    space = space_spec()
+    listing, _ = walk(space, PHOTOS)
+    on = make_plan(library_spec(space, clear_history=True),
+                   library_listing(listing, history_enabled=True))
+    off = make_plan(library_spec(space, clear_history=True),
+                    library_listing(listing, history_enabled=False))
+    assert isinstance(on.clear_history, ClearHistory) and on.clear_history.blocked
+    assert on.refusals(force=True)  # --force does not pass a blocked clear
+    assert off.clear_history is not None and not off.clear_history.blocked
+    assert not off.has_changes() and not off.refusals(force=False)
+
+
+def test_safety_limits_are_computed_and_shown_not_hidden() -> None:
+    space = space_spec(purge=["photos/", "tmp/"])
+    listing, _ = walk(space, PHOTOS)
+    spec = library_spec(space, safety=Safety(max_deletes=1, max_delete_percent=10, min_existing=3))
+    plan = make_plan(spec, library_listing(listing))
+    assert len(plan.deletes) == 2
+    assert {v.limit for v in plan.safety} == {"max_deletes", "max_delete_percent"}
+    assert plan.refusals(force=False)
+    assert not plan.refusals(force=True)
+
+
+def test_small_spaces_are_under_min_existing() -> None:
+    space = space_spec(purge=["tmp/"])
+    listing, _ = walk(space, ["tmp/a", "keep"])
+    spec = library_spec(space, safety=Safety(max_delete_percent=10, min_existing=10))
+    assert make_plan(spec, library_listing(listing)).safety == ()
+
+
+def test_a_listing_error_withholds_every_delete_of_that_space() -> None:
+    space = space_spec(purge=["tmp/"])
+    broken = SpaceListing(space="-", errors=("listing tmp/: 503 ServerOverloaded",))
+    plan = make_plan(library_spec(space), library_listing(broken))
+    assert plan.changes == ()
+    assert plan.errors == (("-", "listing tmp/: 503 ServerOverloaded"),)
+    assert plan.refusals(force=True)
+
+
+def test_delete_uses_the_servers_spelling() -> None:
+    plan = plan_for(["cafe\u0301/menu.txt", "bar.txt"], purge=["caf\u00e9/"])
+    assert deleted(plan) == [("cafe\u0301", "recycle")]
+
+
+def test_whole_space_prune_never_deletes_the_root() -> None:
+    plan = plan_for(["a.txt", "b/c.txt"], prune=[""], exist=["b/c.txt"])
+    assert deleted(plan) == [("a.txt", "recycle")]
+
+
+def test_same_inputs_give_identical_json() -> None:
+    first = plan_for(PHOTOS, purge=["tmp/", ("**/*.part", "permanent")], exist=["x/y"])
+    second = plan_for(list(reversed(PHOTOS)), purge=["tmp/", ("**/*.part", "permanent")],
+                      exist=["x/y"])
+    assert first.to_json() == second.to_json()
+    assert Plan.from_json(first.to_json(fingerprints=True)) == first
