@@ -6,8 +6,10 @@ spelled exactly as the server spelled them (the root is `""`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class EntryType(StrEnum):
@@ -95,3 +97,71 @@ class LibraryListing:
     spaces: dict[str, SpaceListing]
     history_enabled: bool | None = None
     listed_at: str | None = None
+
+
+LISTING_KIND = "smh-reconcile-listing"
+LISTING_FORMAT_VERSION = 1
+
+
+def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
+    """A listing as a JSON document (`snapshot`), tied to the manifests it was made for."""
+    spaces: dict[str, Any] = {}
+    for space_id, space in sorted(listing.spaces.items()):
+        spaces[space_id] = {
+            "recycle_bin_items": space.recycle_bin_items,
+            "errors": list(space.errors),
+            "children": {
+                directory: [
+                    [entry.name, entry.type.value, entry.fingerprint.to_json()]
+                    for entry in entries
+                ]
+                for directory, entries in sorted(space.children.items())
+            },
+        }
+    return {
+        "kind": LISTING_KIND,
+        "format_version": LISTING_FORMAT_VERSION,
+        "library": listing.library,
+        "listed_at": listing.listed_at,
+        "history_enabled": listing.history_enabled,
+        "manifests": {"digest": digest},
+        "spaces": spaces,
+    }
+
+
+def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
+    """The listing a `snapshot` saved, and the digest of the manifests it was made for.
+
+    Raises ValueError with a message for a person when the document is not a listing.
+    """
+    if not isinstance(data, Mapping) or data.get("kind") != LISTING_KIND:
+        raise ValueError("not a listing saved by `smh-reconcile snapshot`")
+    if data.get("format_version") != LISTING_FORMAT_VERSION:
+        raise ValueError(f"listing format {data.get('format_version')!r} is not supported")
+    try:
+        spaces: dict[str, SpaceListing] = {}
+        for space_id, space in data["spaces"].items():
+            children: dict[str, tuple[RemoteEntry, ...]] = {}
+            for directory, rows in space["children"].items():
+                prefix = f"{directory}/" if directory else ""
+                children[str(directory)] = tuple(
+                    RemoteEntry(f"{prefix}{name}", EntryType(kind), Fingerprint.from_json(fp))
+                    for name, kind, fp in rows
+                )
+            items = space["recycle_bin_items"]
+            spaces[str(space_id)] = SpaceListing(
+                space=str(space_id),
+                children=children,
+                errors=tuple(str(error) for error in space["errors"]),
+                recycle_bin_items=None if items is None else int(items),
+            )
+        history = data.get("history_enabled")
+        listing = LibraryListing(
+            library=str(data["library"]),
+            spaces=spaces,
+            history_enabled=None if history is None else bool(history),
+            listed_at=data.get("listed_at"),
+        )
+        return listing, str(data["manifests"]["digest"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"the listing is damaged ({error!r})") from None

@@ -1,0 +1,31 @@
+"""Renderers: a plan as text for terminals, JSON for machines, Markdown for pull requests.
+
+Each renderer is a pure function of the plan (and, for text, whether to use colour);
+none of them decides anything about the plan.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from reconciler.plan import Plan
+from reconciler.render.json import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def render(plan: Plan, fmt: Format, *, color: bool = False) -> str:
+    if fmt is Format.JSON:
+        return render_json(plan)
+    if fmt is Format.MARKDOWN:
+        return render_markdown(plan)
+    return render_text(plan, color=color)
+
+
+__all__ = ["Format", "render", "render_json", "render_markdown", "render_text"]

@@ -1,0 +1,73 @@
+"""Wording shared by the text and Markdown renders, so both say the same thing."""
+
+from __future__ import annotations
+
+from reconciler.desired import Mode
+from reconciler.listing import EntryType
+from reconciler.plan import Delete, Plan
+
+
+def display_path(delete: Delete) -> str:
+    """A delete's path as people read it: directories end in `/`."""
+    return delete.path + "/" if delete.type is EntryType.DIR else delete.path
+
+
+def mode_label(delete: Delete) -> str:
+    if delete.final_mode is not delete.mode:
+        return f"{delete.mode.value} -> {delete.final_mode.value} (no recycle bin)"
+    return delete.mode.value
+
+
+def space_label(space: str) -> str:
+    return "space - (single-tenant)" if space == "-" else f"space {space}"
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: 3 to delete (2 to the recycle bin, 1 permanently), ...` or `No changes.`"""
+    summary = plan.summary()
+    parts: list[str] = []
+    if summary["delete"]:
+        recycle = sum(1 for d in plan.deletes if d.final_mode is Mode.RECYCLE)
+        permanent = summary["delete"] - recycle
+        detail = []
+        if recycle:
+            detail.append(f"{recycle} to the recycle bin")
+        if permanent:
+            detail.append(f"{permanent} permanently")
+        parts.append(f"{summary['delete']} to delete ({', '.join(detail)})")
+    if summary["empty_recycle_bin"]:
+        parts.append(f"{summary['empty_recycle_bin']} recycle bin(s) to empty")
+    if summary["clear_history"]:
+        parts.append("earlier file versions to clear")
+    if summary["missing"]:
+        parts.append(f"{summary['missing']} missing path(s) apply cannot create")
+    if summary["errors"]:
+        parts.append(f"{summary['errors']} listing error(s)")
+    if not plan.has_changes():
+        head = "No changes. The library matches the manifests"
+        return head + ("; " + "; ".join(parts) + "." if parts else ".")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def warnings(plan: Plan) -> list[str]:
+    """What apply will refuse, or must be known before applying, one line each."""
+    lines = [f"listing failed in {space_label(space)}: {error}" for space, error in plan.errors]
+    lines.extend(f"safety limit exceeded: {violation.message}" for violation in plan.safety)
+    without_bin = plan.recycles_without_bin()
+    if without_bin:
+        lines.append(
+            f"{len(without_bin)} recycle delete(s) go to a space without a recycle bin and "
+            "would be PERMANENT"
+        )
+    clear = plan.clear_history
+    if clear is not None and clear.blocked:
+        lines.append(f"history clear is blocked: {clear.reason}")
+    return lines
+
+
+def refusal_note(plan: Plan) -> str | None:
+    if plan.refusals(force=False) and not plan.refusals(force=True):
+        return "apply will refuse this plan unless run with --force"
+    if plan.refusals(force=True):
+        return "apply will refuse this plan"
+    return None

@@ -1,0 +1,9 @@
+"""The plan as JSON (SPEC section 4): canonical bytes, described by schemas/plan.schema.json."""
+
+from __future__ import annotations
+
+from reconciler.plan import Plan, dumps
+
+
+def render_json(plan: Plan) -> str:
+    return dumps(plan.to_json())
