@@ -1,0 +1,417 @@
+"""`SmhReadClient`: everything the tool reads from SMH, and nothing else.
+
+Read-only by construction: its transport is wrapped in a `MethodGuard` that lets only GET
+through, so no code path through a reader can send a write, whatever it tries.
+
+Listing uses marker mode and follows `nextMarker` to its end: a short page is not the end,
+markers may be integers or strings, an empty/null/absent marker ends, and a marker seen
+before is an error rather than an endless loop. Entry paths are the requested directory joined
+with each entry's `name`, spelled exactly as the server spells it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import ClassVar, Final, Self, TypeVar
+
+import httpx
+
+from reconciler.auth import Credentials, Grants, Operation, grants_for
+from reconciler.client.models import DirectoryPage, RecycledItem, TaskState
+from reconciler.client.session import Answer, Query, Session, route
+from reconciler.client.shapes import (
+    JsonObject,
+    ShapeError,
+    as_list,
+    as_object,
+    check_name,
+    get_bool,
+    get_list,
+    get_marker,
+    get_opt_int,
+    get_opt_str,
+    get_opt_text,
+    get_str,
+    path_from,
+    to_int,
+)
+from reconciler.errors import ReconcileError
+from reconciler.listing import EntryType, Fingerprint, RemoteEntry
+from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
+
+_T = TypeVar("_T")
+
+READ: Final = grants_for(Operation.READ)
+ADMIN: Final = grants_for(Operation.ADMIN)
+
+MAX_PAGE_SIZE: Final = 1000
+RECYCLE_PAGE_SIZE: Final = 100
+"""The recycle-bin listing takes `limit` in [1, 100]."""
+
+# Every type that is not a directory is a leaf for the tool: media items are files, symlinks
+# and metadata-only "virtual" items are deleted like files. An unknown type is refused rather
+# than guessed: a container taken for a leaf could hide a kept path.
+ENTRY_TYPES: Final = {
+    "dir": EntryType.DIR,
+    "file": EntryType.FILE,
+    "image": EntryType.FILE,
+    "video": EntryType.FILE,
+    "symlink": EntryType.FILE,
+    "virtual": EntryType.FILE,
+}
+
+NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
+
+
+def check_path(path: str, *, allow_root: bool) -> str:
+    """`path` if it is a clean relative path (the root `""` only when allowed)."""
+    if path == "":
+        if allow_root:
+            return path
+        raise ReconcileError("refused: the space root is never a target")
+    segments = path.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise ReconcileError(
+            f"refused: {path!r} is not a relative path of whole segments "
+            "(no leading or trailing '/', no empty, '.' or '..' segments)"
+        )
+    return path
+
+
+class SmhReadClient:
+    """Reads one SMH library. A context manager owning its HTTP connection pool."""
+
+    ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET"})
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        library: str,
+        credentials: Credentials,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: float = 30.0,
+        page_size: int = MAX_PAGE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be in [1, {MAX_PAGE_SIZE}]")
+        self.library = library
+        self.page_size = page_size
+        self._session = Session(
+            endpoint=endpoint,
+            library=library,
+            credentials=credentials,
+            transport=transport,
+            allowed_methods=self.ALLOWED_METHODS,
+            retry=retry,
+            timeout=timeout,
+            clock=clock,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._session!r})"
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        space: str | None,
+        grants: Grants = READ,
+        query: Query = (),
+        user_id: str | None = None,
+        body: object = None,
+        ok: Sequence[int] = (200,),
+    ) -> Answer:
+        """One request; an answer whose status is not in `ok` is raised as its error."""
+        answer = self._session.request(
+            method, path, query=query, space=space, grants=grants, user_id=user_id, body=body
+        )
+        if answer.status not in ok:
+            raise answer.error()
+        return answer
+
+    def _follow(
+        self,
+        path: str,
+        *,
+        space: str | None,
+        grants: Grants,
+        limit: int,
+        user_id: str | None,
+        read: Callable[[JsonObject], list[_T]],
+    ) -> Iterator[tuple[list[_T], str | None]]:
+        """Marker paging: yields each page's items and its next marker, to the end."""
+        seen: set[str] = set()
+        marker: str | None = None
+        while True:
+            query: list[tuple[str, str | None]] = [("limit", str(limit))]
+            if marker is not None:
+                query.append(("marker", marker))
+            answer = self._call("GET", path, space=space, grants=grants, query=query,
+                                user_id=user_id)
+
+            def page(data: object) -> tuple[list[_T], str | None]:
+                obj = as_object(data, "answer")
+                return read(obj), get_marker(obj, "nextMarker", "answer")
+
+            items, marker = answer.parse(page)
+            yield items, marker
+            if marker is None:
+                return
+            if marker in seen:
+                raise answer.malformed(
+                    f"nextMarker {marker!r} was already followed: the listing would never end"
+                )
+            seen.add(marker)
+
+    # -- directories ---------------------------------------------------------------------------
+
+    def iter_directory_pages(
+        self, space: str, path: str = "", *, user_id: str | None = None
+    ) -> Iterator[DirectoryPage]:
+        """The pages of one directory's listing, in the server's order."""
+        check_path(path, allow_root=True)
+
+        def read(data: JsonObject) -> list[RemoteEntry]:
+            return [
+                _entry(item, path, f"contents[{index}]")
+                for index, item in enumerate(get_list(data, "contents", "answer",
+                                                      default_empty=True))
+            ]
+
+        for entries, marker in self._follow(
+            route("directory", self.library, space, path=path),
+            space=space,
+            grants=READ,
+            limit=self.page_size,
+            user_id=user_id,
+            read=read,
+        ):
+            yield DirectoryPage(tuple(entries), marker)
+
+    def list_directory(
+        self, space: str, path: str = "", *, user_id: str | None = None
+    ) -> list[RemoteEntry]:
+        """Every child of one directory, each once, in the server's order.
+
+        An entry repeated across pages (the directory changed while it was being paged) is
+        kept once; the same name as both a file and a directory is an error.
+        """
+        entries: dict[str, RemoteEntry] = {}
+        for page in self.iter_directory_pages(space, path, user_id=user_id):
+            for entry in page.entries:
+                earlier = entries.setdefault(entry.path, entry)
+                if earlier.type is not entry.type:
+                    raise ReconcileError(
+                        f"listing {space}:{path or '/'} returned {entry.path!r} both as "
+                        f"{earlier.type} and as {entry.type}"
+                    )
+        return list(entries.values())
+
+    def info(self, space: str, path: str, *, user_id: str | None = None) -> RemoteEntry | None:
+        """One file or directory's details, or None when it does not exist."""
+        check_path(path, allow_root=False)
+        answer = self._call(
+            "GET",
+            route("directory", self.library, space, path=path),
+            space=space,
+            query=[("info", None)],
+            user_id=user_id,
+            ok=(200, 404),
+        )
+        if answer.status == 404:
+            if answer.code in NOT_FOUND_CODES:
+                return None
+            raise answer.error()
+        parent, _, name = path.rpartition("/")
+        return answer.parse(lambda data: _entry(data, parent, "answer", name=name))
+
+    # -- recycle bin ---------------------------------------------------------------------------
+
+    def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None:
+        """How many items the space's recycle bin holds; None when it has no bin.
+
+        Asks page mode for a one-item page and reads `totalNum`: one request whatever the
+        bin's size (marker mode would page through the whole bin at 100 items a request).
+        A server that leaves `totalNum` out gets the bin counted by marker listing instead.
+        """
+        answer = self._call(
+            "GET",
+            route("recycled", self.library, space),
+            space=space,
+            query=[("page", "1"), ("page_size", "1")],
+            user_id=user_id,
+            ok=(200, 400),
+        )
+        if answer.status == 400:
+            if answer.code == "RecycleBinNotEnabled":
+                return None
+            raise answer.error()
+        total = answer.parse(lambda data: get_opt_int(as_object(data, "answer"), "totalNum",
+                                                      "answer"))
+        if total is not None:
+            return total
+        return len(self.list_recycle_bin(space, user_id=user_id))
+
+    def list_recycle_bin(self, space: str, *, user_id: str | None = None) -> list[RecycledItem]:
+        """Every item in the space's recycle bin (a bin that is off is an `SmhRequestError`)."""
+
+        def read(data: JsonObject) -> list[RecycledItem]:
+            return [
+                _recycled(item, f"contents[{index}]")
+                for index, item in enumerate(get_list(data, "contents", "answer",
+                                                      default_empty=True))
+            ]
+
+        items: list[RecycledItem] = []
+        for page, _ in self._follow(
+            route("recycled", self.library, space),
+            space=space,
+            grants=READ,
+            limit=RECYCLE_PAGE_SIZE,
+            user_id=user_id,
+            read=read,
+        ):
+            items.extend(page)
+        return items
+
+    # -- library -------------------------------------------------------------------------------
+
+    def history_enabled(self) -> bool:
+        """Whether the library keeps earlier file versions (reading it needs `admin`)."""
+        answer = self._call(
+            "GET", route("directory-history", self.library, "library-history"),
+            space=None, grants=ADMIN,
+        )
+        return answer.parse(
+            lambda data: get_bool(as_object(data, "answer"), "enableFileHistory", "answer")
+        )
+
+    def list_spaces(self) -> list[str]:
+        """Every space id of the library (needs `admin`); `["-"]` for a single-tenant one."""
+
+        def read(data: JsonObject) -> list[str]:
+            spaces = []
+            for index, item in enumerate(get_list(data, "list", "answer", default_empty=True)):
+                spaces.append(get_str(as_object(item, f"list[{index}]"), "spaceId",
+                                      f"list[{index}]"))
+            return spaces
+
+        found: list[str] = []
+        try:
+            for page, _ in self._follow(
+                route("space", self.library, "list"),
+                space=None,
+                grants=ADMIN,
+                limit=MAX_PAGE_SIZE,
+                user_id=None,
+                read=read,
+            ):
+                found.extend(page)
+        except SmhRequestError as error:
+            if error.code == "NotMultiSpaceLibrary":
+                return ["-"]
+            raise
+        return found
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def query_tasks(
+        self, space: str, ids: Sequence[int], *, user_id: str | None = None
+    ) -> list[TaskState]:
+        """The state of batch tasks of one space."""
+        return self._tasks(route("task", self.library, space, _id_list(ids)), space, user_id)
+
+    def query_library_tasks(self, ids: Sequence[int]) -> list[TaskState]:
+        """The state of library-level tasks (clearing history)."""
+        return self._tasks(route("task", self.library, _id_list(ids)), None, None)
+
+    def _tasks(self, path: str, space: str | None, user_id: str | None) -> list[TaskState]:
+        grants = READ if space is not None else ADMIN
+        answer = self._call("GET", path, space=space, grants=grants, user_id=user_id)
+        return answer.parse(_task_states)
+
+
+# -- answer readers ----------------------------------------------------------------------------
+
+
+def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> RemoteEntry:
+    obj = as_object(item, what)
+    if name is None:
+        name = check_name(get_str(obj, "name", what), what)
+    kind = get_str(obj, "type", what)
+    entry_type = ENTRY_TYPES.get(kind)
+    if entry_type is None:
+        raise ShapeError(f"{what} ({name!r}) has an unknown type {kind!r}")
+    fingerprint = Fingerprint(
+        etag=get_opt_text(obj, "eTag", what),
+        modification_time=get_opt_str(obj, "modificationTime", what),
+        size=get_opt_text(obj, "size", what),
+        crc64=get_opt_text(obj, "crc64", what),
+    )
+    return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint)
+
+
+def _recycled(item: object, what: str) -> RecycledItem:
+    obj = as_object(item, what)
+    kind = get_str(obj, "type", what)
+    entry_type = ENTRY_TYPES.get(kind)
+    if entry_type is None:
+        raise ShapeError(f"{what} has an unknown type {kind!r}")
+    return RecycledItem(
+        recycled_item_id=to_int(obj.get("recycledItemId"), f"{what}.recycledItemId"),
+        original_path=path_from(obj.get("originalPath"), f"{what}.originalPath"),
+        type=entry_type,
+        removal_time=get_opt_str(obj, "removalTime", what),
+        remaining_days=get_opt_int(obj, "remainingTime", what),
+    )
+
+
+def _task_states(data: object) -> list[TaskState]:
+    states = []
+    for index, item in enumerate(as_list(data, "answer")):
+        what = f"answer[{index}]"
+        obj = as_object(item, what)
+        # Current docs and SDKs say `taskId`; older pages and the old Java SDK say `id`.
+        raw_id = obj.get("taskId", obj.get("id"))
+        states.append(
+            TaskState(
+                task_id=to_int(raw_id, f"{what}.taskId"),
+                status=to_int(obj.get("status"), f"{what}.status"),
+                result=obj.get("result"),
+            )
+        )
+    return states
+
+
+def task_id_of(data: object) -> int:
+    """The task id of a 202 answer (`taskId`, or `id` as older pages spell it)."""
+    obj = as_object(data, "answer")
+    return to_int(obj.get("taskId", obj.get("id")), "answer.taskId")
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    if not ids:
+        raise ValueError("no task ids given")
+    return ",".join(str(int(task_id)) for task_id in ids)

@@ -1,0 +1,347 @@
+"""The request pipeline every SMH call goes through, and the transport guard under it.
+
+Owns: building routes (each path segment percent-encoded, `/` literal) and query strings (bare
+flags such as `?delete`), authentication (the token rides in an `Authorization: Bearer`
+header, so no URL ever carries it; a token the server calls invalid is renewed once and the
+request sent again), the retry policy, a cap on answer size, redacted debug logging, and
+turning error answers into `SmhRequestError`.
+
+`MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
+refuses any method outside its allowed set before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from reconciler import __version__
+from reconciler.auth import (
+    Credentials,
+    Grants,
+    MintedToken,
+    Secret,
+    protect_logger,
+    redact,
+    token_provider,
+)
+from reconciler.client.shapes import ShapeError, as_object, get_int, get_str
+from reconciler.errors import ReconcileError
+from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
+
+logger = protect_logger(__name__)
+# httpx logs every request's full URL at INFO, and the token request carries the library secret.
+for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2"):
+    protect_logger(_name)
+
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+"""The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
+
+_T = TypeVar("_T")
+
+Query = Sequence[tuple[str, str | None]]
+"""Query parameters in order; a None value is a bare flag (`?delete`)."""
+
+
+class ReadOnlyViolation(ReconcileError):
+    """Code tried to send a method its client is not allowed to send."""
+
+
+class MethodGuard(httpx.BaseTransport):
+    """A transport that refuses, before sending, any method not in `allowed`."""
+
+    def __init__(self, inner: httpx.BaseTransport, allowed: frozenset[str]) -> None:
+        self._inner = inner
+        self._allowed = allowed
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method.upper() not in self._allowed:
+            raise ReadOnlyViolation(
+                f"refused to send {request.method} {redact(request.url.path)}: this client "
+                f"may only send {', '.join(sorted(self._allowed))}"
+            )
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def encode_path(path: str) -> str:
+    """A relative path as URL path segments: each percent-encoded, joined by a literal `/`."""
+    return "/".join(quote(segment, safe="") for segment in path.split("/"))
+
+
+def route(*parts: str, path: str = "") -> str:
+    """`/api/v1/<parts...>[/<path>]`, each part encoded as one segment."""
+    text = "/api/v1/" + "/".join(quote(part, safe="") for part in parts)
+    return f"{text}/{encode_path(path)}" if path else text
+
+
+def _query_string(query: Query) -> str:
+    return "&".join(
+        quote(key, safe="") if value is None else f"{quote(key, safe='')}={quote(value, safe=',')}"
+        for key, value in query
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer, read whole (up to the cap)."""
+
+    method: str
+    route: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    attempts: int = 1
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(self.headers.get("retry-after"))
+
+    def json(self) -> object:
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            raise self.malformed(f"not JSON: {_preview(self.body)}") from None
+
+    def parse(self, reader: Callable[[object], _T]) -> _T:
+        """`reader(json)`, with a shape problem reported as this request's error."""
+        try:
+            return reader(self.json())
+        except ShapeError as error:
+            raise self.malformed(str(error)) from None
+
+    def error_fields(self) -> tuple[str | None, str | None, str | None]:
+        """`(code, message, request_id)` from the error body and headers, where present."""
+        code = message = request_id = None
+        try:
+            data = json.loads(self.body) if self.body else None
+        except (ValueError, RecursionError):
+            data = None
+        if isinstance(data, dict):
+            code = _short(data.get("code"))
+            message = _short(data.get("message"))
+            request_id = _short(data.get("requestId"))
+        elif self.body:
+            message = _preview(self.body)
+        header_id = self.headers.get("x-request-id") or self.headers.get("x-smh-request-id")
+        return code, message, request_id or _short(header_id)
+
+    @property
+    def code(self) -> str | None:
+        return self.error_fields()[0]
+
+    def error(self, attempts: int | None = None, *, reason: str | None = None) -> SmhRequestError:
+        code, message, request_id = self.error_fields()
+        return SmhRequestError(
+            reason=reason,
+            method=self.method,
+            route=self.route,
+            status=self.status,
+            code=code,
+            detail=message,
+            request_id=request_id,
+            attempts=self.attempts if attempts is None else attempts,
+        )
+
+    def malformed(self, reason: str) -> SmhRequestError:
+        _, _, request_id = self.error_fields()
+        return SmhRequestError(
+            method=self.method,
+            route=self.route,
+            status=self.status,
+            request_id=request_id,
+            attempts=self.attempts,
+            reason=f"unexpected answer (HTTP {self.status}): {reason}",
+        )
+
+
+def _short(value: object, limit: int = 300) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = "".join(char if char.isprintable() else "?" for char in value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _preview(body: bytes) -> str:
+    return _short(body[:300].decode("utf-8", "replace"), limit=120) or "(empty)"
+
+
+class Session:
+    """One library's connection: an httpx client on a guarded transport, the token provider
+    and the retry policy. Thread-safe (httpx clients are; token cache is locked)."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        library: str,
+        credentials: Credentials,
+        transport: httpx.BaseTransport | None,
+        allowed_methods: frozenset[str],
+        retry: RetryPolicy,
+        timeout: float,
+        clock: Callable[[], float],
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+    ) -> None:
+        self.library = library
+        self.retry = retry
+        self._max_answer_bytes = max_answer_bytes
+        inner = transport if transport is not None else httpx.HTTPTransport()
+        self._http = httpx.Client(
+            base_url=endpoint.rstrip("/"),
+            transport=MethodGuard(inner, allowed_methods),
+            timeout=timeout,
+            headers={"User-Agent": f"smh-reconcile/{__version__}", "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self._library_secret = credentials.library_secret
+        self.tokens = token_provider(credentials, self._mint, clock=clock)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Session(library={self.library!r}, endpoint={str(self._http.base_url)!r})"
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        space: str | None,
+        grants: Grants,
+        user_id: str | None = None,
+        body: object = None,
+    ) -> Answer:
+        """Sends one authenticated API request, retrying per the policy, and returns its answer.
+
+        `space` and `grants` choose the token (space None: a library-level token). A 403
+        `InvalidAccessToken` renews the token once and sends again. Retries running out, and a
+        failure to connect at all, raise `SmhRequestError`; other error answers are returned
+        for the caller to judge (some, like a 404 on a single delete, are results).
+        """
+        full_query = [*query, *([("user_id", user_id)] if user_id else [])]
+        token = self.tokens.token(space, grants)
+        answer = self._send(method, path, full_query, token=token, body=body)
+        if answer.status == 403 and answer.code == "InvalidAccessToken":
+            logger.debug("%s %s: token refused, renewing it once", method, path)
+            token = self.tokens.renew(space, grants, token)
+            retried = self._send(method, path, full_query, token=token, body=body)
+            answer = _with_attempts(retried, answer.attempts + retried.attempts)
+            if answer.status == 403 and answer.code == "InvalidAccessToken":
+                raise answer.error()
+        return answer
+
+    def _mint(self, space: str | None, grants: Grants) -> MintedToken:
+        secret = self._library_secret
+        if secret is None:
+            raise ReconcileError("no library secret to mint tokens with")
+        query: list[tuple[str, str | None]] = [
+            ("library_id", self.library),
+            ("library_secret", secret.reveal()),
+        ]
+        # A single-tenant library ("-") takes no space_id; a library-level token neither.
+        if space is not None and space != "-":
+            query.append(("space_id", space))
+        query.append(("grant", ",".join(grants)))
+        answer = self._send("GET", route("token"), query, token=None, body=None)
+        if answer.status != 200:
+            raise answer.error(reason=f"no token for library {self.library!r}")
+
+        def read(data: object) -> MintedToken:
+            obj = as_object(data, "token answer")
+            token = get_str(obj, "accessToken", "token answer")
+            if not token:
+                raise ShapeError("token answer.accessToken is empty")
+            return MintedToken(Secret(token), float(get_int(obj, "expiresIn", "token answer")))
+
+        minted = answer.parse(read)
+        logger.debug("minted a token for space %s with grants [%s]", space, ",".join(grants))
+        return minted
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Query,
+        *,
+        token: Secret | None,
+        body: object,
+    ) -> Answer:
+        url = f"{path}?{_query_string(query)}" if query else path
+        headers = {"Authorization": f"Bearer {token.reveal()}"} if token is not None else {}
+        content = None
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+
+        def attempt() -> Answer:
+            started = time.perf_counter()
+            request = self._http.build_request(method, url, headers=headers, content=content)
+            try:
+                answer = self._read(method, path, request)
+            except httpx.TransportError as error:
+                logger.debug(
+                    "%s %s -> %s after %.1f ms",
+                    method,
+                    path,
+                    type(error).__name__,
+                    (time.perf_counter() - started) * 1000,
+                )
+                raise
+            logger.debug(
+                "%s %s -> %d in %.1f ms",
+                method,
+                path,
+                answer.status,
+                (time.perf_counter() - started) * 1000,
+            )
+            return answer
+
+        answer, attempts = self.retry.run(
+            attempt,
+            method=method,
+            route=path,
+            describe=lambda last, count: last.error(count),
+        )
+        return _with_attempts(answer, attempts)
+
+    def _read(self, method: str, path: str, request: httpx.Request) -> Answer:
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_answer_bytes:
+                raise self._too_large(method, path, response.status_code)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self._max_answer_bytes:
+                    raise self._too_large(method, path, response.status_code)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return Answer(method, path, response.status_code, response.headers, b"".join(chunks))
+
+    def _too_large(self, method: str, path: str, status: int) -> SmhRequestError:
+        return SmhRequestError(
+            method=method,
+            route=path,
+            status=status,
+            reason=f"answer larger than {self._max_answer_bytes} bytes",
+        )
+
+
+def _with_attempts(answer: Answer, attempts: int) -> Answer:
+    return Answer(answer.method, answer.route, answer.status, answer.headers, answer.body, attempts)

@@ -1,0 +1,333 @@
+"""`SmhWriteClient`: the only class that can send DELETE and POST to SMH.
+
+Owns batch delete (200 and 207 per-item results, matched to the request's items in request
+order; 202 tasks), the seeds' single-item deletes (Delete File, Delete Directory or Album),
+emptying a space's recycle bin, restoring recycled items, clearing the library's earlier
+versions, and waiting for tasks. A space root is refused before any request is built.
+
+A batch whose request was sent more than once (a retried 429, 5xx or dropped connection) says
+so (`BatchReply.attempts`): an earlier attempt may have done the work, which the caller must
+allow for when it reads a 404 or a missing recycled id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Final, TypeVar
+
+from reconciler.auth import Operation, delete_grants, grants_for
+from reconciler.client.models import BatchReply, DeleteItem, ItemResult, TaskState
+from reconciler.client.reader import (
+    ADMIN,
+    NOT_FOUND_CODES,
+    SmhReadClient,
+    check_path,
+    task_id_of,
+)
+from reconciler.client.session import Answer, route
+from reconciler.client.shapes import (
+    JsonObject,
+    ShapeError,
+    as_list,
+    as_object,
+    get_opt_int,
+    get_opt_str,
+    path_from,
+    to_int,
+)
+from reconciler.errors import SmhError
+
+MAX_BATCH_ITEMS: Final = 1000
+POLL_FIRST_DELAY: Final = 0.5
+POLL_MAX_DELAY: Final = 5.0
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+class SmhWriteClient(SmhReadClient):
+    """Reads and writes one SMH library."""
+
+    ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET", "POST", "DELETE"})
+
+    # -- deletes -------------------------------------------------------------------------------
+
+    def batch_delete(
+        self, space: str, items: Sequence[DeleteItem], *, user_id: str | None = None
+    ) -> BatchReply:
+        """Deletes up to 1000 items in one call: per-item results (200/207) or a task (202)."""
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_ITEMS} items, not {len(items)}")
+        for item in items:
+            check_path(item.path, allow_root=False)
+        answer = self._call(
+            "POST",
+            route("batch", self.library, space),
+            space=space,
+            grants=delete_grants(permanent=(item.permanent for item in items)),
+            query=[("delete", None)],
+            user_id=user_id,
+            body=[{"path": item.path, "permanent": item.permanent} for item in items],
+            ok=(200, 202, 207),
+        )
+        return _batch_reply(answer, lambda raw: delete_results(items, raw))
+
+    def delete_file(
+        self, space: str, path: str, *, permanent: bool, user_id: str | None = None
+    ) -> ItemResult:
+        """The seed's Delete File: 200 recycled, 204 deleted, 404 as a result (not raised)."""
+        return self._delete_one("file", space, path, permanent=permanent, user_id=user_id)
+
+    def delete_directory(
+        self, space: str, path: str, *, permanent: bool, user_id: str | None = None
+    ) -> ItemResult:
+        """The seed's Delete Directory or Album: the directory and all it holds, as one item."""
+        return self._delete_one("directory", space, path, permanent=permanent, user_id=user_id)
+
+    def _delete_one(
+        self, kind: str, space: str, path: str, *, permanent: bool, user_id: str | None
+    ) -> ItemResult:
+        check_path(path, allow_root=False)
+        answer = self._call(
+            "DELETE",
+            route(kind, self.library, space, path=path),
+            space=space,
+            grants=delete_grants(permanent=[permanent]),
+            query=[("permanent", "1" if permanent else "0")],
+            user_id=user_id,
+            ok=(200, 204, 404),
+        )
+        if answer.status == 404:
+            code, message, _ = answer.error_fields()
+            # Only "this path is not there" is a result; a missing space or route is not.
+            if code not in NOT_FOUND_CODES:
+                raise answer.error()
+            return ItemResult(path, 404, code=code, message=message)
+        if answer.status == 204 or not answer.body.strip():
+            return ItemResult(path, answer.status)
+        recycled_id = answer.parse(
+            lambda data: get_opt_int(as_object(data, "answer"), "recycledItemId", "answer")
+        )
+        return ItemResult(path, answer.status, recycled_item_id=recycled_id)
+
+    # -- recycle bin ---------------------------------------------------------------------------
+
+    def empty_recycle_bin(self, space: str, *, user_id: str | None = None) -> None:
+        """Empties the space's recycle bin (the seed's Empty Recycle Bin; 204)."""
+        self._call(
+            "DELETE",
+            route("recycled", self.library, space),
+            space=space,
+            grants=grants_for(Operation.EMPTY_RECYCLE_BIN),
+            user_id=user_id,
+            ok=(200, 204),
+        )
+
+    def restore_recycled(
+        self, space: str, ids: Sequence[int], *, user_id: str | None = None
+    ) -> BatchReply:
+        """Restores recycled items to their original paths: results (200/207) or a task (202)."""
+        if not 1 <= len(ids) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a restore holds 1 to {MAX_BATCH_ITEMS} items, not {len(ids)}")
+        answer = self._call(
+            "POST",
+            route("recycled", self.library, space),
+            space=space,
+            grants=grants_for(Operation.RESTORE),
+            query=[("restore", None)],
+            user_id=user_id,
+            body=[int(recycled_id) for recycled_id in ids],
+            ok=(200, 202, 207),
+        )
+        return _batch_reply(answer, lambda raw: restore_results(ids, raw))
+
+    # -- history -------------------------------------------------------------------------------
+
+    def clear_history(self) -> int:
+        """Starts clearing every earlier version in the library; returns the library task id.
+
+        SMH refuses while history is enabled and allows one call a minute.
+        """
+        answer = self._call(
+            "DELETE",
+            route("directory-history", self.library, "library-history"),
+            space=None,
+            grants=ADMIN,
+            ok=(200, 202),
+        )
+        return answer.parse(task_id_of)
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def wait_task(
+        self,
+        space: str | None,
+        task_id: int,
+        *,
+        max_wait: float = 600.0,
+        user_id: str | None = None,
+    ) -> TaskState:
+        """Polls a task (space None: a library task) until it ends, backing off exponentially.
+
+        Waits through the retry policy's `sleep`; raises `SmhError` once `max_wait` seconds of
+        waiting have passed with the task still running.
+        """
+        waited = 0.0
+        delay = POLL_FIRST_DELAY
+        while True:
+            if space is None:
+                states = self.query_library_tasks([task_id])
+            else:
+                states = self.query_tasks(space, [task_id], user_id=user_id)
+            state = next((s for s in states if s.task_id == task_id), None)
+            if state is None:
+                raise SmhError(f"task {task_id} is missing from the task query's answer")
+            if not state.running:
+                return state
+            if waited >= max_wait:
+                raise SmhError(f"task {task_id} was still running after {waited:.1f}s")
+            pause = min(delay, POLL_MAX_DELAY, max(max_wait - waited, 0.0))
+            self._session.retry.sleep(pause)
+            waited += pause
+            delay *= 2
+
+    def wait_batch(
+        self,
+        space: str,
+        task_id: int,
+        items: Sequence[DeleteItem],
+        *,
+        max_wait: float = 600.0,
+        user_id: str | None = None,
+    ) -> BatchReply:
+        """Waits for a batch-delete task and returns its per-item results in request order."""
+        state = self.wait_task(space, task_id, max_wait=max_wait, user_id=user_id)
+        return _task_reply(state, lambda raw: delete_results(items, raw))
+
+    def wait_restore(
+        self,
+        space: str,
+        task_id: int,
+        ids: Sequence[int],
+        *,
+        max_wait: float = 600.0,
+        user_id: str | None = None,
+    ) -> BatchReply:
+        """Waits for a batch-restore task and returns its per-item results in request order."""
+        state = self.wait_task(space, task_id, max_wait=max_wait, user_id=user_id)
+        return _task_reply(state, lambda raw: restore_results(ids, raw))
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+def _batch_reply(
+    answer: Answer, results: Callable[[object], tuple[ItemResult, ...]]
+) -> BatchReply:
+    if answer.status == 202:
+        return BatchReply(202, task_id=answer.parse(task_id_of), attempts=answer.attempts)
+    return BatchReply(
+        answer.status,
+        results=answer.parse(lambda data: results(as_object(data, "answer").get("result"))),
+        attempts=answer.attempts,
+    )
+
+
+def _task_reply(
+    state: TaskState, results: Callable[[object], tuple[ItemResult, ...]]
+) -> BatchReply:
+    if state.status not in (200, 207):
+        raise SmhError(
+            f"task {state.task_id} ended with status {state.status} and no per-item results"
+        )
+    raw = state.result
+    # A batch task's result is the synchronous answer's `result` list (or, seen in older
+    # examples, that whole answer object).
+    if isinstance(raw, dict):
+        raw = raw.get("result")
+    try:
+        return BatchReply(state.status, results=results(raw), task_id=state.task_id)
+    except ShapeError as error:
+        raise SmhError(f"task {state.task_id}: unexpected result: {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """One per-item result as the server sent it; `key` matches it to a request item."""
+
+    key: Hashable | None
+    path: str | None
+    status: int
+    recycled_item_id: int | None
+    code: str | None
+    message: str | None
+
+
+def _raw_results(raw: object, key: Callable[[JsonObject, str], Hashable | None]) -> list[_Raw]:
+    out = []
+    for index, item in enumerate(as_list(raw, "result")):
+        what = f"result[{index}]"
+        obj = as_object(item, what)
+        path = obj.get("path")
+        out.append(
+            _Raw(
+                key=key(obj, what),
+                path=None if path is None else path_from(path, f"{what}.path"),
+                status=to_int(obj.get("status"), f"{what}.status"),
+                recycled_item_id=get_opt_int(obj, "recycledItemId", what),
+                code=get_opt_str(obj, "code", what),
+                message=get_opt_str(obj, "message", what),
+            )
+        )
+    return out
+
+
+def _in_request_order(keys: Sequence[_K], raws: list[_Raw]) -> list[_Raw]:
+    """The results lined up with the request's items.
+
+    SMH answers in request order (and the emulator does); a server that reorders is matched
+    by key instead; anything that cannot be matched one to one is refused, since a result
+    attached to the wrong item would be a wrong report.
+    """
+    if len(raws) != len(keys):
+        raise ShapeError(f"{len(raws)} results for {len(keys)} items")
+    if all(raw.key is None or raw.key == key for raw, key in zip(raws, keys, strict=True)):
+        return raws
+    buckets: dict[Hashable, list[_Raw]] = {}
+    for raw in raws:
+        if raw.key is None:
+            raise ShapeError("results are not in request order and one does not say its item")
+        buckets.setdefault(raw.key, []).append(raw)
+    ordered = []
+    for key in keys:
+        bucket = buckets.get(key)
+        if not bucket:
+            raise ShapeError(f"no result for {key!r}")
+        ordered.append(bucket.pop(0))
+    return ordered
+
+
+def delete_results(items: Sequence[DeleteItem], raw: object) -> tuple[ItemResult, ...]:
+    """A batch delete's `result` list as one `ItemResult` per item, in request order."""
+    raws = _raw_results(raw, lambda obj, what: _opt_path(obj, what))
+    ordered = _in_request_order([item.path for item in items], raws)
+    return tuple(
+        ItemResult(item.path, r.status, r.recycled_item_id, r.code, r.message)
+        for item, r in zip(items, ordered, strict=True)
+    )
+
+
+def restore_results(ids: Sequence[int], raw: object) -> tuple[ItemResult, ...]:
+    """A batch restore's `result` list as one `ItemResult` per id, in request order; `path`
+    is where the item went ("" when the server did not say)."""
+    raws = _raw_results(raw, lambda obj, what: get_opt_int(obj, "recycledItemId", what))
+    ordered = _in_request_order([int(i) for i in ids], raws)
+    return tuple(
+        ItemResult(r.path or "", r.status, int(recycled_id), r.code, r.message)
+        for recycled_id, r in zip(ids, ordered, strict=True)
+    )
+
+
+def _opt_path(obj: JsonObject, what: str) -> str | None:
+    value = obj.get("path")
+    return None if value is None else path_from(value, f"{what}.path")
