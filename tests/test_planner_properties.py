@@ -174,13 +174,11 @@ def test_items_nest_only_when_modes_differ_and_subtrees_are_one_item(
         if enclosing:
             nearest = max(enclosing, key=len)
             assert items[nearest].mode is not delete.mode
-        # a directory item is used wherever a whole subtree goes
-        parent = parent_of(delete.path)
-        if "/" in delete.path or parent:
-            if parent in deleted and parent not in items and not enclosing:
-                raise AssertionError(f"{parent} goes whole but is not one item")
-        if delete.type is EntryType.DIR:
-            assert oracle.kinds[delete.path]
+        # a directory item is used wherever a whole subtree goes: an item whose parent
+        # goes too lies inside another item (and so has another mode, as checked above)
+        if parent_of(delete.path) in deleted:
+            assert enclosing, f"{parent_of(delete.path)} goes whole but is not one item"
+        assert (delete.type is EntryType.DIR) == oracle.kinds[delete.path]
 
 
 @settings(max_examples=100, deadline=None)
