@@ -1,0 +1,60 @@
+"""`smh-reconcile emulator`: run the local SMH emulator on loopback until stopped.
+
+The first line on stdout is `listening on http://HOST:PORT` (flushed), so a script can start it
+with `--port 0` and read the port. SIGINT and SIGTERM stop it quietly with exit code 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
+from reconciler.errors import ReconcileError
+
+
+def run(*, host: str, port: int, seed: Path | None) -> int:
+    try:
+        emulator = (Emulator.from_seed_file(seed) if seed is not None
+                    else Emulator.from_seed(SAMPLE_SEED))
+    except SeedError as error:
+        raise ReconcileError(f"invalid seed: {error}") from error
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ExitStack() as stack:
+            try:
+                base_url = stack.enter_context(emulator.serve(host=host, port=port))
+            except OSError as error:
+                raise ReconcileError(
+                    f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+            click.echo(f"listening on {base_url}")
+            sys.stdout.flush()
+            # A timed wait keeps the main thread responsive to the signal handlers.
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--seed", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML seed file (default: a small built-in sample library).")
+def command(host: str, port: int, seed: Path | None) -> None:
+    """Run the local SMH emulator (SPEC section 6) until interrupted."""
+    raise SystemExit(run(host=host, port=port, seed=seed))

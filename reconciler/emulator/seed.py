@@ -1,0 +1,170 @@
+"""Seed documents: validating the dict (or YAML file) an emulator starts from, and the sample.
+
+A seed says which library the emulator serves and what is in it (SPEC section 6):
+
+    library: smhdemo
+    secret: demo-secret          # the library secret /api/v1/token asks for
+    token: demo-admin-token      # optional fixed admin token that never expires
+    type: file                   # file | media
+    recycle_bin: true
+    history: {enabled: false, earlier_versions: 12}
+    spaces:
+      "-": [photos/2024/a.jpg, tmp/]     # a trailing "/" makes an (empty) directory
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FORBIDDEN_NAME_CHARS = frozenset('\\:*?"<>|')
+
+
+class SeedError(ValueError):
+    """The seed document is not usable; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Seed:
+    library: str
+    secret: str
+    token: str | None
+    media: bool
+    recycle_bin: bool
+    history_enabled: bool
+    earlier_versions: int
+    # space id -> (files, dirs): sorted "a/b" paths; `dirs` includes every implied ancestor
+    spaces: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+    @property
+    def multi_space(self) -> bool:
+        return list(self.spaces) != ["-"]
+
+
+SAMPLE_SEED: dict[str, Any] = {
+    "library": "smhdemo",
+    "secret": "demo-secret",
+    "token": "demo-admin-token",
+    "type": "file",
+    "recycle_bin": True,
+    "history": {"enabled": False},
+    "spaces": {
+        "-": [
+            "contracts/2023/acme.pdf",
+            "docs/handbook.pdf",
+            "docs/drafts/handbook-v0.docx",
+            "photos/2024/beach.jpg",
+            "photos/2024/beach.jpg.part",
+            "photos/2024/city.jpg",
+            "photos/archive/",
+            "tmp/upload-1.part",
+            "tmp/cache/thumb.png",
+            "readme.txt",
+        ],
+    },
+}
+
+
+def split_path(path: str) -> tuple[str, ...] | None:
+    """Segments of a relative path, or None when a segment is `.`/`..` or holds a bad character."""
+    segments = tuple(s for s in path.split("/") if s)
+    for segment in segments:
+        if segment in (".", "..") or FORBIDDEN_NAME_CHARS.intersection(segment):
+            return None
+        if any(ord(c) < 32 for c in segment) or len(segment) > 255:
+            return None
+    return segments
+
+
+def parse_seed(doc: object, *, source: str = "seed") -> Seed:
+    """Validate a seed document; every problem raises `SeedError` naming the key."""
+    if not isinstance(doc, Mapping):
+        raise SeedError(f"{source}: the seed must be a mapping")
+    unknown = set(doc) - {"library", "secret", "token", "type", "recycle_bin", "history",
+                          "spaces"}
+    if unknown:
+        raise SeedError(f"{source}: unknown key(s): {', '.join(sorted(map(str, unknown)))}")
+    library = doc.get("library")
+    if not isinstance(library, str) or not library or "/" in library:
+        raise SeedError(f"{source}: 'library' must be a non-empty string without '/'")
+    secret = doc.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise SeedError(f"{source}: 'secret' must be a non-empty string")
+    token = doc.get("token")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise SeedError(f"{source}: 'token' must be a non-empty string")
+    kind = doc.get("type", "file")
+    if kind not in ("file", "media"):
+        raise SeedError(f"{source}: 'type' must be 'file' or 'media'")
+    recycle_bin = doc.get("recycle_bin", True)
+    if not isinstance(recycle_bin, bool):
+        raise SeedError(f"{source}: 'recycle_bin' must be true or false")
+    history = doc.get("history") or {}
+    if not isinstance(history, Mapping) or set(history) - {"enabled", "earlier_versions"}:
+        raise SeedError(f"{source}: 'history' must be a mapping with 'enabled' "
+                        "(and optionally 'earlier_versions')")
+    enabled = history.get("enabled", False)
+    versions = history.get("earlier_versions", 0)
+    if not isinstance(enabled, bool):
+        raise SeedError(f"{source}: 'history.enabled' must be true or false")
+    if not isinstance(versions, int) or isinstance(versions, bool) or versions < 0:
+        raise SeedError(f"{source}: 'history.earlier_versions' must be a non-negative integer")
+    spaces = doc.get("spaces")
+    if not isinstance(spaces, Mapping) or not spaces:
+        raise SeedError(f"{source}: 'spaces' must be a non-empty mapping of space id to paths")
+    parsed: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for space, paths in spaces.items():
+        if not isinstance(space, str) or not space or "/" in space:
+            raise SeedError(f"{source}: space id {space!r} must be a non-empty string without '/'")
+        if space == "-" and len(spaces) > 1:
+            raise SeedError(f"{source}: space '-' (single-tenant) cannot sit beside other spaces")
+        parsed[space] = _parse_paths(paths, f"{source}: spaces.{space}")
+    return Seed(library=library, secret=secret, token=token, media=kind == "media",
+                recycle_bin=recycle_bin, history_enabled=enabled, earlier_versions=versions,
+                spaces=parsed)
+
+
+def _parse_paths(paths: object, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if paths is None:
+        return (), ()
+    if not isinstance(paths, list):
+        raise SeedError(f"{where}: must be a list of paths")
+    files: set[str] = set()
+    dirs: set[str] = set()
+    for index, path in enumerate(paths):
+        if not isinstance(path, str):
+            raise SeedError(f"{where}[{index}]: path must be a string")
+        segments = split_path(path)
+        if not segments:
+            raise SeedError(f"{where}[{index}]: invalid path {path!r}")
+        (dirs if path.endswith("/") else files).add("/".join(segments))
+    # Every ancestor of an entry is a directory; a name cannot be both a file and a directory.
+    for path in list(files) + list(dirs):
+        cut = path.rfind("/")
+        while cut > 0 and path[:cut] not in dirs:
+            dirs.add(path[:cut])
+            cut = path.rfind("/", 0, cut)
+    clash = files & dirs
+    if clash:
+        raise SeedError(f"{where}: {min(clash)!r} is both a file and a directory")
+    return tuple(sorted(files)), tuple(sorted(dirs))
+
+
+def load_seed_file(path: str | Path) -> Seed:
+    """Read and validate a YAML seed file; unreadable or invalid files raise `SeedError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read seed file: {error.strerror or error}") from error
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise SeedError(f"{where}: {problem}") from error
+    return parse_seed(doc, source=str(path))

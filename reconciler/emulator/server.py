@@ -1,0 +1,110 @@
+"""Adapters around `Emulator.handle`: a WSGI app, an in-process httpx transport and a real
+threaded loopback HTTP server (werkzeug).
+
+A dropped connection has to look like one to the client: over loopback the socket is shut down
+without a byte of answer; in process the transport raises `httpx.RemoteProtocolError`, which is
+what httpx raises when a server closes the connection before responding.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from .core import HttpRequest
+
+if TYPE_CHECKING:
+    from .core import Emulator
+
+REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+           207: "Multi-Status", 302: "Found", 304: "Not Modified", 400: "Bad Request",
+           403: "Forbidden", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests",
+           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
+
+StartResponse = Callable[..., Any]
+
+
+class EmulatorTransport(httpx.BaseTransport):
+    """Serves httpx requests from the emulator in the calling thread."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        target = request.url.raw_path.decode("ascii")
+        answer = self._emulator.handle(HttpRequest(request.method, target, headers, body))
+        if answer.drop:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request)
+        return httpx.Response(answer.status, headers=answer.headers, content=answer.body,
+                              request=request)
+
+
+def make_wsgi_app(emulator: Emulator) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # The raw URI keeps %2F apart from "/" until the core decodes it; PATH_INFO is already
+        # decoded (and, per PEP 3333, latin-1 mangled).
+        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if not target:
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+            target = quote(path, safe="/")
+            if environ.get("QUERY_STRING"):
+                target += "?" + environ["QUERY_STRING"]
+        headers = {key[5:].replace("_", "-").lower(): value
+                   for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        answer = emulator.handle(HttpRequest(environ["REQUEST_METHOD"], target, headers, body))
+        if answer.drop:
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            # werkzeug treats a ConnectionError as a dropped client and writes nothing more.
+            raise ConnectionAbortedError("connection dropped by fault injection")
+        reason = REASONS.get(answer.status, "Unknown")
+        start_response(f"{answer.status} {reason}", answer.headers)
+        return [answer.body] if answer.body else []
+
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
+def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",
+                         port: int = 0) -> BaseWSGIServer:
+    return make_server(host, port, make_wsgi_app(emulator), threaded=True,
+                       request_handler=_QuietHandler)
+
+
+@contextmanager
+def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve on loopback from a background thread; yields the base URL."""
+    server = make_loopback_server(emulator, host, port)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="smh-emulator", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,241 @@
+"""The file tree of one space: directory nodes, ordered children and derived file metadata.
+
+Memory is the constraint here (a million paths in well under a gigabyte), so a file is nothing
+but its name in its directory's `SortedList`; its size, eTag, crc64 and times are derived on
+demand from a hash of the path it was seeded (or first created) at. A directory is a small
+`__slots__` node whose child containers exist only once it has children. Keeping names sorted
+is what lets a listing page cost time in proportion to the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from sortedcontainers import SortedDict, SortedList
+
+# Seeded entries get times in 2024, spread deterministically by their path hash.
+EPOCH = 1704067200.0
+YEAR = 365 * 86400
+
+IMAGE_EXTENSIONS = frozenset(["jpg", "jpeg", "png", "gif", "bmp", "webp", "heic", "heif", "tif",
+                              "tiff", "svg", "ico", "avif"])
+VIDEO_EXTENSIONS = frozenset(
+    ["mp4", "mov", "avi", "mkv", "wmv", "flv", "webm", "m4v", "3gp", "mpeg", "mpg", "ts"])
+CONTENT_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif",
+    "bmp": "image/bmp", "webp": "image/webp", "heic": "image/heic", "heif": "image/heif",
+    "tif": "image/tiff", "tiff": "image/tiff", "svg": "image/svg+xml", "ico": "image/x-icon",
+    "avif": "image/avif", "mp4": "video/mp4", "mov": "video/quicktime",
+    "avi": "video/x-msvideo", "mkv": "video/x-matroska", "wmv": "video/x-ms-wmv",
+    "flv": "video/x-flv", "webm": "video/webm", "m4v": "video/x-m4v", "3gp": "video/3gpp",
+    "mpeg": "video/mpeg", "mpg": "video/mpeg", "ts": "video/mp2t",
+    "pdf": "application/pdf", "txt": "text/plain", "md": "text/markdown",
+    "json": "application/json", "csv": "text/csv", "html": "text/html",
+    "zip": "application/zip", "docx": ("application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document"),
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "doc": "application/msword", "mp3": "audio/mpeg", "wav": "audio/wav",
+}
+
+
+def extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot + 1:].lower() if dot > 0 else ""
+
+
+def media_type(name: str, *, media: bool) -> str:
+    """`file`, or in a media library `image`/`video` by extension."""
+    if media:
+        ext = extension(name)
+        if ext in IMAGE_EXTENSIONS:
+            return "image"
+        if ext in VIDEO_EXTENSIONS:
+            return "video"
+    return "file"
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES.get(extension(name), "application/octet-stream")
+
+
+def iso_time(epoch: float) -> str:
+    ms = round(epoch * 1000)
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+class FileMeta(NamedTuple):
+    size: int
+    crc64: int
+    etag: str
+    ctime: float
+    mtime: float
+    version: int
+
+
+def file_meta(space: str, key: str) -> FileMeta:
+    """Deterministic metadata for the file first known at `key` in `space`."""
+    digest = hashlib.blake2b(f"{space}\0{key}".encode(), digest_size=24).digest()
+    size = int.from_bytes(digest[0:4], "big") % (16 * 1024 * 1024)
+    crc64 = int.from_bytes(digest[4:12], "big")
+    ctime = EPOCH + int.from_bytes(digest[12:16], "big") % YEAR
+    mtime = ctime + int.from_bytes(digest[16:19], "big") % (30 * 86400)
+    version = 1 + digest[19] % 3
+    etag = '"' + hashlib.md5(digest, usedforsecurity=False).hexdigest() + '"'
+    return FileMeta(size, crc64, etag, ctime, mtime, version)
+
+
+def dir_seed_time(space: str, key: str) -> float:
+    digest = hashlib.blake2b(f"{space}\0{key}/".encode(), digest_size=8).digest()
+    return EPOCH + int.from_bytes(digest[:4], "big") % YEAR
+
+
+class Dir:
+    """A directory; the root of a space has the name "" and no parent.
+
+    `key` is the path the directory was seeded or created at: metadata of the files inside is
+    derived from it, so a restored (possibly renamed) directory keeps its files' metadata.
+    `file_keys` holds the rare file whose metadata key is not `key/name` (a renamed restore).
+    """
+
+    __slots__ = ("ctime", "etag", "file_keys", "files", "key", "mtime", "name", "parent",
+                 "subdirs")
+
+    def __init__(self, name: str, parent: Dir | None, key: str, ctime: float, etag: int) -> None:
+        self.name = name
+        self.parent = parent
+        self.key = key
+        self.ctime = ctime
+        self.mtime = ctime
+        self.etag = etag
+        self.subdirs: SortedDict | None = None
+        self.files: SortedList | None = None
+        self.file_keys: dict[str, str] | None = None
+
+    # -- children -----------------------------------------------------------------------------
+    def dir_count(self) -> int:
+        return len(self.subdirs) if self.subdirs is not None else 0
+
+    def file_count(self) -> int:
+        return len(self.files) if self.files is not None else 0
+
+    def child_dir(self, name: str) -> Dir | None:
+        if self.subdirs is None:
+            return None
+        child: Dir | None = self.subdirs.get(name)
+        return child
+
+    def has_file(self, name: str) -> bool:
+        return self.files is not None and name in self.files
+
+    def has_child(self, name: str) -> bool:
+        return self.child_dir(name) is not None or self.has_file(name)
+
+    def add_dir(self, child: Dir) -> None:
+        if self.subdirs is None:
+            self.subdirs = SortedDict()
+        child.parent = self
+        self.subdirs[child.name] = child
+
+    def remove_dir(self, name: str) -> Dir:
+        assert self.subdirs is not None
+        child: Dir = self.subdirs.pop(name)
+        if not self.subdirs:
+            self.subdirs = None
+        return child
+
+    def add_file(self, name: str, key: str | None = None) -> None:
+        if self.files is None:
+            self.files = SortedList()
+        self.files.add(name)
+        if key is not None and key != self.file_key_default(name):
+            if self.file_keys is None:
+                self.file_keys = {}
+            self.file_keys[name] = key
+
+    def remove_file(self, name: str) -> str:
+        """Remove a file and return its metadata key."""
+        assert self.files is not None
+        key = self.file_key(name)
+        self.files.remove(name)
+        if not self.files:
+            self.files = None
+        if self.file_keys is not None:
+            self.file_keys.pop(name, None)
+            if not self.file_keys:
+                self.file_keys = None
+        return key
+
+    def file_key_default(self, name: str) -> str:
+        return f"{self.key}/{name}" if self.key else name
+
+    def file_key(self, name: str) -> str:
+        if self.file_keys is not None and name in self.file_keys:
+            return self.file_keys[name]
+        return self.file_key_default(name)
+
+    # -- paths --------------------------------------------------------------------------------
+    def segments(self) -> list[str]:
+        parts: list[str] = []
+        node: Dir | None = self
+        while node is not None and node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        parts.reverse()
+        return parts
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, Dir | None]]:
+        """Every entry below this directory as (relative path, Dir or None for files),
+        directories with a trailing "/"; depth first, children in name order."""
+        stack: list[tuple[str, Dir]] = [(prefix, self)]
+        while stack:
+            base, node = stack.pop()
+            if node.files is not None:
+                for name in node.files:
+                    yield base + name, None
+            if node.subdirs is not None:
+                children = list(node.subdirs.items())
+                for name, child in children:
+                    yield f"{base}{name}/", child
+                for name, child in reversed(children):
+                    stack.append((f"{base}{name}/", child))
+
+    def total_size(self, space: str) -> int:
+        total = 0
+        stack: list[Dir] = [self]
+        while stack:
+            node = stack.pop()
+            if node.files is not None:
+                total += sum(file_meta(space, node.file_key(n)).size for n in node.files)
+            if node.subdirs is not None:
+                stack.extend(node.subdirs.values())
+        return total
+
+
+def build_tree(space: str, files: tuple[str, ...], dirs: tuple[str, ...]) -> Dir:
+    """The tree for sorted seed paths (`dirs` already includes every ancestor)."""
+    root = Dir("", None, "", dir_seed_time(space, ""), 0)
+    root.etag = int(root.ctime * 1000)
+    by_path: dict[str, Dir] = {"": root}
+    pending: dict[str, dict[str, Dir]] = {}
+    for path in dirs:  # sorted, so a parent always comes before its children
+        cut = path.rfind("/")
+        parent_path, name = (path[:cut], path[cut + 1:]) if cut >= 0 else ("", path)
+        ctime = dir_seed_time(space, path)
+        node = Dir(name, by_path[parent_path], path, ctime, int(ctime * 1000))
+        by_path[path] = node
+        pending.setdefault(parent_path, {})[name] = node
+    for parent_path, children in pending.items():
+        by_path[parent_path].subdirs = SortedDict(children)
+    grouped: dict[str, list[str]] = {}
+    for path in files:
+        cut = path.rfind("/")
+        parent_path, name = (path[:cut], path[cut + 1:]) if cut >= 0 else ("", path)
+        grouped.setdefault(parent_path, []).append(name)
+    for parent_path, names in grouped.items():
+        by_path[parent_path].files = SortedList(names)
+    return root
