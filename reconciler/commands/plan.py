@@ -1,0 +1,99 @@
+"""`smh-reconcile plan`: list the library, diff it against the manifests, print the plan.
+
+Read-only by construction: the client it uses can send nothing but GET. With
+`--from-listing` it plans from a saved snapshot instead, with no credentials and no network.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from reconciler.errors import ReconcileError
+from reconciler.listing import listing_from_json
+from reconciler.pipeline import (
+    color_wanted,
+    live_plan,
+    load_target,
+    read_json,
+    utc_now,
+    write_atomic,
+)
+from reconciler.plan import Plan, PlanFile, dumps
+from reconciler.planner import make_plan
+from reconciler.render import Format, render
+from reconciler.walker import DEFAULT_CONCURRENCY
+
+
+def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
+    """0, or 1 when a space could not be listed, or 2 for drift with --detailed-exitcode."""
+    if plan.errors:
+        return 1
+    return 2 if detailed and plan.is_drifted() else 0
+
+
+def emit(plan: Plan, fmt: Format) -> None:
+    click.echo(render(plan, fmt, color=color_wanted(sys.stdout)), nl=False)
+
+
+@click.command("plan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--space", "spaces", multiple=True, metavar="ID",
+              help="Plan only this space (repeatable).")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text",
+              show_default=True, help="text for terminals, json for machines, markdown for PRs.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="PLANFILE",
+              help="Save the plan, with fingerprints, for `apply PLANFILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the plan has changes or missing paths, 0 when none.")
+@click.option("--endpoint", metavar="URL", help="Override the manifest and SMH_ENDPOINT.")
+@click.option("--from-listing", type=click.Path(dir_okay=False), metavar="LISTING",
+              help="Plan offline from a listing saved by `smh-reconcile snapshot`.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY,
+              show_default=True, help="Directories listed at once.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    spaces: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    endpoint: str | None,
+    from_listing: str | None,
+    concurrency: int,
+) -> None:
+    """Show what apply would change. Sends only GET requests."""
+    if from_listing is not None:
+        state, _, spec = load_target(paths, env=os.environ, spaces=spaces, need_credentials=False)
+        try:
+            listing, digest = listing_from_json(read_json(from_listing, "listing"))
+        except ValueError as error:
+            raise ReconcileError(f"{from_listing}: {error}") from None
+        if listing.library != spec.library:
+            raise ReconcileError(
+                f"{from_listing} lists library {listing.library}, the manifests describe "
+                f"{spec.library}"
+            )
+        if digest != state.digest:
+            click.echo("Warning: the manifests changed since this listing was made; "
+                       "directories the new rules need may be missing from it.", err=True)
+        plan = make_plan(spec, listing)
+        where = spec.default_endpoint
+    else:
+        state, target, spec = load_target(paths, env=os.environ, spaces=spaces,
+                                          endpoint=endpoint)
+        assert target is not None
+        plan = live_plan(target, concurrency=concurrency)
+        where = target.endpoint
+    if out is not None:
+        saved = PlanFile(plan=plan, endpoint=where, manifest_digest=state.digest,
+                         manifest_files=spec.sources, created_at=utc_now())
+        write_atomic(out, dumps(saved.to_json()))
+    emit(plan, Format(fmt))
+    if out is not None and fmt == Format.TEXT.value:
+        click.echo(f"\nSaved the plan to {out}; apply exactly this plan with "
+                   f"`smh-reconcile apply {out}`.")
+    ctx.exit(plan_exit_code(plan, detailed=detailed_exitcode))

@@ -1,0 +1,36 @@
+"""`smh-reconcile snapshot`: save the listing a plan needs, for planning offline.
+
+Pull requests from forks get no secrets; a trusted job saves a snapshot, and the fork's
+job runs `plan --from-listing` on it with no credentials and no network.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from reconciler.listing import listing_to_json
+from reconciler.pipeline import live_listing, load_target, write_atomic
+from reconciler.plan import dumps
+from reconciler.walker import DEFAULT_CONCURRENCY
+
+
+@click.command("snapshot")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="LISTING")
+@click.option("--space", "spaces", multiple=True, metavar="ID")
+@click.option("--endpoint", metavar="URL")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY)
+def command(
+    paths: tuple[str, ...], out: str, spaces: tuple[str, ...], endpoint: str | None,
+    concurrency: int,
+) -> None:
+    """Save what the manifests' plan needs of the library (read-only)."""
+    state, target, spec = load_target(paths, env=os.environ, spaces=spaces, endpoint=endpoint)
+    assert target is not None
+    listing = live_listing(target, concurrency=concurrency)
+    write_atomic(out, dumps(listing_to_json(listing, digest=state.digest)))
+    entries = sum(space.entry_count() for space in listing.spaces.values())
+    click.echo(f"Saved {entries} entries of {len(listing.spaces)} space(s) of library "
+               f"{spec.library} to {out} (listed {listing.listed_at}).")
