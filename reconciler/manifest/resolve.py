@@ -1,0 +1,130 @@
+"""Resolution of valid manifest documents into the frozen desired state.
+
+Here defaults are applied once, so later stages never look at raw manifests: each purge and
+prune rule gets its effective mode (entry, else space, else top-level, else recycle) and its
+position among the space's purge entries; paths are NFC-normalised; files naming the same
+library are merged into one `LibrarySpec` whose spaces are sorted by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.desired import (
+    DesiredState,
+    LibrarySpec,
+    Location,
+    Mode,
+    Rule,
+    RuleKind,
+    Safety,
+    SpaceSpec,
+)
+from reconciler.manifest.problems import PathStep
+from reconciler.manifest.yaml_loader import YamlDocument
+from reconciler.matching import normalize
+
+
+def manifest_digest(documents: Sequence[YamlDocument]) -> str:
+    """`sha256:HEX` over the manifests' paths and bytes, in path order.
+
+    Each path and content is length-prefixed, so no two different sets of files can feed the
+    hash the same bytes.
+    """
+    digest = hashlib.sha256()
+    for document in sorted(documents, key=lambda doc: doc.file):
+        name = document.file.encode("utf-8")
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update(len(document.content).to_bytes(8, "big") + document.content)
+    return "sha256:" + digest.hexdigest()
+
+
+def resolve(documents: Sequence[YamlDocument]) -> DesiredState:
+    """The desired state of valid `documents` (schema and semantic checks passed)."""
+    by_library: dict[str, list[YamlDocument]] = {}
+    for document in documents:
+        by_library.setdefault(document.data["library"], []).append(document)
+    libraries = tuple(
+        _library(name, docs) for name, docs in sorted(by_library.items())
+    )
+    return DesiredState(libraries=libraries, digest=manifest_digest(documents))
+
+
+def _library(name: str, documents: Sequence[YamlDocument]) -> LibrarySpec:
+    spaces: list[SpaceSpec] = []
+    endpoint: str | None = None
+    safety = Safety()
+    clear_history = False
+    history_location: Location | None = None
+    for document in documents:
+        data = document.data
+        endpoint = endpoint or data.get("endpoint")
+        if "safety" in data:
+            safety = _safety(data["safety"])
+        history = data.get("history") or {}
+        if history.get("clear") is True and not clear_history:
+            clear_history = True
+            history_location = document.location(("history", "clear"))
+        default_mode = Mode(data.get("mode", Mode.RECYCLE))
+        for index, space in enumerate(data["spaces"]):
+            spaces.append(_space(document, index, space, default_mode))
+    return LibrarySpec(
+        library=name,
+        spaces=tuple(sorted(spaces, key=lambda space: space.id)),
+        endpoint=endpoint,
+        safety=safety,
+        clear_history=clear_history,
+        history_location=history_location,
+        sources=tuple(document.file for document in documents),
+    )
+
+
+def _safety(data: dict[str, Any]) -> Safety:
+    defaults = Safety()
+    max_deletes = data.get("max_deletes", defaults.max_deletes)
+    return Safety(
+        max_deletes=None if max_deletes is None else int(max_deletes),
+        max_delete_percent=float(data.get("max_delete_percent", defaults.max_delete_percent)),
+        min_existing=int(data.get("min_existing", defaults.min_existing)),
+    )
+
+
+def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mode) -> SpaceSpec:
+    base: tuple[PathStep, ...] = ("spaces", index)
+    mode = Mode(data["mode"]) if "mode" in data else default
+
+    def rules(key: str, kind: RuleKind, field: str | None) -> tuple[Rule, ...]:
+        entries = data.get(key) or []
+        locations = document.item_locations((*base, key))
+        out = []
+        for order, (entry, location) in enumerate(zip(entries, locations, strict=True)):
+            if isinstance(entry, dict):
+                text = entry[field] if field else ""
+                entry_mode = Mode(entry["mode"]) if "mode" in entry else mode
+            else:
+                text, entry_mode = entry, mode
+            out.append(
+                Rule(
+                    kind=kind,
+                    pattern=normalize(text),
+                    location=location,
+                    mode=entry_mode if field else None,
+                    order=order,
+                )
+            )
+        return tuple(out)
+
+    return SpaceSpec(
+        id=data["id"],
+        location=document.location(base),
+        mode=mode,
+        user_id=data.get("user_id"),
+        exist=rules("exist", RuleKind.EXIST, None),
+        protect=rules("protect", RuleKind.PROTECT, None),
+        purge=rules("purge", RuleKind.PURGE, "pattern"),
+        prune=rules("prune", RuleKind.PRUNE, "root"),
+        empty_recycle_bin=bool((data.get("recycle_bin") or {}).get("empty", False)),
+        allow_whole_space=bool(data.get("allow_whole_space", False)),
+    )

@@ -1,0 +1,253 @@
+"""Schema validation of one manifest document, with messages a person understands.
+
+The JSON Schema (`reconciler/schemas/manifest.schema.json`, Draft 2020-12) is the single
+description of the manifest's shape: editors use it as is, and this module runs it with
+`jsonschema`. Each raw validation error is rewritten into a plain sentence and located on the
+line and column of the offending value (or of the unknown key).
+
+Large manifests are mostly long lists of path strings. jsonschema's per-item descent costs a
+few microseconds each, so the `items` keyword gets a fast path: an item that is a string and
+plainly satisfies every string keyword of the item schema (`minLength`, `maxLength`,
+`pattern`) is accepted without descending; anything else descends as usual and gets
+jsonschema's own verdict. The fast path only applies to item schemas made of keywords whose
+meaning for a string it fully knows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+
+from reconciler.manifest.problems import PathStep, Problem, format_where
+from reconciler.manifest.yaml_loader import YamlDocument
+
+SCHEMA_RESOURCE = "schemas/manifest.schema.json"
+
+_ANNOTATIONS = frozenset(
+    {"description", "title", "default", "examples", "$comment", "patternErrorMessage",
+     "markdownDescription", "deprecated"}
+)
+# Keywords that say nothing about a string instance.
+_NOT_FOR_STRINGS = frozenset(
+    {"required", "properties", "additionalProperties", "patternProperties", "minProperties",
+     "maxProperties", "propertyNames", "dependentRequired", "dependentSchemas", "items",
+     "minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains",
+     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+)
+_STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern"})
+
+
+def load_schema() -> dict[str, Any]:
+    """The manifest JSON Schema as shipped inside the package."""
+    text = resources.files("reconciler").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
+    """Replace local `#/$defs/NAME` references by their target (siblings win).
+
+    Inlined schemas let the fast path see an item schema's keywords, and spare jsonschema a
+    reference lookup per list item.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
+    ref = out.pop("$ref", None)
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = _inline_refs(defs[ref[len("#/$defs/"):]], defs)
+        return {**target, **out}
+    if ref is not None:
+        out["$ref"] = ref
+    return out
+
+
+@cache
+def _string_check(schema_json: str) -> Callable[[str], bool] | None:
+    """A predicate that accepts a string exactly when `schema` would, or None if unsure."""
+    schema = json.loads(schema_json)
+    if not isinstance(schema, dict):
+        return None
+    keywords = set(schema) - _ANNOTATIONS - _NOT_FOR_STRINGS
+    if not keywords <= _STRING_KEYWORDS:
+        return None
+    types = schema.get("type", "string")
+    if types != "string" and not (isinstance(types, list) and "string" in types):
+        return None
+    min_length = schema.get("minLength", 0)
+    max_length = schema.get("maxLength")
+    pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+
+    def check(value: str) -> bool:
+        if len(value) < min_length or (max_length is not None and len(value) > max_length):
+            return False
+        return pattern is None or pattern.search(value) is not None
+
+    return check
+
+
+_draft_items = Draft202012Validator.VALIDATORS["items"]
+
+
+def _items(
+    validator: Any, items: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    check = None if "prefixItems" in schema else _string_check(json.dumps(items, sort_keys=True))
+    if check is None or not isinstance(instance, list):
+        yield from _draft_items(validator, items, instance, schema)
+        return
+    for index, item in enumerate(instance):
+        if type(item) is str and check(item):
+            continue
+        yield from validator.descend(item, items, path=index)
+
+
+_ManifestValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"items": _items}
+)
+
+
+@cache
+def _validator() -> Validator:
+    schema = load_schema()
+    inlined = _inline_refs(schema, schema.get("$defs", {}))
+    validator: Validator = _ManifestValidator(inlined)
+    return validator
+
+
+def check_schema(document: YamlDocument) -> list[Problem]:
+    """Every schema violation of `document`, located and in plain words."""
+    if document.data is None:
+        return [
+            Problem(
+                document.location(()),
+                "",
+                "the file is empty; a manifest needs `version`, `library` and `spaces`",
+            )
+        ]
+    problems: list[Problem] = []
+    for error in _validator().iter_errors(document.data):
+        problems.extend(_explain(document, error))
+    return problems
+
+
+def _explain(document: YamlDocument, error: ValidationError) -> list[Problem]:
+    path: list[PathStep] = list(error.absolute_path)
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    value: Any = error.validator_value
+
+    def at(message: str, where: list[PathStep] = path, *, key: bool = False) -> Problem:
+        return Problem(document.location(where, key=key), format_where(where), message)
+
+    if kind == "required" and isinstance(instance, dict):
+        missing = [name for name in value if name not in instance]
+        return [at(f"missing required key `{name}`") for name in missing]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = sorted(schema.get("properties", {}))
+        problems = []
+        for name in instance:
+            if name in known:
+                continue
+            message = f"unknown key `{name}`"
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean `{close[0]}`?"
+            else:
+                message += f"; known keys are {', '.join(known)}"
+            problems.append(at(message, [*path, name], key=True))
+        return problems
+    if kind == "enum":
+        return [at(f"must be one of {', '.join(map(str, value))} (got {_describe(instance)})")]
+    if kind == "const":
+        return [at(f"must be {json.dumps(value)} (got {_describe(instance)})")]
+    if kind == "type":
+        if not path:
+            return [
+                at(
+                    "a manifest must be a mapping with `version`, `library` and `spaces` "
+                    f"(got {_describe(instance)})"
+                )
+            ]
+        return [at(f"must be {_expected(value, schema)} (got {_describe(instance)})")]
+    if kind == "minItems":
+        return [at("must not be empty" if value == 1 else f"must have at least {value} entries")]
+    if kind == "minLength":
+        return [at("must not be empty" if value == 1 else f"must be at least {value} characters")]
+    if kind == "maxLength":
+        return [at(f"must be at most {value} characters")]
+    if kind == "pattern":
+        return [at(str(schema.get("patternErrorMessage", f"must match {value}")))]
+    if kind == "minimum":
+        return [at(f"must be at least {value} (got {_describe(instance)})")]
+    if kind == "maximum":
+        return [at(f"must be at most {value} (got {_describe(instance)})")]
+    if kind in ("oneOf", "anyOf"):
+        branch = _matching_branch(error)
+        if branch is not None:
+            return [problem for sub in branch for problem in _explain(document, sub)]
+        return [at(f"must be one of the forms the schema allows (got {_describe(instance)})")]
+    return [at(error.message)]
+
+
+def _matching_branch(error: ValidationError) -> list[ValidationError] | None:
+    """The errors of the one alternative whose type fits the instance, if exactly one does."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        subs
+        for subs in branches.values()
+        if not any(sub.validator == "type" and not sub.relative_path for sub in subs)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _expected(types: Any, schema: Mapping[str, Any]) -> str:
+    words = []
+    for name in [types] if isinstance(types, str) else list(types):
+        if name == "object":
+            keys = ", ".join(f"`{key}`" for key in schema.get("properties", {}))
+            words.append(f"a mapping with {keys}" if keys else "a mapping")
+        else:
+            words.append(_TYPE_WORDS.get(name, name))
+    return " or ".join(words)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

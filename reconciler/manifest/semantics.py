@@ -1,0 +1,261 @@
+"""Semantic checks: what the schema cannot say about a set of manifests.
+
+- path syntax (SPEC section 2): relative, `/`-separated, no empty, `.` or `..` segments, no
+  control characters, none of the characters SMH forbids in names;
+- a literal purge path that is also an `exist` path;
+- a purge pattern that matches every top-level name, or a prune root that is the space
+  itself, unless the space sets `allow_whole_space: true`;
+- across files: the same (library, space) twice, and one library given different `endpoint`
+  or `safety` settings.
+
+The checks read the documents defensively, so they run next to schema checks and every
+problem is reported in the same pass; values of the wrong shape are left to the schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.desired import Location, Safety
+from reconciler.manifest.problems import PathStep, Problem, format_where
+from reconciler.manifest.yaml_loader import YamlDocument
+from reconciler.matching import Pattern, normalize
+
+MAX_NAME_LENGTH = 255
+"""SMH refuses longer file and directory names (FileNameLengthExceed)."""
+
+_FORBIDDEN = '\\:"<>|'
+# One regex accepts the common case: segments of allowed characters, `/`-separated, an
+# optional trailing `/`. Only paths it rejects are taken apart for a precise message.
+_SEGMENT = r"[^/\x00-\x1f\x7f-\x9f\\:\"<>|]+"
+_WELL_FORMED = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*/?")
+
+# Names every top-level-pattern check is tried against when a pattern has a character class.
+_PROBE_NAMES = ("a", "Z", "0", "photos", ".hidden", "-", "_", "x y", "a.b", "é", "名前", "[", "]")
+
+
+def path_syntax_problem(text: str, *, what: str = "path") -> str | None:
+    """Why `text` is not a valid manifest path (SPEC section 2), or None if it is."""
+    if _WELL_FORMED.fullmatch(text):
+        body = text[:-1] if text.endswith("/") else text
+        segments = body.split("/")
+        if (
+            "." not in segments
+            and ".." not in segments
+            and max(map(len, segments)) <= MAX_NAME_LENGTH
+        ):
+            return None
+    if text.startswith("/"):
+        return f"{what} must be relative to the space root: remove the leading `/`"
+    for char in text:
+        if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+            return f"{what} contains a control character (U+{ord(char):04X})"
+    if "\\" in text:
+        return f"{what} contains `\\`; separate directories with `/`"
+    for char in _FORBIDDEN:
+        if char in text:
+            return f"{what} contains `{char}`, which SMH does not allow in names"
+    body = text[:-1] if text.endswith("/") else text
+    for segment in body.split("/"):
+        if segment == "":
+            return f"{what} has an empty segment (`//`)"
+        if segment in (".", ".."):
+            return f"{what} has a `{segment}` segment; write paths without `.` and `..`"
+        if len(segment) > MAX_NAME_LENGTH:
+            return f"{what} has a name longer than {MAX_NAME_LENGTH} characters"
+    return f"{what} is not a valid path"  # pragma: no cover - every rejection is named above
+
+
+def takes_every_top_level_name(pattern: str) -> bool:
+    """Whether `pattern` matches every top-level name of a space (`*`, `**`, `**/*`, `*/`).
+
+    Only `**` segments can match zero path segments, so a pattern matches every one-segment
+    path exactly when it is `**` segments around at most one segment that matches any name.
+    Wildcard-only segments are decided here; a segment with a character class is tried on
+    a spread of names through the shared glob matcher.
+    """
+    body = pattern[:-1] if pattern.endswith("/") else pattern
+    if not body:
+        return False
+    segments = [segment for segment in body.split("/") if segment != "**"]
+    if not segments:
+        return True
+    if len(segments) != 1:
+        return False
+    segment = segments[0]
+    if set(segment) <= {"*", "?"}:
+        return "*" in segment and segment.count("?") <= 1
+    if "[" in segment:
+        compiled = Pattern(segment)
+        return all(compiled.matches(name, is_dir=True) for name in _PROBE_NAMES)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A path-like string of a space, with where it was written."""
+
+    text: str
+    path: tuple[PathStep, ...]
+
+
+def _entries(
+    space: dict[str, Any], key: str, field: str | None, base: tuple[PathStep, ...]
+) -> Iterator[_Entry]:
+    """The strings of `space[key]`, and `entry[field]` of its mapping entries."""
+    items = space.get(key)
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            yield _Entry(item, (*base, key, index))
+        elif field and isinstance(item, dict) and isinstance(item.get(field), str):
+            yield _Entry(item[field], (*base, key, index, field))
+
+
+def _spaces(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not isinstance(data, dict) or not isinstance(data.get("spaces"), list):
+        return
+    for index, space in enumerate(data["spaces"]):
+        if isinstance(space, dict):
+            yield index, space
+
+
+def check_semantics(documents: Sequence[YamlDocument]) -> list[Problem]:
+    """Every semantic problem of `documents` (given in file order)."""
+    problems: list[Problem] = []
+    for document in documents:
+        for index, space in _spaces(document.data):
+            problems.extend(_check_space(document, index, space))
+    problems.extend(_check_across(documents))
+    return problems
+
+
+def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    base: tuple[PathStep, ...] = ("spaces", index)
+    whole_space_allowed = space.get("allow_whole_space") is True
+
+    def problem(entry: _Entry, message: str) -> None:
+        problems.append(Problem(document.location(entry.path), format_where(entry.path), message))
+
+    literal_exists: dict[str, _Entry] = {}
+    for key in ("exist", "protect"):
+        for entry in _entries(space, key, None, base):
+            if entry.text == "":
+                continue  # the schema reports empty strings
+            message = path_syntax_problem(entry.text)
+            if message:
+                problem(entry, message)
+            elif key == "exist" and Pattern(entry.text).is_literal:
+                literal_exists.setdefault(normalize(entry.text.rstrip("/")), entry)
+
+    for entry in _entries(space, "purge", "pattern", base):
+        if entry.text == "":
+            continue
+        message = path_syntax_problem(entry.text, what="pattern")
+        if message:
+            problem(entry, message)
+            continue
+        if not whole_space_allowed and takes_every_top_level_name(entry.text):
+            problem(
+                entry,
+                f"`{entry.text}` matches every top-level name and would purge the whole space; "
+                "set `allow_whole_space: true` on the space if that is meant",
+            )
+        if literal_exists and Pattern(entry.text).is_literal:
+            twin = literal_exists.get(normalize(entry.text.rstrip("/")))
+            if twin is not None:
+                line = document.location(twin.path).line
+                problem(
+                    entry,
+                    f"`{entry.text}` is also an `exist` path (line {line}); "
+                    "a path cannot both exist and be purged",
+                )
+
+    for entry in _entries(space, "prune", "root", base):
+        if entry.text == "":
+            if not whole_space_allowed:
+                problem(
+                    entry,
+                    'prune root "" is the whole space; set `allow_whole_space: true` on the '
+                    "space if that is meant",
+                )
+            continue
+        message = path_syntax_problem(entry.text, what="prune root")
+        if message:
+            problem(entry, message)
+        elif "*" in entry.text or "?" in entry.text:
+            problem(entry, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
+    return problems
+
+
+def _check_across(documents: Sequence[YamlDocument]) -> list[Problem]:
+    problems: list[Problem] = []
+    spaces_seen: dict[tuple[str, str], Location] = {}
+    endpoints: dict[str, tuple[str, Location]] = {}
+    safeties: dict[str, tuple[dict[str, Any], Location]] = {}
+    for document in documents:
+        data = document.data
+        if not isinstance(data, dict) or not isinstance(data.get("library"), str):
+            continue
+        library = data["library"]
+
+        endpoint = data.get("endpoint")
+        if isinstance(endpoint, str):
+            here = document.location(("endpoint",))
+            first = endpoints.setdefault(library, (endpoint.rstrip("/"), here))
+            if first[0] != endpoint.rstrip("/"):
+                problems.append(
+                    Problem(
+                        here,
+                        "endpoint",
+                        f"library `{library}` has endpoint {first[0]} at {first[1]}; "
+                        "every manifest of a library must name the same endpoint",
+                    )
+                )
+
+        safety = data.get("safety")
+        if isinstance(safety, dict):
+            here = document.location(("safety",))
+            first_safety = safeties.setdefault(library, (safety, here))
+            if _effective_safety(first_safety[0]) != _effective_safety(safety):
+                problems.append(
+                    Problem(
+                        here,
+                        "safety",
+                        f"library `{library}` has different safety limits at {first_safety[1]}; "
+                        "every manifest of a library must set the same limits",
+                    )
+                )
+
+        for index, space in _spaces(data):
+            space_id = space.get("id")
+            if not isinstance(space_id, str):
+                continue
+            path = ("spaces", index, "id")
+            here = document.location(path)
+            first_space = spaces_seen.setdefault((library, space_id), here)
+            if first_space is not here:
+                problems.append(
+                    Problem(
+                        here,
+                        format_where(path),
+                        f"space `{space_id}` of library `{library}` is already declared at "
+                        f"{first_space}; each space may appear once across all manifests",
+                    )
+                )
+    return problems
+
+
+def _effective_safety(safety: dict[str, Any]) -> dict[str, Any]:
+    """Safety settings with defaults filled in, so that spelled-out defaults compare equal."""
+    defaults = Safety()
+    return {
+        "max_deletes": safety.get("max_deletes", defaults.max_deletes),
+        "max_delete_percent": safety.get("max_delete_percent", defaults.max_delete_percent),
+        "min_existing": safety.get("min_existing", defaults.min_existing),
+    }
