@@ -49,10 +49,13 @@ def space_spec(
 
 
 def library_spec(
-    *spaces: SpaceSpec, safety: Safety | None = None, clear_history: bool = False
+    *spaces: SpaceSpec,
+    safety: Safety | None = None,
+    clear_history: bool = False,
+    library: str = "smhtest",
 ) -> LibrarySpec:
     return LibrarySpec(
-        library="smhtest",
+        library=library,
         spaces=spaces,
         safety=safety or Safety(max_delete_percent=100, min_existing=10),
         clear_history=clear_history,
