@@ -16,7 +16,7 @@ from reconciler.manifest.problems import InvalidManifests, Problem, sorted_probl
 from reconciler.manifest.resolve import resolve
 from reconciler.manifest.schema import check_schema
 from reconciler.manifest.semantics import check_semantics
-from reconciler.manifest.yaml_loader import YamlDocument, read_manifest
+from reconciler.manifest.yaml_loader import YamlDocument, gc_paused, read_manifest
 
 ManifestPaths = Sequence[str | os.PathLike[str]]
 
@@ -45,6 +45,11 @@ class ManifestCheck:
 
 def check_manifests(paths: ManifestPaths) -> ManifestCheck:
     """Find, read and check the manifests `paths` name."""
+    with gc_paused():
+        return _check(paths)
+
+
+def _check(paths: ManifestPaths) -> ManifestCheck:
     files, problems = find_manifests(paths)
     documents: list[YamlDocument] = []
     for path in files:
@@ -76,4 +81,5 @@ def load_desired_state(paths: ManifestPaths) -> DesiredState:
     checked = check_manifests(paths)
     if checked.problems:
         raise InvalidManifests(checked.problems)
-    return resolve(checked.documents)
+    with gc_paused():
+        return resolve(checked.documents)

@@ -36,14 +36,12 @@ _ANNOTATIONS = frozenset(
     {"description", "title", "default", "examples", "$comment", "patternErrorMessage",
      "markdownDescription", "deprecated"}
 )
-# Keywords that say nothing about a string instance.
-_NOT_FOR_STRINGS = frozenset(
-    {"required", "properties", "additionalProperties", "patternProperties", "minProperties",
-     "maxProperties", "propertyNames", "dependentRequired", "dependentSchemas", "items",
-     "minItems", "maxItems", "uniqueItems", "contains", "minContains", "maxContains",
-     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+_FAST_KEYWORDS = frozenset(
+    {"type", "minLength", "maxLength", "pattern", "enum", "const", "required", "properties",
+     "additionalProperties"}
 )
-_STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern"})
+
+Accept = Callable[[Any], bool]
 
 
 def load_schema() -> dict[str, Any]:
@@ -73,28 +71,95 @@ def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
     return out
 
 
-@cache
-def _string_check(schema_json: str) -> Callable[[str], bool] | None:
-    """A predicate that accepts a string exactly when `schema` would, or None if unsure."""
-    schema = json.loads(schema_json)
-    if not isinstance(schema, dict):
+def _type_accept(name: str) -> Accept | None:
+    if name == "string":
+        return lambda value: type(value) is str
+    if name == "object":
+        return lambda value: type(value) is dict
+    if name == "boolean":
+        return lambda value: type(value) is bool
+    if name == "null":
+        return lambda value: value is None
+    if name == "integer":
+        return lambda value: type(value) is int
+    return None
+
+
+def fast_accept(schema: Any) -> Accept | None:
+    """A predicate that is true only for instances `schema` accepts, or None.
+
+    It may say False for a valid instance (jsonschema then decides), never True for an
+    invalid one. Schemas using any keyword beyond a small, fully understood set get None.
+    """
+    if schema is True:
+        return lambda value: True
+    if not isinstance(schema, dict) or not set(schema) - _ANNOTATIONS <= _FAST_KEYWORDS:
         return None
-    keywords = set(schema) - _ANNOTATIONS - _NOT_FOR_STRINGS
-    if not keywords <= _STRING_KEYWORDS:
-        return None
-    types = schema.get("type", "string")
-    if types != "string" and not (isinstance(types, list) and "string" in types):
-        return None
+    checks: list[Accept] = []
+    if "type" in schema:
+        names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        type_checks = [_type_accept(name) for name in names]
+        if any(check is None for check in type_checks):
+            return None
+        checks.append(lambda value: any(check(value) for check in type_checks if check))
     min_length = schema.get("minLength", 0)
     max_length = schema.get("maxLength")
     pattern = re.compile(schema["pattern"]) if "pattern" in schema else None
+    if min_length or max_length is not None or pattern is not None:
+        def string_ok(value: Any) -> bool:
+            if type(value) is not str:
+                return True
+            if len(value) < min_length or (max_length is not None and len(value) > max_length):
+                return False
+            return pattern is None or pattern.search(value) is not None
 
-    def check(value: str) -> bool:
-        if len(value) < min_length or (max_length is not None and len(value) > max_length):
-            return False
-        return pattern is None or pattern.search(value) is not None
+        checks.append(string_ok)
+    for keyword in ("enum", "const"):
+        if keyword in schema:
+            allowed = schema[keyword] if keyword == "enum" else [schema[keyword]]
+            # Only strings are compared here: JSON equality of numbers and booleans differs
+            # from Python's, and jsonschema knows how.
+            checks.append(_one_of_strings(frozenset(item for item in allowed if type(item) is str)))
+    if {"required", "properties", "additionalProperties"} & set(schema):
+        required = tuple(schema.get("required", ()))
+        properties = {
+            name: fast_accept(subschema) for name, subschema in schema.get("properties", {}).items()
+        }
+        extra = schema.get("additionalProperties", True)
+        if extra not in (True, False) or any(check is None for check in properties.values()):
+            return None
 
-    return check
+        def object_ok(value: Any) -> bool:
+            if type(value) is not dict:
+                return True
+            if any(name not in value for name in required):
+                return False
+            for name, item in value.items():
+                check = properties.get(name)
+                if check is None:
+                    if extra is False:
+                        return False
+                elif not check(item):
+                    return False
+            return True
+
+        checks.append(object_ok)
+    return lambda value: all(check(value) for check in checks)
+
+
+def _one_of_strings(strings: frozenset[str]) -> Accept:
+    return lambda value: type(value) is str and value in strings
+
+
+# Compiled predicates by the identity of the (long-lived, inlined) item schema.
+_accepts: dict[int, tuple[Any, Accept | None]] = {}
+
+
+def _accept_for(schema: Any) -> Accept | None:
+    cached = _accepts.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _accepts[id(schema)] = (schema, fast_accept(schema))
+    return cached[1]
 
 
 _draft_items = Draft202012Validator.VALIDATORS["items"]
@@ -103,14 +168,13 @@ _draft_items = Draft202012Validator.VALIDATORS["items"]
 def _items(
     validator: Any, items: Any, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
-    check = None if "prefixItems" in schema else _string_check(json.dumps(items, sort_keys=True))
-    if check is None or not isinstance(instance, list):
+    accept = None if "prefixItems" in schema else _accept_for(items)
+    if accept is None or not isinstance(instance, list):
         yield from _draft_items(validator, items, instance, schema)
         return
     for index, item in enumerate(instance):
-        if type(item) is str and check(item):
-            continue
-        yield from validator.descend(item, items, path=index)
+        if not accept(item):
+            yield from validator.descend(item, items, path=index)
 
 
 _ManifestValidator: Any = validators.extend(  # type: ignore[no-untyped-call]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler.desired import Location, Safety
@@ -30,7 +29,7 @@ MAX_NAME_LENGTH = 255
 _FORBIDDEN = '\\:"<>|'
 # One regex accepts the common case: segments of allowed characters, `/`-separated, an
 # optional trailing `/`. Only paths it rejects are taken apart for a precise message.
-_SEGMENT = r"[^/\x00-\x1f\x7f-\x9f\\:\"<>|]+"
+_SEGMENT = rf"(?!\.\.?(?:/|$))[^/\x00-\x1f\x7f-\x9f\\:\"<>|]{{1,{MAX_NAME_LENGTH}}}"
 _WELL_FORMED = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*/?")
 
 # Names every top-level-pattern check is tried against when a pattern has a character class.
@@ -40,14 +39,7 @@ _PROBE_NAMES = ("a", "Z", "0", "photos", ".hidden", "-", "_", "x y", "a.b", "é"
 def path_syntax_problem(text: str, *, what: str = "path") -> str | None:
     """Why `text` is not a valid manifest path (SPEC section 2), or None if it is."""
     if _WELL_FORMED.fullmatch(text):
-        body = text[:-1] if text.endswith("/") else text
-        segments = body.split("/")
-        if (
-            "." not in segments
-            and ".." not in segments
-            and max(map(len, segments)) <= MAX_NAME_LENGTH
-        ):
-            return None
+        return None
     if text.startswith("/"):
         return f"{what} must be relative to the space root: remove the leading `/`"
     for char in text:
@@ -94,26 +86,19 @@ def takes_every_top_level_name(pattern: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """A path-like string of a space, with where it was written."""
-
-    text: str
-    path: tuple[PathStep, ...]
-
-
 def _entries(
-    space: dict[str, Any], key: str, field: str | None, base: tuple[PathStep, ...]
-) -> Iterator[_Entry]:
-    """The strings of `space[key]`, and `entry[field]` of its mapping entries."""
+    space: dict[str, Any], key: str, field: str | None
+) -> Iterator[tuple[str, tuple[PathStep, ...]]]:
+    """The strings of `space[key]` (and `entry[field]` of its mapping entries), each with
+    its path inside the space. Empty strings are left to the schema's `minLength`."""
     items = space.get(key)
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
         if isinstance(item, str):
-            yield _Entry(item, (*base, key, index))
+            yield item, (key, index)
         elif field and isinstance(item, dict) and isinstance(item.get(field), str):
-            yield _Entry(item[field], (*base, key, index, field))
+            yield item[field], (key, index, field)
 
 
 def _spaces(data: Any) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -139,57 +124,59 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
     base: tuple[PathStep, ...] = ("spaces", index)
     whole_space_allowed = space.get("allow_whole_space") is True
 
-    def problem(entry: _Entry, message: str) -> None:
-        problems.append(Problem(document.location(entry.path), format_where(entry.path), message))
+    def problem(where: tuple[PathStep, ...], message: str) -> None:
+        path = (*base, *where)
+        problems.append(Problem(document.location(path), format_where(path), message))
 
-    literal_exists: dict[str, _Entry] = {}
-    for key in ("exist", "protect"):
-        for entry in _entries(space, key, None, base):
-            if entry.text == "":
-                continue  # the schema reports empty strings
-            message = path_syntax_problem(entry.text)
-            if message:
-                problem(entry, message)
-            elif key == "exist" and Pattern(entry.text).is_literal:
-                literal_exists.setdefault(normalize(entry.text.rstrip("/")), entry)
-
-    for entry in _entries(space, "purge", "pattern", base):
-        if entry.text == "":
+    # Literal purge paths by their path without a trailing `/`, to meet `exist` twins.
+    literal_purges: dict[str, tuple[str, tuple[PathStep, ...]]] = {}
+    for text, where in _entries(space, "purge", "pattern"):
+        if text == "":
             continue
-        message = path_syntax_problem(entry.text, what="pattern")
+        message = path_syntax_problem(text, what="pattern")
         if message:
-            problem(entry, message)
+            problem(where, message)
             continue
-        if not whole_space_allowed and takes_every_top_level_name(entry.text):
+        if not whole_space_allowed and takes_every_top_level_name(text):
             problem(
-                entry,
-                f"`{entry.text}` matches every top-level name and would purge the whole space; "
+                where,
+                f"`{text}` matches every top-level name and would purge the whole space; "
                 "set `allow_whole_space: true` on the space if that is meant",
             )
-        if literal_exists and Pattern(entry.text).is_literal:
-            twin = literal_exists.get(normalize(entry.text.rstrip("/")))
-            if twin is not None:
-                line = document.location(twin.path).line
-                problem(
-                    entry,
-                    f"`{entry.text}` is also an `exist` path (line {line}); "
-                    "a path cannot both exist and be purged",
-                )
+        if Pattern(text).is_literal:
+            literal_purges.setdefault(normalize(text.rstrip("/")), (text, where))
 
-    for entry in _entries(space, "prune", "root", base):
-        if entry.text == "":
+    for key in ("exist", "protect"):
+        for text, where in _entries(space, key, None):
+            if text == "":
+                continue
+            message = path_syntax_problem(text)
+            if message:
+                problem(where, message)
+            elif key == "exist" and literal_purges:
+                twin = literal_purges.pop(normalize(text.rstrip("/")), None)
+                if twin is not None:
+                    line = document.location((*base, *where)).line
+                    problem(
+                        twin[1],
+                        f"`{twin[0]}` is also an `exist` path (line {line}); "
+                        "a path cannot both exist and be purged",
+                    )
+
+    for text, where in _entries(space, "prune", "root"):
+        if text == "":
             if not whole_space_allowed:
                 problem(
-                    entry,
+                    where,
                     'prune root "" is the whole space; set `allow_whole_space: true` on the '
                     "space if that is meant",
                 )
             continue
-        message = path_syntax_problem(entry.text, what="prune root")
+        message = path_syntax_problem(text, what="prune root")
         if message:
-            problem(entry, message)
-        elif "*" in entry.text or "?" in entry.text:
-            problem(entry, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
+            problem(where, message)
+        elif "*" in text or "?" in text:
+            problem(where, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
     return problems
 
 

@@ -138,7 +138,7 @@ class _Abort(Exception):
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     # Building a large manifest allocates hundreds of thousands of containers; the cyclic
     # collector would rescan them over and over (it tripled load time of a 10 MB manifest),
     # and what is built here holds no cycles.
@@ -174,7 +174,7 @@ def read_manifest(file: str, content: bytes) -> YamlResult:
             f"byte 0x{content[error.start]:02x} is not valid UTF-8; manifests must be UTF-8",
         )
     composer = _Composer(file, content)
-    with _gc_paused():
+    with gc_paused():
         try:
             data, positions = composer.compose()
         except _Abort:
@@ -220,41 +220,39 @@ class _Composer:
         location = Location(self.file, line, column)
         self.problems.append(Problem(location, format_where(where), message))
 
-    def _next(self) -> Any:
-        try:
-            return self._parser.get_event()
-        except yaml.MarkedYAMLError as error:
+    def _syntax_problem(self, error: yaml.YAMLError) -> None:
+        if isinstance(error, yaml.MarkedYAMLError):
             mark = error.problem_mark or error.context_mark
             message = error.problem or "invalid YAML"
             if error.context:
                 message = f"{message} ({error.context})"
             self.problem(mark or (1, 1), f"invalid YAML: {message}")
-            raise _Abort from error
-        except yaml.reader.ReaderError as error:
-            line, column = _line_column(self.content, min(error.position, len(self.content)))
+        elif isinstance(error, yaml.reader.ReaderError):
+            offset = min(error.position, len(self.content))
             if isinstance(error.character, int):
                 what = f"character U+{error.character:04X}"
             else:
                 what = f"character {error.character!r}"
-            self.problems.append(
-                Problem(
-                    Location(self.file, line, column),
-                    "",
-                    f"{what} is not allowed in YAML ({error.reason})",
-                )
+            self.problem(
+                _line_column(self.content, offset),
+                f"{what} is not allowed in YAML ({error.reason})",
             )
-            raise _Abort from error
-        except yaml.YAMLError as error:
-            self.problems.append(Problem(Location(self.file, 1, 1), "", f"invalid YAML: {error}"))
-            raise _Abort from error
+        else:
+            self.problem((1, 1), f"invalid YAML: {error}")
 
     def compose(self) -> tuple[Any, PositionTree | None]:
-        event = self._next()  # StreamStart
-        event = self._next()
-        if isinstance(event, events.StreamEndEvent):
-            return None, None
-        data, positions = self._document()
-        event = self._next()
+        get_event = self._parser.get_event
+        try:
+            get_event()  # StreamStart
+            event = get_event()
+            if isinstance(event, events.StreamEndEvent):
+                return None, None
+            data, positions = self._value(get_event())
+            get_event()  # DocumentEnd
+            event = get_event()
+        except yaml.YAMLError as error:
+            self._syntax_problem(error)
+            raise _Abort from error
         if isinstance(event, events.DocumentStartEvent):
             self.problem(
                 event.start_mark,
@@ -262,21 +260,23 @@ class _Composer:
             )
         return data, positions
 
-    def _document(self) -> tuple[Any, PositionTree]:
-        event = self._next()
-        result = self._value(event)
-        self._next()  # DocumentEnd
-        return result
-
     def _value(self, event: Any) -> tuple[Any, PositionTree]:
         """Build the value that starts with `event`, iteratively (nesting lives on the heap)."""
-        # Each frame: [container, children positions, key positions, pending key, its mark].
+        # Each frame: [container, children positions, key positions, pending key, its mark,
+        # line, column].
         stack: list[list[Any]] = []
+        get_event = self._parser.get_event
+        scalar_event = events.ScalarEvent
         while True:
             kind = type(event)
             mark = event.start_mark
-            if kind is events.ScalarEvent:
-                value: Any = self._scalar(event)
+            if kind is scalar_event:
+                value: Any = event.value
+                # Most scalars of a large manifest are plain path strings: settle them here.
+                if event.tag is not None or (value and value[0] in _NON_STRING_START) or (
+                    not value and event.implicit[0]
+                ):
+                    value = self._scalar(event)
                 position: PositionTree = (mark.line + 1, mark.column + 1, None, None)
             elif kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
                 is_map = kind is events.MappingStartEvent
@@ -292,7 +292,7 @@ class _Composer:
                 else:
                     stack.append([[], [], None, None, None, mark.line + 1, mark.column + 1])
                 self._path.append(None if is_map else 0)
-                event = self._next()
+                event = get_event()
                 continue
             elif kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
                 frame = stack.pop()
@@ -334,7 +334,7 @@ class _Composer:
                     frame[2][key] = frame[4]
                 frame[3] = None
                 self._path[-1] = None
-            event = self._next()
+            event = get_event()
 
     def _add_key(self, frame: list[Any], position: PositionTree, event: Any) -> None:
         mark = (position[0], position[1])
