@@ -6,6 +6,7 @@ with `--port 0` and read the port. SIGINT and SIGTERM stop it quietly with exit 
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -25,6 +26,9 @@ def run(*, host: str, port: int, seed: Path | None) -> int:
                     else Emulator.from_seed(SAMPLE_SEED))
     except SeedError as error:
         raise ReconcileError(f"invalid seed: {error}") from error
+    # The seeded tree lives as long as the process: keep the collector from re-scanning it.
+    gc.collect()
+    gc.freeze()
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

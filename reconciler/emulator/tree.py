@@ -47,10 +47,10 @@ def extension(name: str) -> str:
     return name[dot + 1:].lower() if dot > 0 else ""
 
 
-def media_type(name: str, *, media: bool) -> str:
+def media_type(name: str, *, media: bool, ext: str | None = None) -> str:
     """`file`, or in a media library `image`/`video` by extension."""
     if media:
-        ext = extension(name)
+        ext = extension(name) if ext is None else ext
         if ext in IMAGE_EXTENSIONS:
             return "image"
         if ext in VIDEO_EXTENSIONS:
@@ -58,14 +58,30 @@ def media_type(name: str, *, media: bool) -> str:
     return "file"
 
 
-def content_type(name: str) -> str:
-    return CONTENT_TYPES.get(extension(name), "application/octet-stream")
+def content_type(name: str, ext: str | None = None) -> str:
+    return CONTENT_TYPES.get(extension(name) if ext is None else ext, "application/octet-stream")
+
+
+_DAYS: dict[int, str] = {}
+
+
+def _day(day: int) -> str:
+    text = _DAYS.get(day)
+    if text is None:
+        text = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+        if len(_DAYS) < 100_000:
+            _DAYS[day] = text
+    return text
 
 
 def iso_time(epoch: float) -> str:
-    ms = round(epoch * 1000)
-    seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    """`2020-09-22T07:43:01.000Z`; listing pages format thousands of these, so the date part
+    is cached per day and the rest is arithmetic."""
+    seconds, millis = divmod(round(epoch * 1000), 1000)
+    day, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{_day(day)}T{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}Z"
 
 
 class FileMeta(NamedTuple):
@@ -79,13 +95,13 @@ class FileMeta(NamedTuple):
 
 def file_meta(space: str, key: str) -> FileMeta:
     """Deterministic metadata for the file first known at `key` in `space`."""
-    digest = hashlib.blake2b(f"{space}\0{key}".encode(), digest_size=24).digest()
+    digest = hashlib.blake2b(f"{space}\0{key}".encode(), digest_size=32).digest()
     size = int.from_bytes(digest[0:4], "big") % (16 * 1024 * 1024)
     crc64 = int.from_bytes(digest[4:12], "big")
     ctime = EPOCH + int.from_bytes(digest[12:16], "big") % YEAR
     mtime = ctime + int.from_bytes(digest[16:19], "big") % (30 * 86400)
     version = 1 + digest[19] % 3
-    etag = '"' + hashlib.md5(digest, usedforsecurity=False).hexdigest() + '"'
+    etag = f'"{digest[16:].hex()}"'
     return FileMeta(size, crc64, etag, ctime, mtime, version)
 
 

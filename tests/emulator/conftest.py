@@ -66,3 +66,20 @@ def token(anon: httpx.Client, grant: str = "", **params: str) -> str:
     assert response.status_code == 200, response.text
     value: str = response.json()["accessToken"]
     return value
+
+
+def api(resource: str, *parts: str, space: str | None = "-") -> str:
+    """`/api/v1/{resource}/{LIBRARY}/{space}/{parts...}` (space None: library level)."""
+    segments = [resource, LIBRARY] + ([space] if space is not None else []) + list(parts)
+    return "/api/v1/" + "/".join(segments)
+
+
+def names(response: httpx.Response) -> list[str]:
+    return [item["name"] for item in response.json()["contents"]]
+
+
+def error_code(response: httpx.Response) -> tuple[int, str]:
+    body = response.json()
+    assert body["requestId"] == response.headers["X-Request-Id"]
+    assert body["status"] == response.status_code
+    return response.status_code, body["code"]
