@@ -1,0 +1,119 @@
+"""The fingerprint re-check: is each planned item still what the plan saw?
+
+Before a saved (or resumed) plan deletes anything, every item is looked up in a fresh listing
+of its parent directory, one listing per parent however many items it holds. An item whose
+type or fingerprint changed is stale and is never deleted; an item that is no longer there is
+gone; an item whose parent cannot be listed is unknown, and is treated as stale too. A parent
+that no longer exists proves its items gone.
+
+A directory's eTag and modification time change when its children change, so a directory with
+planned items inside it that this apply already deleted is only checked for still being a
+directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from reconciler.errors import ReconcileError
+from reconciler.listing import Fingerprint, RemoteEntry
+from reconciler.matching import parent_of
+from reconciler.plan import Delete
+from reconciler.retry import SmhRequestError
+
+NOT_FOUND_CODES = frozenset({"DirectoryNotFound", "PathNotFound"})
+
+
+class Lister(Protocol):
+    def list_directory(
+        self, space: str, path: str = "", *, user_id: str | None = None
+    ) -> list[RemoteEntry]: ...
+
+
+class Found(StrEnum):
+    PRESENT = "present"
+    CHANGED = "changed"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    found: Found
+    detail: str | None = None
+
+
+def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
+    """The fingerprint fields the plan recorded that now read differently."""
+    changed = []
+    for name in ("etag", "modification_time", "size", "crc64"):
+        before = getattr(planned, name)
+        if before is not None and getattr(live, name) != before:
+            changed.append(name)
+    return changed
+
+
+def compare(delete: Delete, live: RemoteEntry | None, *, type_only: bool = False) -> Check:
+    """What the live entry (None: not listed in its parent) says about a planned delete."""
+    if live is None:
+        return Check(Found.ABSENT)
+    if live.type is not delete.type:
+        return Check(Found.CHANGED, f"it is now a {live.type.value}, the plan saw a "
+                                    f"{delete.type.value}")
+    if type_only:
+        return Check(Found.PRESENT)
+    if delete.fingerprint == Fingerprint():
+        return Check(Found.CHANGED, "the plan recorded no fingerprint to compare")
+    changed = differences(delete.fingerprint, live.fingerprint)
+    if changed:
+        return Check(Found.CHANGED, "changed since the plan was made: " + ", ".join(changed))
+    return Check(Found.PRESENT)
+
+
+def recheck(
+    lister: Lister,
+    items: Mapping[int, Delete],
+    *,
+    user_id: str | None = None,
+    type_only: Collection[int] = (),
+    concurrency: int = 8,
+) -> dict[int, Check]:
+    """Check each item (all of one space) against a listing of its parent directory."""
+    by_parent: dict[str, list[int]] = {}
+    for index, delete in items.items():
+        by_parent.setdefault(parent_of(delete.path), []).append(index)
+    space = next(iter(items.values())).space if items else "-"
+
+    def check_parent(parent: str) -> dict[int, Check]:
+        indices = by_parent[parent]
+        try:
+            entries = lister.list_directory(space, parent, user_id=user_id)
+        except SmhRequestError as error:
+            if error.status == 404 and error.code in NOT_FOUND_CODES:
+                return {index: Check(Found.ABSENT) for index in indices}
+            return {index: Check(Found.UNKNOWN, _cannot_list(parent, error)) for index in indices}
+        except ReconcileError as error:
+            return {index: Check(Found.UNKNOWN, _cannot_list(parent, error)) for index in indices}
+        live = {entry.path: entry for entry in entries}
+        return {
+            index: compare(items[index], live.get(items[index].path),
+                           type_only=index in type_only)
+            for index in indices
+        }
+
+    checks: dict[int, Check] = {}
+    if not by_parent:
+        return checks
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(by_parent))),
+                            thread_name_prefix="smh-recheck") as pool:
+        for result in pool.map(check_parent, sorted(by_parent)):
+            checks.update(result)
+    return checks
+
+
+def _cannot_list(parent: str, error: ReconcileError) -> str:
+    return f"its directory {parent or '(space root)'}/ could not be listed: {error.message}"

@@ -1,0 +1,279 @@
+"""What an apply did: every item's outcome, the maintenance steps, totals; JSON and text.
+
+The JSON report (`apply --report FILE`) is the record `undo` restores from: every recycled
+item carries its `recycled_item_id`, or `recycled_item_id_unknown` when the server's answer
+that recycled it was lost (a retried call, or a run that was killed) and undo has to find it
+in the recycle bin by its original path. A report never holds a credential.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconciler.desired import Mode
+from reconciler.errors import ReconcileError
+from reconciler.listing import EntryType
+
+REPORT_KIND = "smh-reconcile-apply-report"
+REPORT_VERSION = 1
+
+
+class Outcome(StrEnum):
+    RECYCLED = "recycled"
+    DELETED = "deleted"
+    ALREADY_GONE = "already_gone"
+    FAILED = "failed"
+    STALE = "stale"
+    NOT_ATTEMPTED = "not_attempted"
+
+    @property
+    def done(self) -> bool:
+        """The item is no longer in the library, as the plan wanted."""
+        return self in (Outcome.RECYCLED, Outcome.DELETED, Outcome.ALREADY_GONE)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one delete item.
+
+    `status`, `code` and `message` are the server's per-item answer (or the error that
+    ended the attempt); a recycled item has `recycled_item_id`, unless it is unknown.
+    """
+
+    outcome: Outcome
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    recycled_item_id: int | None = None
+    recycled_item_id_unknown: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "outcome": self.outcome.value,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
+        if self.outcome is Outcome.RECYCLED:
+            data["recycled_item_id"] = self.recycled_item_id
+            if self.recycled_item_id_unknown:
+                data["recycled_item_id_unknown"] = True
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ItemOutcome:
+        status = data.get("status")
+        recycled = data.get("recycled_item_id")
+        return cls(
+            outcome=Outcome(data["outcome"]),
+            status=None if status is None else int(status),
+            code=data.get("code"),
+            message=data.get("message"),
+            recycled_item_id=None if recycled is None else int(recycled),
+            recycled_item_id_unknown=bool(data.get("recycled_item_id_unknown", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemReport:
+    """One delete item of the plan and its outcome; `mode` is the mode the server applied."""
+
+    space: str
+    path: str
+    type: EntryType
+    mode: Mode
+    result: ItemOutcome
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.result.outcome
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "space": self.space,
+            "path": self.path,
+            "type": self.type.value,
+            "mode": self.mode.value,
+            **self.result.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ItemReport:
+        return cls(
+            space=str(data["space"]),
+            path=str(data["path"]),
+            type=EntryType(data["type"]),
+            mode=Mode(data["mode"]),
+            result=ItemOutcome.from_json(data),
+        )
+
+
+class StepOutcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not_attempted"
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """One maintenance step: emptying a space's recycle bin, or clearing history."""
+
+    action: str
+    space: str | None
+    outcome: StepOutcome
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    task_id: int | None = None
+
+    @property
+    def title(self) -> str:
+        if self.space is None:
+            return self.action.replace("_", " ")
+        return f"{self.action.replace('_', ' ')} (space {self.space})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "space": self.space,
+            "outcome": self.outcome.value,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "task_id": self.task_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepReport:
+        status, task_id = data.get("status"), data.get("task_id")
+        return cls(
+            action=str(data["action"]),
+            space=data.get("space"),
+            outcome=StepOutcome(data["outcome"]),
+            status=None if status is None else int(status),
+            code=data.get("code"),
+            message=data.get("message"),
+            task_id=None if task_id is None else int(task_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    library: str
+    endpoint: str
+    plan_digest: str
+    started_at: str
+    finished_at: str
+    items: tuple[ItemReport, ...]
+    maintenance: tuple[StepReport, ...] = ()
+    interrupted: bool = False
+
+    def totals(self) -> dict[str, int]:
+        counts = Counter(item.outcome for item in self.items)
+        totals = {outcome.value: counts.get(outcome, 0) for outcome in Outcome}
+        totals["items"] = len(self.items)
+        totals["maintenance_failed"] = sum(
+            1 for step in self.maintenance if step.outcome is StepOutcome.FAILED
+        )
+        return totals
+
+    @property
+    def failed(self) -> bool:
+        """Whether apply must exit 1: an item or a maintenance step failed."""
+        return any(item.outcome is Outcome.FAILED for item in self.items) or any(
+            step.outcome is StepOutcome.FAILED for step in self.maintenance
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": REPORT_KIND,
+            "format_version": REPORT_VERSION,
+            "library": self.library,
+            "endpoint": self.endpoint,
+            "plan_digest": self.plan_digest,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "interrupted": self.interrupted,
+            "items": [item.to_json() for item in self.items],
+            "maintenance": [step.to_json() for step in self.maintenance],
+            "totals": self.totals(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ApplyReport:
+        if not isinstance(data, Mapping) or data.get("kind") != REPORT_KIND:
+            raise ReconcileError("not an apply report (write one with `apply --report FILE`)")
+        if data.get("format_version") != REPORT_VERSION:
+            raise ReconcileError(
+                f"apply report format {data.get('format_version')!r} is not supported "
+                f"(this version reads format {REPORT_VERSION})"
+            )
+        try:
+            return cls(
+                library=str(data["library"]),
+                endpoint=str(data["endpoint"]),
+                plan_digest=str(data["plan_digest"]),
+                started_at=str(data["started_at"]),
+                finished_at=str(data["finished_at"]),
+                items=tuple(ItemReport.from_json(item) for item in data["items"]),
+                maintenance=tuple(StepReport.from_json(s) for s in data.get("maintenance", ())),
+                interrupted=bool(data.get("interrupted", False)),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ReconcileError(f"not a valid apply report: {error!r}") from None
+
+
+_ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.NOT_ATTEMPTED)
+
+
+def describe_error(status: int | None, code: str | None, message: str | None) -> str:
+    """`HTTP 403 NoPermission: message`, leaving out what is unknown."""
+    parts = []
+    if status is not None:
+        parts.append(f"HTTP {status}")
+    if code:
+        parts.append(code)
+    head = " ".join(parts)
+    if message:
+        return f"{head}: {message}" if head else message
+    return head or "no detail"
+
+
+def _count_line(totals: Mapping[str, int], names: Iterable[Outcome]) -> str:
+    return ", ".join(
+        f"{totals[outcome.value]} {outcome.value.replace('_', ' ')}"
+        for outcome in names
+        if totals[outcome.value] or outcome in (Outcome.RECYCLED, Outcome.DELETED)
+    )
+
+
+def render_summary(report: ApplyReport) -> str:
+    """The text summary apply prints: totals, then each item and step that needs attention."""
+    totals = report.totals()
+    head = "Apply interrupted" if report.interrupted else "Apply finished"
+    lines = [
+        f"{head} for library {report.library}: {totals['items']} item(s): "
+        + _count_line(totals, Outcome)
+        + "."
+    ]
+    for item in report.items:
+        if item.outcome in _ATTENTION:
+            where = f"{item.space}:{item.path}" if item.space != "-" else item.path
+            detail = describe_error(item.result.status, item.result.code, item.result.message)
+            lines.append(f"  {item.outcome.value:<13} {where}  ({detail})")
+    unknown = sum(1 for item in report.items if item.result.recycled_item_id_unknown)
+    if unknown:
+        lines.append(
+            f"  {unknown} recycled item(s) have no recorded recycle-bin id; undo finds them "
+            "by their original path"
+        )
+    for step in report.maintenance:
+        line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
+        if step.outcome is StepOutcome.FAILED:
+            line += f" ({describe_error(step.status, step.code, step.message)})"
+        lines.append(line)
+    return "\n".join(lines) + "\n"

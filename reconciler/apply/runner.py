@@ -1,0 +1,146 @@
+"""One apply from start to report: the journal (new, or an unfinished one to finish), the
+executor, and the report built from what they recorded.
+
+`prepare` decides which plan is applied: an unfinished journal of the library is finished
+first, and only when it was started by the same command (the same manifests and spaces, or the
+same plan file) and against the same endpoint; its recorded plan is then the one applied, with
+every item re-checked, since time has passed since it was listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply.executor import Executor, item_outcomes
+from reconciler.apply.journal import Journal, Replay, journal_path
+from reconciler.apply.report import ApplyReport, ItemReport, Outcome, StepOutcome
+from reconciler.errors import ReconcileError
+from reconciler.plan import Plan, dumps
+
+
+def plan_digest(plan: Plan) -> str:
+    """A digest of exactly what would be applied: the plan with its fingerprints."""
+    return "sha256:" + hashlib.sha256(
+        dumps(plan.to_json(fingerprints=True)).encode("utf-8")
+    ).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What an apply was started from, so that only the same command finishes it."""
+
+    kind: str  # "manifests" or "planfile"
+    digest: str
+    spaces: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "digest": self.digest, "spaces": sorted(self.spaces)}
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The plan to apply and the open journal recording it (`replay` set when resuming)."""
+
+    plan: Plan
+    journal_file: Path
+    header: dict[str, Any]
+    replay: Replay | None = None
+    journal: Journal | None = field(default=None, repr=False)
+
+    @property
+    def resuming(self) -> bool:
+        return self.replay is not None
+
+    def settled(self) -> int:
+        if self.replay is None:
+            return 0
+        return sum(1 for result in self.replay.results.values() if result.outcome.done)
+
+
+def prepare(
+    state_dir: Path,
+    library: str,
+    endpoint: str,
+    source: Source,
+    make_plan: Callable[[], Plan],
+    *,
+    started_at: str,
+) -> Prepared:
+    """The plan to apply: an unfinished one from the journal, else `make_plan()`'s.
+
+    A resumed journal is held (locked) from here on; a new one is only created by `begin`,
+    once the plan was approved.
+    """
+    path = journal_path(state_dir, library)
+    if path.exists():
+        journal, replay = Journal.resume(path)
+        header = replay.header
+        if header.get("source") != source.to_json() or header.get("endpoint") != endpoint:
+            journal.close()
+            raise ReconcileError(
+                f"an unfinished apply of library {library} (started {header.get('started_at')} "
+                f"from {_describe(header)}) is recorded in {path}; run that same command "
+                "again to finish it, or move the journal away to start over (it records what "
+                "that apply deleted)"
+            )
+        try:
+            plan = Plan.from_json(header["plan"])
+        except (KeyError, TypeError) as error:
+            journal.close()
+            raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
+        return Prepared(plan, path, dict(header), replay, journal)
+    plan = make_plan()
+    header = {
+        "library": library,
+        "endpoint": endpoint,
+        "source": source.to_json(),
+        "plan_digest": plan_digest(plan),
+        "started_at": started_at,
+        "plan": plan.to_json(fingerprints=True),
+    }
+    return Prepared(plan, path, header)
+
+
+def _describe(header: Mapping[str, Any]) -> str:
+    source = header.get("source") or {}
+    kind = "a plan file" if source.get("kind") == "planfile" else "manifests"
+    return f"{kind} at {header.get('endpoint')}"
+
+
+def begin(prepared: Prepared) -> Journal:
+    """The journal to record into: the resumed one, or a new one holding the plan."""
+    if prepared.journal is None:
+        prepared.journal = Journal.create(prepared.journal_file, prepared.header)
+    return prepared.journal
+
+
+def release(prepared: Prepared) -> None:
+    """Let go of a resumed journal that will not be applied now (it stays for next time)."""
+    if prepared.journal is not None:
+        prepared.journal.close()
+
+
+def build_report(prepared: Prepared, executor: Executor, *, finished_at: str) -> ApplyReport:
+    header = prepared.header
+    items = tuple(
+        ItemReport(delete.space, delete.path, delete.type, delete.final_mode, result)
+        for delete, result in item_outcomes(prepared.plan.deletes, executor.results)
+    )
+    steps = tuple(executor.steps)
+    interrupted = any(item.outcome is Outcome.NOT_ATTEMPTED for item in items) or any(
+        step.outcome is StepOutcome.NOT_ATTEMPTED for step in steps
+    )
+    return ApplyReport(
+        library=str(header["library"]),
+        endpoint=str(header["endpoint"]),
+        plan_digest=str(header["plan_digest"]),
+        started_at=str(header["started_at"]),
+        finished_at=finished_at,
+        items=items,
+        maintenance=steps,
+        interrupted=interrupted,
+    )

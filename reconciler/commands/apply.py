@@ -1,0 +1,231 @@
+"""`smh-reconcile apply`: carry a plan out, from manifests (planned live) or a saved plan file.
+
+The command shows the plan, checks the refusals, asks for `yes` on a terminal (and refuses to
+run unattended without `--auto-approve`), then hands the plan to the executor with a journal,
+and ends with the report: a text summary always, JSON with `--report FILE`. An unfinished
+apply of the same library, killed or interrupted, is finished first.
+
+Ctrl-C stops sending new batches and waits for those in flight; a second Ctrl-C abandons
+them (they stay unfinished in the journal). Either way the report is written and the exit
+code is 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from reconciler.apply.executor import MAX_BATCH_SIZE, Executor, Settings
+from reconciler.apply.journal import DEFAULT_STATE_DIR
+from reconciler.apply.progress import progress_for
+from reconciler.apply.report import ApplyReport, render_summary
+from reconciler.apply.runner import Prepared, Source, begin, build_report, plan_digest, prepare
+from reconciler.auth import Credentials
+from reconciler.desired import LibrarySpec
+from reconciler.errors import ReconcileError, UsageError
+from reconciler.pipeline import (
+    ENDPOINT_ENV,
+    Target,
+    check_endpoint,
+    color_wanted,
+    is_plan_file,
+    live_plan,
+    load_target,
+    read_plan_file,
+    utc_now,
+    write_atomic,
+)
+from reconciler.plan import Plan, dumps
+from reconciler.render import Format, render
+
+EXIT_INTERRUPTED = 130
+
+
+def interactive() -> bool:
+    """Whether a person can answer the confirmation prompt."""
+    return sys.stdin.isatty()
+
+
+def _targets(
+    paths: tuple[str, ...], spaces: tuple[str, ...], endpoint: str | None
+) -> tuple[Target, Source, Callable[[], Plan], bool]:
+    """Where to apply, what the apply is started from, how to get the plan, and whether its
+    items must be re-checked (a saved plan was listed some time ago)."""
+    env = os.environ
+    if len(paths) == 1 and is_plan_file(paths[0]):
+        saved = read_plan_file(paths[0])
+        plan = saved.plan
+        if spaces:
+            known = {report.space for report in plan.spaces}
+            unknown = sorted(set(spaces) - known)
+            if unknown:
+                raise UsageError(f"--space {', '.join(unknown)}: not in the plan file "
+                                 f"(it has: {', '.join(sorted(known))})")
+            plan = plan.select_spaces(spaces)
+        url = endpoint or env.get(ENDPOINT_ENV) or saved.endpoint
+        if not url:
+            raise UsageError("the plan file names no endpoint; pass --endpoint URL")
+        target = Target(
+            spec=LibrarySpec(library=plan.library, spaces=()),
+            endpoint=check_endpoint(url),
+            credentials=Credentials.from_env(env),
+        )
+        source = Source("planfile", plan_digest(plan), spaces)
+        return target, source, lambda: plan, True
+    state, live_target, _ = load_target(paths, env=env, spaces=spaces, endpoint=endpoint)
+    assert live_target is not None
+    return live_target, Source("manifests", state.digest, spaces), lambda: live_plan(
+        live_target), False
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not interactive():
+        raise ReconcileError(
+            "refusing to apply without confirmation: not running in a terminal; review the "
+            "plan and pass --auto-approve to apply it unattended"
+        )
+    answer = click.prompt(
+        "\nDo you want to apply this plan? Only 'yes' will be accepted", default="",
+        show_default=False,
+    )
+    if answer.strip() != "yes":
+        raise ReconcileError("apply cancelled; nothing was changed")
+
+
+@contextmanager
+def _interruptible(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: stop sending; second: stop waiting (raises KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nInterrupted: sending no new batches, waiting for those in flight "
+                   "(Ctrl-C again to abandon them).", err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish(report: ApplyReport, report_file: str | None) -> None:
+    if report_file is not None:
+        write_atomic(report_file, dumps(report.to_json()))
+    click.echo("\n" + render_summary(report), nl=False)
+    if report_file is not None:
+        click.echo(f"Report written to {report_file}.")
+
+
+def _resume_note(prepared: Prepared) -> str:
+    total = len(prepared.plan.deletes)
+    return (
+        f"Finishing the unfinished apply recorded in {prepared.journal_file} (started "
+        f"{prepared.header.get('started_at')}): {prepared.settled()} of {total} item(s) "
+        "already done; the rest are re-checked before anything is sent.\n"
+    )
+
+
+@click.command("apply")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--space", "spaces", multiple=True, metavar="ID",
+              help="Apply only this space (repeatable).")
+@click.option("--endpoint", metavar="URL", help="Override the manifest/plan and SMH_ENDPOINT.")
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
+@click.option("--force", is_flag=True,
+              help="Apply despite the safety limits and recycle deletes into a space "
+                   "without a recycle bin.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the JSON report (every item's outcome; input for `undo`).")
+@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=MAX_BATCH_SIZE,
+              show_default=True, help="Items per batch delete call.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Batch calls in flight at once.")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
+              show_default=True, help="Where the journal of an apply in progress is kept.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    spaces: tuple[str, ...],
+    endpoint: str | None,
+    auto_approve: bool,
+    force: bool,
+    report_file: str | None,
+    batch_size: int,
+    concurrency: int,
+    state_dir: str,
+) -> None:
+    """Apply the manifests' plan (planned now), or exactly a plan saved with `plan --out`."""
+    target, source, make_plan, saved = _targets(paths, spaces, endpoint)
+    prepared = prepare(Path(state_dir), target.spec.library, target.endpoint, source,
+                       make_plan, started_at=utc_now())
+    try:
+        plan = prepared.plan
+        if prepared.resuming:
+            click.echo(_resume_note(prepared))
+        click.echo(render(plan, Format.TEXT, color=color_wanted(sys.stdout)), nl=False)
+        refusals = plan.refusals(force=force)
+        if refusals:
+            raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
+        if not plan.changes:
+            click.echo("\nNo changes: nothing to apply.")
+            if prepared.journal is not None:
+                prepared.journal.finish(utc_now())
+            return
+        _confirm(auto_approve)
+        journal = begin(prepared)
+    except BaseException:
+        if prepared.journal is not None:
+            prepared.journal.close()
+        raise
+
+    stop = threading.Event()
+    progress = progress_for(sys.stderr)
+    settings = Settings(batch_size=batch_size, concurrency=concurrency,
+                        recheck=saved or prepared.resuming)
+    with target.writer() as writer:
+        executor = Executor(plan, writer, journal, settings=settings, progress=progress,
+                            stop=stop)
+        with _interruptible(stop):
+            try:
+                executor.run(prepared.replay)
+            except KeyboardInterrupt:
+                _abandon(prepared, executor, report_file)
+    report = build_report(prepared, executor, finished_at=utc_now())
+    if report.interrupted:
+        journal.close()
+    else:
+        journal.finish(report.finished_at)
+    _finish(report, report_file)
+    if report.interrupted:
+        ctx.exit(EXIT_INTERRUPTED)
+    ctx.exit(1 if report.failed else 0)
+
+
+def _abandon(prepared: Prepared, executor: Executor, report_file: str | None) -> Any:
+    """A second Ctrl-C: report what is known and leave at once; calls still in flight stay
+    unfinished in the journal for the next apply to settle."""
+    report = build_report(prepared, executor, finished_at=utc_now())
+    if prepared.journal is not None:
+        prepared.journal.close()
+    _finish(report, report_file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Worker threads may be blocked in a request; only leaving the process ends them.
+    os._exit(EXIT_INTERRUPTED)
