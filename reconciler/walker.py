@@ -56,7 +56,8 @@ def walk_tree(
                 try:
                     entries = tuple(future.result())
                 except ReconcileError as error:
-                    errors.append(f"listing {directory or '(space root)'}/: {error.message}")
+                    where = f"{directory}/" if directory else "the space root"
+                    errors.append(f"listing {where}: {error.message}")
                     continue
                 children[directory] = entries
                 if errors:

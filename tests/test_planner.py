@@ -6,6 +6,7 @@ from reconciler.desired import Mode, Safety
 from reconciler.listing import SpaceListing
 from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
 from reconciler.planner import make_plan
+from reconciler.render import render_text
 from tests.support import library_listing, library_spec, space_spec, walk
 
 PHOTOS = [
@@ -177,6 +178,8 @@ def test_a_listing_error_withholds_every_delete_of_that_space() -> None:
     assert plan.changes == ()
     assert plan.errors == (("-", "listing tmp/: 503 ServerOverloaded"),)
     assert plan.refusals(force=True)
+    text = render_text(plan)
+    assert "Plan INCOMPLETE" in text and "No changes" not in text
 
 
 def test_delete_uses_the_servers_spelling() -> None:

@@ -43,6 +43,10 @@ def summary_line(plan: Plan) -> str:
         parts.append(f"{summary['missing']} missing path(s) apply cannot create")
     if summary["errors"]:
         parts.append(f"{summary['errors']} listing error(s)")
+    if plan.errors:
+        return "Plan INCOMPLETE: no deletes are planned in a space that could not be listed; " + (
+            ", ".join(parts) + "."
+        )
     if not plan.has_changes():
         head = "No changes. The library matches the manifests"
         return head + ("; " + "; ".join(parts) + "." if parts else ".")
