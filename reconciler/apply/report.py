@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -171,6 +171,8 @@ class ApplyReport:
     items: tuple[ItemReport, ...]
     maintenance: tuple[StepReport, ...] = ()
     interrupted: bool = False
+    user_ids: Mapping[str, str] = field(default_factory=dict)
+    """The `user_id` each space was applied as, for spaces the manifest gives one."""
 
     def totals(self) -> dict[str, int]:
         counts = Counter(item.outcome for item in self.items)
@@ -198,6 +200,7 @@ class ApplyReport:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "interrupted": self.interrupted,
+            "user_ids": dict(sorted(self.user_ids.items())),
             "items": [item.to_json() for item in self.items],
             "maintenance": [step.to_json() for step in self.maintenance],
             "totals": self.totals(),
@@ -222,6 +225,7 @@ class ApplyReport:
                 items=tuple(ItemReport.from_json(item) for item in data["items"]),
                 maintenance=tuple(StepReport.from_json(s) for s in data.get("maintenance", ())),
                 interrupted=bool(data.get("interrupted", False)),
+                user_ids={str(k): str(v) for k, v in (data.get("user_ids") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ReconcileError(f"not a valid apply report: {error!r}") from None

@@ -143,4 +143,8 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str) ->
         items=items,
         maintenance=steps,
         interrupted=interrupted,
+        user_ids={
+            space.space: space.user_id for space in prepared.plan.spaces
+            if space.user_id is not None
+        },
     )

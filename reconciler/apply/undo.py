@@ -1,0 +1,222 @@
+"""Undo: restore from the recycle bin what an apply report says was recycled.
+
+Per space, the recycled items are restored with batch restore calls (200, 207 and 202 alike),
+outer items first, the reverse of the apply order, so that a directory is back before an item
+that goes inside it. An item whose recycle-bin id is unknown is found by listing the bin and
+matching its original path (the most recently removed match not claimed by another item). A
+restore call the client had to re-send may answer 404 for an item its first attempt already
+restored; that item counts as restored, to a path the answer did not give.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconciler.apply.batching import chunks, order
+from reconciler.apply.report import ApplyReport, ItemReport, Outcome, describe_error
+from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
+from reconciler.errors import ReconcileError
+from reconciler.retry import SmhRequestError
+
+UNDO_REPORT_KIND = "smh-reconcile-undo-report"
+MAX_RESTORE_ITEMS = 1000
+
+
+class Restored(StrEnum):
+    RESTORED = "restored"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    space: str
+    path: str
+    recycled_item_id: int | None
+    outcome: Restored
+    restored_path: str | None = None
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "space": self.space,
+            "path": self.path,
+            "recycled_item_id": self.recycled_item_id,
+            "outcome": self.outcome.value,
+            "restored_path": self.restored_path,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UndoReport:
+    library: str
+    endpoint: str
+    plan_digest: str
+    started_at: str
+    finished_at: str
+    items: tuple[RestoreResult, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(item.outcome is Restored.FAILED for item in self.items)
+
+    def totals(self) -> dict[str, int]:
+        counts = Counter(item.outcome for item in self.items)
+        return {"items": len(self.items), **{o.value: counts.get(o, 0) for o in Restored}}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": UNDO_REPORT_KIND,
+            "format_version": 1,
+            "library": self.library,
+            "endpoint": self.endpoint,
+            "plan_digest": self.plan_digest,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "items": [item.to_json() for item in self.items],
+            "totals": self.totals(),
+        }
+
+
+def render_undo_summary(report: UndoReport) -> str:
+    totals = report.totals()
+    lines = [
+        f"Undo finished for library {report.library}: {totals['items']} item(s): "
+        f"{totals['restored']} restored, {totals['failed']} failed."
+    ]
+    for item in report.items:
+        where = item.path if item.space == "-" else f"{item.space}:{item.path}"
+        if item.outcome is Restored.FAILED:
+            detail = describe_error(item.status, item.code, item.message)
+            lines.append(f"  failed    {where}  ({detail})")
+        elif item.restored_path is not None and item.restored_path != item.path:
+            lines.append(f"  restored  {where}  as {item.restored_path}")
+    return "\n".join(lines) + "\n"
+
+
+def recycled_items(report: ApplyReport) -> dict[str, list[ItemReport]]:
+    """The report's recycled items, by space (in the report's order)."""
+    spaces: dict[str, list[ItemReport]] = {}
+    for item in report.items:
+        if item.outcome is Outcome.RECYCLED:
+            spaces.setdefault(item.space, []).append(item)
+    return spaces
+
+
+def find_ids(items: Sequence[ItemReport], bin_items: Sequence[RecycledItem],
+             claimed: set[int]) -> dict[int, int]:
+    """Recycle-bin ids for items whose id is unknown, by original path and type (pure).
+
+    Keys are positions in `items`; the newest unclaimed match wins, and each bin entry is
+    given to one item only.
+    """
+    by_path: dict[tuple[str, str], list[RecycledItem]] = {}
+    for entry in bin_items:
+        by_path.setdefault((entry.original_path, entry.type.value), []).append(entry)
+    found: dict[int, int] = {}
+    for position, item in enumerate(items):
+        if item.result.recycled_item_id is not None:
+            continue
+        candidates = [
+            entry for entry in by_path.get((item.path, item.type.value), ())
+            if entry.recycled_item_id not in claimed
+        ]
+        if candidates:
+            newest = max(candidates,
+                         key=lambda e: (e.removal_time or "", e.recycled_item_id))
+            found[position] = newest.recycled_item_id
+            claimed.add(newest.recycled_item_id)
+    return found
+
+
+def undo_space(
+    writer: SmhWriteClient,
+    space: str,
+    items: Sequence[ItemReport],
+    *,
+    batch_size: int = MAX_RESTORE_ITEMS,
+    user_id: str | None = None,
+) -> list[RestoreResult]:
+    """Restore one space's recycled items; one result per item, in the order given."""
+    results: dict[int, RestoreResult] = {}
+    ids: dict[int, int] = {
+        position: item.result.recycled_item_id
+        for position, item in enumerate(items) if item.result.recycled_item_id is not None
+    }
+    if len(ids) < len(items):
+        try:
+            in_bin = writer.list_recycle_bin(space, user_id=user_id)
+        except ReconcileError as error:
+            in_bin = []
+            lookup_error: ReconcileError | None = error
+        else:
+            lookup_error = None
+        ids.update(find_ids(items, in_bin, set(ids.values())))
+        for position, item in enumerate(items):
+            if position not in ids:
+                results[position] = _failure(
+                    space, item, None, lookup_error, code="RecycledItemNotFound",
+                    message="no recycle-bin entry with this original path",
+                )
+
+    space_order = order([item.path for item in items])
+    for wave in reversed(space_order.waves):
+        restorable = [position for position in wave if position in ids]
+        for batch in chunks(restorable, batch_size):
+            results.update(_restore_batch(writer, space, items, ids, batch, user_id))
+    return [results[position] for position in range(len(items))]
+
+
+def _restore_batch(
+    writer: SmhWriteClient,
+    space: str,
+    items: Sequence[ItemReport],
+    ids: Mapping[int, int],
+    batch: Sequence[int],
+    user_id: str | None,
+) -> dict[int, RestoreResult]:
+    batch_ids = [ids[position] for position in batch]
+    try:
+        reply = writer.restore_recycled(space, batch_ids, user_id=user_id)
+        retried = reply.retried
+        if reply.task_id is not None:
+            reply = writer.wait_restore(space, reply.task_id, batch_ids, user_id=user_id)
+    except ReconcileError as error:
+        return {position: _failure(space, items[position], ids[position], error)
+                for position in batch}
+    return {
+        position: _restored(space, items[position], result, retried=retried)
+        for position, result in zip(batch, reply.results or (), strict=True)
+    }
+
+
+def _restored(space: str, item: ItemReport, result: ItemResult, *,
+              retried: bool) -> RestoreResult:
+    rid = result.recycled_item_id
+    if result.status == 200:
+        return RestoreResult(space, item.path, rid, Restored.RESTORED,
+                             restored_path=result.path or None, status=200)
+    if result.not_found and retried:
+        return RestoreResult(space, item.path, rid, Restored.RESTORED, status=404,
+                             code=result.code,
+                             message="restored by an earlier attempt whose answer was lost")
+    return RestoreResult(space, item.path, rid, Restored.FAILED, status=result.status,
+                         code=result.code, message=result.message)
+
+
+def _failure(space: str, item: ItemReport, rid: int | None, error: ReconcileError | None, *,
+             code: str | None = None, message: str | None = None) -> RestoreResult:
+    if isinstance(error, SmhRequestError):
+        return RestoreResult(space, item.path, rid, Restored.FAILED, status=error.status,
+                             code=error.code, message=error.detail or error.message)
+    if error is not None:
+        return RestoreResult(space, item.path, rid, Restored.FAILED, message=error.message)
+    return RestoreResult(space, item.path, rid, Restored.FAILED, code=code, message=message)
