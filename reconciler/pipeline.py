@@ -207,6 +207,9 @@ def is_plan_file(path: str | Path) -> bool:
     try:
         with open(candidate, encoding="utf-8") as handle:
             head = handle.read(4096)
+            if not head.lstrip().startswith("{"):
+                return False
+            # Keys are sorted, so `kind` comes after `changes`: look through the whole file.
+            return PLAN_FILE_KIND in head + handle.read()
     except (OSError, UnicodeDecodeError):
         return False
-    return head.lstrip().startswith("{") and PLAN_FILE_KIND in head
