@@ -51,20 +51,20 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
-def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
+def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
     """Replace local `#/$defs/NAME` references by their target (siblings win).
 
     Inlined schemas let the fast path see an item schema's keywords, and spare jsonschema a
     reference lookup per list item.
     """
     if isinstance(node, list):
-        return [_inline_refs(item, defs) for item in node]
+        return [inline_refs(item, defs) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
+    out = {key: inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
     ref = out.pop("$ref", None)
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        target = _inline_refs(defs[ref[len("#/$defs/"):]], defs)
+        target = inline_refs(defs[ref[len("#/$defs/"):]], defs)
         return {**target, **out}
     if ref is not None:
         out["$ref"] = ref
@@ -185,7 +185,7 @@ _ManifestValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
 @cache
 def _validator() -> Validator:
     schema = load_schema()
-    inlined = _inline_refs(schema, schema.get("$defs", {}))
+    inlined = inline_refs(schema, schema.get("$defs", {}))
     validator: Validator = _ManifestValidator(inlined)
     return validator
 

@@ -64,18 +64,21 @@ def path_syntax_problem(text: str, *, what: str = "path") -> str | None:
 def takes_every_top_level_name(pattern: str) -> bool:
     """Whether `pattern` matches every top-level name of a space (`*`, `**`, `**/*`, `*/`).
 
-    Only `**` segments can match zero path segments, so a pattern matches every one-segment
-    path exactly when it is `**` segments around at most one segment that matches any name.
-    Wildcard-only segments are decided here; a segment with a character class is tried on
-    a spread of names through the shared glob matcher.
+    A non-`**` segment matches exactly one path segment, and a `**` matches any number of
+    them, except that a trailing `**` after other segments needs at least one (`a/**` does not
+    match `a`). So a pattern matches every one-segment path exactly when it is all `**`, or
+    one segment that matches any name between `**` segments that are not at the end.
+    Wildcard-only segments are decided here; a segment with a character class is tried on a
+    spread of names through the shared glob matcher.
     """
     body = pattern[:-1] if pattern.endswith("/") else pattern
     if not body:
         return False
-    segments = [segment for segment in body.split("/") if segment != "**"]
+    all_segments = body.split("/")
+    segments = [segment for segment in all_segments if segment != "**"]
     if not segments:
         return True
-    if len(segments) != 1:
+    if len(segments) != 1 or all_segments[-1] == "**":
         return False
     segment = segments[0]
     if set(segment) <= {"*", "?"}:

@@ -1,0 +1,111 @@
+"""The manifest JSON Schema: shipped, valid, used by the examples, and its fast path sound."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from reconciler.manifest.schema import fast_accept, inline_refs, load_schema
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    schema = load_schema()
+
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_top_level_schema_is_a_link_to_the_packaged_one() -> None:
+    link = REPO / "schemas" / "manifest.schema.json"
+
+    assert link.is_symlink()
+    assert link.resolve() == (REPO / "reconciler" / "schemas" / "manifest.schema.json").resolve()
+    assert json.loads(link.read_text(encoding="utf-8")) == load_schema()
+
+
+def test_example_manifests_point_editors_at_the_schema() -> None:
+    examples = sorted((REPO / "manifests").glob("*.yaml"))
+
+    assert {path.name for path in examples} >= {
+        "single-tenant.yaml",
+        "multi-tenant.yaml",
+        "demo.yaml",
+    }
+    for path in examples:
+        first_line = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first_line == "# yaml-language-server: $schema=../schemas/manifest.schema.json"
+        assert (path.parent / "../schemas/manifest.schema.json").exists()
+
+
+def test_every_key_of_the_spec_example_is_in_the_schema() -> None:
+    schema = load_schema()
+    space = schema["$defs"]["space"]["properties"]
+
+    assert set(schema["properties"]) == {
+        "version", "library", "endpoint", "mode", "safety", "spaces", "history",
+    }
+    assert set(space) == {
+        "id", "user_id", "mode", "allow_whole_space", "exist", "protect", "purge", "prune",
+        "recycle_bin",
+    }
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False, allow_infinity=False, width=16)
+    | st.sampled_from(["", "tmp/", "recycle", "permanent", "x", "-", "Recycle"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["pattern", "root", "mode", "empty", "id", "other"]), children, max_size=3
+    ),
+    max_leaves=6,
+)
+
+
+def _item_schemas() -> list[tuple[str, Any]]:
+    schema = load_schema()
+    inlined = inline_refs(schema, schema["$defs"])
+    space = inlined["properties"]["spaces"]["items"]["properties"]
+    return [
+        ("path", space["exist"]["items"]),
+        ("purge", space["purge"]["items"]),
+        ("prune", space["prune"]["items"]),
+        ("mode", space["mode"]),
+        ("recycle_bin", space["recycle_bin"]),
+        ("library", inlined["properties"]["library"]),
+    ]
+
+
+@settings(max_examples=400)
+@given(instance=_JSON)
+def test_fast_path_never_accepts_what_jsonschema_rejects(instance: Any) -> None:
+    for name, subschema in _item_schemas():
+        accept = fast_accept(subschema)
+        assert accept is not None, name
+        if accept(instance):
+            assert Draft202012Validator(subschema).is_valid(instance), (name, instance)
+
+
+def test_fast_path_accepts_the_common_entries() -> None:
+    schemas = dict(_item_schemas())
+    purge = fast_accept(schemas["purge"])
+    assert purge is not None
+    assert purge("tmp/")
+    assert purge({"pattern": "**/*.part", "mode": "permanent"})
+    assert not purge({"pattern": "x", "mode": "perm"})
+    assert not purge("")
+
+
+def test_fast_path_declines_schemas_it_does_not_understand() -> None:
+    assert fast_accept({"oneOf": [{"type": "string"}]}) is None
+    assert fast_accept({"type": "number"}) is None
+    assert fast_accept({"type": "object", "additionalProperties": {"type": "string"}}) is None
