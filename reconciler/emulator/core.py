@@ -133,7 +133,11 @@ class Recycled:
     removal: float
     node: Dir | None  # the detached subtree of a recycled directory
     file_key: str | None  # metadata key of a recycled file
+    retention_days: int = DEFAULT_RETENTION_DAYS
     size: int | None = None
+
+    def expires(self) -> float:
+        return self.removal + self.retention_days * 86400
 
 
 @dataclass
@@ -798,7 +802,7 @@ class Emulator:
         if permanent or not self._seed.recycle_bin:
             return None
         item = Recycled(self._next_recycled, segments, recycled_kind, self.clock.now(),
-                        node if kind == "dir" else None, file_key)
+                        node if kind == "dir" else None, file_key, space.retention_days)
         self._next_recycled += 1
         space.bin[item.id] = item
         return item.id
@@ -841,8 +845,9 @@ class Emulator:
         for index, entry in enumerate(body):
             if not isinstance(entry, dict) or "path" not in entry:
                 raise ApiError(400, "ParamInvalid", f"Item {index} must be an object with a path.")
-            permanent = _parse_bool(entry.get("permanent", False))
-            if permanent is None or entry.get("permanent") == "":
+            raw = entry.get("permanent")
+            permanent = False if raw is None else _parse_bool(raw)
+            if permanent is None or raw == "":
                 raise ApiError(400, "ParamInvalid", f"Item {index}: invalid permanent value.")
             items.append((entry["path"], permanent))
         return items
@@ -907,13 +912,10 @@ class Emulator:
     # -- /recycled ----------------------------------------------------------------------------
     def _bin(self, space: SpaceState) -> SortedDict:
         """The space's bin, after dropping items whose retention has run out."""
-        if space.bin:
-            limit = self.clock.now() - space.retention_days * 86400
-            while space.bin:
-                oldest: Recycled = space.bin.peekitem(0)[1]
-                if oldest.removal > limit:
-                    break
-                space.bin.popitem(0)
+        now = self.clock.now()
+        expired = [i for i, item in space.bin.items() if item.expires() <= now]
+        for item_id in expired:
+            del space.bin[item_id]
         return space.bin
 
     def _route_recycled(self, call: Call) -> Reply:
@@ -974,7 +976,11 @@ class Emulator:
             days = body.get("retentionDays") if isinstance(body, dict) else None
             if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 10000:
                 raise ApiError(400, "ParamInvalid", "retentionDays must be in (0, 10000].")
+            # Raising the retention extends items already in the bin; lowering it only
+            # shortens later deletions (doc 1339/124385).
             space.retention_days = days
+            for item in bin_items.values():
+                item.retention_days = max(item.retention_days, days)
             return Reply(204)
         raise ApiError(404, "RouteNotFound")
 
@@ -1053,7 +1059,7 @@ class Emulator:
         else:
             meta = file_meta(space.id, item.file_key or "")
             ctime, mtime = meta.ctime, meta.mtime
-        remaining = (item.removal + space.retention_days * 86400 - self.clock.now()) // 86400
+        remaining = (item.expires() - self.clock.now()) // 86400
         doc: dict[str, Any] = {
             "recycledItemId": item.id, "originalPath": list(item.original), "spaceId": space.id,
             "name": item.original[-1], "type": item.kind, "size": str(item.size),
