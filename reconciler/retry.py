@@ -55,11 +55,8 @@ class SmhRequestError(SmhError):
         if reason:
             parts.append(f": {redact(reason)}")
         if status is not None:
-            parts.append(f": HTTP {status}")
-            if code:
-                parts.append(f" {code}")
-            if self.detail:
-                parts.append(f" ({self.detail})")
+            said = "".join([f" {code}" if code else "", f" ({self.detail})" if self.detail else ""])
+            parts.append(f": HTTP {status}{said}" if said or not reason else f" (HTTP {status})")
         if request_id:
             parts.append(f" [request id {request_id}]")
         if attempts > 1:

@@ -159,7 +159,7 @@ class Answer:
             status=self.status,
             request_id=request_id,
             attempts=self.attempts,
-            reason=f"unexpected answer (HTTP {self.status}): {reason}",
+            reason=f"unexpected answer: {reason}",
         )
 
 

@@ -1,0 +1,162 @@
+"""The one retry policy: backoff arithmetic, then retries against the emulator's faults — 429
+with Retry-After, 503, dropped connections over real loopback, refused connections, timeouts —
+and giving up with an error that names the request and never the token."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from reconciler.auth import Credentials, Secret
+from reconciler.client import (
+    DeleteItem,
+    RetryPolicy,
+    SmhReadClient,
+    SmhRequestError,
+    SmhWriteClient,
+)
+from reconciler.emulator import Emulator
+
+from .conftest import ADMIN_TOKEN, Connect, Sleeps
+
+
+def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=4.0, random=lambda: 1.0)
+    assert [policy.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    half = RetryPolicy(base_delay=0.5, max_delay=4.0, random=lambda: 0.5)
+    assert [half.backoff(n) for n in range(1, 4)] == [0.25, 0.5, 1.0]
+    steady = RetryPolicy(base_delay=0.5, jitter=False, random=lambda: 0.0)
+    assert steady.backoff(3) == 2.0
+
+
+def test_retry_after_is_a_floor_and_is_capped() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_retry_after=20.0, random=lambda: 0.5)
+    assert policy.backoff(1, retry_after=7.0) == 7.0
+    assert policy.backoff(1, retry_after=3600.0) == 20.0
+    assert policy.backoff(5, retry_after=0.1) == 4.0
+
+
+def test_a_policy_needs_at_least_one_attempt() -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(attempts=0)
+
+
+def _heal_after(emu: Emulator, sleeps: Sleeps, failures: int) -> None:
+    """Clears the emulator's faults once the client has slept `failures` times."""
+
+    def hook(_: float) -> None:
+        if len(sleeps.delays) >= failures:
+            emu.set_faults({})
+
+    sleeps.hook = hook
+
+
+def test_429_with_retry_after_is_retried_after_waiting_as_asked(
+    reader: SmhReadClient, emu: Emulator, sleeps: Sleeps
+) -> None:
+    reader.list_directory("-", "")  # mint the token first
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 7})
+    _heal_after(emu, sleeps, 2)
+    assert len(reader.list_directory("-", "a")) == 3
+    assert sleeps.delays == [7.0, 7.0]
+    statuses = [e["status"] for e in emu.request_log() if e["route"] == "directory"]
+    assert statuses == [200, 429, 429, 200]
+
+
+def test_503_is_retried_with_exponential_backoff(
+    reader: SmhReadClient, emu: Emulator, sleeps: Sleeps
+) -> None:
+    reader.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [503]})
+    _heal_after(emu, sleeps, 3)
+    reader.list_directory("-", "a")
+    # base 0.5 doubling, times the test's jitter draw of 0.5
+    assert sleeps.delays == [0.25, 0.5, 1.0]
+
+
+def test_a_client_error_is_not_retried(reader: SmhReadClient, emu: Emulator,
+                                       sleeps: Sleeps) -> None:
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "missing")
+    assert caught.value.attempts == 1 and sleeps.delays == []
+
+
+def test_giving_up_names_method_route_status_code_and_attempts_never_the_token(
+    connect: Connect, emu: Emulator, sleeps: Sleeps
+) -> None:
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [503]})
+    reader: SmhReadClient = connect(attempts=3,
+                                    credentials=Credentials(access_token=Secret(ADMIN_TOKEN)))
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "a")
+    error = caught.value
+    assert (error.method, error.status, error.code, error.attempts) == (
+        "GET", 503, "ServerOverloaded", 3)
+    assert str(error).startswith("GET /api/v1/directory/smhdemo/-/a failed: HTTP 503 "
+                                 "ServerOverloaded")
+    assert str(error).endswith("after 3 attempts")
+    assert ADMIN_TOKEN not in str(error) and ADMIN_TOKEN not in repr(error)
+    assert len(sleeps.delays) == 2
+    assert emu.stats()["requests"]["GET /api/v1/directory"] == 3
+
+
+def test_drops_over_real_loopback_are_retried(
+    connect: Connect, emu: Emulator, sleeps: Sleeps
+) -> None:
+    with emu.serve() as base_url:
+        reader: SmhReadClient = connect(endpoint=base_url)
+        reader.list_directory("-", "")
+        emu.set_faults({"drop_rate": 1.0})
+        _heal_after(emu, sleeps, 2)
+        assert len(reader.list_directory("-", "a")) == 3
+    dropped = [e["dropped"] for e in emu.request_log() if e["route"] == "directory"]
+    assert dropped == [False, True, True, False]
+
+
+def test_a_batch_dropped_after_taking_effect_is_resent_and_says_so(
+    connect: Connect, emu: Emulator, sleeps: Sleeps
+) -> None:
+    with emu.serve() as base_url:
+        writer: SmhWriteClient = connect(SmhWriteClient, endpoint=base_url)
+        writer.list_directory("-", "")
+        writer.delete_file("-", "docs/handbook.pdf", permanent=False)  # mint the delete token
+        emu.set_faults({"drop_rate": 1.0, "drop_phase": "after"})
+        _heal_after(emu, sleeps, 1)
+        reply = writer.batch_delete("-", [DeleteItem("hello.txt", False),
+                                          DeleteItem("a/c", False)])
+    assert reply.retried and reply.attempts == 2
+    assert reply.results is not None
+    # The first attempt did the work; the resent batch finds both gone.
+    assert [(r.path, r.status, r.not_found) for r in reply.results] == [
+        ("hello.txt", 404, True),
+        ("a/c", 404, True),
+    ]
+    recycled = {r["originalPath"] for r in emu.state()["spaces"]["-"]["recycled"]}
+    assert {"hello.txt", "a/c"} <= recycled
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_refused_connection_is_retried_then_reported(connect: Connect, sleeps: Sleeps) -> None:
+    reader: SmhReadClient = connect(endpoint=f"http://127.0.0.1:{_closed_port()}", attempts=3)
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "")
+    assert "ConnectError" in str(caught.value) and caught.value.status is None
+    assert caught.value.attempts == 3 and len(sleeps.delays) == 2
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_timeout_is_retried(connect: Connect, emu: Emulator, sleeps: Sleeps) -> None:
+    with emu.serve() as base_url:
+        reader: SmhReadClient = connect(endpoint=base_url, timeout=0.2)
+        reader.list_directory("-", "")
+        emu.set_faults({"latency_ms": 600})
+        _heal_after(emu, sleeps, 1)
+        assert len(reader.list_directory("-", "a")) == 3
+    assert len(sleeps.delays) == 1
