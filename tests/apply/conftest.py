@@ -1,0 +1,111 @@
+"""Fixtures for the apply tests: an emulator per scenario, a write client on it whose retries
+and task polls do not really sleep, plans made by the real walker and planner, and a journal in
+the test's temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.apply.journal import Journal
+from reconciler.apply.runner import plan_digest
+from reconciler.auth import Credentials, Secret
+from reconciler.client import RetryPolicy, SmhWriteClient
+from reconciler.desired import LibrarySpec
+from reconciler.emulator import Clock, Emulator
+from reconciler.plan import Plan
+from reconciler.planner import make_plan
+from reconciler.walker import walk_library
+
+LIBRARY = "smhtest"
+TOKEN = "apply-token-7c1d9e2f"
+ENDPOINT = "https://smhtest.api.tencentsmh.cn"
+
+PATHS = [
+    "keep/contract.pdf",
+    "photos/2024/a.jpg",
+    "photos/2024/b.jpg.part",
+    "photos/old/c.jpg",
+    "tmp/x.part",
+    "tmp/cache/y.bin",
+    "tmp/cache/z.bin",
+    "readme.txt",
+]
+
+
+def seed(paths: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"library": LIBRARY, "secret": "s", "token": TOKEN,
+            "spaces": {"-": list(PATHS if paths is None else paths)}, **extra}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(start=1_800_000_000.0)
+
+
+@pytest.fixture
+def emu(clock: Clock) -> Emulator:
+    return Emulator.from_seed(seed(), clock=clock)
+
+
+def writer_for(emu: Emulator, *, attempts: int = 5) -> SmhWriteClient:
+    return SmhWriteClient(
+        endpoint=ENDPOINT,
+        library=LIBRARY,
+        credentials=Credentials(access_token=Secret(TOKEN)),
+        transport=emu.transport(),
+        retry=RetryPolicy(attempts=attempts, sleep=lambda _: None),
+    )
+
+
+@pytest.fixture
+def writer(emu: Emulator) -> Iterator[SmhWriteClient]:
+    with writer_for(emu) as client:
+        yield client
+
+
+def plan_for(spec: LibrarySpec, client: SmhWriteClient) -> Plan:
+    return make_plan(spec, walk_library(spec, client))
+
+
+JournalFactory = Callable[[Plan], Journal]
+
+
+@pytest.fixture
+def new_journal(tmp_path: Path) -> Iterator[JournalFactory]:
+    opened: list[Journal] = []
+
+    def create(plan: Plan) -> Journal:
+        journal = Journal.create(tmp_path / "state" / f"journal-{plan.library}.jsonl", {
+            "library": plan.library, "endpoint": ENDPOINT,
+            "source": {"kind": "manifests", "digest": "d", "spaces": []},
+            "plan_digest": plan_digest(plan), "started_at": "2027-01-01T00:00:00.000Z",
+            "plan": plan.to_json(fingerprints=True),
+        })
+        opened.append(journal)
+        return journal
+
+    yield create
+    for journal in opened:
+        journal.close()
+
+
+def paths_of(emu: Emulator, space: str = "-") -> list[str]:
+    return list(emu.state()["spaces"][space]["paths"])
+
+
+def deleted_paths(emu: Emulator) -> list[tuple[str, str]]:
+    """(space, path) of every delete request the library acted on: batch items and single
+    deletes (a request answered with an injected error never got that far)."""
+    found = []
+    for entry in emu.request_log():
+        if entry["space"] is None:
+            continue
+        if entry["route"] == "batch" and isinstance(entry["body"], list):
+            found.extend((entry["space"], item["path"]) for item in entry["body"])
+        elif entry["method"] == "DELETE" and entry["route"] in ("file", "directory"):
+            found.append((entry["space"], entry["path"]))
+    return found

@@ -1,0 +1,299 @@
+"""The executor against the in-process emulator: order, outcomes, tasks, faults, splitting,
+re-checks, blocked directories, maintenance and the journal it writes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx
+
+from reconciler.apply.executor import Executor, Settings
+from reconciler.apply.journal import read_records, replay
+from reconciler.apply.report import Outcome, StepOutcome
+from reconciler.client import SmhWriteClient
+from reconciler.emulator import Emulator
+from reconciler.plan import Plan
+from tests.apply.conftest import (
+    ENDPOINT,
+    LIBRARY,
+    TOKEN,
+    JournalFactory,
+    deleted_paths,
+    paths_of,
+    plan_for,
+    seed,
+    writer_for,
+)
+from tests.support import library_spec, space_spec
+
+PURGE = space_spec(purge=["tmp/", ("**/*.part", "permanent"), "photos/old/"],
+                   exist=["keep/"], empty_recycle_bin=True)
+
+
+def outcomes(executor: Executor, plan: Plan) -> dict[str, Outcome]:
+    results = executor.results
+    return {d.path: results[i].outcome for i, d in enumerate(plan.deletes) if i in results}
+
+
+def run(plan: Plan, writer: SmhWriteClient, new_journal: JournalFactory,
+        **settings: object) -> Executor:
+    executor = Executor(plan, writer, new_journal(plan), settings=Settings(**settings))  # type: ignore[arg-type]
+    executor.run()
+    return executor
+
+
+def test_deletes_inner_items_first_then_the_directory_then_empties_the_bin(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    assert [d.path for d in plan.deletes] == [
+        "photos/2024/b.jpg.part", "photos/old", "tmp", "tmp/x.part"]
+    executor = run(plan, writer, new_journal)
+    assert outcomes(executor, plan) == {
+        "photos/2024/b.jpg.part": Outcome.DELETED, "photos/old": Outcome.RECYCLED,
+        "tmp": Outcome.RECYCLED, "tmp/x.part": Outcome.DELETED}
+    assert paths_of(emu) == ["keep/", "keep/contract.pdf", "photos/", "photos/2024/",
+                             "photos/2024/a.jpg", "readme.txt"]
+    assert emu.state()["spaces"]["-"]["recycled"] == []
+    batches = [[item["path"] for item in entry["body"]]
+               for entry in emu.request_log() if entry["route"] == "batch"]
+    assert batches == [["photos/2024/b.jpg.part", "photos/old", "tmp/x.part"], ["tmp"]]
+    assert [step.outcome for step in executor.steps] == [StepOutcome.DONE]
+
+
+def test_recycled_items_keep_their_recycle_bin_ids(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
+    executor = run(plan, writer, new_journal)
+    ids = {d.path: executor.results[i].recycled_item_id for i, d in enumerate(plan.deletes)}
+    in_bin = {item["originalPath"]: item["recycledItemId"]
+              for item in emu.state()["spaces"]["-"]["recycled"]}
+    assert ids == in_bin
+
+
+def test_batches_are_cut_to_the_batch_size(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "**/*.bin", "readme.txt"])),
+                    writer)
+    run(plan, writer, new_journal, batch_size=2, concurrency=3)
+    sizes = [len(entry["body"]) for entry in emu.request_log() if entry["route"] == "batch"]
+    assert sorted(sizes) == [1, 2, 2]
+
+
+def test_async_batches_are_polled_and_their_task_ids_journaled(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    emu.set_faults({"async_threshold": 1, "task_polls": 2})
+    executor = run(plan, writer, new_journal)
+    assert all(result.outcome.done for result in executor.results.values())
+    records = read_records(executor.journal.path)
+    tasks = [record for record in records if record["type"] == "task"]
+    assert len(tasks) == 2
+    assert replay(records).open_tasks == []
+
+
+def test_a_207_reports_the_failing_item_and_does_the_rest(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["**/*.part", "readme.txt"])), writer)
+    emu.set_faults({"fail_paths": {"tmp/x.part": {"status": 403, "code": "NoPermission"}}})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert results["tmp/x.part"].outcome is Outcome.FAILED
+    assert (results["tmp/x.part"].status, results["tmp/x.part"].code) == (403, "NoPermission")
+    assert results["readme.txt"].outcome is Outcome.RECYCLED
+    assert results["photos/2024/b.jpg.part"].outcome is Outcome.RECYCLED
+
+
+def test_a_directory_is_not_sent_while_an_item_inside_it_failed(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    emu.set_faults({"fail_paths": {"tmp/x.part": {"status": 500, "code": "InternalError"}}})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert results["tmp/x.part"].outcome is Outcome.FAILED
+    assert results["tmp"].outcome is Outcome.FAILED
+    assert results["tmp"].code == "InnerItemNotDeleted"
+    assert ("-", "tmp") not in deleted_paths(emu)
+    assert "tmp/cache/y.bin" in paths_of(emu)
+
+
+def test_a_404_is_already_gone(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
+    writer.delete_file("-", "readme.txt", permanent=True)
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert results["readme.txt"].outcome is Outcome.ALREADY_GONE
+    assert results["readme.txt"].status == 404
+
+
+def test_a_re_sent_batch_reports_items_its_first_attempt_recycled_as_recycled(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
+    # The first batch call is carried out but its answer is lost; the retry finds nothing.
+    emu.set_faults({"drop_rate": 1.0, "drop_phase": "after", "seed": 1})
+    original = emu.handle
+    calls = {"batch": 0}
+
+    def once(request):  # type: ignore[no-untyped-def]
+        if "/batch/" in request.target:
+            calls["batch"] += 1
+            if calls["batch"] == 2:
+                emu.set_faults({})
+        return original(request)
+
+    emu.handle = once  # type: ignore[method-assign]
+    executor = run(plan, writer, new_journal)
+    for index, _ in enumerate(plan.deletes):
+        result = executor.results[index]
+        assert result.outcome is Outcome.RECYCLED
+        assert result.recycled_item_id is None and result.recycled_item_id_unknown
+        assert result.status == 404
+    assert paths_of(emu) == ["keep/", "keep/contract.pdf", "photos/", "photos/2024/",
+                             "photos/2024/a.jpg", "photos/2024/b.jpg.part", "photos/old/",
+                             "photos/old/c.jpg"]
+
+
+def test_a_batch_that_keeps_failing_is_split_down_to_single_deletes(
+    emu: Emulator, new_journal: JournalFactory
+) -> None:
+    with writer_for(emu, attempts=1) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "tmp/", "readme.txt"])),
+                        client)
+        emu.set_faults({"fail_paths": {}})
+        original = emu.handle
+
+        def batches_fail(request):  # type: ignore[no-untyped-def]
+            if "/batch/" in request.target:
+                emu.set_faults({"error_rate": 1.0, "error_statuses": [503]})
+                try:
+                    return original(request)
+                finally:
+                    emu.set_faults({})
+            return original(request)
+
+        emu.handle = batches_fail  # type: ignore[method-assign]
+        executor = run(plan, client, new_journal)
+    assert all(result.outcome.done for result in executor.results.values())
+    singles = sorted((entry["route"], entry["path"]) for entry in emu.request_log()
+                     if entry["method"] == "DELETE")
+    assert singles == [("directory", "tmp"), ("file", "photos/2024/a.jpg"),
+                       ("file", "photos/old/c.jpg"), ("file", "readme.txt")]
+    records = read_records(executor.journal.path)
+    assert sum(1 for r in records if r["type"] == "batch_failed") == 3  # 4 items, 2, 2
+
+
+def test_one_bad_item_fails_alone_after_the_split(
+    emu: Emulator, new_journal: JournalFactory
+) -> None:
+    with writer_for(emu, attempts=1) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "readme.txt"])), client)
+        original = emu.handle
+
+        def poisoned(request):  # type: ignore[no-untyped-def]
+            names = request.target + request.body.decode()
+            if request.method != "GET" and "readme.txt" in names:
+                emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
+            try:
+                return original(request)
+            finally:
+                emu.set_faults({})
+
+        emu.handle = poisoned  # type: ignore[method-assign]
+        executor = run(plan, client, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert results["readme.txt"].outcome is Outcome.FAILED
+    assert results["readme.txt"].status == 500
+    assert results["photos/2024/a.jpg"].outcome is Outcome.RECYCLED
+    assert results["photos/old/c.jpg"].outcome is Outcome.RECYCLED
+
+
+def test_a_whole_batch_refused_for_permission_is_not_split(
+    new_journal: JournalFactory, tmp_path: Path
+) -> None:
+    emu = Emulator.from_seed(seed())
+    with writer_for(emu, attempts=1) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "readme.txt"])), client)
+        emu.set_faults({"error_rate": 1.0, "error_statuses": [403]})
+        executor = run(plan, client, new_journal)
+    assert {r.outcome for r in executor.results.values()} == {Outcome.FAILED}
+    assert sum(1 for e in emu.request_log() if e["route"] in ("batch", "file")) == 1
+
+
+def make_directory(emu: Emulator, path: str) -> None:
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as client:
+        answer = client.put(f"/api/v1/directory/{LIBRARY}/-/{path}",
+                            params={"access_token": TOKEN})
+        assert answer.status_code == 201, answer.text
+
+
+def test_the_recheck_skips_changed_items_and_never_deletes_them(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt", "**/*.jpg"])),
+                    writer)
+    # Between plan and apply: something is added to tmp/, readme.txt becomes a directory,
+    # photos/old/c.jpg is removed.
+    make_directory(emu, "tmp/new")
+    writer.delete_file("-", "readme.txt", permanent=True)
+    make_directory(emu, "readme.txt")
+    writer.delete_file("-", "photos/old/c.jpg", permanent=True)
+    seen = len(emu.request_log())
+    executor = run(plan, writer, new_journal, recheck=True)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert results["tmp"].outcome is Outcome.STALE
+    assert "etag" in (results["tmp"].message or "")
+    assert results["readme.txt"].outcome is Outcome.STALE
+    assert "now a dir" in (results["readme.txt"].message or "")
+    assert results["photos/old/c.jpg"].outcome is Outcome.ALREADY_GONE
+    assert results["photos/2024/a.jpg"].outcome is Outcome.RECYCLED
+    log = emu.request_log()[seen:]
+    deletes = [e for e in log if e["method"] != "GET"]
+    assert [[item["path"] for item in e["body"]] for e in deletes] == [["photos/2024/a.jpg"]]
+    # One listing per parent directory, however many items it holds.
+    lists = sorted(e["path"] for e in log if e["method"] == "GET")
+    assert lists == ["", "photos/2024", "photos/old"]
+    assert "tmp/new/" in paths_of(emu)
+
+
+def test_a_fingerprint_edited_in_the_plan_is_stale(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    data = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer).to_json(
+        fingerprints=True)
+    data["changes"][0]["fingerprint"]["crc64"] = "12345"
+    executor = run(Plan.from_json(data), writer, new_journal, recheck=True)
+    assert executor.results[0].outcome is Outcome.STALE
+    assert "crc64" in (executor.results[0].message or "")
+    assert "readme.txt" in paths_of(emu)
+
+
+def test_a_stop_sends_no_new_batch(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    stop = threading.Event()
+    stop.set()
+    executor = Executor(plan, writer, new_journal(plan), stop=stop)
+    executor.run()
+    assert executor.results == {}
+    assert deleted_paths(emu) == []
+    assert [step.outcome for step in executor.steps] == [StepOutcome.NOT_ATTEMPTED]
+
+
+def test_delete_items_never_name_a_path_outside_the_plan(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    emu.set_faults({"error_rate": 0.3, "drop_rate": 0.2, "seed": 7, "async_threshold": 2})
+    run(plan, writer, new_journal, batch_size=1)
+    planned = {("-", d.path) for d in plan.deletes}
+    assert set(deleted_paths(emu)) <= planned
