@@ -131,8 +131,18 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
         path = (*base, *where)
         problems.append(Problem(document.location(path), format_where(path), message))
 
-    # Literal purge paths by their path without a trailing `/`, to meet `exist` twins.
-    literal_purges: dict[str, tuple[str, tuple[PathStep, ...]]] = {}
+    # Exist entries by their path without a trailing `/`, to meet literal purge twins.
+    exists: dict[str, tuple[PathStep, ...]] = {}
+    for key in ("exist", "protect"):
+        for text, where in _entries(space, key, None):
+            if text == "":
+                continue
+            message = path_syntax_problem(text)
+            if message:
+                problem(where, message)
+            elif key == "exist":
+                exists.setdefault(normalize(text.rstrip("/")), where)
+
     for text, where in _entries(space, "purge", "pattern"):
         if text == "":
             continue
@@ -146,25 +156,15 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
                 f"`{text}` matches every top-level name and would purge the whole space; "
                 "set `allow_whole_space: true` on the space if that is meant",
             )
-        if Pattern(text).is_literal:
-            literal_purges.setdefault(normalize(text.rstrip("/")), (text, where))
-
-    for key in ("exist", "protect"):
-        for text, where in _entries(space, key, None):
-            if text == "":
-                continue
-            message = path_syntax_problem(text)
-            if message:
-                problem(where, message)
-            elif key == "exist" and literal_purges:
-                twin = literal_purges.pop(normalize(text.rstrip("/")), None)
-                if twin is not None:
-                    line = document.location((*base, *where)).line
-                    problem(
-                        twin[1],
-                        f"`{twin[0]}` is also an `exist` path (line {line}); "
-                        "a path cannot both exist and be purged",
-                    )
+        # Equal text means equally literal, so only the purge entry needs asking.
+        twin = exists.get(normalize(text.rstrip("/")))
+        if twin is not None and Pattern(text).is_literal:
+            line = document.location((*base, *twin)).line
+            problem(
+                where,
+                f"`{text}` is also an `exist` path (line {line}); "
+                "a path cannot both exist and be purged",
+            )
 
     for text, where in _entries(space, "prune", "root"):
         if text == "":
