@@ -37,7 +37,7 @@ from reconciler.client.shapes import (
     path_from,
     to_int,
 )
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, SmhError
 from reconciler.listing import EntryType, Fingerprint, RemoteEntry
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
@@ -223,7 +223,7 @@ class SmhReadClient:
             for entry in page.entries:
                 earlier = entries.setdefault(entry.path, entry)
                 if earlier.type is not entry.type:
-                    raise ReconcileError(
+                    raise SmhError(
                         f"listing {space}:{path or '/'} returned {entry.path!r} both as "
                         f"{earlier.type} and as {entry.type}"
                     )

@@ -238,7 +238,9 @@ class Session:
             logger.debug("%s %s: token refused, renewing it once", method, path)
             token = self.tokens.renew(space, grants, token)
             retried = self._send(method, path, full_query, token=token, body=body)
-            answer = _with_attempts(retried, answer.attempts + retried.attempts)
+            # The refused send had no effect, so it does not count as an attempt that may
+            # have done the work (earlier sends that got no answer still do).
+            answer = _with_attempts(retried, answer.attempts - 1 + retried.attempts)
             if answer.status == 403 and answer.code == "InvalidAccessToken":
                 raise answer.error()
         return answer
@@ -330,6 +332,12 @@ class Session:
                 if size > self._max_answer_bytes:
                     raise self._too_large(method, path, response.status_code)
                 chunks.append(chunk)
+        except httpx.DecodingError as error:
+            # A body that does not match its Content-Encoding: garbled, not worth a retry.
+            raise SmhRequestError(
+                method=method, route=path, status=response.status_code,
+                reason=f"undecodable answer: {error}",
+            ) from None
         finally:
             response.close()
         return Answer(method, path, response.status_code, response.headers, b"".join(chunks))

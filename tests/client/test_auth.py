@@ -233,3 +233,19 @@ def test_minted_tokens_share_one_mint_per_key_and_renew_once_per_rejection() -> 
     now[0] = 541.0
     assert tokens.token("-", ()) is not renewed
     assert len(minted) == 3
+
+
+def test_a_batch_sent_again_after_renewal_is_not_counted_as_retried(
+    emu: Emulator, connect: Connect
+) -> None:
+    observed = Observing(emu.transport())
+    writer: SmhWriteClient = connect(SmhWriteClient, transport=observed)
+    writer.delete_file("-", "docs/handbook.pdf", permanent=False)
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as http:
+        for token in observed.tokens:
+            http.delete(f"/api/v1/token/{LIBRARY}/{token}")
+    reply = writer.batch_delete("-", [DeleteItem("hello.txt", False)])
+    # The refused send did nothing, so the one that worked is the only attempt that counts.
+    assert not reply.retried
+    assert reply.results is not None and reply.results[0].status == 200
+    assert [e["status"] for e in emu.request_log() if e["route"] == "batch"] == [403, 200]

@@ -13,8 +13,9 @@ import pytest
 
 from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWriteClient
 from reconciler.emulator import Emulator
+from reconciler.errors import SmhError
 
-from .conftest import Connect, Rewriting
+from .conftest import Connect, Rewriting, Sleeps, requests_of
 
 Spoil = Callable[[httpx.Request, int, bytes], tuple[int, bytes]]
 
@@ -177,3 +178,51 @@ def test_a_token_answer_without_a_token_is_a_clear_error(
     reader: SmhReadClient = connect(transport=Rewriting(emu.transport(), spoil))
     with pytest.raises(SmhRequestError, match="accessToken is missing, not a string"):
         reader.list_directory("-", "")
+
+
+class BadGzip(httpx.BaseTransport):
+    """Claims a gzip body for listings and sends bytes that are not gzip."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "/api/v1/directory/" not in request.url.path:
+            return self.inner.handle_request(request)
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"},
+                              content=iter([b"definitely not gzip"]), request=request)
+
+
+def test_a_body_that_does_not_match_its_encoding_is_a_clear_error(
+    emu: Emulator, connect: Connect, sleeps: Sleeps
+) -> None:
+    reader: SmhReadClient = connect(transport=BadGzip(emu.transport()))
+    with pytest.raises(SmhRequestError, match="undecodable answer"):
+        reader.list_directory("-", "")
+    assert sleeps.delays == []
+
+
+def test_an_entry_listed_twice_is_kept_once_but_a_changed_type_is_an_error(
+    emu: Emulator, connect: Connect
+) -> None:
+    doubled = contents(lambda items: [*items, items[-1]])
+    reader: SmhReadClient = connect(transport=Rewriting(emu.transport(), doubled))
+    assert [e.path for e in reader.list_directory("-", "")] == ["a", "docs", "tmp", "hello.txt"]
+    retyped = contents(lambda items: [*items, {**items[0], "type": "file"}])
+    reader = connect(transport=Rewriting(emu.transport(), retyped))
+    with pytest.raises(SmhError, match="'a' both as dir and as file"):
+        reader.list_directory("-", "")
+
+
+def test_a_bin_count_without_total_is_counted_by_listing(
+    emu: Emulator, connect: Connect
+) -> None:
+    def no_total(doc: dict[str, Any]) -> dict[str, Any]:
+        doc.pop("totalNum", None)
+        return doc
+
+    writer: SmhWriteClient = connect(SmhWriteClient,
+                                     transport=Rewriting(emu.transport(), on("recycled", no_total)))
+    writer.batch_delete("-", [DeleteItem("hello.txt", False), DeleteItem("tmp", False)])
+    assert writer.recycle_bin_items("-") == 2
+    assert len(requests_of(emu, "recycled")) == 2  # the page-mode ask, then the listing
