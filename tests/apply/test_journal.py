@@ -1,0 +1,122 @@
+"""The journal: records on disk as they are made, replay, torn lines, locking, archiving."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.apply.journal import Journal, OpenTask, journal_path, read_records, replay
+from reconciler.apply.report import ItemOutcome, Outcome, StepOutcome, StepReport
+from reconciler.errors import ReconcileError
+
+HEADER: dict[str, Any] = {"library": "smhtest", "endpoint": "https://x", "plan": {}}
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return journal_path(tmp_path / "state", "smh/test")
+
+
+def test_the_journal_is_named_for_its_library(tmp_path: Path) -> None:
+    assert journal_path(tmp_path, "smhdemo").name == "journal-smhdemo.jsonl"
+    assert journal_path(tmp_path, "a/../b").name == "journal-a_.._b.jsonl"
+
+
+def test_each_record_is_on_disk_before_the_call_it_announces(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    number = journal.batch("-", [0, 1], resent=[1])
+    records = read_records(path)  # read while the journal is still open
+    journal.close()
+    assert [r["type"] for r in records] == ["start", "batch"]
+    assert records[0]["version"] == 1 and records[0]["library"] == "smhtest"
+    assert records[1] == {"type": "batch", "batch": number, "space": "-", "items": [0, 1],
+                          "parent": None, "resent": [1], "single": False}
+
+
+def test_replay_knows_done_items_open_tasks_and_unanswered_batches(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    first = journal.batch("-", [0, 1])
+    journal.outcomes(first, {0: ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=5),
+                             1: ItemOutcome(Outcome.FAILED, 500, "InternalError", "boom")})
+    second = journal.batch("-", [2, 3], resent=[3])
+    journal.task(second, 77, retried=True)
+    journal.batch("s1", [4])  # sent, never answered
+    failed = journal.batch("-", [5, 6])
+    journal.batch_failed(failed, 503, "ServerOverloaded", "gave up")
+    journal.present([6])
+    journal.step("clear_history", None, "task", task_id=9)
+    journal.close()
+
+    state = replay(read_records(path))
+    assert state.results[0] == ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=5)
+    assert state.results[1].outcome is Outcome.FAILED
+    assert state.open_tasks == [OpenTask(second, "-", 77, (2, 3), resent=(3,), retried=True)]
+    assert state.maybe_applied == {2, 3, 4, 5}
+    assert state.steps[("clear_history", None)]["task_id"] == 9
+    assert state.next_batch == failed + 1
+    assert not state.finished
+
+
+def test_an_outcome_closes_a_task(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    number = journal.batch("-", [0])
+    journal.task(number, 3)
+    journal.outcomes(number, {0: ItemOutcome(Outcome.DELETED, 204)})
+    journal.close()
+    state = replay(read_records(path))
+    assert state.open_tasks == [] and state.maybe_applied == set()
+
+
+def test_a_torn_last_line_is_dropped_and_cut_off_on_resume(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    journal.batch("-", [0])
+    journal.close()
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('{"type": "outcome", "batch": 1, "ite')
+    resumed, state = Journal.resume(path)
+    assert state.maybe_applied == {0}
+    number = resumed.batch("-", [1])
+    resumed.close()
+    assert number == 2
+    assert [r["type"] for r in read_records(path)] == ["start", "batch", "batch"]
+
+
+def test_a_damaged_line_in_the_middle_is_an_error(path: Path) -> None:
+    Journal.create(path, HEADER).close()
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("not json\n" + json.dumps({"type": "end"}) + "\n")
+    with pytest.raises(ReconcileError, match="damaged"):
+        read_records(path)
+
+
+def test_a_journal_of_another_version_is_refused() -> None:
+    with pytest.raises(ReconcileError, match="version"):
+        replay([{"type": "start", "version": 99}])
+    with pytest.raises(ReconcileError, match="damaged"):
+        replay([{"type": "start", "version": 1}, {"type": "batch"}])
+
+
+def test_two_applies_cannot_hold_one_journal(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    with pytest.raises(ReconcileError, match="another apply is running"):
+        Journal.resume(path)
+    with pytest.raises(ReconcileError, match="already recorded"):
+        Journal.create(path, HEADER)
+    journal.close()
+    Journal.resume(path)[0].close()
+
+
+def test_a_finished_journal_is_archived(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+    journal.step_done(StepReport("empty_recycle_bin", "-", StepOutcome.DONE, 204))
+    archived = journal.finish("2027-01-01T00:00:00.000Z")
+    assert not path.exists()
+    assert archived.parent.name == "archive"
+    state = replay(read_records(archived))
+    assert state.finished
+    assert state.steps[("empty_recycle_bin", "-")]["outcome"] == "done"
+    second = Journal.create(path, HEADER)
+    assert second.finish("2027-01-01T00:00:00.000Z") != archived
