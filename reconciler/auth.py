@@ -238,8 +238,7 @@ Mint = Callable[[str | None, Grants], MintedToken]
 
 
 class TokenProvider(Protocol):
-    @property
-    def renewable(self) -> bool: ...
+    """Hands out the token for (space, grants); `renew` replaces one the server refused."""
 
     def token(self, space: str | None, grants: Grants) -> Secret: ...
 
@@ -250,8 +249,6 @@ class TokenProvider(Protocol):
 
 class FixedToken:
     """`SMH_ACCESS_TOKEN`: one token for everything; it cannot be renewed."""
-
-    renewable = False
 
     def __init__(self, token: Secret) -> None:
         self._token = token
@@ -283,8 +280,6 @@ class MintedTokens:
     injected clock. SMH extends a token's life on every use, so this errs on the early side.
     Thread-safe: concurrent listers share one token per key and one mint call.
     """
-
-    renewable = True
 
     def __init__(
         self,
@@ -329,7 +324,7 @@ class MintedTokens:
 
 def token_provider(
     credentials: Credentials, mint: Mint, *, clock: Callable[[], float] = time.monotonic
-) -> FixedToken | MintedTokens:
+) -> TokenProvider:
     """The provider the credentials call for."""
     if credentials.access_token is not None:
         return FixedToken(credentials.access_token)

@@ -67,18 +67,15 @@ class BatchReply:
         return self.task_id is not None
 
 
-TaskResult = object
-"""A task's `result` as the server sent it (JSON): per-item results for a batch task."""
-
-
 @dataclass(frozen=True, slots=True)
 class TaskState:
     """One task: `status` 202 still running, 200/207 finished with `result`, 204 finished
-    without one, 500 (or any other) failed."""
+    without one, 500 (or any other) failed. `result` is as the server sent it (JSON): for a
+    batch task, the per-item results list."""
 
     task_id: int
     status: int
-    result: TaskResult = None
+    result: object = None
 
     @property
     def running(self) -> bool:

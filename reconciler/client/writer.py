@@ -27,7 +27,6 @@ from reconciler.client.reader import (
 )
 from reconciler.client.session import Answer, route
 from reconciler.client.shapes import (
-    JsonObject,
     ShapeError,
     as_list,
     as_object,
@@ -253,9 +252,8 @@ def _task_reply(
 
 @dataclass(frozen=True, slots=True)
 class _Raw:
-    """One per-item result as the server sent it; `key` matches it to a request item."""
+    """One per-item result as the server sent it."""
 
-    key: Hashable | None
     path: str | None
     status: int
     recycled_item_id: int | None
@@ -263,7 +261,7 @@ class _Raw:
     message: str | None
 
 
-def _raw_results(raw: object, key: Callable[[JsonObject, str], Hashable | None]) -> list[_Raw]:
+def _raw_results(raw: object) -> list[_Raw]:
     out = []
     for index, item in enumerate(as_list(raw, "result")):
         what = f"result[{index}]"
@@ -271,7 +269,6 @@ def _raw_results(raw: object, key: Callable[[JsonObject, str], Hashable | None])
         path = obj.get("path")
         out.append(
             _Raw(
-                key=key(obj, what),
                 path=None if path is None else path_from(path, f"{what}.path"),
                 status=to_int(obj.get("status"), f"{what}.status"),
                 recycled_item_id=get_opt_int(obj, "recycledItemId", what),
@@ -282,7 +279,9 @@ def _raw_results(raw: object, key: Callable[[JsonObject, str], Hashable | None])
     return out
 
 
-def _in_request_order(keys: Sequence[_K], raws: list[_Raw]) -> list[_Raw]:
+def _in_request_order(
+    keys: Sequence[_K], raws: list[_Raw], key_of: Callable[[_Raw], _K | None]
+) -> list[_Raw]:
     """The results lined up with the request's items.
 
     SMH answers in request order (and the emulator does); a server that reorders is matched
@@ -291,13 +290,14 @@ def _in_request_order(keys: Sequence[_K], raws: list[_Raw]) -> list[_Raw]:
     """
     if len(raws) != len(keys):
         raise ShapeError(f"{len(raws)} results for {len(keys)} items")
-    if all(raw.key is None or raw.key == key for raw, key in zip(raws, keys, strict=True)):
+    if all(key_of(raw) in (None, key) for raw, key in zip(raws, keys, strict=True)):
         return raws
-    buckets: dict[Hashable, list[_Raw]] = {}
+    buckets: dict[_K, list[_Raw]] = {}
     for raw in raws:
-        if raw.key is None:
+        found = key_of(raw)
+        if found is None:
             raise ShapeError("results are not in request order and one does not say its item")
-        buckets.setdefault(raw.key, []).append(raw)
+        buckets.setdefault(found, []).append(raw)
     ordered = []
     for key in keys:
         bucket = buckets.get(key)
@@ -309,8 +309,8 @@ def _in_request_order(keys: Sequence[_K], raws: list[_Raw]) -> list[_Raw]:
 
 def delete_results(items: Sequence[DeleteItem], raw: object) -> tuple[ItemResult, ...]:
     """A batch delete's `result` list as one `ItemResult` per item, in request order."""
-    raws = _raw_results(raw, lambda obj, what: _opt_path(obj, what))
-    ordered = _in_request_order([item.path for item in items], raws)
+    ordered = _in_request_order([item.path for item in items], _raw_results(raw),
+                                lambda result: result.path)
     return tuple(
         ItemResult(item.path, r.status, r.recycled_item_id, r.code, r.message)
         for item, r in zip(items, ordered, strict=True)
@@ -320,14 +320,10 @@ def delete_results(items: Sequence[DeleteItem], raw: object) -> tuple[ItemResult
 def restore_results(ids: Sequence[int], raw: object) -> tuple[ItemResult, ...]:
     """A batch restore's `result` list as one `ItemResult` per id, in request order; `path`
     is where the item went ("" when the server did not say)."""
-    raws = _raw_results(raw, lambda obj, what: get_opt_int(obj, "recycledItemId", what))
-    ordered = _in_request_order([int(i) for i in ids], raws)
+    ordered = _in_request_order([int(i) for i in ids], _raw_results(raw),
+                                lambda result: result.recycled_item_id)
     return tuple(
         ItemResult(r.path or "", r.status, int(recycled_id), r.code, r.message)
         for recycled_id, r in zip(ids, ordered, strict=True)
     )
 
-
-def _opt_path(obj: JsonObject, what: str) -> str | None:
-    value = obj.get("path")
-    return None if value is None else path_from(value, f"{what}.path")
