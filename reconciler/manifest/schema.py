@@ -293,8 +293,12 @@ def _expected(types: Any, schema: Mapping[str, Any]) -> str:
     words = []
     for name in [types] if isinstance(types, str) else list(types):
         if name == "object":
-            keys = ", ".join(f"`{key}`" for key in schema.get("properties", {}))
-            words.append(f"a mapping with {keys}" if keys else "a mapping")
+            # Name the keys when they are few, else only the required ones.
+            keys = list(schema.get("properties", {}))
+            if len(keys) > 3:
+                keys = list(schema.get("required", []))
+            shown = ", ".join(f"`{key}`" for key in keys)
+            words.append(f"a mapping with {shown}" if shown else "a mapping")
         else:
             words.append(_TYPE_WORDS.get(name, name))
     return " or ".join(words)
