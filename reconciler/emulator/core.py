@@ -36,7 +36,15 @@ from .errors import STATUS_CODES, ApiError, message_for
 from .faults import Faults, FaultsError, TokenBucket
 from .listing import Lister, MarkerError, Order, decode_marker, encode_marker
 from .seed import Seed, SeedError, load_seed_file, parse_seed, split_path
-from .tree import Dir, build_tree, content_type, extension, file_meta, iso_time, media_type
+from .tree import (
+    Dir,
+    build_tree,
+    content_type,
+    file_meta,
+    iso_time,
+    kind_and_content_type,
+    media_type,
+)
 
 ADMIN_GRANTS = frozenset({"admin", "space_admin"})
 KNOWN_GRANTS = frozenset({
@@ -517,12 +525,11 @@ class Emulator:
     def _file_item(self, space_id: str, parent: Dir, name: str,
                    path: list[str]) -> dict[str, Any]:
         meta = file_meta(space_id, parent.file_key(name))
-        ext = extension(name)
-        return {"name": name, "path": path,
-                "type": media_type(name, media=self._seed.media, ext=ext),
+        kind, mime = kind_and_content_type(name, media=self._seed.media)
+        return {"name": name, "path": path, "type": kind,
                 "creationTime": iso_time(meta.ctime), "modificationTime": iso_time(meta.mtime),
                 "size": str(meta.size), "crc64": str(meta.crc64), "eTag": meta.etag,
-                "contentType": content_type(name, ext), "versionId": meta.version}
+                "contentType": mime, "versionId": meta.version}
 
     # -- /token -------------------------------------------------------------------------------
     def _route_token(self, call: Call) -> Reply:

@@ -10,6 +10,7 @@ is what lets a listing page cost time in proportion to the page.
 from __future__ import annotations
 
 import hashlib
+import struct
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -74,14 +75,32 @@ def _day(day: int) -> str:
     return text
 
 
+_KINDS: dict[tuple[str, bool], tuple[str, str]] = {}
+
+
+def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
+    """(item type, content type) for a file name, cached per extension."""
+    ext = extension(name)
+    found = _KINDS.get((ext, media))
+    if found is None:
+        found = (media_type(name, media=media, ext=ext), content_type(name, ext))
+        if len(_KINDS) < 10_000:
+            _KINDS[(ext, media)] = found
+    return found
+
+
+_HOURS_MINUTES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+_TWO_DIGITS = [f"{i:02d}" for i in range(60)]
+_MILLIS = [f"{i:03d}" for i in range(1000)]
+
+
 def iso_time(epoch: float) -> str:
-    """`2020-09-22T07:43:01.000Z`; listing pages format thousands of these, so the date part
-    is cached per day and the rest is arithmetic."""
+    """`2020-09-22T07:43:01.000Z`. A listing page formats thousands of these, so the date is
+    cached per day and the time of day is assembled from small tables."""
     seconds, millis = divmod(round(epoch * 1000), 1000)
     day, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{_day(day)}T{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}Z"
+    return f"{_day(day)}T{_HOURS_MINUTES[minutes]}:{_TWO_DIGITS[secs]}.{_MILLIS[millis]}Z"
 
 
 class FileMeta(NamedTuple):
@@ -93,16 +112,16 @@ class FileMeta(NamedTuple):
     version: int
 
 
+_META = struct.Struct(">IQIIB")
+
+
 def file_meta(space: str, key: str) -> FileMeta:
     """Deterministic metadata for the file first known at `key` in `space`."""
     digest = hashlib.blake2b(f"{space}\0{key}".encode(), digest_size=32).digest()
-    size = int.from_bytes(digest[0:4], "big") % (16 * 1024 * 1024)
-    crc64 = int.from_bytes(digest[4:12], "big")
-    ctime = EPOCH + int.from_bytes(digest[12:16], "big") % YEAR
-    mtime = ctime + int.from_bytes(digest[16:19], "big") % (30 * 86400)
-    version = 1 + digest[19] % 3
-    etag = f'"{digest[16:].hex()}"'
-    return FileMeta(size, crc64, etag, ctime, mtime, version)
+    size, crc64, created, modified, version = _META.unpack_from(digest)
+    ctime = EPOCH + created % YEAR
+    return FileMeta(size % (16 * 1024 * 1024), crc64, f'"{digest[16:].hex()}"', ctime,
+                    ctime + modified % (30 * 86400), 1 + version % 3)
 
 
 def dir_seed_time(space: str, key: str) -> float:
