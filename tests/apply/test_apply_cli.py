@@ -1,0 +1,337 @@
+"""`apply` end to end over real loopback HTTP: plan -> apply -> plan again converges, with and
+without faults; refusals, the prompt, plan files, the report, and secrets kept out of output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from deepdiff import DeepDiff
+
+from reconciler.cli import main
+from reconciler.emulator import Clock, Emulator
+from tests.apply.conftest import LIBRARY, TOKEN, deleted_paths
+from tests.apply.scenarios import HEAD, SCENARIOS, Scenario, subtree, with_ancestors
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(*args: str | Path, endpoint: str, env: dict[str, str | None] | None = None,
+        stdin: str | None = None) -> tuple[int, str, str]:
+    environment: dict[str, str | None] = {
+        "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": endpoint, "SMH_LIBRARY_SECRET": None,
+        "NO_COLOR": None, **(env or {})}
+    result = CliRunner().invoke(main, [str(a) for a in args], env=environment, input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+class Library:
+    """A scenario's emulator served on loopback, with the files an apply uses."""
+
+    def __init__(self, scenario: Scenario, tmp_path: Path, url: str, emu: Emulator,
+                 clock: Clock) -> None:
+        self.scenario = scenario
+        self.url = url
+        self.emu = emu
+        self.clock = clock
+        self.manifest = tmp_path / "library.yaml"
+        self.manifest.write_text(scenario.manifest)
+        self.state_dir = tmp_path / "state"
+        self.report = tmp_path / "report.json"
+
+    def run(self, *args: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        return cli(*args, endpoint=self.url, **kwargs)
+
+    def apply(self, *extra: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        return self.run("apply", self.manifest, "--auto-approve", "--report", self.report,
+                        "--state-dir", self.state_dir, *extra, **kwargs)
+
+    def converged(self) -> bool:
+        return self.run("plan", self.manifest, "--detailed-exitcode")[0] == 0
+
+    def state(self) -> dict[str, Any]:
+        spaces = self.emu.state()["spaces"]
+        return {space: {"paths": data["paths"],
+                        "recycled": sorted(item["originalPath"] for item in data["recycled"])}
+                for space, data in spaces.items()}
+
+    def load_report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.report.read_text())
+        return data
+
+
+def expected_state(scenario: Scenario, *, failing: bool = False) -> dict[str, Any]:
+    expected = {}
+    for space, paths in scenario.expected.items():
+        recycled = list(scenario.recycled[space])
+        if failing and scenario.fail[0] == space:
+            paths = sorted(set(paths) | set(subtree(scenario.spaces[space], scenario.fail[1])))
+            recycled = [p for p in recycled if p != scenario.fail[1]]
+        expected[space] = {"paths": paths, "recycled": sorted(recycled)}
+    return expected
+
+
+@pytest.fixture(params=SCENARIOS, ids=lambda scenario: scenario.name)
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
+    scenario: Scenario = request.param
+    clock = Clock(start=1_800_000_000.0)
+    emu = Emulator.from_seed(scenario.seed(), clock=clock)
+    with emu.serve() as url:
+        yield Library(scenario, tmp_path, url, emu, clock)
+
+
+def check_report_against_bin(library: Library) -> None:
+    report = library.load_report()
+    in_bin = {(space, item["recycledItemId"])
+              for space, data in library.emu.state()["spaces"].items()
+              for item in data["recycled"]}
+    for item in report["items"]:
+        if item["outcome"] == "recycled" and item["recycled_item_id"] is not None and in_bin:
+            assert (item["space"], item["recycled_item_id"]) in in_bin
+
+
+def test_plan_apply_plan_converges(library: Library) -> None:
+    assert library.run("plan", library.manifest, "--detailed-exitcode")[0] == 2
+    code, out, err = library.apply()
+    assert code == 0, out + err
+    assert "Apply finished" in out
+    assert library.converged()
+    assert not DeepDiff(expected_state(library.scenario), library.state())
+    report = library.load_report()
+    assert report["totals"]["failed"] == report["totals"]["not_attempted"] == 0
+    assert {item["outcome"] for item in report["items"]} <= {"recycled", "deleted"}
+    check_report_against_bin(library)
+    planned = {(item["space"], item["path"]) for item in report["items"]}
+    assert set(deleted_paths(library.emu)) <= planned
+    assert not list(library.state_dir.glob("journal-*.jsonl"))
+    assert list((library.state_dir / "archive").glob("journal-*.jsonl"))
+
+
+FAULTS: dict[str, Any] = {
+    "error_rate": 0.05, "error_statuses": [429, 503], "retry_after_s": 0, "drop_rate": 0.01,
+    "async_threshold": 1, "seed": 5,
+}
+
+
+def test_faults_fail_only_the_failing_item_and_a_rerun_finishes(library: Library) -> None:
+    space, failing = library.scenario.fail
+    library.emu.set_faults({**FAULTS, "fail_paths": {
+        failing: {"status": 403, "code": "NoPermission"}}})
+    code, out, err = library.apply()
+    assert code == 1, out + err
+    report = library.load_report()
+    by_path = {(item["space"], item["path"]): item for item in report["items"]}
+    failed = by_path[(space, failing)]
+    assert (failed["outcome"], failed["status"], failed["code"]) == ("failed", 403,
+                                                                     "NoPermission")
+    others = [item for key, item in by_path.items() if key != (space, failing)]
+    assert all(item["outcome"] in ("recycled", "deleted") for item in others), others
+    assert f"failed        {failing if space == '-' else f'{space}:{failing}'}" in out
+    assert not DeepDiff(expected_state(library.scenario, failing=True), library.state())
+    check_report_against_bin(library)
+    planned = {(item["space"], item["path"]) for item in report["items"]}
+    assert set(deleted_paths(library.emu)) <= planned
+    assert any(e["route"] == "task" for e in library.emu.request_log())
+
+    library.emu.set_faults({})
+    library.clock.advance(61)  # history may be cleared once a minute
+    code, out, err = library.apply()
+    assert code == 0, out + err
+    assert library.converged()
+    assert not DeepDiff(expected_state(library.scenario), library.state())
+
+
+# -- one library for the remaining tests -------------------------------------------------------
+
+SEED_PATHS = ["tmp/a.bin", "tmp/b.part", "old.log", "keep/k.txt", "x.part"]
+MANIFEST = HEAD + """\
+  - id: "-"
+    exist: [keep/]
+    purge: [tmp/, "*.log", {pattern: "**/*.part", mode: permanent}]
+"""
+
+
+@pytest.fixture
+def simple(tmp_path: Path) -> Iterator[Library]:
+    scenario = Scenario("simple", {"-": SEED_PATHS}, MANIFEST, {"-": ["keep/", "keep/k.txt"]},
+                        {"-": ["old.log", "tmp"]}, ("-", "old.log"))
+    clock = Clock(start=1_800_000_000.0)
+    emu = Emulator.from_seed(scenario.seed(), clock=clock)
+    with emu.serve() as url:
+        yield Library(scenario, tmp_path, url, emu, clock)
+
+
+def untouched(library: Library) -> bool:
+    return library.emu.state()["spaces"]["-"]["paths"] == with_ancestors(SEED_PATHS) and not [
+        e for e in library.emu.request_log() if e["method"] != "GET"]
+
+
+def test_without_a_terminal_apply_refuses_unless_auto_approved(simple: Library) -> None:
+    code, out, err = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir)
+    assert code == 1
+    assert "not running in a terminal" in err and "--auto-approve" in err
+    assert "Traceback" not in out + err
+    assert untouched(simple)
+    assert not list(simple.state_dir.rglob("*.jsonl"))
+
+
+def test_on_a_terminal_only_yes_applies(simple: Library,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reconciler.commands.apply.interactive", lambda: True)
+    code, out, err = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir,
+                                stdin="y\n")
+    assert code == 1 and "cancelled" in err
+    assert untouched(simple)
+    code, out, _ = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir,
+                              stdin="yes\n")
+    assert code == 0 and "Do you want to apply this plan?" in out
+    assert simple.converged()
+
+
+def test_apply_shows_the_plan_before_applying(simple: Library) -> None:
+    code, out, _ = simple.apply()
+    assert code == 0
+    assert out.index("- tmp/") < out.index("Apply finished")
+    assert "Plan: 4 to delete" in out
+
+
+def test_a_plan_over_a_safety_limit_is_refused_unless_forced(simple: Library) -> None:
+    simple.manifest.write_text(MANIFEST.replace("max_delete_percent: 100",
+                                                "max_delete_percent: 10, min_existing: 1"))
+    code, out, err = simple.apply()
+    assert code == 1
+    assert "Error: refusing to apply: safety limit: space -: removes" in err
+    assert "(use --force to apply anyway)" in err
+    assert untouched(simple)
+    assert simple.apply("--force")[0] == 0
+    assert simple.converged()
+
+
+def test_recycling_into_a_space_without_a_bin_needs_force(tmp_path: Path) -> None:
+    scenario = Scenario("no-bin", {"-": SEED_PATHS}, MANIFEST, {}, {}, ("-", "x"),
+                        extra_seed={"recycle_bin": False})
+    emu = Emulator.from_seed(scenario.seed())
+    with emu.serve() as url:
+        library = Library(scenario, tmp_path, url, emu, Clock())
+        code, _, err = library.apply()
+        assert code == 1 and "would be permanent because the space has no recycle bin" in err
+        assert untouched(library)
+        code, _, _ = library.apply("--force")
+        assert code == 0
+        outcomes = {item["outcome"] for item in library.load_report()["items"]}
+        assert outcomes == {"deleted"}
+        assert library.converged()
+
+
+def test_a_blocked_history_clear_is_refused_even_when_forced(tmp_path: Path) -> None:
+    manifest = MANIFEST + "history: {clear: true}\n"
+    scenario = Scenario("history-on", {"-": SEED_PATHS}, manifest, {}, {}, ("-", "x"),
+                        extra_seed={"history": {"enabled": True}})
+    emu = Emulator.from_seed(scenario.seed())
+    with emu.serve() as url:
+        library = Library(scenario, tmp_path, url, emu, Clock())
+        code, _, err = library.apply("--force")
+        assert code == 1 and "history clear is blocked" in err
+        assert untouched(library)
+
+
+def test_no_changes_applies_nothing_and_leaves_no_journal(simple: Library) -> None:
+    assert simple.apply()[0] == 0
+    before = len(simple.emu.request_log())
+    code, out, _ = simple.apply()
+    assert code == 0 and "No changes: nothing to apply." in out
+    assert all(e["method"] == "GET" for e in simple.emu.request_log()[before:])
+
+
+def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    # After the plan was saved: tmp/ gains an entry and the manifest changes.
+    make_directory(simple, "tmp/new")
+    simple.manifest.write_text(MANIFEST.replace('"*.log", ', ""))
+    before = len(simple.emu.request_log())
+    code, out, err = simple.run("apply", planfile, "--auto-approve", "--report", simple.report,
+                                "--state-dir", simple.state_dir)
+    assert code == 0, out + err
+    items = {item["path"]: item for item in simple.load_report()["items"]}
+    assert items["tmp"]["outcome"] == "stale"
+    assert "etag" in items["tmp"]["message"]
+    assert items["old.log"]["outcome"] == "recycled"  # in the plan file, whatever the manifest
+    assert items["tmp/b.part"]["outcome"] == "deleted"
+    assert "stale         tmp  (" in out
+    sent = [(e["route"], e["body"]) for e in simple.emu.request_log()[before:]
+            if e["method"] != "GET"]
+    assert sent == [("batch", [{"path": "old.log", "permanent": False},
+                               {"path": "tmp/b.part", "permanent": True},
+                               {"path": "x.part", "permanent": True}])]
+    assert "tmp/a.bin" in simple.emu.state()["spaces"]["-"]["paths"]
+
+
+def make_directory(library: Library, path: str) -> None:
+    import httpx
+
+    answer = httpx.put(f"{library.url}/api/v1/directory/{LIBRARY}/-/{path}",
+                       params={"access_token": TOKEN})
+    assert answer.status_code == 201
+
+
+def test_an_unfinished_apply_of_another_source_is_not_mixed_in(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    simple.run("plan", simple.manifest, "--out", planfile)
+    journal = simple.state_dir / f"journal-{LIBRARY}.jsonl"
+    simple.state_dir.mkdir()
+    journal.write_text(json.dumps({
+        "type": "start", "version": 1, "library": LIBRARY, "endpoint": simple.url,
+        "source": {"kind": "manifests", "digest": "other", "spaces": []},
+        "started_at": "2027-01-01T00:00:00.000Z", "plan": {}, "plan_digest": "x"}) + "\n")
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--state-dir",
+                              simple.state_dir)
+    assert code == 1
+    assert f"an unfinished apply of library {LIBRARY}" in err and str(journal) in err
+    assert untouched(simple)
+
+
+def test_secrets_never_appear_in_output_report_or_journal(simple: Library) -> None:
+    code, out, err = simple.apply()
+    assert code == 0
+    texts = [out, err, simple.report.read_text()]
+    texts += [path.read_text() for path in simple.state_dir.rglob("*") if path.is_file()]
+    assert all(TOKEN not in text for text in texts)
+
+
+def test_minted_tokens_and_the_library_secret_stay_out_of_everything(tmp_path: Path) -> None:
+    secret = "library-secret-5b7f0a"
+    scenario = Scenario("minted", {"-": SEED_PATHS}, MANIFEST, {}, {}, ("-", "x"))
+    emu = Emulator.from_seed({**scenario.seed(), "secret": secret})
+    with emu.serve() as url:
+        library = Library(scenario, tmp_path, url, emu, Clock())
+        code, out, err = library.apply(env={"SMH_ACCESS_TOKEN": None,
+                                            "SMH_LIBRARY_SECRET": secret})
+        assert code == 0, out + err
+        grants = {e["query"]["grant"] for e in emu.request_log() if e["route"] == "token"}
+        # Reading, and deleting in just the modes each batch uses: nothing more.
+        assert grants == {"", "delete_directory,delete_file",
+                          "delete_directory,delete_directory_permanent,delete_file,"
+                          "delete_file_permanent"}
+        texts = [out, err, library.report.read_text()]
+        texts += [p.read_text() for p in library.state_dir.rglob("*") if p.is_file()]
+        assert all(secret not in text for text in texts)
+        assert all("acctk" not in text and "access_token=" not in text for text in texts)
+
+
+def test_progress_lines_go_to_stderr_one_per_batch(simple: Library) -> None:
+    code, out, err = simple.apply("--batch-size", "1", "--concurrency", "1")
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("batch ")]
+    assert len(lines) == 4
+    assert lines[-1].endswith("4/4 item(s) settled")
+    assert "batch" not in out
