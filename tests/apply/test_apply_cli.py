@@ -203,7 +203,7 @@ def test_apply_shows_the_plan_before_applying(simple: Library) -> None:
 def test_a_plan_over_a_safety_limit_is_refused_unless_forced(simple: Library) -> None:
     simple.manifest.write_text(MANIFEST.replace("max_delete_percent: 100",
                                                 "max_delete_percent: 10, min_existing: 1"))
-    code, out, err = simple.apply()
+    code, _, err = simple.apply()
     assert code == 1
     assert "Error: refusing to apply: safety limit: space -: removes" in err
     assert "(use --force to apply anyway)" in err
