@@ -1,0 +1,246 @@
+"""Endpoints for a space's content: `/directory` (list, info, HEAD, create, delete), `/file`
+(HEAD, info, download, delete) and `/batch` (batch delete)."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from .errors import ApiError
+from .listing import MarkerError, Order, decode_marker, encode_marker
+from .seed import split_path
+from .state import (
+    DELETE_GRANTS,
+    MAX_BATCH,
+    MAX_PAGE_WINDOW,
+    Call,
+    Library,
+    Reply,
+    SpaceState,
+    Token,
+    free_name,
+    int_param,
+    parse_bool,
+)
+from .tree import iso_time
+
+
+def route_directory(lib: Library, call: Call) -> Reply:
+    token, space, rest = lib.space_call(call)
+    segments = lib.path_segments(rest)
+    call.path = "/".join(segments)
+    if call.method == "GET":
+        if call.flag("info"):
+            return _info(lib, space, segments)
+        return _list(lib, call, space, segments)
+    if call.method == "HEAD":
+        found = lib.locate(space, segments)
+        if found is None or found[0] != "dir":
+            raise ApiError(404, "DirectoryNotFound")
+        return Reply(200, None, {"ETag": str(found[1].etag)})
+    if call.method == "PUT":
+        return _create_directory(lib, call, token, space, segments)
+    if call.method == "DELETE":
+        permanent = lib.permanent_query(call)
+        lib.require(token, lib.delete_grant("dir", permanent))
+        recycled = lib.delete(space, segments, "dir", permanent)
+        return Reply(204) if recycled is None else Reply(200, {"recycledItemId": recycled})
+    raise ApiError(404, "RouteNotFound")
+
+
+def _info(lib: Library, space: SpaceState, segments: tuple[str, ...]) -> Reply:
+    found = lib.locate(space, segments)
+    if found is None:
+        raise ApiError(404, "FileNotFound")
+    kind, node, name = found
+    if kind == "dir":
+        item = lib.dir_item(node, list(segments))
+        item.update(fileCount=node.file_count(), subDirCount=node.dir_count())
+    else:
+        item = lib.file_item(space.id, node, name, list(segments))
+    item["userId"] = ""
+    return Reply(200, item)
+
+
+def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]) -> Reply:
+    d = lib.find_dir(space, segments)
+    if d is None:
+        raise ApiError(404, "DirectoryNotFound")
+    etag = str(d.etag)
+    if call.headers.get("if-none-match", "").strip().strip('"') == etag:
+        return Reply(304, None, {"ETag": etag})
+    order = _order(call, {"name", "modificationTime", "size", "creationTime",
+                          "localCreationTime", "localModificationTime"})
+    page_mode = any(k in call.query for k in ("page", "page_size", "by-page"))
+    path = list(segments)
+    doc: dict[str, Any] = {"path": path, "eTag": etag, "fileCount": d.file_count(),
+                           "subDirCount": d.dir_count(),
+                           "totalNum": d.file_count() + d.dir_count()}
+    if page_mode:
+        page = int_param(call, "page", 1)
+        size = int_param(call, "page_size", 20)
+        if page < 1 or size < 1:
+            raise ApiError(400, "ParamInvalid", "page and page_size must be positive.")
+        size = min(size, lib.faults.max_list_limit)
+        if page * size > MAX_PAGE_WINDOW:
+            raise ApiError(400, "ParamInvalid", "page * page_size must be <= 10000.")
+        entries = list(islice(space.lister.entries(d, order), (page - 1) * size, page * size))
+    else:
+        limit = min(max(int_param(call, "limit", 20), 1), lib.faults.max_list_limit)
+        after = None
+        marker = call.query.get("marker", "")
+        if marker:
+            try:
+                after = decode_marker(marker, order)
+            except MarkerError as error:
+                raise ApiError(404, "MarkerNotFound") from error
+        entries = list(islice(space.lister.entries(d, order, after), limit + 1))
+        if len(entries) > limit:
+            entries.pop()
+            doc["nextMarker"] = encode_marker(entries[-1], order)
+    contents: list[dict[str, Any]] = []
+    for kind, _key, name, node in entries:
+        if kind == "d":
+            assert node is not None
+            contents.append(lib.dir_item(node, [*path, name]))
+        else:
+            contents.append(lib.file_item(space.id, d, name, [*path, name]))
+    doc["contents"] = contents
+    return Reply(200, doc, {"ETag": etag})
+
+
+def _order(call: Call, allowed: set[str]) -> Order:
+    by = call.query.get("order_by") or call.query.get("orderBy") or "name"
+    direction = (call.query.get("order_by_type") or call.query.get("orderByType")
+                 or "asc").lower()
+    if by not in allowed:
+        raise ApiError(400, "ParamInvalid", f"Unsupported order_by: {by}.")
+    if direction not in ("asc", "desc"):
+        raise ApiError(400, "ParamInvalid", "order_by_type must be asc or desc.")
+    only = {"onlyDir": "d", "onlyFile": "f", "": None}.get(call.query.get("filter", ""), "?")
+    if only == "?":
+        raise ApiError(400, "ParamInvalid", "filter must be onlyDir or onlyFile.")
+    return Order(by=by, desc=direction == "desc",
+                 union=call.query.get("sort_type", "") == "union", only=only)
+
+
+def _create_directory(lib: Library, call: Call, token: Token, space: SpaceState,
+                      segments: tuple[str, ...]) -> Reply:
+    lib.require(token, "create_directory")
+    if not segments:
+        raise ApiError(400, "RootDirectoryNotAllowed")
+    if call.json_body() is not None:
+        raise ApiError(400, "ParamInvalid",
+                       "Moving or copying directories is not supported by this emulator.")
+    strategy = call.query.get("conflict_resolution_strategy") or "ask"
+    if strategy not in ("ask", "rename"):
+        raise ApiError(400, "InvalidConflictResolutionStrategy",
+                       "conflict_resolution_strategy must be ask or rename.")
+    node = space.root
+    for name in segments[:-1]:
+        if node.has_file(name):
+            raise ApiError(409, "SameNameDirectoryOrFileExists")
+        child = node.child_dir(name)
+        if child is None:
+            child = lib.new_dir(node, name)
+        node = child
+    name = segments[-1]
+    if node.has_child(name):
+        if strategy == "ask" or (node.has_file(name) and strategy != "rename"):
+            raise ApiError(409, "SameNameDirectoryOrFileExists")
+        name = free_name(node, name, is_dir=True)
+    created = lib.new_dir(node, name)
+    path = [*segments[:-1], name]
+    if strategy == "rename" or call.flag("with_inode"):
+        return Reply(201, {"path": path, "creationTime": iso_time(created.ctime)})
+    return Reply(201)
+
+
+def route_file(lib: Library, call: Call) -> Reply:
+    token, space, rest = lib.space_call(call)
+    segments = lib.path_segments(rest)
+    call.path = "/".join(segments)
+    found = lib.locate(space, segments) if segments else None
+    if call.method == "DELETE":
+        permanent = lib.permanent_query(call)
+        lib.require(token, lib.delete_grant("file", permanent))
+        recycled = lib.delete(space, segments, "file", permanent)
+        return Reply(204) if recycled is None else Reply(200, {"recycledItemId": recycled})
+    if call.method not in ("GET", "HEAD"):
+        raise ApiError(404, "RouteNotFound")
+    if found is None or found[0] != "file":
+        raise ApiError(404, "FileNotFound")
+    _, parent, name = found
+    item = lib.file_item(space.id, parent, name, list(segments))
+    headers = {"x-smh-type": item["type"], "x-smh-creation-time": item["creationTime"],
+               "x-smh-content-type": item["contentType"], "x-smh-size": item["size"],
+               "x-smh-etag": item["eTag"], "x-smh-crc64": item["crc64"]}
+    if call.method == "HEAD":
+        return Reply(200, None, headers)
+    url = f"https://emulator.invalid/{lib.seed.library}/{space.id}/{call.path}"
+    if call.flag("info"):
+        item.update(cosUrl=url, cosUrlExpiration=iso_time(lib.clock.now() + 3600))
+        return Reply(200, item)
+    return Reply(302, None, {**headers, "Location": url})
+
+
+def route_batch(lib: Library, call: Call) -> Reply:
+    token, space, rest = lib.space_call(call)
+    if rest or call.method != "POST":
+        raise ApiError(404, "RouteNotFound")
+    if not call.flag("delete"):
+        raise ApiError(400, "ParamInvalid", "Only batch delete is supported by this emulator.")
+    body = call.json_body()
+    items = _batch_items(body)
+    if not token.has(*DELETE_GRANTS):
+        raise ApiError(403, "NoPermission")
+    results = [_batch_delete_one(lib, token, space, path, permanent)
+               for path, permanent in items]
+    status = 200 if all(r["status"] in (200, 204) for r in results) else 207
+    if len(items) >= lib.faults.async_threshold:
+        return lib.submit_task(space.id, status, results)
+    return Reply(status, {"result": results})
+
+
+def _batch_items(body: Any) -> list[tuple[Any, bool]]:
+    if not isinstance(body, list):
+        raise ApiError(400, "ParamInvalid", "The body must be a JSON array of items.")
+    if not body:
+        raise ApiError(400, "NoItemsProvided")
+    if len(body) > MAX_BATCH:
+        raise ApiError(400, "TooManyItems")
+    items: list[tuple[Any, bool]] = []
+    for index, entry in enumerate(body):
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise ApiError(400, "ParamInvalid", f"Item {index} must be an object with a path.")
+        raw = entry.get("permanent")
+        permanent = False if raw is None else parse_bool(raw)
+        if permanent is None or raw == "":
+            raise ApiError(400, "ParamInvalid", f"Item {index}: invalid permanent value.")
+        items.append((entry["path"], permanent))
+    return items
+
+
+def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
+                      permanent: bool) -> dict[str, Any]:
+    segments = split_path(raw) if isinstance(raw, str) else None
+    shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
+    try:
+        if segments is None:
+            raise ApiError(400, "InvalidSpaceOrDirectoryPath")
+        if not segments:
+            raise ApiError(400, "RootDirectoryNotAllowed")
+        found = lib.locate(space, segments)
+        if found is None:
+            lib.check_fail_paths(segments)
+            gone_parent = lib.find_dir(space, segments[:-1]) is None
+            raise ApiError(404, "DirectoryNotFound" if gone_parent or raw.endswith("/")
+                           else "FileNotFound")
+        lib.require(token, lib.delete_grant(found[0], permanent))
+        recycled = lib.delete(space, segments, None, permanent, found)
+    except ApiError as error:
+        return {"status": error.status, "path": shown, "code": error.code,
+                "message": error.message}
+    if recycled is None:
+        return {"status": 204, "path": shown}
+    return {"status": 200, "path": shown, "recycledItemId": recycled}

@@ -1,0 +1,446 @@
+"""The library's state and the operations every endpoint shares.
+
+`Library` holds what a seed describes (spaces and their trees, recycle bins, history settings)
+plus issued tokens and tasks, and implements the checks and mutations the endpoint modules
+(`api_content`, `api_recycled`, `api_library`) build on: authentication, grants, locating
+paths, deleting into the bin, restoring, tasks. It does no locking and no HTTP; `core.Emulator`
+serialises calls to it and turns `Reply`s into responses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sortedcontainers import SortedDict
+
+from .clock import Clock
+from .errors import ApiError
+from .faults import Faults
+from .listing import Lister
+from .seed import Seed, split_path
+from .tree import (
+    Dir,
+    build_tree,
+    content_type,
+    file_meta,
+    iso_time,
+    kind_and_content_type,
+    media_type,
+)
+
+ADMIN_GRANTS = frozenset({"admin", "space_admin"})
+DELETE_GRANTS = frozenset({"delete_file", "delete_file_permanent", "delete_directory",
+                           "delete_directory_permanent"})
+MAX_PERIOD = 315360000  # ten years: the longest token period
+MAX_BATCH = 1000
+MAX_PAGE_WINDOW = 10000  # page * page_size
+DEFAULT_RETENTION_DAYS = 30
+
+
+@dataclass
+class Reply:
+    status: int
+    doc: Any = None  # JSON-able body; None means no body
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """One parsed API request."""
+
+    method: str
+    resource: str
+    parts: list[str]
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    space: str | None = None
+    path: str | None = None
+    token: Token | None = None
+
+    def flag(self, name: str) -> bool:
+        value = self.query.get(name)
+        return value is not None and value.strip().lower() not in ("0", "false")
+
+    def json_body(self) -> Any:
+        if not self.body.strip():
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as error:
+            raise ApiError(400, "BadRequest", "The request body is not valid JSON.") from error
+
+
+@dataclass
+class Token:
+    value: str
+    spaces: frozenset[str] | None  # None: every space
+    grants: frozenset[str]
+    period: int
+    expires: float | None  # None: never (the seed's fixed admin token)
+    user_id: str = ""
+
+    def has(self, *grants: str) -> bool:
+        return bool(self.grants & ADMIN_GRANTS) or bool(self.grants.intersection(grants))
+
+
+@dataclass
+class Recycled:
+    id: int
+    original: tuple[str, ...]
+    kind: str  # dir | file | image | video
+    removal: float
+    node: Dir | None  # the detached subtree of a recycled directory
+    file_key: str | None  # metadata key of a recycled file
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    size: int | None = None
+
+    def expires(self) -> float:
+        return self.removal + self.retention_days * 86400
+
+
+@dataclass
+class Task:
+    id: int
+    space: str | None  # None: a library-level task
+    status: int
+    result: Any
+    polls_left: int
+
+
+class SpaceState:
+    """One space: its tree, its recycle bin (recycledItemId -> Recycled) and its listing cache."""
+
+    def __init__(self, space_id: str, root: Dir) -> None:
+        self.id = space_id
+        self.root = root
+        self.bin: SortedDict = SortedDict()
+        self.lister = Lister(space_id)
+        self.retention_days = DEFAULT_RETENTION_DAYS
+
+
+def parse_bool(value: object) -> bool | None:
+    """true/false, 1/0, "1"/"0", "true"/"false" (any case); None when it is none of those."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", ""):
+            return True
+        if lowered in ("0", "false"):
+            return False
+    return None
+
+
+def int_param(call: Call, name: str, default: int) -> int:
+    raw = call.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ApiError(400, "ParamInvalid", f"{name} must be an integer.") from error
+
+
+class Library:
+    """One SMH media library: the seed's content, tokens, tasks and history settings."""
+
+    def __init__(self, seed: Seed, clock: Clock) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.faults = Faults()
+        self.tokens: dict[str, Token] = {}
+        self.last_etag = 0
+        self.load_seed_state()
+        self.restore_admin_token()
+
+    def restore_admin_token(self) -> None:
+        if self.seed.token is not None:
+            self.tokens[self.seed.token] = Token(self.seed.token, None, frozenset({"admin"}),
+                                                 MAX_PERIOD, None)
+
+    def load_seed_state(self) -> None:
+        seed = self.seed
+        self.spaces: dict[str, SpaceState] = {
+            space: SpaceState(space, build_tree(space, files, dirs))
+            for space, (files, dirs) in seed.spaces.items()
+        }
+        self.next_recycled = 1
+        self.next_task = 1
+        self.tasks: dict[int, Task] = {}
+        self.history_enabled = seed.history_enabled
+        self.history_config: dict[str, int] = {
+            "fileHistoryCount": 10, "fileHistoryExpireDay": 0, "mergeInterval": 0}
+        self.earlier_versions = seed.earlier_versions
+        self.last_history_clear: float | None = None
+
+    def state(self) -> dict[str, Any]:
+        """The `/_emulator/state` document."""
+        spaces: dict[str, Any] = {}
+        for space_id, space in sorted(self.spaces.items()):
+            spaces[space_id] = {
+                "paths": sorted(path for path, _ in space.root.walk()),
+                "recycled": [
+                    {"recycledItemId": item.id, "originalPath": "/".join(item.original),
+                     "type": item.kind}
+                    for item in self.bin(space).values()
+                ],
+            }
+        return {"spaces": spaces, "history_enabled": self.history_enabled}
+
+    def check_library(self, call: Call) -> None:
+        if not call.parts:
+            raise ApiError(404, "RouteNotFound")
+        if call.parts[0] != self.seed.library:
+            raise ApiError(404, "LibraryNotFound")
+
+    def authenticate(self, call: Call) -> Token:
+        value = call.query.get("access_token", "")
+        if not value:
+            header = call.headers.get("authorization", "")
+            if header[:7].lower() == "bearer ":
+                value = header[7:].strip()
+        if not value:
+            raise ApiError(400, "EmptyAccessToken")
+        token = self.tokens.get(value)
+        now = self.clock.now()
+        if token is None or (token.expires is not None and token.expires <= now):
+            raise ApiError(403, "InvalidAccessToken")
+        if token.expires is not None:
+            token.expires = now + token.period  # sliding expiry on every use
+        call.token = token
+        return token
+
+    def space(self, call: Call, token: Token, space_id: str) -> SpaceState:
+        call.space = space_id
+        space = self.spaces.get(space_id)
+        if space is None:
+            raise ApiError(404, "SpaceNotFound")
+        if token.spaces is not None and space_id not in token.spaces:
+            raise ApiError(403, "AccessTokenNotMatchSpace")
+        return space
+
+    def space_call(self, call: Call) -> tuple[Token, SpaceState, list[str]]:
+        """Library, token and space checks for `/{resource}/{L}/{S}/...`; the rest of the
+        segments are returned."""
+        self.check_library(call)
+        token = self.authenticate(call)
+        if len(call.parts) < 2:
+            raise ApiError(404, "RouteNotFound")
+        space = self.space(call, token, call.parts[1])
+        return token, space, call.parts[2:]
+
+    @staticmethod
+    def require(token: Token, *grants: str) -> None:
+        if not token.has(*grants):
+            raise ApiError(403, "NoPermission")
+
+    def bin_enabled(self) -> None:
+        if not self.seed.recycle_bin:
+            raise ApiError(400, "RecycleBinNotEnabled")
+
+    def touch(self, d: Dir) -> None:
+        now = self.clock.now()
+        self.last_etag = max(self.last_etag + 1, int(now * 1000), d.etag + 1)
+        d.etag = self.last_etag
+        d.mtime = now
+
+    @staticmethod
+    def path_segments(segments: list[str]) -> tuple[str, ...]:
+        checked = split_path("/".join(segments))
+        if checked is None:
+            raise ApiError(400, "InvalidSpaceOrDirectoryPath")
+        return checked
+
+    @staticmethod
+    def find_dir(space: SpaceState, segments: tuple[str, ...]) -> Dir | None:
+        node: Dir | None = space.root
+        for name in segments:
+            assert node is not None
+            node = node.child_dir(name)
+            if node is None:
+                return None
+        return node
+
+    def locate(self, space: SpaceState,
+               segments: tuple[str, ...]) -> tuple[str, Dir, str] | None:
+        """("dir", the directory, name) or ("file", its parent, name), or None."""
+        if not segments:
+            return "dir", space.root, ""
+        parent = self.find_dir(space, segments[:-1])
+        if parent is None:
+            return None
+        name = segments[-1]
+        child = parent.child_dir(name)
+        if child is not None:
+            return "dir", child, name
+        if parent.has_file(name):
+            return "file", parent, name
+        return None
+
+    @staticmethod
+    def dir_item(d: Dir, path: list[str]) -> dict[str, Any]:
+        return {"name": d.name, "path": path, "type": "dir",
+                "creationTime": iso_time(d.ctime), "modificationTime": iso_time(d.mtime),
+                "eTag": str(d.etag)}
+
+    def file_item(self, space_id: str, parent: Dir, name: str,
+                  path: list[str]) -> dict[str, Any]:
+        meta = file_meta(space_id, parent.file_key(name))
+        kind, mime = kind_and_content_type(name, media=self.seed.media)
+        return {"name": name, "path": path, "type": kind,
+                "creationTime": iso_time(meta.ctime), "modificationTime": iso_time(meta.mtime),
+                "size": str(meta.size), "crc64": str(meta.crc64), "eTag": meta.etag,
+                "contentType": mime, "versionId": meta.version}
+
+    def permanent_query(self, call: Call) -> bool:
+        raw = call.query.get("permanent")
+        if raw is None:
+            return False
+        value = parse_bool(raw)
+        if value is None:
+            raise ApiError(400, "ParamInvalid", "permanent must be 0 or 1.")
+        return value
+
+    def delete_grant(self, kind: str, permanent: bool) -> str:
+        base = "delete_directory" if kind == "dir" else "delete_file"
+        return f"{base}_permanent" if permanent and self.seed.recycle_bin else base
+
+    def delete(self, space: SpaceState, segments: tuple[str, ...], expect: str | None,
+               permanent: bool, found: tuple[str, Dir, str] | None = None) -> int | None:
+        """Delete a file or directory subtree; its recycledItemId, or None when permanent."""
+        if not segments:
+            raise ApiError(400, "RootDirectoryNotAllowed")
+        self.check_fail_paths(segments)
+        if found is None:
+            found = self.locate(space, segments)
+        missing = "DirectoryNotFound" if expect == "dir" else "FileNotFound"
+        if found is None or (expect is not None and found[0] != expect):
+            raise ApiError(404, missing)
+        kind, node, name = found
+        if kind == "dir":
+            parent = node.parent
+            assert parent is not None
+            parent.remove_dir(name)
+            node.parent = None
+            recycled_kind = "dir"
+            file_key = None
+        else:
+            parent = node
+            file_key = parent.remove_file(name)
+            recycled_kind = media_type(name, media=self.seed.media)
+        self.touch(parent)
+        if permanent or not self.seed.recycle_bin:
+            return None
+        item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
+                        node if kind == "dir" else None, file_key, space.retention_days)
+        self.next_recycled += 1
+        space.bin[item.id] = item
+        return item.id
+
+    def check_fail_paths(self, segments: tuple[str, ...]) -> None:
+        if not self.faults.fail_paths:
+            return
+        path = "/".join(segments)
+        for failing, fault in self.faults.fail_paths.items():
+            if failing == path or failing.startswith(path + "/"):
+                raise ApiError(fault.status, fault.code, fault.message)
+
+    def submit_task(self, space_id: str | None, status: int, result: Any) -> Reply:
+        task = Task(self.next_task, space_id, status, result, self.faults.task_polls)
+        self.next_task += 1
+        self.tasks[task.id] = task
+        return Reply(202, {"taskId": task.id})
+
+    def bin(self, space: SpaceState) -> SortedDict:
+        """The space's bin, after dropping items whose retention has run out."""
+        now = self.clock.now()
+        expired = [i for i, item in space.bin.items() if item.expires() <= now]
+        for item_id in expired:
+            del space.bin[item_id]
+        return space.bin
+
+    def restore(self, space: SpaceState, item: Recycled, strategy: str,
+                fallback: bool) -> list[str]:
+        parent_path = item.original[:-1]
+        parent = self.find_dir(space, parent_path)
+        if parent is None:
+            if not fallback:
+                raise ApiError(404, "DirectoryNotFound")
+            parent, parent_path = space.root, ()
+        name = item.original[-1]
+        is_dir = item.node is not None
+        if parent.has_child(name):
+            if strategy == "overwrite" and not is_dir and parent.has_file(name):
+                parent.remove_file(name)
+            elif strategy == "ask" or strategy == "overwrite":
+                raise ApiError(409, "SameNameDirectoryOrFileExists")
+            else:
+                name = free_name(parent, name, is_dir=is_dir)
+        if item.node is not None:
+            item.node.name = name
+            parent.add_dir(item.node)
+        else:
+            parent.add_file(name, item.file_key)
+        self.touch(parent)
+        del space.bin[item.id]
+        return [*parent_path, name]
+
+    def recycled_item(self, space: SpaceState, item: Recycled, *,
+                      info: bool = False) -> dict[str, Any]:
+        if item.size is None:
+            item.size = (item.node.total_size(space.id) if item.node is not None
+                         else file_meta(space.id, item.file_key or "").size)
+        if item.node is not None:
+            ctime, mtime = item.node.ctime, item.node.mtime
+        else:
+            meta = file_meta(space.id, item.file_key or "")
+            ctime, mtime = meta.ctime, meta.mtime
+        remaining = (item.expires() - self.clock.now()) // 86400
+        doc: dict[str, Any] = {
+            "recycledItemId": item.id, "originalPath": list(item.original), "spaceId": space.id,
+            "name": item.original[-1], "type": item.kind, "size": str(item.size),
+            "creationTime": iso_time(ctime), "modificationTime": iso_time(mtime),
+            "removalTime": iso_time(item.removal), "remainingTime": max(0, int(remaining)),
+        }
+        if info and item.node is None:
+            meta = file_meta(space.id, item.file_key or "")
+            doc.update(contentType=content_type(item.original[-1]), eTag=meta.etag,
+                       crc64=str(meta.crc64))
+        return doc
+
+    def new_dir(self, parent: Dir, name: str) -> Dir:
+        key = "/".join([*parent.segments(), name])
+        now = self.clock.now()
+        node = Dir(name, parent, key, now, 0)
+        self.touch(node)
+        parent.add_dir(node)
+        self.touch(parent)
+        return node
+
+
+def error_doc(error: ApiError) -> dict[str, Any]:
+    """The error body; `requestId` is filled in when the response is rendered."""
+    return {"status": error.status, "code": error.code, "message": error.message,
+            "requestId": ""}
+
+
+def free_name(parent: Dir, name: str, *, is_dir: bool) -> str:
+    """`name (1)`, `name (2)`, ... (before the extension for files): the first free one."""
+    stem, ext = name, ""
+    dot = name.rfind(".")
+    if not is_dir and dot > 0:
+        stem, ext = name[:dot], name[dot:]
+    n = 1
+    while True:
+        candidate = f"{stem} ({n}){ext}"
+        if not parent.has_child(candidate):
+            return candidate
+        n += 1
+
+
