@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from deepdiff import DeepDiff
@@ -275,8 +276,6 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
 
 
 def make_directory(library: Library, path: str) -> None:
-    import httpx
-
     answer = httpx.put(f"{library.url}/api/v1/directory/{LIBRARY}/-/{path}",
                        params={"access_token": TOKEN})
     assert answer.status_code == 201

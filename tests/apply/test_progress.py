@@ -1,0 +1,44 @@
+"""Progress: plain lines off a terminal or under NO_COLOR, a bar on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from reconciler.apply.progress import BarProgress, LineProgress, progress_for
+from reconciler.apply.report import ItemOutcome, Outcome
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_lines_say_what_each_batch_settled() -> None:
+    stream = io.StringIO()
+    progress = LineProgress(stream)
+    progress.start(5, 2)
+    progress.batch("-", {0: ItemOutcome(Outcome.RECYCLED), 1: ItemOutcome(Outcome.FAILED)},
+                   task_id=12)
+    progress.note("emptying the recycle bin of space -")
+    progress.stop()
+    assert stream.getvalue().splitlines() == [
+        "resuming: 2 of 5 item(s) already settled",
+        "batch 1 [space -] (task 12): 1 recycled, 1 failed; 4/5 item(s) settled",
+        "emptying the recycle bin of space -",
+    ]
+
+
+def test_the_bar_is_only_for_a_terminal_without_no_color() -> None:
+    assert isinstance(progress_for(io.StringIO(), {}), LineProgress)
+    assert isinstance(progress_for(Terminal(), {"NO_COLOR": "1"}), LineProgress)
+    assert isinstance(progress_for(Terminal(), {}), BarProgress)
+
+
+def test_the_bar_counts_items_and_failures() -> None:
+    stream = Terminal()
+    progress = BarProgress(stream)
+    progress.start(3, 0)
+    progress.batch("-", {0: ItemOutcome(Outcome.DELETED), 1: ItemOutcome(Outcome.FAILED)})
+    progress.stop()
+    text = stream.getvalue()
+    assert "2/3" in text and "1 failed" in text
