@@ -14,7 +14,7 @@ The behaviours chosen where SMH's documentation is silent are listed in README.m
 file.
 """
 
-from .clock import Clock
+from .clock import Clock, ClockLike
 from .core import Emulator, HttpRequest, HttpResponse
 from .errors import ApiError
 from .faults import Faults, FaultsError
@@ -24,6 +24,7 @@ __all__ = [
     "SAMPLE_SEED",
     "ApiError",
     "Clock",
+    "ClockLike",
     "Emulator",
     "Faults",
     "FaultsError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 
 class Clock:
@@ -30,7 +31,14 @@ class Clock:
         return self.now()
 
 
-def as_clock(value: Clock | Callable[[], float] | None) -> Clock:
+class SupportsNow(Protocol):
+    def now(self) -> float: ...
+
+
+ClockLike = Clock | SupportsNow | Callable[[], float]
+
+
+def as_clock(value: ClockLike | None) -> Clock:
     """Accept a `Clock`, any object with `now()`, a bare callable, or None (the wall clock)."""
     if value is None:
         return Clock()

@@ -16,12 +16,13 @@ The choices made where SMH's documentation is silent are listed in this package'
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -32,13 +33,17 @@ from urllib.parse import parse_qsl, unquote
 import httpx
 
 from . import api_content, api_library, api_recycled
-from .clock import Clock, as_clock
+from .clock import Clock, ClockLike, as_clock
 from .errors import STATUS_CODES, ApiError
 from .faults import Faults, FaultsError, TokenBucket
 from .seed import Seed, load_seed_file, parse_seed
 from .state import Call, Library, Reply, error_doc
 
+logger = logging.getLogger(__name__)
+
 JSON_TYPE = "application/json; charset=utf-8"
+# The request log keeps the most recent entries only, so a long-running server stays bounded.
+LOG_LIMIT = 100_000
 REDACTED_PARAMS = frozenset({"access_token", "library_secret"})
 ROUTES: dict[str, Callable[[Library, Call], Reply]] = {
     "token": api_library.route_token,
@@ -71,7 +76,7 @@ class HttpResponse:
 class Emulator:
     """An in-memory SMH library that answers SMH's business API (see the package README)."""
 
-    def __init__(self, seed: Seed, *, clock: Clock | Callable[[], float] | None = None) -> None:
+    def __init__(self, seed: Seed, *, clock: ClockLike | None = None) -> None:
         self.clock: Clock = as_clock(clock)
         self._lib = Library(seed, self.clock)
         self._lock = threading.RLock()
@@ -79,18 +84,18 @@ class Emulator:
         self._bucket: TokenBucket | None = None
         self._stats: Counter[str] = Counter()
         self._total = 0
-        self._log: list[dict[str, Any]] = []
+        self._log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def from_seed(cls, seed: Mapping[str, Any] | Seed, *,
-                  clock: Clock | Callable[[], float] | None = None) -> Emulator:
+                  clock: ClockLike | None = None) -> Emulator:
         parsed = seed if isinstance(seed, Seed) else parse_seed(seed)
         return cls(parsed, clock=clock)
 
     @classmethod
     def from_seed_file(cls, path: str | Path, *,
-                       clock: Clock | Callable[[], float] | None = None) -> Emulator:
+                       clock: ClockLike | None = None) -> Emulator:
         return cls(load_seed_file(path), clock=clock)
 
     # -- public API ---------------------------------------------------------------------------
@@ -125,7 +130,8 @@ class Emulator:
             return {"total": self._total, "requests": dict(sorted(self._stats.items()))}
 
     def request_log(self) -> list[dict[str, Any]]:
-        """The `GET /_emulator/log` document: every API request so far, in order."""
+        """The `GET /_emulator/log` document: every API request so far (the latest 100,000),
+        in order."""
         with self._lock:
             return [dict(entry) for entry in self._log]
 
@@ -232,6 +238,12 @@ class Emulator:
             return route(self._lib, call)
         except ApiError as error:
             return Reply(error.status, error_doc(error), dict(error.headers))
+        except Exception as error:
+            # A bug here must look like a server failure to the client, not hang or kill the
+            # serving thread; the traceback goes to the log for whoever runs the emulator.
+            logger.exception("emulator failed on %s /api/v1/%s", call.method, call.resource)
+            return Reply(500, error_doc(ApiError(500, "InternalServerError",
+                                                 f"Emulator error: {type(error).__name__}.")))
 
     def _record(self, call: Call, status: int | None, *, dropped: bool) -> None:
         try:

@@ -124,3 +124,33 @@ def test_seed_dict_is_not_kept_by_reference() -> None:
     paths.append("b.txt")
     emu.reset()
     assert emu.state()["spaces"]["-"]["paths"] == ["a.txt"]
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.value = 1_900_000_000.0
+
+    def now(self) -> float:
+        return self.value
+
+
+def test_clock_can_be_a_callable_or_an_object_with_now() -> None:
+    moments = [1_900_000_000.0]
+    manual = ManualClock()
+
+    def advance_callable(seconds: float) -> None:
+        moments[0] += seconds
+
+    def advance_object(seconds: float) -> None:
+        manual.value += seconds
+
+    by_callable = Emulator.from_seed(BASE_SEED, clock=lambda: moments[0])
+    by_object = Emulator.from_seed(BASE_SEED, clock=manual)
+    for emu, advance in ((by_callable, advance_callable), (by_object, advance_object)):
+        with httpx.Client(transport=emu.transport(), base_url="https://x") as c:
+            value = c.get("/api/v1/token", params={"library_id": LIBRARY,
+                                                   "library_secret": "test-secret",
+                                                   "period": "300"}).json()["accessToken"]
+            advance(301)
+            assert c.get(api("directory"), params={"access_token": value}).status_code == 403
+        assert emu.clock() == emu.clock.now()
