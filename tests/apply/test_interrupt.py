@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from deepdiff import DeepDiff
 
 from reconciler.apply.journal import read_records, replay
+from reconciler.cli import main
 from reconciler.emulator import Emulator
 from tests.apply.conftest import LIBRARY, TOKEN, deleted_paths
 from tests.apply.scenarios import HEAD, with_ancestors
@@ -58,7 +60,7 @@ class Setup:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "reconciler", "apply", str(self.manifest),
                 "--auto-approve", "--state-dir", str(self.state_dir), "--report",
-                str(self.report), "--batch-size", "6", "--concurrency", "2"]
+                str(self.report), "--batch-size", "6", "--concurrency", "4"]
 
     def start(self) -> subprocess.Popen[str]:
         return subprocess.Popen(self.command(), env=self.env, stdout=subprocess.PIPE,
@@ -86,10 +88,9 @@ class Setup:
                 "recycled": sorted(item["originalPath"] for item in data["recycled"])}
 
     def converged(self) -> bool:
-        done = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(self.manifest),
-                               "--detailed-exitcode"], env=self.env, capture_output=True,
-                              text=True, timeout=60)
-        return done.returncode == 0
+        result = CliRunner().invoke(main, ["plan", str(self.manifest), "--detailed-exitcode"],
+                                    env={"SMH_ENDPOINT": self.url, "SMH_ACCESS_TOKEN": TOKEN})
+        return result.exit_code == 0
 
 
 @pytest.fixture
