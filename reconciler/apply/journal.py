@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from reconciler.apply.report import ItemOutcome
+from reconciler.apply.report import ItemOutcome, StepReport
 from reconciler.errors import ReconcileError
 
 JOURNAL_VERSION: Final = 1
@@ -247,8 +247,14 @@ class Journal:
         if listed:
             self.append({"type": "present", "items": listed})
 
-    def step(self, action: str, space: str | None, phase: str, **data: Any) -> None:
-        self.append({"type": "step", "action": action, "space": space, "phase": phase, **data})
+    def step(self, action: str, space: str | None, phase: str, *,
+             task_id: int | None = None) -> None:
+        """Record a maintenance step about to be sent (`sent`) or its task (`task`)."""
+        self.append({"type": "step", "action": action, "space": space, "phase": phase,
+                     "task_id": task_id})
+
+    def step_done(self, report: StepReport) -> None:
+        self.append({"type": "step", "phase": "done", **report.to_json()})
 
     # -- closing -------------------------------------------------------------------------------
 

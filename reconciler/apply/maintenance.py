@@ -43,7 +43,7 @@ def empty_recycle_bin(
         report = _failed(EMPTY_RECYCLE_BIN, space, error)
     else:
         report = StepReport(EMPTY_RECYCLE_BIN, space, StepOutcome.DONE, status=204)
-    journal.step(EMPTY_RECYCLE_BIN, space, "done", **report.to_json())
+    journal.step_done(report)
     return report
 
 
@@ -67,7 +67,7 @@ def clear_history(
                     CLEAR_HISTORY, None, StepOutcome.FAILED, code="FileHistoryEnabled",
                     message="file history is enabled on the library; disable it first",
                 )
-                journal.step(CLEAR_HISTORY, None, "done", **report.to_json())
+                journal.step_done(report)
                 return report
             journal.step(CLEAR_HISTORY, None, "sent")
             task_id = _start_clear(writer, sleep)
@@ -83,7 +83,7 @@ def clear_history(
             report = StepReport(CLEAR_HISTORY, None, StepOutcome.FAILED, state.status,
                                 message=f"the library task ended with status {state.status}",
                                 task_id=task_id)
-    journal.step(CLEAR_HISTORY, None, "done", **report.to_json())
+    journal.step_done(report)
     return report
 
 
