@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import islice
 from typing import Any
 
@@ -21,6 +22,7 @@ from .state import (
     free_name,
     int_param,
     parse_bool,
+    path_prefix,
 )
 from .tree import iso_time
 
@@ -98,15 +100,17 @@ def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]
         if len(entries) > limit:
             entries.pop()
             doc["nextMarker"] = encode_marker(entries[-1], order)
-    contents: list[dict[str, Any]] = []
+    prefix = path_prefix(path)
+    contents: list[str] = []
     for kind, _key, name, node in entries:
         if kind == "d":
             assert node is not None
-            contents.append(lib.dir_item(node, [*path, name]))
+            contents.append(lib.dir_item_json(node, prefix))
         else:
-            contents.append(lib.file_item(space.id, d, name, [*path, name]))
-    doc["contents"] = contents
-    return Reply(200, doc, {"ETag": etag})
+            contents.append(lib.file_item_json(space.id, d, name, prefix))
+    head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    body = f'{head[:-1]},"contents":[{",".join(contents)}]}}'
+    return Reply(200, None, {"ETag": etag}, raw=body.encode())
 
 
 def _order(call: Call, allowed: set[str]) -> Order:

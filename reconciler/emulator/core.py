@@ -266,7 +266,10 @@ class Emulator:
         headers = [("X-Request-Id", request_id)]
         headers.extend(reply.headers.items())
         body = b""
-        if reply.doc is not None:
+        if reply.raw is not None:
+            body = reply.raw
+            headers.append(("Content-Type", JSON_TYPE))
+        elif reply.doc is not None:
             if isinstance(reply.doc, dict) and "requestId" in reply.doc:
                 reply.doc["requestId"] = request_id
             body = json.dumps(reply.doc, ensure_ascii=False, separators=(",", ":")).encode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
 from sortedcontainers import SortedDict
@@ -45,6 +46,7 @@ class Reply:
     status: int
     doc: Any = None  # JSON-able body; None means no body
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # an already encoded JSON body (wins over `doc`)
 
 
 @dataclass
@@ -283,20 +285,36 @@ class Library:
             return "file", parent, name
         return None
 
+    # Listing pages render up to a thousand items, so items are written as JSON text directly
+    # (about a third cheaper than dicts through json.dumps); the dict forms parse that text,
+    # so both always agree.
     @staticmethod
-    def dir_item(d: Dir, path: list[str]) -> dict[str, Any]:
-        return {"name": d.name, "path": path, "type": "dir",
-                "creationTime": iso_time(d.ctime), "modificationTime": iso_time(d.mtime),
-                "eTag": str(d.etag)}
+    def dir_item_json(d: Dir, path_prefix: str) -> str:
+        """A directory item; `path_prefix` is the parent's path as JSON without its "]"."""
+        name = encode_json_string(d.name)
+        return (f'{{"name":{name},"path":{path_prefix}{name}],"type":"dir",'
+                f'"creationTime":"{iso_time(d.ctime)}","modificationTime":"{iso_time(d.mtime)}",'
+                f'"eTag":"{d.etag}"}}')
+
+    def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
+        meta = file_meta(space_id, parent.file_key(name))
+        kind, mime = kind_and_content_type(name, media=self.seed.media)
+        encoded = encode_json_string(name)
+        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":"{kind}",'
+                f'"creationTime":"{iso_time(meta.ctime)}",'
+                f'"modificationTime":"{iso_time(meta.mtime)}","size":"{meta.size}",'
+                f'"crc64":"{meta.crc64}","eTag":{encode_json_string(meta.etag)},'
+                f'"contentType":{encode_json_string(mime)},"versionId":{meta.version}}}')
+
+    def dir_item(self, d: Dir, path: list[str]) -> dict[str, Any]:
+        item: dict[str, Any] = json.loads(self.dir_item_json(d, path_prefix(path[:-1])))
+        return item
 
     def file_item(self, space_id: str, parent: Dir, name: str,
                   path: list[str]) -> dict[str, Any]:
-        meta = file_meta(space_id, parent.file_key(name))
-        kind, mime = kind_and_content_type(name, media=self.seed.media)
-        return {"name": name, "path": path, "type": kind,
-                "creationTime": iso_time(meta.ctime), "modificationTime": iso_time(meta.mtime),
-                "size": str(meta.size), "crc64": str(meta.crc64), "eTag": meta.etag,
-                "contentType": mime, "versionId": meta.version}
+        item: dict[str, Any] = json.loads(
+            self.file_item_json(space_id, parent, name, path_prefix(path[:-1])))
+        return item
 
     def permanent_query(self, call: Call) -> bool:
         raw = call.query.get("permanent")
@@ -422,6 +440,11 @@ class Library:
         parent.add_dir(node)
         self.touch(parent)
         return node
+
+
+def path_prefix(segments: list[str]) -> str:
+    """A path array as JSON text, open for one more element: `["a","b",` (or `[`)."""
+    return "[" + "".join(encode_json_string(s) + "," for s in segments)
 
 
 def error_doc(error: ApiError) -> dict[str, Any]:

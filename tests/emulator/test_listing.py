@@ -320,3 +320,10 @@ def test_unknown_route(client: httpx.Client) -> None:
     assert error_code(client.get("/api/v1/nothing/here")) == (404, "RouteNotFound")
     assert error_code(client.get("/elsewhere")) == (404, "RouteNotFound")
     assert error_code(client.patch(api("directory"))) == (404, "RouteNotFound")
+
+
+def test_info_items_match_listed_items(client: httpx.Client) -> None:
+    for item in client.get(api("directory", "photos")).json()["contents"] + client.get(
+            api("directory", "photos", "2024")).json()["contents"]:
+        info = client.get(api("directory", *item["path"]), params={"info": ""}).json()
+        assert {k: info[k] for k in item} == item
