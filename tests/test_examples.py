@@ -78,7 +78,6 @@ def invocations(script: str) -> list[list[str]]:
     for line in script.replace("\\\n", " ").splitlines():
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
-        lexer.commenters = ""
         tokens = list(lexer)
         for index, token in enumerate(tokens):
             if token != "smh-reconcile" or (index and tokens[index - 1] not in SHELL_SEPARATORS):
