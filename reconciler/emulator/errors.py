@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
     "AccessTokenNotMatchSpace": "Access token does not match the space.",
+    "BadGateway": "Bad gateway.",
     "BadRequest": "Bad request.",
     "DirectoryNotFound": "Directory not found.",
     "EmptyAccessToken": "Access token is empty.",
@@ -12,9 +13,11 @@ MESSAGES: dict[str, str] = {
     "EmptySpaceId": "Space id is empty.",
     "FileHistoryEnabled": "File history must be disabled before it can be cleared.",
     "FileNotFound": "File not found.",
+    "GatewayTimeout": "Gateway timeout.",
     "IllegalFileName": "Illegal file name.",
     "InternalServerError": "Internal server error.",
     "InvalidAccessToken": "Invalid access token.",
+    "InvalidConflictResolutionStrategy": "Invalid conflict resolution strategy.",
     "InvalidFileHistoryCount": "Invalid file history count.",
     "InvalidFileHistoryExpireDay": "Invalid file history expire day.",
     "InvalidFileHistoryMergeInterval": "Invalid file history merge interval.",
@@ -25,6 +28,7 @@ MESSAGES: dict[str, str] = {
     "NoPermission": "No permission.",
     "NotMultiSpaceLibrary": "The library is not a multi-space library.",
     "ParamInvalid": "Invalid parameter.",
+    "PathConflict": "Concurrent operations on the same path.",
     "RateLimitExceeded": "Rate limit exceeded.",
     "RecycleBinNotEnabled": "Recycle bin is not enabled.",
     "RecycledItemNotFound": "Recycled item not found.",

@@ -91,8 +91,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",
                          port: int = 0) -> BaseWSGIServer:
-    return make_server(host, port, make_wsgi_app(emulator), threaded=True,
-                       request_handler=_QuietHandler)
+    """A threaded werkzeug server for the emulator; binding failures raise `OSError`.
+
+    The socket is bound here and handed to werkzeug, because werkzeug reacts to a bind
+    failure by printing to stderr and exiting the process.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+        # werkzeug duplicates the descriptor, so this one can be closed afterwards.
+        return make_server(host, listener.getsockname()[1], make_wsgi_app(emulator),
+                           threaded=True, request_handler=_QuietHandler,
+                           fd=listener.fileno())
 
 
 @contextmanager
@@ -103,7 +115,7 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
                               name="smh-emulator", daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_port}"
+        yield f"http://{host}:{server.port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -74,3 +74,17 @@ def test_emulator_command_rejects_broken_seed(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "broken.yaml:3:1" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_emulator_command_reports_a_busy_port() -> None:
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([*CLI, "emulator", "--port", str(port)],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]

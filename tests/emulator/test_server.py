@@ -85,3 +85,12 @@ def test_wsgi_app_directly(emu: Emulator) -> None:
     assert captured["status"] == "200 OK"
     assert captured["headers"]["X-Request-Id"]
     assert b"recycledItemId" in body
+
+
+def test_serve_on_a_busy_port_raises_oserror(emu: Emulator) -> None:
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError), emu.serve(port=busy.getsockname()[1]):
+            pass
