@@ -51,9 +51,14 @@ def _remember(value: str) -> None:
         if spellings <= _known_values:
             return
         _known_values.update(spellings)
-        # Longest first, so a value that contains another is masked whole.
+        # Longest first, so a value that contains another is masked whole. A value is masked
+        # where it stands on its own, not inside a longer word: a short secret must not turn
+        # every word that happens to contain it into noise.
         ordered = sorted(_known_values, key=len, reverse=True)
-        _known_pattern = re.compile("|".join(re.escape(item) for item in ordered))
+        _known_pattern = re.compile(
+            r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(item) for item in ordered)
+            + r")(?![A-Za-z0-9])"
+        )
 
 
 def redact(text: str) -> str:

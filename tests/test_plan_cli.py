@@ -107,7 +107,7 @@ def test_the_token_never_appears_in_any_output(
     other = tmp_path / "other.yaml"
     other.write_text(MANIFEST.replace("smhcli", "smhother"))
     code, out, err = run("plan", str(other), endpoint=endpoint)
-    assert code == 1 and "LibraryNotFound" in out + err
+    assert code == 1 and "LibraryNotFound" in out + err, out + err
     assert TOKEN not in out + err
     for fmt in ("text", "json", "markdown"):
         code, out, err = run("plan", str(manifest), "--format", fmt, endpoint=endpoint)

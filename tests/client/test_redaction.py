@@ -115,3 +115,13 @@ def test_a_full_session_never_shows_a_secret(
     output = "\n".join(shown)
     for value in secrets:
         assert value not in output, f"a secret value leaked: {value[:4]}..."
+
+
+def test_a_short_secret_is_masked_on_its_own_but_not_inside_other_words() -> None:
+    from reconciler.auth import Secret, redact
+
+    Secret("t")
+    assert redact("HTTP 404 LibraryNotFound for the directory") == (
+        "HTTP 404 LibraryNotFound for the directory"
+    )
+    assert redact("token t refused") == "token *** refused"
