@@ -8,7 +8,6 @@ exit with their code; they never show a traceback.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -38,6 +37,9 @@ class _Group(click.Group):
                 click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line,
                            err=True)
             ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,16 +50,7 @@ def main() -> None:
 
 def _register() -> None:
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"reconciler.commands.{name}")
-        except ModuleNotFoundError as error:
-            if error.name == f"reconciler.commands.{name}":
-                continue
-            raise
-        main.add_command(module.command)
+        main.add_command(importlib.import_module(f"reconciler.commands.{name}").command)
 
 
 _register()
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
