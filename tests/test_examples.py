@@ -4,6 +4,7 @@ recipe, secrets kept out of scripts, and their shell steps run for real against 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -361,7 +362,8 @@ def test_github_snapshot_then_fork_plan_steps_run(
     done = run_step(step_named("plan-fork.yml", "Plan from the listing")["run"], cwd, offline)
     assert done.returncode == 0, done.stderr
     assert (cwd / "github_output").read_text() == "exit_code=0\n"
-    assert "Planned from a listing made" in (cwd / "plan.md").read_text()
+    listed_at = json.loads((cwd / "listing.json").read_text())["listed_at"]
+    assert listed_at in (cwd / "plan.md").read_text()
 
 
 def test_gitlab_plan_and_drift_scripts_run(workspace: tuple[Path, dict[str, str]]) -> None:

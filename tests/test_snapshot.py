@@ -80,7 +80,7 @@ def test_offline_text_and_markdown_show_when_the_listing_was_made(
         code, out, err = run("plan", str(DEMO_MANIFEST), "--from-listing", str(listing),
                              "--format", fmt, env=NO_CREDENTIALS)
         assert code == 0, err
-        assert f"listing made {listed_at}" in out
+        assert "listing" in out and listed_at in out
 
 
 def test_offline_plan_file_can_be_shown(
