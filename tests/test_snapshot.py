@@ -3,8 +3,9 @@ no credentials and no server, and gives the plan a live `plan` gives of the same
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +30,19 @@ def run(*args: str, env: dict[str, str | None]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture
-def emulator() -> Emulator:
+@pytest.fixture(scope="module")
+def snapshot_and_live_plan(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[str, dict[str, Any], str]:
+    """A snapshot and a live JSON plan of one state of the demo library, made over loopback;
+    the server is stopped before any test uses them.
+
+    Returns (listing text, live plan JSON, the stopped server's URL).
+    """
     seed: dict[str, Any] = yaml.safe_load(DEMO_SEED.read_text(encoding="utf-8"))
     seed["token"] = TOKEN
-    return Emulator.from_seed(seed)
-
-
-@pytest.fixture
-def live(emulator: Emulator, tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any], str]]:
-    """A snapshot and a live JSON plan of one state; the server is gone when the test runs.
-
-    Yields (listing file, live plan JSON, the stopped server's URL).
-    """
-    listing = tmp_path / "listing.json"
-    with emulator.serve() as url:
+    listing = tmp_path_factory.mktemp("snapshot") / "listing.json"
+    with Emulator.from_seed(seed).serve() as url:
         env: dict[str, str | None] = {"SMH_ENDPOINT": url, "SMH_ACCESS_TOKEN": TOKEN,
                                       "SMH_LIBRARY_SECRET": None}
         code, out, err = run("snapshot", str(DEMO_MANIFEST), "--out", str(listing), env=env)
@@ -51,8 +50,18 @@ def live(emulator: Emulator, tmp_path: Path) -> Iterator[tuple[Path, dict[str, A
         assert str(listing) in out
         code, out, err = run("plan", str(DEMO_MANIFEST), "--format", "json", env=env)
         assert code == 0, err
-        planned = json.loads(out)
-    yield listing, planned, url
+    return listing.read_text(encoding="utf-8"), json.loads(out), url
+
+
+@pytest.fixture
+def live(
+    snapshot_and_live_plan: tuple[str, dict[str, Any], str], tmp_path: Path
+) -> tuple[Path, dict[str, Any], str]:
+    """(this test's copy of the listing file, the live plan JSON, the stopped server's URL)."""
+    text, planned, url = snapshot_and_live_plan
+    listing = tmp_path / "listing.json"
+    listing.write_text(text, encoding="utf-8")
+    return listing, copy.deepcopy(planned), url
 
 
 def test_offline_plan_equals_the_live_plan_but_for_listed_at(
