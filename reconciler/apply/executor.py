@@ -200,19 +200,19 @@ class Executor:
 
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
         indices = [i for i, delete in enumerate(self.deletes) if delete.space == space]
-        self._recheck(space, indices)
         space_order = order([self.deletes[i].path for i in indices])
+        inside = {indices[p]: [indices[q] for q in space_order.inside(p)]
+                  for p in range(len(indices))}
+        self._recheck(space, indices, inside)
         for wave in space_order.waves:
             if self.stop.is_set():
                 return
             sendable: list[int] = []
             blocked: dict[int, ItemOutcome] = {}
-            for position in wave:
-                item = indices[position]
+            for item in (indices[position] for position in wave):
                 if item in self._results:
                     continue
-                inside = [indices[p] for p in space_order.inside(position)]
-                waiting = [i for i in inside if not self._done(i)]
+                waiting = [i for i in inside[item] if not self._done(i)]
                 if waiting:
                     blocked[item] = self._blocked(waiting)
                 else:
@@ -238,29 +238,27 @@ class Executor:
         outcomes = {self._results[i].outcome for i in waiting if i in self._results}
         shown = ", ".join(self.deletes[i].path for i in waiting[:3])
         more = f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
-        message = f"not sent: {len(waiting)} planned item(s) inside it are not deleted: " \
-                  f"{shown}{more}"
+        message = (f"not sent: {len(waiting)} planned item(s) inside it are not deleted: "
+                   f"{shown}{more}")
         if Outcome.STALE in outcomes:
             return ItemOutcome(Outcome.STALE, message=message)
         return ItemOutcome(Outcome.FAILED, code="InnerItemNotDeleted", message=message)
 
     # -- re-check ------------------------------------------------------------------------------
 
-    def _recheck(self, space: str, indices: Sequence[int]) -> None:
+    def _recheck(self, space: str, indices: Sequence[int],
+                 inside: Mapping[int, Sequence[int]]) -> None:
         pending = [i for i in indices if i not in self._results]
         wanted = pending if self.settings.recheck else [i for i in pending if i in self._maybe]
         if not wanted:
             return
-        space_order = order([self.deletes[i].path for i in indices])
-        position = {item: p for p, item in enumerate(indices)}
         # A directory whose planned inner items were already deleted changed because of
         # them: only its type can still be compared.
         type_only = {
             i for i in wanted
-            if self.deletes[i].type is EntryType.DIR
-            and any(self._done(indices[p]) for p in space_order.inside(position[i]))
+            if self.deletes[i].type is EntryType.DIR and any(self._done(j) for j in inside[i])
         }
-        checks = recheck(self.writer, {i: self.deletes[i] for i in wanted},
+        checks = recheck(self.writer, space, {i: self.deletes[i] for i in wanted},
                          user_id=self.plan.user_id(space), type_only=type_only,
                          concurrency=self.settings.concurrency)
         present = [i for i, check in checks.items() if check.found is Found.PRESENT]

@@ -76,17 +76,17 @@ def compare(delete: Delete, live: RemoteEntry | None, *, type_only: bool = False
 
 def recheck(
     lister: Lister,
+    space: str,
     items: Mapping[int, Delete],
     *,
     user_id: str | None = None,
     type_only: Collection[int] = (),
     concurrency: int = 8,
 ) -> dict[int, Check]:
-    """Check each item (all of one space) against a listing of its parent directory."""
+    """Check each item of `space` against a listing of its parent directory."""
     by_parent: dict[str, list[int]] = {}
     for index, delete in items.items():
         by_parent.setdefault(parent_of(delete.path), []).append(index)
-    space = next(iter(items.values())).space if items else "-"
 
     def check_parent(parent: str) -> dict[int, Check]:
         indices = by_parent[parent]

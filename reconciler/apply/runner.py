@@ -18,8 +18,20 @@ from typing import Any
 from reconciler.apply.executor import Executor, item_outcomes
 from reconciler.apply.journal import Journal, Replay, journal_path
 from reconciler.apply.report import ApplyReport, ItemReport, Outcome, StepOutcome
+from reconciler.auth import Credentials
+from reconciler.desired import LibrarySpec
 from reconciler.errors import ReconcileError
+from reconciler.pipeline import Target, resolve_endpoint
 from reconciler.plan import Plan, dumps
+
+
+def recorded_target(library: str, endpoint: str, override: str | None,
+                    env: Mapping[str, str]) -> Target:
+    """Where to apply a saved plan, or undo a report: `--endpoint`, else `SMH_ENDPOINT`, else
+    the endpoint the document recorded (else the library's default)."""
+    spec = LibrarySpec(library=library, spaces=(), endpoint=endpoint or None)
+    return Target(spec=spec, endpoint=resolve_endpoint(spec, env, override),
+                  credentials=Credentials.from_env(env))
 
 
 def plan_digest(plan: Plan) -> str:

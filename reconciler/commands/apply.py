@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import NoReturn
 
 import click
 
@@ -28,14 +28,18 @@ from reconciler.apply.executor import MAX_BATCH_SIZE, Executor, Settings
 from reconciler.apply.journal import DEFAULT_STATE_DIR
 from reconciler.apply.progress import progress_for
 from reconciler.apply.report import ApplyReport, render_summary
-from reconciler.apply.runner import Prepared, Source, begin, build_report, plan_digest, prepare
-from reconciler.auth import Credentials
-from reconciler.desired import LibrarySpec
+from reconciler.apply.runner import (
+    Prepared,
+    Source,
+    begin,
+    build_report,
+    plan_digest,
+    prepare,
+    recorded_target,
+)
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.pipeline import (
-    ENDPOINT_ENV,
     Target,
-    check_endpoint,
     color_wanted,
     is_plan_file,
     live_plan,
@@ -71,14 +75,7 @@ def _targets(
                 raise UsageError(f"--space {', '.join(unknown)}: not in the plan file "
                                  f"(it has: {', '.join(sorted(known))})")
             plan = plan.select_spaces(spaces)
-        url = endpoint or env.get(ENDPOINT_ENV) or saved.endpoint
-        if not url:
-            raise UsageError("the plan file names no endpoint; pass --endpoint URL")
-        target = Target(
-            spec=LibrarySpec(library=plan.library, spaces=()),
-            endpoint=check_endpoint(url),
-            credentials=Credentials.from_env(env),
-        )
+        target = recorded_target(plan.library, saved.endpoint, endpoint, env)
         source = Source("planfile", plan_digest(plan), spaces)
         return target, source, lambda: plan, True
     state, live_target, _ = load_target(paths, env=env, spaces=spaces, endpoint=endpoint)
@@ -218,7 +215,7 @@ def command(
     ctx.exit(1 if report.failed else 0)
 
 
-def _abandon(prepared: Prepared, executor: Executor, report_file: str | None) -> Any:
+def _abandon(prepared: Prepared, executor: Executor, report_file: str | None) -> NoReturn:
     """A second Ctrl-C: report what is known and leave at once; calls still in flight stay
     unfinished in the journal for the next apply to settle."""
     report = build_report(prepared, executor, finished_at=utc_now())

@@ -12,6 +12,7 @@ import os
 import click
 
 from reconciler.apply.report import ApplyReport
+from reconciler.apply.runner import recorded_target
 from reconciler.apply.undo import (
     MAX_RESTORE_ITEMS,
     UndoReport,
@@ -19,16 +20,7 @@ from reconciler.apply.undo import (
     render_undo_summary,
     undo_space,
 )
-from reconciler.auth import Credentials
-from reconciler.desired import LibrarySpec
-from reconciler.pipeline import (
-    ENDPOINT_ENV,
-    Target,
-    check_endpoint,
-    read_json,
-    utc_now,
-    write_atomic,
-)
+from reconciler.pipeline import read_json, utc_now, write_atomic
 from reconciler.plan import dumps
 
 
@@ -45,9 +37,7 @@ def command(ctx: click.Context, apply_report: str, endpoint: str | None,
             report_file: str | None, batch_size: int) -> None:
     """Restore the items an apply moved to the recycle bin, from its REPORT."""
     applied = ApplyReport.from_json(read_json(apply_report, "apply report"))
-    url = check_endpoint(endpoint or os.environ.get(ENDPOINT_ENV) or applied.endpoint)
-    target = Target(spec=LibrarySpec(library=applied.library, spaces=()), endpoint=url,
-                    credentials=Credentials.from_env(os.environ))
+    target = recorded_target(applied.library, applied.endpoint, endpoint, os.environ)
     started_at = utc_now()
     by_space = recycled_items(applied)
     results = []
@@ -55,7 +45,7 @@ def command(ctx: click.Context, apply_report: str, endpoint: str | None,
         for space, items in sorted(by_space.items()):
             results.extend(undo_space(writer, space, items, batch_size=batch_size,
                                       user_id=applied.user_ids.get(space)))
-    report = UndoReport(library=applied.library, endpoint=url,
+    report = UndoReport(library=applied.library, endpoint=target.endpoint,
                         plan_digest=applied.plan_digest, started_at=started_at,
                         finished_at=utc_now(), items=tuple(results))
     if report_file is not None:
