@@ -97,6 +97,7 @@ def _say(text: str, *, indent: str = "") -> None:
 
 def _run(step: str, args: Sequence[str], why: str) -> None:
     """Run one `smh-reconcile` command in this process, as a user would type it."""
+    # Imported here: the command group imports this module to register `demo`.
     from reconciler.cli import main
 
     click.echo()
