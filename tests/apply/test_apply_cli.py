@@ -334,3 +334,31 @@ def test_progress_lines_go_to_stderr_one_per_batch(simple: Library) -> None:
     assert len(lines) == 4
     assert lines[-1].endswith("4/4 item(s) settled")
     assert "batch" not in out
+
+
+def test_every_refusal_is_its_own_line_and_nothing_is_sent(simple: Library) -> None:
+    simple.manifest.write_text(
+        MANIFEST.replace("max_delete_percent: 100", "max_delete_percent: 10, min_existing: 1")
+        + '  - id: ghost\n    purge: [tmp/]\n')
+    code, _, err = simple.apply("--force")
+    assert code == 1
+    lines = err.splitlines()
+    assert ("Error: refusing to apply: listing failed in space(s) ghost: plan again before "
+            "applying") in lines
+    assert not any("safety limit" in line for line in lines)  # --force passes the limits
+    code, _, err = simple.apply()
+    assert code == 1
+    refusals = [line for line in err.splitlines() if line.startswith("Error: refusing")]
+    assert len(refusals) == 2 and "safety limit" in refusals[1]
+    assert untouched(simple)
+
+
+def test_a_space_the_plan_file_does_not_have_is_a_usage_error(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    simple.run("plan", simple.manifest, "--out", planfile)
+    code, _, err = simple.run("apply", planfile, "--space", "nope", "--auto-approve",
+                              "--state-dir", simple.state_dir)
+    assert code == 1 and "--space nope: not in the plan file" in err
+    assert untouched(simple)
