@@ -7,6 +7,11 @@ from reconciler.listing import EntryType
 from reconciler.plan import Delete, Plan
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 item`, `3 items`."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def display_path(delete: Delete) -> str:
     """A delete's path as people read it: directories end in `/`."""
     return delete.path + "/" if delete.type is EntryType.DIR else delete.path
@@ -36,13 +41,13 @@ def summary_line(plan: Plan) -> str:
             detail.append(f"{permanent} permanently")
         parts.append(f"{summary['delete']} to delete ({', '.join(detail)})")
     if summary["empty_recycle_bin"]:
-        parts.append(f"{summary['empty_recycle_bin']} recycle bin(s) to empty")
+        parts.append(f"{count(summary['empty_recycle_bin'], 'recycle bin')} to empty")
     if summary["clear_history"]:
         parts.append("earlier file versions to clear")
     if summary["missing"]:
-        parts.append(f"{summary['missing']} missing path(s) apply cannot create")
+        parts.append(f"{count(summary['missing'], 'missing path')} apply cannot create")
     if summary["errors"]:
-        parts.append(f"{summary['errors']} listing error(s)")
+        parts.append(count(summary["errors"], "listing error"))
     if plan.errors:
         return "Plan INCOMPLETE: no deletes are planned in a space that could not be listed; " + (
             ", ".join(parts) + "."

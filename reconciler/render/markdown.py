@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
 from reconciler.render.common import (
+    count,
     display_path,
     mode_label,
     refusal_note,
@@ -72,7 +73,7 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
                 rows.append(f"| {sigil} delete | {_cell(display_path(change))} | "
                             f"{mode_label(change)} | {_plain(change.reason)} |")
             elif isinstance(change, EmptyRecycleBin):
-                rows.append(f"| 🔵 empty bin | ({change.items} items now) | | "
+                rows.append(f"| 🔵 empty bin | ({count(change.items, 'item')} now) | | "
                             f"{_plain(change.reason)} |")
         rows.extend(f"| ⚪ missing | {_cell(m.path)} | | {_plain(m.reason)} |"
                     for m in plan.missing if m.space == space)
@@ -93,7 +94,8 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
     for space, rows in rows_by_space:
         if not rows:
             continue
-        section = ["<details>", f"<summary>{space_label(space)}: {len(rows)} item(s)</summary>",
+        summary = f"{space_label(space)}: {count(len(rows), 'item')}"
+        section = ["<details>", f"<summary>{summary}</summary>",
                    "", "| | path | mode | reason |", "|---|---|---|---|"]
         cost = sum(len(line) + 1 for line in section) + 20
         if cost > budget:

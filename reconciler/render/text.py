@@ -15,6 +15,7 @@ from rich.text import Text
 from reconciler.desired import Mode
 from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
 from reconciler.render.common import (
+    count,
     display_path,
     mode_label,
     refusal_note,
@@ -47,8 +48,8 @@ def _space_lines(space: str, plan: Plan) -> list[Text]:
                 change.reason,
             ))
         elif isinstance(change, EmptyRecycleBin):
-            subjects.append(("~", "cyan", f"empty the recycle bin ({change.items} items now)",
-                             "", change.reason))
+            subject = f"empty the recycle bin ({count(change.items, 'item')} now)"
+            subjects.append(("~", "cyan", subject, "", change.reason))
     subjects.extend(_missing_line(m) for m in missing)
     width = min(60, max((len(s[2]) for s in subjects), default=0))
     return [_line(*subject, width=width) for subject in subjects]
