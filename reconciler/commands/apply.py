@@ -36,6 +36,7 @@ from reconciler.apply.runner import (
     plan_digest,
     prepare,
     recorded_target,
+    release,
 )
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.pipeline import (
@@ -182,28 +183,28 @@ def command(
             raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
         if not plan.changes:
             click.echo("\nNo changes: nothing to apply.")
-            if prepared.journal is not None:
-                prepared.journal.finish(utc_now())
+            release(prepared)
             return
         _confirm(auto_approve)
         journal = begin(prepared)
     except BaseException:
-        if prepared.journal is not None:
-            prepared.journal.close()
+        release(prepared)
         raise
 
     stop = threading.Event()
     progress = progress_for(sys.stderr)
     settings = Settings(batch_size=batch_size, concurrency=concurrency,
                         recheck=saved or prepared.resuming)
-    with target.writer() as writer:
+    with target.writer() as writer, _interruptible(stop):
         executor = Executor(plan, writer, journal, settings=settings, progress=progress,
                             stop=stop)
-        with _interruptible(stop):
-            try:
-                executor.run(prepared.replay)
-            except KeyboardInterrupt:
-                _abandon(prepared, executor, report_file)
+        try:
+            executor.run(prepared.replay)
+        except KeyboardInterrupt:
+            _abandon(prepared, executor, report_file)
+        except BaseException:
+            journal.close()  # it stays in place: the next apply finishes the job
+            raise
     report = build_report(prepared, executor, finished_at=utc_now())
     if report.interrupted:
         journal.close()
