@@ -269,14 +269,20 @@ class Journal:
         self.append({"type": "end", "at": finished_at})
         self.close()
         archive = self.path.parent / "archive"
-        archive.mkdir(exist_ok=True)
         stem = f"{self.path.stem}-{_safe(finished_at)}"
         target = archive / f"{stem}.jsonl"
         counter = 1
-        while target.exists():
-            counter += 1
-            target = archive / f"{stem}-{counter}.jsonl"
-        os.replace(self.path, target)
+        try:
+            archive.mkdir(exist_ok=True)
+            while target.exists():
+                counter += 1
+                target = archive / f"{stem}-{counter}.jsonl"
+            os.replace(self.path, target)
+        except OSError as error:
+            raise ReconcileError(
+                f"the apply finished but its journal {self.path} could not be archived "
+                f"({error.strerror}); move it away before the next apply"
+            ) from None
         return target
 
 
