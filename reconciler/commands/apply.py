@@ -206,13 +206,12 @@ def command(
             journal.close()  # it stays in place: the next apply finishes the job
             raise
     report = build_report(prepared, executor, finished_at=utc_now())
-    if report.interrupted:
-        journal.close()
-    else:
-        journal.finish(report.finished_at)
+    # The report first: it is the record of what was deleted, whatever happens next.
     _finish(report, report_file)
     if report.interrupted:
+        journal.close()
         ctx.exit(EXIT_INTERRUPTED)
+    journal.finish(report.finished_at)
     ctx.exit(1 if report.failed else 0)
 
 
