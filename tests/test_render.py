@@ -48,3 +48,12 @@ def test_markdown_cells_cannot_break_the_table() -> None:
     unescaped = row.replace("\\|", "")
     assert unescaped.count("|") == 5  # four cells: nothing in the path split the row
     assert "we\\|ird" in row
+
+
+def test_an_offline_plan_says_how_old_its_listing_is() -> None:
+    from dataclasses import replace
+
+    plan = replace(plan_with(["a.part"], purge=["*.part"]), listed_at="2026-11-20T08:00:00.000Z")
+    text = render_text(plan, now="2026-11-23T10:30:00.000Z")
+    assert "from a listing made 2026-11-20T08:00:00.000Z, 3 d 2 h 30 min old" in text
+    assert "2 h 30 min old" in render_markdown(plan, now="2026-11-20T10:30:59.000Z")

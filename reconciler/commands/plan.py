@@ -35,7 +35,8 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
 
 
 def emit(plan: Plan, fmt: Format) -> None:
-    click.echo(render(plan, fmt, color=color_wanted(sys.stdout)), nl=False)
+    rendered = render(plan, fmt, color=color_wanted(sys.stdout), now=utc_now())
+    click.echo(rendered, nl=False)
 
 
 @click.command("plan")

@@ -20,12 +20,13 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(plan: Plan, fmt: Format, *, color: bool = False) -> str:
+def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = None) -> str:
+    """`plan` in `fmt`; `now` (ISO-8601 UTC) lets an offline plan say how old its listing is."""
     if fmt is Format.JSON:
         return render_json(plan)
     if fmt is Format.MARKDOWN:
-        return render_markdown(plan)
-    return render_text(plan, color=color)
+        return render_markdown(plan, now=now)
+    return render_text(plan, color=color, now=now)
 
 
 __all__ = ["Format", "render", "render_json", "render_markdown", "render_text"]

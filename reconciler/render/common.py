@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from reconciler.desired import Mode
 from reconciler.listing import EntryType
 from reconciler.plan import Delete, Plan
@@ -80,3 +82,26 @@ def refusal_note(plan: Plan) -> str | None:
     if plan.refusals(force=True):
         return "apply will refuse this plan"
     return None
+
+
+def listing_note(listed_at: str, now: str | None) -> str:
+    """`a listing made 2026-11-23T09:00:00.000Z, 2 h 5 min old` (the age when `now` is known)."""
+    note = f"a listing made {listed_at}"
+    try:
+        made = dt.datetime.fromisoformat(listed_at.replace("Z", "+00:00"))
+        seconds = int((dt.datetime.fromisoformat(now.replace("Z", "+00:00")) - made)
+                      .total_seconds()) if now else None
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        return note
+    if seconds < 0:
+        return note + " (in the future: check the clocks)"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [f"{days} d"] if days else []
+    if hours or days:
+        parts.append(f"{hours} h")
+    parts.append(f"{minutes} min")
+    return f"{note}, {' '.join(parts)} old"

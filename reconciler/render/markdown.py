@@ -10,6 +10,7 @@ from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
 from reconciler.render.common import (
     count,
     display_path,
+    listing_note,
     mode_label,
     refusal_note,
     space_label,
@@ -32,10 +33,10 @@ def _plain(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(plan: Plan, *, limit: int = LIMIT) -> str:
+def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -> str:
     head: list[str] = [MARKER, f"### smh-reconcile plan: library `{plan.library}`", ""]
     if plan.listed_at:
-        head += [f"Planned from a listing made {plan.listed_at}.", ""]
+        head += [f"Planned offline from {listing_note(plan.listed_at, now)}.", ""]
     head += [f"**{summary_line(plan)}**", ""]
     notes = warnings(plan)
     if notes:

@@ -17,6 +17,7 @@ from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
 from reconciler.render.common import (
     count,
     display_path,
+    listing_note,
     mode_label,
     refusal_note,
     space_label,
@@ -59,7 +60,7 @@ def _missing_line(missing: Missing) -> tuple[str, str, str, str, str]:
     return ("?", "magenta", missing.path, "missing", missing.reason)
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
+def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> str:
     out = io.StringIO()
     console = Console(
         file=out,
@@ -73,7 +74,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     )
     title = f"smh-reconcile plan for library {plan.library}"
     if plan.listed_at:
-        title += f" (from a listing made {plan.listed_at})"
+        title += f" (from {listing_note(plan.listed_at, now)})"
     console.print(Text(title, style="bold"))
 
     spaces = {report.space: report for report in plan.spaces}
