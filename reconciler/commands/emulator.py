@@ -60,5 +60,5 @@ def run(*, host: str, port: int, seed: Path | None) -> int:
 @click.option("--seed", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML seed file (default: a small built-in sample library).")
 def command(host: str, port: int, seed: Path | None) -> None:
-    """Run the local SMH emulator (SPEC section 6) until interrupted."""
+    """Run the local SMH emulator on loopback until interrupted."""
     raise SystemExit(run(host=host, port=port, seed=seed))

@@ -18,10 +18,13 @@ from reconciler.walker import DEFAULT_CONCURRENCY
 
 @click.command("snapshot")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="LISTING")
-@click.option("--space", "spaces", multiple=True, metavar="ID")
-@click.option("--endpoint", metavar="URL")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="LISTING",
+              help="Where to save the listing (JSON), for `plan --from-listing`.")
+@click.option("--space", "spaces", multiple=True, metavar="ID",
+              help="List only this space (repeatable).")
+@click.option("--endpoint", metavar="URL", help="Override the manifest and SMH_ENDPOINT.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY,
+              show_default=True, help="Directories listed at once.")
 def command(
     paths: tuple[str, ...], out: str, spaces: tuple[str, ...], endpoint: str | None,
     concurrency: int,
