@@ -97,11 +97,12 @@ def paths_of(emu: Emulator, space: str = "-") -> list[str]:
     return list(emu.state()["spaces"][space]["paths"])
 
 
-def deleted_paths(emu: Emulator) -> list[tuple[str, str]]:
-    """(space, path) of every delete request the library acted on: batch items and single
-    deletes (a request answered with an injected error never got that far)."""
+def deleted_paths(emu: Emulator, since: int = 0) -> list[tuple[str, str]]:
+    """(space, path) of every delete request the library acted on, from the `since`-th
+    logged request on: batch items and single deletes (a request answered with an injected
+    error never got that far)."""
     found = []
-    for entry in emu.request_log():
+    for entry in emu.request_log()[since:]:
         if entry["space"] is None:
             continue
         if entry["route"] == "batch" and isinstance(entry["body"], list):

@@ -141,25 +141,12 @@ def test_kill_9_then_the_same_command_finishes_the_job(setup: Setup, records: in
     assert "Finishing the unfinished apply" in out
     check_finished(setup, out)
 
-    resent = [path for _, path in deleted_paths_since(setup.emu, before)]
+    resent = [path for _, path in deleted_paths(setup.emu, before)]
     attached = {paths[i] for task in recorded.open_tasks for i in task.items}
     settled = {paths[i] for i, result in recorded.results.items() if result.outcome.done}
     assert not attached & set(resent), "a batch whose task was recorded was sent again"
     assert not settled & set(resent), "an item already done was sent again"
     assert len(resent) == len(set(resent))
-
-
-def deleted_paths_since(emu: Emulator, start: int) -> list[tuple[str, str]]:
-    log = emu.request_log()
-    found = []
-    for entry in log[start:]:
-        if entry["space"] is None:
-            continue
-        if entry["route"] == "batch" and isinstance(entry["body"], list):
-            found.extend((entry["space"], item["path"]) for item in entry["body"])
-        elif entry["method"] == "DELETE" and entry["route"] in ("file", "directory"):
-            found.append((entry["space"], entry["path"]))
-    return found
 
 
 def test_killed_twice_still_finishes(setup: Setup) -> None:
