@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,6 +31,8 @@ from reconciler.retry import DEFAULT_RETRY, RetryPolicy
 from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
 
 ENDPOINT_ENV = "SMH_ENDPOINT"
+
+_Client = TypeVar("_Client", bound=SmhReadClient)
 
 
 def utc_now() -> str:
@@ -106,17 +108,14 @@ class Target:
     retry: RetryPolicy = DEFAULT_RETRY
 
     def reader(self) -> SmhReadClient:
-        return SmhReadClient(
-            endpoint=self.endpoint,
-            library=self.spec.library,
-            credentials=self.credentials,
-            transport=self.transport,
-            page_size=self.page_size,
-            retry=self.retry,
-        )
+        """A client that can only read: everything `plan` and `snapshot` use."""
+        return self._client(SmhReadClient)
 
     def writer(self) -> SmhWriteClient:
-        return SmhWriteClient(
+        return self._client(SmhWriteClient)
+
+    def _client(self, kind: type[_Client]) -> _Client:
+        return kind(
             endpoint=self.endpoint,
             library=self.spec.library,
             credentials=self.credentials,

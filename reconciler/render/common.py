@@ -61,19 +61,8 @@ def summary_line(plan: Plan) -> str:
 
 
 def warnings(plan: Plan) -> list[str]:
-    """What apply will refuse, or must be known before applying, one line each."""
-    lines = [f"listing failed in {space_label(space)}: {error}" for space, error in plan.errors]
-    lines.extend(f"safety limit exceeded: {violation.message}" for violation in plan.safety)
-    without_bin = plan.recycles_without_bin()
-    if without_bin:
-        lines.append(
-            f"{len(without_bin)} recycle delete(s) go to a space without a recycle bin and "
-            "would be PERMANENT"
-        )
-    clear = plan.clear_history
-    if clear is not None and clear.blocked:
-        lines.append(f"history clear is blocked: {clear.reason}")
-    return lines
+    """What apply will refuse, one line each: the plan's own refusals, never a second list."""
+    return plan.refusals(force=False)
 
 
 def refusal_note(plan: Plan) -> str | None:
