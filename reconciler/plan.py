@@ -1,4 +1,4 @@
-"""The plan as a value: immutable changes with a sort key, and its JSON form (SPEC section 4).
+"""The plan as a value: immutable changes with a sort key, and its JSON form.
 
 A plan is what `plan` prints and what `apply` carries out. It holds every change, the
 drift apply cannot fix (`missing`), the listing errors that withheld deletes, the safety

@@ -1,7 +1,7 @@
 """A self-contained SMH (Smart Media Hosting) server for tests, demos and benchmarks.
 
 It owns an in-memory media library (spaces, directory trees, recycle bins, tokens, tasks,
-history settings) and answers SMH's business API as `smh-api.md` describes it, plus the
+history settings) and answers SMH's business API as the public SMH docs and SDKs describe it, plus the
 `/_emulator/` control endpoints (state, stats, log, faults, reset). It imports nothing else from
 `reconciler`, so it can serve any client.
 

@@ -1,4 +1,4 @@
-"""The plan as JSON (SPEC section 4): canonical bytes, described by schemas/plan.schema.json."""
+"""The plan as JSON: canonical bytes, described by schemas/plan.schema.json."""
 
 from __future__ import annotations
 
