@@ -1,9 +1,9 @@
 """A self-contained SMH (Smart Media Hosting) server for tests, demos and benchmarks.
 
 It owns an in-memory media library (spaces, directory trees, recycle bins, tokens, tasks,
-history settings) and answers SMH's business API as the public SMH docs and SDKs describe it, plus the
-`/_emulator/` control endpoints (state, stats, log, faults, reset). It imports nothing else from
-`reconciler`, so it can serve any client.
+history settings) and answers SMH's business API as the public SMH docs and SDKs describe
+it, plus the `/_emulator/` control endpoints (state, stats, log, faults, reset). It imports
+nothing else from `reconciler`, so it can serve any client.
 
     emu = Emulator.from_seed({"library": "lib", "secret": "s", "spaces": {"-": ["a/b.txt"]}})
     client = httpx.Client(transport=emu.transport(), base_url="https://lib.api.tencentsmh.cn")

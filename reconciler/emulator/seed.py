@@ -1,6 +1,7 @@
 """Seed documents: validating the dict (or YAML file) an emulator starts from, and the sample.
 
-A seed says which library the emulator serves and what is in it (the README's "The emulator" section):
+A seed says which library the emulator serves and what is in it (see the README's "The
+emulator" section):
 
     library: smhdemo
     secret: demo-secret          # the library secret /api/v1/token asks for
