@@ -193,7 +193,7 @@ class Executor:
         self.progress.note(f"attaching to {len(replay.open_tasks)} unfinished task(s)")
         futures = [
             pool.submit(self._await_task, task.space, task.batch, task.task_id, task.items,
-                        resent=set(task.resent), retried=task.retried)
+                        resent=set(task.resent), retried=task.retried, attached=True)
             for task in replay.open_tasks
         ]
         self._wait(futures)
@@ -252,11 +252,12 @@ class Executor:
         wanted = pending if self.settings.recheck else [i for i in pending if i in self._maybe]
         if not wanted:
             return
-        # A directory whose planned inner items were already deleted changed because of
-        # them: only its type can still be compared.
+        # A directory whose planned inner items were (or, their answer lost, may have been)
+        # deleted changed because of them: only its type can still be compared.
         type_only = {
             i for i in wanted
-            if self.deletes[i].type is EntryType.DIR and any(self._done(j) for j in inside[i])
+            if self.deletes[i].type is EntryType.DIR
+            and any(self._done(j) or j in self._maybe for j in inside[i])
         }
         checks = recheck(self.writer, space, {i: self.deletes[i] for i in wanted},
                          user_id=self.plan.user_id(space), type_only=type_only,
@@ -312,13 +313,20 @@ class Executor:
         self._settle_reply(space, number, items, reply, resent=resent)
 
     def _await_task(self, space: str, number: int, task_id: int, items: Sequence[int], *,
-                    resent: set[int], retried: bool) -> None:
+                    resent: set[int], retried: bool, attached: bool = False) -> None:
         try:
             reply = self.writer.wait_batch(
                 space, task_id, [self._item(i) for i in items],
                 max_wait=self.settings.task_max_wait, user_id=self.plan.user_id(space),
             )
         except SmhError as error:
+            if attached:
+                # A task of an earlier run: its items are not sent again before the re-check
+                # has seen them (the task may have deleted them, or they may have changed).
+                status = error.status if isinstance(error, SmhRequestError) else None
+                code = error.code if isinstance(error, SmhRequestError) else None
+                self.journal.batch_failed(number, status, code, error.message)
+                return
             self._failed_whole(space, number, tuple(items), error, single=False)
             return
         self._settle_reply(space, number, items, reply, resent=resent, retried=retried,

@@ -1,0 +1,130 @@
+"""Finishing an apply that died (in process, against the emulator): the journal of the first
+run is reopened and the executor resumes from what it recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.apply.executor import Executor, Settings
+from reconciler.apply.journal import Journal, Replay
+from reconciler.apply.report import ItemOutcome, Outcome
+from reconciler.client import SmhWriteClient
+from reconciler.emulator import Emulator
+from reconciler.plan import Plan
+from tests.apply.conftest import (
+    ENDPOINT,
+    LIBRARY,
+    TOKEN,
+    JournalFactory,
+    deleted_paths,
+    paths_of,
+    plan_for,
+)
+from tests.support import library_spec, space_spec
+
+PURGE = space_spec(purge=["tmp/", ("**/*.part", "permanent"), "photos/old/"],
+                   exist=["keep/"])
+
+
+class Killed(BaseException):
+    """The process died here (kill -9): nothing after this point is recorded."""
+
+
+def die_at_first_outcome(journal: Journal) -> None:
+    def outcomes(batch: int | None, results: dict[int, ItemOutcome]) -> None:
+        raise Killed
+
+    journal.outcomes = outcomes  # type: ignore[method-assign]
+
+
+def first_run_dies(executor: Executor) -> None:
+    try:
+        executor.run()
+    except Killed:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the first run was meant to die")
+    finally:
+        executor.journal.close()
+
+
+def resume(path: Path, writer: SmhWriteClient) -> tuple[Executor, Plan, Replay]:
+    journal, recorded = Journal.resume(path)
+    plan = Plan.from_json(recorded.header["plan"])
+    executor = Executor(plan, writer, journal, settings=Settings(recheck=True))
+    try:
+        executor.run(recorded)
+    finally:
+        journal.close()
+    return executor, plan, recorded
+
+
+def by_path(executor: Executor, plan: Plan) -> dict[str, ItemOutcome]:
+    results = executor.results
+    return {d.path: results[i] for i, d in enumerate(plan.deletes) if i in results}
+
+
+def test_a_directory_whose_inner_item_a_lost_answer_deleted_is_still_deleted_on_resume(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    journal = new_journal(plan)
+    die_at_first_outcome(journal)
+    # The first wave (tmp/x.part among it) reaches the library; its answer is never recorded.
+    first_run_dies(Executor(plan, writer, journal))
+    assert "tmp/x.part" not in paths_of(emu)
+
+    executor, plan, _ = resume(journal.path, writer)
+    results = by_path(executor, plan)
+    # Removing tmp/x.part changed tmp's eTag: that change is this apply's own doing.
+    assert results["tmp"].outcome is Outcome.RECYCLED, results["tmp"]
+    assert results["tmp/x.part"].outcome is Outcome.DELETED
+    assert "tmp/" not in paths_of(emu)
+
+
+def make_directory(emu: Emulator, path: str) -> None:
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as client:
+        answer = client.put(f"/api/v1/directory/{LIBRARY}/-/{path}",
+                            params={"access_token": TOKEN})
+        assert answer.status_code == 201, answer.text
+
+
+def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer)
+    emu.set_faults({"async_threshold": 1, "task_polls": 3})
+    journal = new_journal(plan)
+    original_wait = writer.wait_batch
+
+    def dies_while_polling(*args: Any, **kwargs: Any) -> Any:
+        raise Killed
+
+    writer.wait_batch = dies_while_polling  # type: ignore[method-assign]
+    first_run_dies(Executor(plan, writer, journal))
+    writer.wait_batch = original_wait  # type: ignore[method-assign]
+    # The task recycled readme.txt; then someone made a directory of that name.
+    assert "readme.txt" not in paths_of(emu)
+    make_directory(emu, "readme.txt")
+    # And the task can no longer be queried.
+    original = emu.handle
+
+    def tasks_fail(request):  # type: ignore[no-untyped-def]
+        if "/task/" in request.target:
+            emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
+            try:
+                return original(request)
+            finally:
+                emu.set_faults({})
+        return original(request)
+
+    emu.handle = tasks_fail  # type: ignore[method-assign]
+    seen = len(emu.request_log())
+    executor, plan, recorded = resume(journal.path, writer)
+    assert recorded.open_tasks
+    assert deleted_paths(emu, seen) == []
+    assert "readme.txt/" in paths_of(emu)
+    assert by_path(executor, plan)["readme.txt"].outcome is Outcome.STALE
