@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import Journal, Replay
@@ -128,3 +129,18 @@ def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
     assert deleted_paths(emu, seen) == []
     assert "readme.txt/" in paths_of(emu)
     assert by_path(executor, plan)["readme.txt"].outcome is Outcome.STALE
+
+
+@pytest.mark.xfail(strict=True, reason="a directory item's fingerprint is its own eTag and "
+                   "modification time, which only its direct children change; the plan "
+                   "records nothing of the subtree to compare")
+def test_a_change_deep_inside_a_planned_directory_makes_it_stale(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/"])), writer)
+    # Added after the plan was made, two levels down: tmp's own eTag does not change.
+    make_directory(emu, "tmp/cache/added-later")
+    executor = Executor(plan, writer, new_journal(plan), settings=Settings(recheck=True))
+    executor.run()
+    assert "tmp/cache/added-later/" in paths_of(emu)
+    assert by_path(executor, plan)["tmp"].outcome is Outcome.STALE
