@@ -305,7 +305,7 @@ class Executor:
                                      retried=reply.retried)
                     return
         except SmhError as error:
-            self._failed_whole(space, number, items, error, single=single)
+            self._failed_whole(space, number, items, error, single=single, resent=resent)
             return
         except ReconcileError as error:
             self._settle(number, {i: _from_error(error) for i in items}, space=space)
@@ -327,7 +327,8 @@ class Executor:
                 code = error.code if isinstance(error, SmhRequestError) else None
                 self.journal.batch_failed(number, status, code, error.message)
                 return
-            self._failed_whole(space, number, tuple(items), error, single=False)
+            self._failed_whole(space, number, tuple(items), error, single=False,
+                               resent=resent)
             return
         self._settle_reply(space, number, items, reply, resent=resent, retried=retried,
                            task_id=task_id)
@@ -344,15 +345,29 @@ class Executor:
         }, space=space, task_id=task_id)
 
     def _failed_whole(self, space: str, number: int, items: tuple[int, ...], error: SmhError,
-                      *, single: bool) -> None:
+                      *, single: bool, resent: set[int]) -> None:
         status = error.status if isinstance(error, SmhRequestError) else None
         code = error.code if isinstance(error, SmhRequestError) else None
         self.journal.batch_failed(number, status, code, error.message)
         log.info("batch %d (%d item(s)) failed as a whole: %s", number, len(items),
                  error.message)
         if single or status in AUTH_STATUSES:
-            # Nothing smaller to try, or a refusal no smaller call would escape.
-            self._settle(number, {i: _from_error(error) for i in items}, space=space)
+            # Nothing smaller to try, or a refusal no smaller call would escape. An item
+            # that this call (an attempt whose answer was lost) or an earlier one may have
+            # deleted is looked up: if it is gone, that call deleted it.
+            lost = isinstance(error, SmhRequestError) and (
+                error.attempts > 1 or status is None or status >= 500)
+            maybe = [i for i in items if lost or i in resent]
+            gone: set[int] = set()
+            if maybe:
+                checks = recheck(self.writer, space, {i: self.deletes[i] for i in maybe},
+                                 user_id=self.plan.user_id(space), type_only=maybe,
+                                 concurrency=1)
+                gone = {i for i, check in checks.items() if check.found is Found.ABSENT}
+            self._settle(number, {
+                i: applied_earlier(self.deletes[i]) if i in gone else _from_error(error)
+                for i in items
+            }, space=space)
             return
         if len(items) == 1:
             self._send(space, items, parent=number, single=True)

@@ -297,3 +297,33 @@ def test_delete_items_never_name_a_path_outside_the_plan(
     run(plan, writer, new_journal, batch_size=1)
     planned = {("-", d.path) for d in plan.deletes}
     assert set(deleted_paths(emu)) <= planned
+
+
+def test_an_item_a_lost_answer_deleted_is_not_reported_failed_when_its_retry_fails(
+    emu: Emulator, new_journal: JournalFactory
+) -> None:
+    with writer_for(emu, attempts=2) as client:
+        plan = plan_for(library_spec(space_spec(purge=["readme.txt", "tmp/"])), client)
+        original = emu.handle
+        calls = {"n": 0}
+
+        def lost_then_unavailable(request):  # type: ignore[no-untyped-def]
+            if request.method == "GET":
+                return original(request)
+            calls["n"] += 1
+            # The first delete call is carried out and its answer lost; every later one
+            # meets a server that is unavailable.
+            emu.set_faults({"drop_rate": 1.0, "drop_phase": "after", "seed": 1}
+                           if calls["n"] == 1 else {"error_rate": 1.0, "error_statuses": [503]})
+            try:
+                return original(request)
+            finally:
+                emu.set_faults({})
+
+        emu.handle = lost_then_unavailable  # type: ignore[method-assign]
+        executor = run(plan, client, new_journal)
+    assert "readme.txt" not in paths_of(emu) and "tmp/" not in paths_of(emu)
+    for index, _ in enumerate(plan.deletes):
+        result = executor.results[index]
+        assert result.outcome is Outcome.RECYCLED, result
+        assert result.recycled_item_id_unknown
