@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
@@ -177,8 +178,18 @@ def _items(
             yield from validator.descend(item, items, path=index)
 
 
+def _is_number(checker: Any, instance: Any) -> bool:
+    # YAML's `.nan` is no JSON number, and it would pass every `minimum` and `maximum`.
+    return bool(
+        Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
+        and not (isinstance(instance, float) and math.isnan(instance))
+    )
+
+
 _ManifestValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"items": _items}
+    Draft202012Validator,
+    {"items": _items},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _is_number),
 )
 
 
@@ -309,6 +320,8 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else f"{'-' if value < 0 else ''}.inf"
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):

@@ -111,6 +111,9 @@ BROKEN: list[tuple[str, str, int, int, str, str]] = [
     ("safety_min_existing_float",
      HEAD + "safety:\n  min_existing: 2.5\nspaces:\n  - id: a\n", 4, 17,
      "safety.min_existing", "must be a whole number (got the number 2.5)"),
+    ("safety_percent_nan",
+     HEAD + "safety:\n  max_delete_percent: .nan\nspaces:\n  - id: a\n", 4, 23,
+     "safety.max_delete_percent", "must be a number (got .nan)"),
     ("user_id_empty", HEAD + "spaces:\n  - id: a\n    user_id: ''\n", 5, 14,
      "spaces[0].user_id", "must not be empty"),
     # -- semantics ----------------------------------------------------------------------------
