@@ -18,6 +18,33 @@ class EntryType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Contents:
+    """What a plan saw inside a directory it deletes as one item, when it listed inside it.
+
+    The walker lists inside such a directory only when a keep pattern, a purge entry of another
+    mode or a prune root could apply there; then apply must find the inside as the plan saw it.
+    `listed` are the directories (relative to the item, `""` itself) whose listings make up
+    `digest`; `skip` are the planned items inside it (relative), deleted first on their own and
+    left out of the digest. See `reconciler.subtree`.
+    """
+
+    digest: str
+    listed: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"digest": self.digest, "listed": list(self.listed), "skip": list(self.skip)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Contents:
+        return cls(
+            digest=str(data["digest"]),
+            listed=tuple(str(path) for path in data.get("listed", ())),
+            skip=tuple(str(path) for path in data.get("skip", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What apply compares to decide whether an item changed since the plan was made."""
 
@@ -25,23 +52,27 @@ class Fingerprint:
     modification_time: str | None = None
     size: str | None = None
     crc64: str | None = None
+    contents: Contents | None = None
 
-    def to_json(self) -> dict[str, str]:
-        data = {
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "etag": self.etag,
             "modification_time": self.modification_time,
             "size": self.size,
             "crc64": self.crc64,
+            "contents": self.contents.to_json() if self.contents is not None else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
     @classmethod
-    def from_json(cls, data: dict[str, str]) -> Fingerprint:
+    def from_json(cls, data: Mapping[str, Any]) -> Fingerprint:
+        contents = data.get("contents")
         return cls(
             etag=data.get("etag"),
             modification_time=data.get("modification_time"),
             size=data.get("size"),
             crc64=data.get("crc64"),
+            contents=Contents.from_json(contents) if contents is not None else None,
         )
 
 

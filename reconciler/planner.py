@@ -29,6 +29,7 @@ from reconciler.plan import (
     SafetyViolation,
     SpaceReport,
 )
+from reconciler.subtree import with_contents
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +327,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
                 blocked=True,
             ))
 
-    return Plan(
+    plan = Plan(
         library=spec.library,
         changes=tuple(changes),
         missing=tuple(missing),
@@ -334,6 +335,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         spaces=tuple(reports),
         listed_at=listing.listed_at,
     )
+    return with_contents(plan, listing)
 
 
 def _safety(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -98,6 +99,11 @@ def test_saved_plan_shows_the_same_in_every_format(
     saved = json.loads(planfile.read_text())
     assert saved["kind"] == "smh-reconcile-plan" and saved["endpoint"] == endpoint
     assert all("fingerprint" in c for c in saved["changes"] if c["action"] == "delete")
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "plan.schema.json")
+                        .read_text())
+    jsonschema.Draft202012Validator(schema).validate(saved)
+    tmp = next(c for c in saved["changes"] if c.get("path") == "tmp")
+    assert tmp["fingerprint"]["contents"]["listed"] == [""]  # listed: a .part could be inside
     assert TOKEN not in planfile.read_text()
 
 

@@ -8,7 +8,8 @@ that no longer exists proves its items gone.
 
 A directory's eTag and modification time change when its children change, so a directory with
 planned items inside it that this apply already deleted is only checked for still being a
-directory.
+directory. A directory the plan listed into is also listed into again, down to every directory
+the plan saw inside it, and must hold what the plan saw (`reconciler.subtree`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from reconciler.listing import Fingerprint, RemoteEntry
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
 from reconciler.retry import SmhRequestError
+from reconciler.subtree import absolute, subtree_digest
 
 NOT_FOUND_CODES = frozenset({"DirectoryNotFound", "PathNotFound"})
 
@@ -99,11 +101,14 @@ def recheck(
         except ReconcileError as error:
             return {index: Check(Found.UNKNOWN, _cannot_list(parent, error)) for index in indices}
         live = {entry.path: entry for entry in entries}
-        return {
-            index: compare(items[index], live.get(items[index].path),
-                           type_only=index in type_only)
-            for index in indices
-        }
+        checks = {}
+        for index in indices:
+            check = compare(items[index], live.get(items[index].path),
+                            type_only=index in type_only)
+            if check.found is Found.PRESENT:
+                check = check_contents(lister, space, items[index], user_id=user_id) or check
+            checks[index] = check
+        return checks
 
     checks: dict[int, Check] = {}
     if not by_parent:
@@ -113,6 +118,31 @@ def recheck(
         for result in pool.map(check_parent, sorted(by_parent)):
             checks.update(result)
     return checks
+
+
+def check_contents(
+    lister: Lister, space: str, delete: Delete, *, user_id: str | None = None
+) -> Check | None:
+    """A directory item whose inside the plan listed: is the inside still what it saw?
+
+    None when there is nothing to compare (a file, or a directory the plan did not list into).
+    """
+    contents = delete.fingerprint.contents
+    if contents is None:
+        return None
+    listings: dict[str, list[RemoteEntry]] = {}
+    for directory in (absolute(path, delete.path) for path in contents.listed):
+        try:
+            listings[directory] = lister.list_directory(space, directory, user_id=user_id)
+        except SmhRequestError as error:
+            if error.status == 404 and error.code in NOT_FOUND_CODES:
+                return Check(Found.CHANGED, f"{directory}/ inside it is gone since the plan")
+            return Check(Found.UNKNOWN, _cannot_list(directory, error))
+        except ReconcileError as error:
+            return Check(Found.UNKNOWN, _cannot_list(directory, error))
+    if subtree_digest(listings, delete.path, contents.skip) != contents.digest:
+        return Check(Found.CHANGED, "what is inside it changed since the plan was made")
+    return None
 
 
 def _cannot_list(parent: str, error: ReconcileError) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import Journal, Replay
@@ -131,16 +130,29 @@ def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
     assert by_path(executor, plan)["readme.txt"].outcome is Outcome.STALE
 
 
-@pytest.mark.xfail(strict=True, reason="a directory item's fingerprint is its own eTag and "
-                   "modification time, which only its direct children change; the plan "
-                   "records nothing of the subtree to compare")
-def test_a_change_deep_inside_a_planned_directory_makes_it_stale(
+def test_a_change_deep_inside_a_planned_directory_that_could_hold_kept_paths_makes_it_stale(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/"], protect=["tmp/**/keep/"])), writer)
+    # Added after the plan was made, two levels down: tmp's own eTag does not change, and
+    # what was added is protected. Deleting tmp whole would take it along.
+    make_directory(emu, "tmp/cache/keep")
+    executor = Executor(plan, writer, new_journal(plan), settings=Settings(recheck=True))
+    executor.run()
+    assert "tmp/cache/keep/" in paths_of(emu)
+    outcome = by_path(executor, plan)["tmp"]
+    assert outcome.outcome is Outcome.STALE
+    assert "inside it changed" in (outcome.message or "")
+
+
+def test_a_change_inside_a_planned_directory_no_rule_can_keep_goes_with_it(
     emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
 ) -> None:
     plan = plan_for(library_spec(space_spec(purge=["tmp/"])), writer)
-    # Added after the plan was made, two levels down: tmp's own eTag does not change.
+    # Nothing inside tmp/ can be kept or deleted in another mode, so the plan did not list
+    # inside it: what appears there later is purged with it, as the manifest says.
     make_directory(emu, "tmp/cache/added-later")
     executor = Executor(plan, writer, new_journal(plan), settings=Settings(recheck=True))
     executor.run()
-    assert "tmp/cache/added-later/" in paths_of(emu)
-    assert by_path(executor, plan)["tmp"].outcome is Outcome.STALE
+    assert not any(path.startswith("tmp") for path in paths_of(emu))
+    assert by_path(executor, plan)["tmp"].outcome is Outcome.RECYCLED

@@ -1,0 +1,98 @@
+"""Subtree fingerprints: what a plan saw inside a directory it deletes as one item.
+
+A directory's own eTag changes only when its direct children change, so it cannot tell apply
+that a protected file appeared three levels down. Where the walker listed inside a directory
+item (because something could be kept there, or deleted in another mode), the plan records a
+digest of those listings; apply lists the same directories again and refuses the item when
+the digest differs. Where the walker did not list inside, no rule can keep anything there
+and nothing needs comparing.
+
+The digest counts every listed entry with its name and type, and files with their whole
+fingerprint; directories count by name and type only (their eTags follow their children,
+which count themselves where they were listed). Planned items inside the directory, deleted
+first and on their own, are left out with everything under them, so that apply's own earlier
+deletes do not make the directory look changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from reconciler.listing import Contents, EntryType, LibraryListing, RemoteEntry
+from reconciler.matching import is_inside
+from reconciler.plan import Delete, Plan
+
+
+def relative(path: str, root: str) -> str:
+    return path[len(root) + 1:] if root else path
+
+
+def absolute(path: str, root: str) -> str:
+    return f"{root}/{path}" if root and path else root or path
+
+
+def _skipped(path: str, skip: Collection[str]) -> bool:
+    return any(path == item or is_inside(path, item) for item in skip)
+
+
+def subtree_digest(
+    listings: Mapping[str, Sequence[RemoteEntry]], root: str, skip: Collection[str]
+) -> str:
+    """The digest of what `listings` (absolute directory -> entries) hold under `root`."""
+    lines: list[str] = []
+    for entries in listings.values():
+        for entry in entries:
+            path = relative(entry.path, root)
+            if _skipped(path, skip):
+                continue
+            fp = entry.fingerprint
+            if entry.type is EntryType.DIR:
+                lines.append(f"{path}\tdir")
+            else:
+                lines.append("\t".join((path, "file", fp.etag or "", fp.modification_time or "",
+                                        fp.size or "", fp.crc64 or "")))
+    lines.sort()
+    return "sha256:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _under(keys: Sequence[str], root: str) -> Iterable[str]:
+    """The sorted `keys` that are `root` or lie inside it."""
+    if root == "":
+        yield from keys
+        return
+    start = bisect_left(keys, root)
+    for key in keys[start:]:
+        if key == root or key.startswith(root + "/"):
+            yield key
+        elif not key.startswith(root):
+            break
+
+
+def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
+    """`plan` with a `Contents` fingerprint on each directory item the walker listed inside."""
+    deletes_by_space: dict[str, list[Delete]] = {}
+    for delete in plan.deletes:
+        deletes_by_space.setdefault(delete.space, []).append(delete)
+    changes = []
+    keys_by_space = {space: sorted(listed.children) for space, listed in listing.spaces.items()}
+    for change in plan.changes:
+        space_listing = listing.spaces.get(getattr(change, "space", ""))
+        if (not isinstance(change, Delete) or change.type is not EntryType.DIR
+                or space_listing is None or change.path not in space_listing.children):
+            changes.append(change)
+            continue
+        skip = tuple(sorted(
+            relative(other.path, change.path)
+            for other in deletes_by_space[change.space] if is_inside(other.path, change.path)
+        ))
+        listed = [key for key in _under(keys_by_space[change.space], change.path)
+                  if not _skipped(relative(key, change.path), skip)]
+        digest = subtree_digest({key: space_listing.children[key] for key in listed},
+                                change.path, skip)
+        contents = Contents(digest=digest, listed=tuple(relative(k, change.path) for k in listed),
+                            skip=skip)
+        changes.append(replace(change, fingerprint=replace(change.fingerprint, contents=contents)))
+    return replace(plan, changes=tuple(changes))
