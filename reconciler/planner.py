@@ -272,28 +272,31 @@ def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
 
 
 def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iterable[Missing]:
-    """Literal `exist` paths the listing proves absent."""
-    index = {
-        normalize(directory): {normalize(e.name): e for e in entries}
-        for directory, entries in listing.children.items()
-    }
+    """Literal `exist` paths the listing proves absent.
+
+    Names are compared NFC-normalised, so names spelled differently on the server count as
+    one: present as a directory when any spelling is one, and proven to lack a child only
+    when every spelling of the directory was listed.
+    """
+    kinds: dict[str, set[bool]] = {}
+    unlisted: set[str] = set()
+    for entries in listing.children.values():
+        for entry in entries:
+            key = normalize(entry.path)
+            kinds.setdefault(key, set()).add(entry.is_dir)
+            if entry.is_dir and entry.path not in listing.children:
+                unlisted.add(key)
+    listed = {normalize(directory) for directory in listing.children} - unlisted
     for pattern, rule in rules.literal_exist:
-        directory = ""
         segments = pattern.body.split("/")
-        for depth, segment in enumerate(segments):
-            children = index.get(directory)
-            if children is None:
+        for depth in range(1, len(segments) + 1):
+            if "/".join(segments[: depth - 1]) not in listed:
                 break  # not listed: presence unknown, so nothing is claimed
-            entry = children.get(segment)
-            last = depth == len(segments) - 1
-            if entry is None or (not last and not entry.is_dir):
+            present = kinds.get("/".join(segments[:depth]), set())
+            needs_dir = depth < len(segments) or pattern.dir_only
+            if not present or (needs_dir and True not in present):
                 yield Missing(space=space.id, path=pattern.body, reason=rule.describe())
                 break
-            if last:
-                if pattern.dir_only and not entry.is_dir:
-                    yield Missing(space=space.id, path=pattern.body, reason=rule.describe())
-                break
-            directory = f"{directory}/{segment}" if directory else segment
 
 
 def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:

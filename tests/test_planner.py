@@ -122,6 +122,12 @@ def test_missing_literal_exist_paths_are_reported_not_fixed() -> None:
     assert not plan.has_changes() and plan.is_drifted()
 
 
+def test_an_exist_path_under_any_spelling_of_its_directory_is_not_missing() -> None:
+    nfc, nfd = "\u00e9t\u00e9", "e\u0301te\u0301"  # one name once NFC-normalised
+    plan = plan_for([nfc, f"{nfd}/a.jpg"], exist=[f"{nfc}/a.jpg", f"{nfd}/b.jpg"])
+    assert [m.path for m in plan.missing] == [f"{nfc}/b.jpg"]
+
+
 def test_recycle_into_a_space_without_bin_is_marked_permanent() -> None:
     plan = plan_for(PHOTOS, purge=["tmp/"], bin_items=None)
     (delete,) = plan.deletes

@@ -13,28 +13,36 @@ from hypothesis import strategies as st
 
 from reconciler.desired import Mode
 from reconciler.listing import EntryType
-from reconciler.matching import Pattern, is_inside, parent_of
+from reconciler.matching import Pattern, is_inside, normalize, parent_of
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from tests.support import PurgeEntry, library_listing, library_spec, space_spec, tree, walk
 
-NAMES = ["a", "b", "c", "x.part", "y.jpg"]
+NFC_E = "\u00e9"  # é as one code point
+NFD_E = "e\u0301"  # é as e + combining acute: the same name once NFC-normalised
+NAMES = ["a", "b", "c", "x.part", "y.jpg", "B", ".h", NFC_E, NFD_E]
 GLOBS = ["a/", "a", "a/**", "**/*.part", "*/b/", "b", "a/b", "a/b/c", "**/c/", "*.jpg",
-         "a/*", "**/b/**", "c/", "b/a/", "*/*/c"]
-ROOTS = ["a/", "b/", "a/b/", "c/a/"]
+         "a/*", "**/b/**", "c/", "b/a/", "*/*/c",
+         # `?`, character classes, dir-only globstars, case and NFC/NFD spellings
+         "?", "?/b", "**/?", "[ab]", "[!a]", "[!a]/", "[a-c]/**", "**/[b]/**", "a/[!b]",
+         "*/", "**/", "a/**/", "*/**", "**/*[ab]", "[!.]*/**", "**/.h", "B/", "a?",
+         NFC_E, NFD_E + "/", NFC_E + "/**", "*" + NFD_E, "**/" + NFD_E + "/",
+         NFC_E + "/a", NFD_E + "/" + NFC_E + "/", "a/" + NFD_E + "/b"]
+ROOTS = ["a/", "b/", "a/b/", "c/a/", "", "a/b/c/", "x.part/", NFC_E + "/", NFD_E + "/a/",
+         "a/" + NFD_E + "/"]
 MODES = ["recycle", "permanent"]
 
 paths_strategy = st.lists(
-    st.tuples(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4), st.booleans()),
+    st.tuples(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5), st.booleans()),
     min_size=1,
-    max_size=25,
+    max_size=30,
 ).map(lambda items: sorted({"/".join(segs) + ("/" if is_dir else "") for segs, is_dir in items}))
 
 moded = st.tuples(st.sampled_from(GLOBS), st.sampled_from(MODES))
 manifest_strategy = st.fixed_dictionaries({
-    "exist": st.lists(st.sampled_from(GLOBS), max_size=2),
+    "exist": st.lists(st.sampled_from(GLOBS), max_size=3),
     "protect": st.lists(st.sampled_from(GLOBS), max_size=2),
-    "purge": st.lists(moded, max_size=4),
+    "purge": st.lists(moded, max_size=5),
     "prune": st.lists(st.tuples(st.sampled_from(ROOTS), st.sampled_from(MODES)), max_size=2),
     "mode": st.sampled_from(MODES),
 })
@@ -68,7 +76,7 @@ class Oracle:
         purge: list[tuple[str, str]] = manifest["purge"]  # type: ignore[assignment]
         prune: list[tuple[str, str]] = manifest["prune"]  # type: ignore[assignment]
         self.purge = [(Pattern.compile(p), Mode(m)) for p, m in purge]
-        self.prune = {root.strip("/"): Mode(m) for root, m in prune}
+        self.prune = {normalize(root).strip("/"): Mode(m) for root, m in prune}
 
         def ancestors(path: str) -> list[str]:
             out = []
@@ -84,7 +92,8 @@ class Oracle:
                      if p in directly_kept or any(a in directly_kept for a in ancestors(p))}
         self.holds_kept = {a for p in self.kept for a in ancestors(p)}
         self.anchored = {p for p, d in self.kinds.items()
-                         if d and any(r == p or is_inside(r, p) for r in self.prune)}
+                         if d and any(r == normalize(p) or is_inside(r, normalize(p))
+                                      for r in self.prune)}
 
     def own_purge(self, path: str) -> Mode | None:
         is_dir = self.kinds[path]
@@ -98,7 +107,7 @@ class Oracle:
         for ancestor in self.ancestors(path):
             if ancestor in self.kinds and self.own_purge(ancestor) is not None:
                 return self.own_purge(ancestor)
-        roots = [r for r in self.prune if is_inside(path, r)]
+        roots = [r for r in self.prune if is_inside(normalize(path), r)]
         if roots:
             return self.prune[max(roots, key=len)]
         return None
@@ -179,6 +188,28 @@ def test_items_nest_only_when_modes_differ_and_subtrees_are_one_item(
         if parent_of(delete.path) in deleted:
             assert enclosing, f"{parent_of(delete.path)} goes whole but is not one item"
         assert (delete.type is EntryType.DIR) == oracle.kinds[delete.path]
+
+
+@settings(max_examples=300, deadline=None)
+@given(manifest_strategy, paths_strategy)
+def test_exactly_the_absent_literal_exist_paths_are_missing(
+    manifest: dict[str, object], paths: list[str]
+) -> None:
+    paths = consistent(paths)
+    plan, oracle = run(manifest, paths)
+    # Names that differ only in their Unicode spelling are one name: present as a
+    # directory when any spelling of it is one.
+    kinds: dict[str, set[bool]] = {}
+    for path, is_dir in oracle.kinds.items():
+        kinds.setdefault(normalize(path), set()).add(is_dir)
+    expected = set()
+    for text in manifest["exist"]:  # type: ignore[attr-defined]
+        pattern = Pattern.compile(text)
+        if pattern.is_literal:
+            present = kinds.get(pattern.body, set())
+            if not present or (pattern.dir_only and True not in present):
+                expected.add(pattern.body)
+    assert {missing.path for missing in plan.missing} == expected
 
 
 @settings(max_examples=100, deadline=None)
