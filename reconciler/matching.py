@@ -80,15 +80,6 @@ class Pattern:
         dir_segments = tuple(normalize(directory).split("/"))
         return _prefix_can_match(self.segments, dir_segments)
 
-    def matches_every_top_level_name(self) -> bool:
-        """Whether the pattern would match any top-level file or directory name at all."""
-        if not self.segments or self.is_literal:
-            return False
-        first = self.segments[0]
-        if first == "**":
-            return len(self.segments) == 1 or all(seg in ("*", "**") for seg in self.segments)
-        return len(self.segments) == 1 and first == "*"
-
 
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> Pattern:

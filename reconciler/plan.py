@@ -308,7 +308,7 @@ class Plan:
                 ),
                 listed_at=data.get("listed_at"),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ReconcileError(f"not a valid plan: {error!r}") from None
 
 

@@ -70,15 +70,6 @@ def test_could_match_below(pattern: str, directory: str, expected: bool) -> None
     assert Pattern.compile(pattern).could_match_below(directory) is expected
 
 
-@pytest.mark.parametrize(
-    ("pattern", "expected"),
-    [("*", True), ("**", True), ("**/*", True), ("*/", True), ("**/*.part", False),
-     ("tmp/", False), ("*.jpg", False), ("a/*", False)],
-)
-def test_matches_every_top_level_name(pattern: str, expected: bool) -> None:
-    assert Pattern.compile(pattern).matches_every_top_level_name() is expected
-
-
 def test_literal_detection() -> None:
     assert Pattern.compile("photos/2024/").is_literal
     assert not Pattern.compile("photos/*/").is_literal

@@ -164,3 +164,11 @@ def test_markdown_stays_under_the_comment_limit_and_says_what_it_cut() -> None:
     assert len(text) < LIMIT <= 65_536
     assert "rows are not shown" in text
     assert text.index("**Plan: 3000 to delete") < text.index("<details>")
+
+
+def test_show_rejects_a_plan_file_of_the_wrong_shape(tmp_path: Path) -> None:
+    odd = tmp_path / "plan.json"
+    odd.write_text('{"kind": "smh-reconcile-plan", "format_version": 1, "library": "x", '
+                   '"changes": ["not-a-change"], "missing": []}')
+    code, _, err = run("show", str(odd))
+    assert code == 1 and "not a valid plan" in err and "Traceback" not in err
