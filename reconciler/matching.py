@@ -1,4 +1,4 @@
-"""Glob matching of manifest patterns against space-relative paths (SPEC section 2).
+"""Glob matching of manifest patterns against space-relative paths.
 
 `*` matches inside one segment, `**` any number of whole segments, `?` one character,
 `[...]` a character class; a trailing `/` restricts a pattern to directories. `a/**` matches

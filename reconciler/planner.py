@@ -1,6 +1,6 @@
 """The planner: desired state + remote listing -> plan. Pure: no I/O, no clock, no environment.
 
-The rules of SPEC section 2 live here, in two parts that share one view of a path:
+The manifest rules (README, "The rules") live here, in two parts that share one view of a path:
 
 - `SpaceRules.context` says how the rules see a path given its parent: kept or not, and
   which purge entry or prune root targets it (and so its mode). The walker uses the same

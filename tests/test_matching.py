@@ -1,4 +1,4 @@
-"""Glob matching per SPEC section 2, including the near-misses users trip over."""
+"""Glob matching (the README's "Paths and patterns"), with the near-misses users trip over."""
 
 from __future__ import annotations
 

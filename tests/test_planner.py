@@ -1,4 +1,4 @@
-"""The planner's rules (SPEC section 2), one behaviour per test, through the walker's eyes."""
+"""The planner's rules, one behaviour per test, through the walker's eyes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Property tests: the planner's guarantees over random trees and random manifests.
 
 The expected outcome is computed here by brute force over the WHOLE tree, straight from the
-words of SPEC section 2, independently of the planner and of what the walker chose to list.
+words of the manifest rules in the README, independently of the planner and of what the
+walker chose to list.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def consistent(paths: list[str]) -> list[str]:
 
 
 class Oracle:
-    """SPEC section 2, applied to every path of a complete tree."""
+    """The manifest rules, applied to every path of a complete tree."""
 
     def __init__(self, manifest: dict[str, object], paths: list[str]) -> None:
         self.kinds = {e.path: e.is_dir for entries in tree(paths).values() for e in entries}
@@ -100,7 +101,7 @@ class Oracle:
         return next((m for pat, m in self.purge if pat.matches(path, is_dir=is_dir)), None)
 
     def mode(self, path: str) -> Mode | None:
-        """The mode SPEC gives a targeted path; None when it is not targeted."""
+        """The mode the rules give a targeted path; None when it is not targeted."""
         own = self.own_purge(path)
         if own is not None:
             return own

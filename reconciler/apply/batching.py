@@ -1,6 +1,6 @@
 """The order apply deletes in, and how it cuts that order into batch calls. Pure: no I/O.
 
-SPEC section 4: within a space, an item that lies inside another delete item (it has a
+Apply order: within a space, an item that lies inside another delete item (it has a
 different mode, so the planner kept it as its own item) is deleted before that item. Items
 are grouped into waves by how many levels of delete items are nested inside them: wave 0
 holds every item with nothing planned inside it, wave 1 the items whose inner items are all in

@@ -1,6 +1,6 @@
 """Semantic checks: what the schema cannot say about a set of manifests.
 
-- path syntax (SPEC section 2): relative, `/`-separated, no empty, `.` or `..` segments, no
+- path syntax: relative, `/`-separated, no empty, `.` or `..` segments, no
   control characters, none of the characters SMH forbids in names;
 - a literal purge path that is also an `exist` path;
 - a purge pattern that matches every top-level name, or a prune root that is the space
@@ -37,7 +37,7 @@ _PROBE_NAMES = ("a", "Z", "0", "photos", ".hidden", "-", "_", "x y", "a.b", "é"
 
 
 def path_syntax_problem(text: str, *, what: str = "path") -> str | None:
-    """Why `text` is not a valid manifest path (SPEC section 2), or None if it is."""
+    """Why `text` is not a valid manifest path, or None if it is."""
     if _WELL_FORMED.fullmatch(text):
         return None
     if text.startswith("/"):
