@@ -2,7 +2,7 @@
 
 - path syntax: relative, `/`-separated, no empty, `.` or `..` segments, no
   control characters, none of the characters SMH forbids in names;
-- a literal purge path that is also an `exist` path;
+- a literal purge path that is also an `exist` path; the same prune root twice;
 - a purge pattern that matches every top-level name, or a prune root that is the space
   itself, unless the space sets `allow_whole_space: true`;
 - across files: the same (library, space) twice, and one library given different `endpoint`
@@ -166,7 +166,14 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
                 "a path cannot both exist and be purged",
             )
 
+    roots: dict[str, tuple[PathStep, ...]] = {}
     for text, where in _entries(space, "prune", "root"):
+        earlier = roots.setdefault(normalize(text.strip("/")), where)
+        if earlier is not where:
+            line = document.location((*base, *earlier)).line
+            problem(where, f"prune root `{text}` is already given (line {line}); "
+                           "give each root once, with one mode")
+            continue
         if text == "":
             if not whole_space_allowed:
                 problem(

@@ -148,6 +148,10 @@ BROKEN: list[tuple[str, str, int, int, str, str]] = [
     ("prune_whole_space_mapping",
      HEAD + "spaces:\n  - id: a\n    prune:\n      - {root: '', mode: permanent}\n", 6, 16,
      "spaces[0].prune[0].root", "is the whole space"),
+    ("prune_root_twice",
+     HEAD + "spaces:\n  - id: a\n    prune:\n      - photos/\n"
+     "      - {root: photos, mode: permanent}\n", 7, 16, "spaces[0].prune[1].root",
+     "prune root `photos` is already given (line 6)"),
     ("prune_root_pattern", HEAD + "spaces:\n  - id: a\n    prune: ['photos/*/']\n", 5, 13,
      "spaces[0].prune[0]", "a prune root is a directory, not a pattern"),
     ("purge_exist_twin",
