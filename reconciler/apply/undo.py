@@ -10,6 +10,7 @@ restored; that item counts as restored, to a path the answer did not give.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,12 +112,30 @@ def recycled_items(report: ApplyReport) -> dict[str, list[ItemReport]]:
     return spaces
 
 
+# How much earlier than the apply's start (our clock) a bin entry's removal time (the server's
+# clock) may read and still be taken for this apply's: allowance for clocks that disagree.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def removed_before(entry: RecycledItem, not_before: str | None) -> bool:
+    """Whether the server says `entry` went to the bin before `not_before` (less the skew)."""
+    if not_before is None or entry.removal_time is None:
+        return False
+    try:
+        removed = dt.datetime.fromisoformat(entry.removal_time.replace("Z", "+00:00"))
+        start = dt.datetime.fromisoformat(not_before.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return removed < start - CLOCK_SKEW
+
+
 def find_ids(items: Sequence[ItemReport], bin_items: Sequence[RecycledItem],
-             claimed: set[int]) -> dict[int, int]:
+             claimed: set[int], *, not_before: str | None = None) -> dict[int, int]:
     """Recycle-bin ids for items whose id is unknown, by original path and type (pure).
 
     Keys are positions in `items`; the newest unclaimed match wins, and each bin entry is
-    given to one item only.
+    given to one item only. An entry removed before the apply started (`not_before`) is an
+    earlier delete of the same path, never this apply's, and is left in the bin.
     """
     by_path: dict[tuple[str, str], list[RecycledItem]] = {}
     for entry in bin_items:
@@ -127,7 +146,7 @@ def find_ids(items: Sequence[ItemReport], bin_items: Sequence[RecycledItem],
             continue
         candidates = [
             entry for entry in by_path.get((item.path, item.type.value), ())
-            if entry.recycled_item_id not in claimed
+            if entry.recycled_item_id not in claimed and not removed_before(entry, not_before)
         ]
         if candidates:
             newest = max(candidates,
@@ -144,6 +163,7 @@ def undo_space(
     *,
     batch_size: int = MAX_RESTORE_ITEMS,
     user_id: str | None = None,
+    applied_at: str | None = None,
 ) -> list[RestoreResult]:
     """Restore one space's recycled items; one result per item, in the order given."""
     results: dict[int, RestoreResult] = {}
@@ -159,7 +179,7 @@ def undo_space(
             lookup_error: ReconcileError | None = error
         else:
             lookup_error = None
-        ids.update(find_ids(items, in_bin, set(ids.values())))
+        ids.update(find_ids(items, in_bin, set(ids.values()), not_before=applied_at))
         for position, item in enumerate(items):
             if position not in ids:
                 results[position] = _failure(

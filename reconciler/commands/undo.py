@@ -44,7 +44,8 @@ def command(ctx: click.Context, apply_report: str, endpoint: str | None,
     with target.writer() as writer:
         for space, items in sorted(by_space.items()):
             results.extend(undo_space(writer, space, items, batch_size=batch_size,
-                                      user_id=applied.user_ids.get(space)))
+                                      user_id=applied.user_ids.get(space),
+                                      applied_at=applied.started_at))
     report = UndoReport(library=applied.library, endpoint=target.endpoint,
                         plan_digest=applied.plan_digest, started_at=started_at,
                         finished_at=utc_now(), items=tuple(results))

@@ -126,3 +126,6 @@ def test_unknown_ids_match_the_newest_unclaimed_bin_entry_of_that_path() -> None
         RecycledItem(8, "d", EntryType.FILE),
     ]
     assert find_ids(items, in_bin, {7, 5}) == {0: 4, 1: 3}
+    # An entry removed well before the apply started is an older delete of the same path.
+    assert find_ids(items, in_bin, {7, 5}, not_before="2027-01-01T00:10:01.500Z") == {0: 4}
+    assert find_ids(items, in_bin, {7, 5}, not_before="2027-01-01T00:12:00.000Z") == {}
