@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +127,12 @@ class Executor:
         """Each settled item's outcome so far; items not in it were not attempted."""
         with self._lock:
             return dict(self._results)
+
+    @property
+    def unanswered(self) -> set[int]:
+        """Items sent (now or by an earlier run) whose answer never came."""
+        with self._lock:
+            return set(self._maybe) - set(self._results)
 
     @property
     def steps(self) -> list[StepReport]:
@@ -424,10 +430,18 @@ class Executor:
             self._steps[key] = report
 
 
-def item_outcomes(deletes: Iterable[Delete], results: Mapping[int, ItemOutcome]
-                  ) -> list[tuple[Delete, ItemOutcome]]:
-    """Every planned item with its outcome; unsettled items were not attempted."""
+UNANSWERED = ItemOutcome(
+    Outcome.UNANSWERED,
+    message="sent, but apply stopped before the answer came: it may be deleted; run the same "
+            "command again to find out and finish",
+)
+
+
+def item_outcomes(deletes: Iterable[Delete], results: Mapping[int, ItemOutcome],
+                  unanswered: Collection[int] = ()) -> list[tuple[Delete, ItemOutcome]]:
+    """Every planned item with its outcome: settled, sent without an answer, or not attempted."""
     return [
-        (delete, results.get(index) or ItemOutcome(Outcome.NOT_ATTEMPTED))
+        (delete, results.get(index)
+         or (UNANSWERED if index in unanswered else ItemOutcome(Outcome.NOT_ATTEMPTED)))
         for index, delete in enumerate(deletes)
     ]

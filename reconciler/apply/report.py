@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     ALREADY_GONE = "already_gone"
     FAILED = "failed"
     STALE = "stale"
+    UNANSWERED = "unanswered"
     NOT_ATTEMPTED = "not_attempted"
 
     @property
@@ -231,7 +232,7 @@ class ApplyReport:
             raise ReconcileError(f"not a valid apply report: {error!r}") from None
 
 
-_ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.NOT_ATTEMPTED)
+_ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.UNANSWERED, Outcome.NOT_ATTEMPTED)
 
 
 def describe_error(status: int | None, code: str | None, message: str | None) -> str:

@@ -140,10 +140,13 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str) ->
     header = prepared.header
     items = tuple(
         ItemReport(delete.space, delete.path, delete.type, delete.final_mode, result)
-        for delete, result in item_outcomes(prepared.plan.deletes, executor.results)
+        for delete, result in item_outcomes(prepared.plan.deletes, executor.results,
+                                            executor.unanswered)
     )
     steps = tuple(executor.steps)
-    interrupted = any(item.outcome is Outcome.NOT_ATTEMPTED for item in items) or any(
+    interrupted = any(
+        item.outcome in (Outcome.NOT_ATTEMPTED, Outcome.UNANSWERED) for item in items
+    ) or any(
         step.outcome is StepOutcome.NOT_ATTEMPTED for step in steps
     )
     return ApplyReport(

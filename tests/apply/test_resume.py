@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.apply.executor import Executor, Settings
+from reconciler.apply.executor import Executor, Settings, item_outcomes
 from reconciler.apply.journal import Journal, Replay
 from reconciler.apply.report import ItemOutcome, Outcome
 from reconciler.client import SmhWriteClient
@@ -156,3 +156,25 @@ def test_a_change_inside_a_planned_directory_no_rule_can_keep_goes_with_it(
     executor.run()
     assert not any(path.startswith("tmp") for path in paths_of(emu))
     assert by_path(executor, plan)["tmp"].outcome is Outcome.RECYCLED
+
+
+def test_items_sent_without_an_answer_are_reported_unanswered_not_unattempted(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    journal = new_journal(plan)
+    die_at_first_outcome(journal)
+    executor = Executor(plan, writer, journal)
+    first_run_dies(executor)
+    outcomes = {delete.path: outcome.outcome for delete, outcome
+                in item_outcomes(plan.deletes, executor.results, executor.unanswered)}
+    sent = {plan.deletes[i].path for i in executor.unanswered}
+    assert sent, "the first batch was sent before the run died"
+    gone = {path for _, path in deleted_paths(emu)}
+    assert gone <= sent
+    for path, outcome in outcomes.items():
+        # What may have reached the library is never reported as not attempted.
+        expected = Outcome.UNANSWERED if path in sent else Outcome.NOT_ATTEMPTED
+        assert outcome is expected, path
+        if path in gone:
+            assert outcome is Outcome.UNANSWERED, path
