@@ -4,7 +4,7 @@ the test's temporary directory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from reconciler.apply.runner import plan_digest
 from reconciler.auth import Credentials, Secret
 from reconciler.client import RetryPolicy, SmhWriteClient
 from reconciler.desired import LibrarySpec
-from reconciler.emulator import Clock, Emulator
+from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
 from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.walker import walk_library
@@ -110,3 +110,23 @@ def deleted_paths(emu: Emulator, since: int = 0) -> list[tuple[str, str]]:
         elif entry["method"] == "DELETE" and entry["route"] in ("file", "directory"):
             found.append((entry["space"], entry["path"]))
     return found
+
+
+def faults_per_request(
+    emu: Emulator, choose: Callable[[HttpRequest], Mapping[str, Any] | None]
+) -> None:
+    """Answer each request under the faults `choose` picks for it (none for None): a way to
+    make one kind of call fail while the rest of the library works."""
+    original = emu.handle
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        faults = choose(request)
+        if faults is None:
+            return original(request)
+        emu.set_faults(faults)
+        try:
+            return original(request)
+        finally:
+            emu.set_faults({})
+
+    emu.handle = handle  # type: ignore[method-assign]

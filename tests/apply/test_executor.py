@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -12,7 +13,7 @@ from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import read_records, replay
 from reconciler.apply.report import Outcome, StepOutcome
 from reconciler.client import SmhWriteClient
-from reconciler.emulator import Emulator
+from reconciler.emulator import Emulator, HttpRequest
 from reconciler.plan import Plan
 from tests.apply.conftest import (
     ENDPOINT,
@@ -20,6 +21,7 @@ from tests.apply.conftest import (
     TOKEN,
     JournalFactory,
     deleted_paths,
+    faults_per_request,
     paths_of,
     plan_for,
     seed,
@@ -139,18 +141,15 @@ def test_a_re_sent_batch_reports_items_its_first_attempt_recycled_as_recycled(
 ) -> None:
     plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
     # The first batch call is carried out but its answer is lost; the retry finds nothing.
-    emu.set_faults({"drop_rate": 1.0, "drop_phase": "after", "seed": 1})
-    original = emu.handle
     calls = {"batch": 0}
 
-    def once(request):  # type: ignore[no-untyped-def]
-        if "/batch/" in request.target:
-            calls["batch"] += 1
-            if calls["batch"] == 2:
-                emu.set_faults({})
-        return original(request)
+    def first_batch_answer_lost(request: HttpRequest) -> dict[str, Any] | None:
+        if "/batch/" not in request.target:
+            return None
+        calls["batch"] += 1
+        return {"drop_rate": 1.0, "drop_phase": "after", "seed": 1} if calls["batch"] == 1 else None
 
-    emu.handle = once  # type: ignore[method-assign]
+    faults_per_request(emu, first_batch_answer_lost)
     executor = run(plan, writer, new_journal)
     for index, _ in enumerate(plan.deletes):
         result = executor.results[index]
@@ -168,19 +167,8 @@ def test_a_batch_that_keeps_failing_is_split_down_to_single_deletes(
     with writer_for(emu, attempts=1) as client:
         plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "tmp/", "readme.txt"])),
                         client)
-        emu.set_faults({"fail_paths": {}})
-        original = emu.handle
-
-        def batches_fail(request):  # type: ignore[no-untyped-def]
-            if "/batch/" in request.target:
-                emu.set_faults({"error_rate": 1.0, "error_statuses": [503]})
-                try:
-                    return original(request)
-                finally:
-                    emu.set_faults({})
-            return original(request)
-
-        emu.handle = batches_fail  # type: ignore[method-assign]
+        faults_per_request(emu, lambda request: {"error_rate": 1.0, "error_statuses": [503]}
+                           if "/batch/" in request.target else None)
         executor = run(plan, client, new_journal)
     assert all(result.outcome.done for result in executor.results.values())
     singles = sorted((entry["route"], entry["path"]) for entry in emu.request_log()
@@ -196,18 +184,13 @@ def test_one_bad_item_fails_alone_after_the_split(
 ) -> None:
     with writer_for(emu, attempts=1) as client:
         plan = plan_for(library_spec(space_spec(purge=["**/*.jpg", "readme.txt"])), client)
-        original = emu.handle
-
-        def poisoned(request):  # type: ignore[no-untyped-def]
+        def poisoned(request: HttpRequest) -> dict[str, Any] | None:
             names = request.target + request.body.decode()
             if request.method != "GET" and "readme.txt" in names:
-                emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
-            try:
-                return original(request)
-            finally:
-                emu.set_faults({})
+                return {"error_rate": 1.0, "error_statuses": [500]}
+            return None
 
-        emu.handle = poisoned  # type: ignore[method-assign]
+        faults_per_request(emu, poisoned)
         executor = run(plan, client, new_journal)
     results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
     assert results["readme.txt"].outcome is Outcome.FAILED
@@ -304,23 +287,19 @@ def test_an_item_a_lost_answer_deleted_is_not_reported_failed_when_its_retry_fai
 ) -> None:
     with writer_for(emu, attempts=2) as client:
         plan = plan_for(library_spec(space_spec(purge=["readme.txt", "tmp/"])), client)
-        original = emu.handle
         calls = {"n": 0}
 
-        def lost_then_unavailable(request):  # type: ignore[no-untyped-def]
+        def lost_then_unavailable(request: HttpRequest) -> dict[str, Any] | None:
             if request.method == "GET":
-                return original(request)
+                return None
             calls["n"] += 1
             # The first delete call is carried out and its answer lost; every later one
             # meets a server that is unavailable.
-            emu.set_faults({"drop_rate": 1.0, "drop_phase": "after", "seed": 1}
-                           if calls["n"] == 1 else {"error_rate": 1.0, "error_statuses": [503]})
-            try:
-                return original(request)
-            finally:
-                emu.set_faults({})
+            if calls["n"] == 1:
+                return {"drop_rate": 1.0, "drop_phase": "after", "seed": 1}
+            return {"error_rate": 1.0, "error_statuses": [503]}
 
-        emu.handle = lost_then_unavailable  # type: ignore[method-assign]
+        faults_per_request(emu, lost_then_unavailable)
         executor = run(plan, client, new_journal)
     assert "readme.txt" not in paths_of(emu) and "tmp/" not in paths_of(emu)
     for index, _ in enumerate(plan.deletes):

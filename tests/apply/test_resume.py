@@ -20,6 +20,7 @@ from tests.apply.conftest import (
     TOKEN,
     JournalFactory,
     deleted_paths,
+    faults_per_request,
     paths_of,
     plan_for,
 )
@@ -110,18 +111,8 @@ def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
     assert "readme.txt" not in paths_of(emu)
     make_directory(emu, "readme.txt")
     # And the task can no longer be queried.
-    original = emu.handle
-
-    def tasks_fail(request):  # type: ignore[no-untyped-def]
-        if "/task/" in request.target:
-            emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
-            try:
-                return original(request)
-            finally:
-                emu.set_faults({})
-        return original(request)
-
-    emu.handle = tasks_fail  # type: ignore[method-assign]
+    faults_per_request(emu, lambda request: {"error_rate": 1.0, "error_statuses": [500]}
+                       if "/task/" in request.target else None)
     seen = len(emu.request_log())
     executor, plan, recorded = resume(journal.path, writer)
     assert recorded.open_tasks
