@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from reconciler.apply.journal import Journal
@@ -130,3 +131,11 @@ def faults_per_request(
             emu.set_faults({})
 
     emu.handle = handle  # type: ignore[method-assign]
+
+
+def make_directory(emu: Emulator, path: str) -> None:
+    """Create a directory through the API, as another client of the library would."""
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as client:
+        answer = client.put(f"/api/v1/directory/{LIBRARY}/-/{path}",
+                            params={"access_token": TOKEN})
+        assert answer.status_code == 201, answer.text

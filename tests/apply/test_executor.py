@@ -7,8 +7,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import read_records, replay
 from reconciler.apply.report import Outcome, StepOutcome
@@ -16,12 +14,10 @@ from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator, HttpRequest
 from reconciler.plan import Plan
 from tests.apply.conftest import (
-    ENDPOINT,
-    LIBRARY,
-    TOKEN,
     JournalFactory,
     deleted_paths,
     faults_per_request,
+    make_directory,
     paths_of,
     plan_for,
     seed,
@@ -209,13 +205,6 @@ def test_a_whole_batch_refused_for_permission_is_not_split(
         executor = run(plan, client, new_journal)
     assert {r.outcome for r in executor.results.values()} == {Outcome.FAILED}
     assert sum(1 for e in emu.request_log() if e["route"] in ("batch", "file")) == 1
-
-
-def make_directory(emu: Emulator, path: str) -> None:
-    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as client:
-        answer = client.put(f"/api/v1/directory/{LIBRARY}/-/{path}",
-                            params={"access_token": TOKEN})
-        assert answer.status_code == 201, answer.text
 
 
 def test_the_recheck_skips_changed_items_and_never_deletes_them(

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from reconciler.apply.executor import Executor, Settings, item_outcomes
 from reconciler.apply.journal import Journal, Replay
 from reconciler.apply.report import ItemOutcome, Outcome
@@ -15,12 +13,10 @@ from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator
 from reconciler.plan import Plan
 from tests.apply.conftest import (
-    ENDPOINT,
-    LIBRARY,
-    TOKEN,
     JournalFactory,
     deleted_paths,
     faults_per_request,
+    make_directory,
     paths_of,
     plan_for,
 )
@@ -84,13 +80,6 @@ def test_a_directory_whose_inner_item_a_lost_answer_deleted_is_still_deleted_on_
     assert results["tmp"].outcome is Outcome.RECYCLED, results["tmp"]
     assert results["tmp/x.part"].outcome is Outcome.DELETED
     assert "tmp/" not in paths_of(emu)
-
-
-def make_directory(emu: Emulator, path: str) -> None:
-    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as client:
-        answer = client.put(f"/api/v1/directory/{LIBRARY}/-/{path}",
-                            params={"access_token": TOKEN})
-        assert answer.status_code == 201, answer.text
 
 
 def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
