@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DEMO_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && pip install -e . "
                 "&& smh-reconcile demo")
-TEST_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' "
-                "&& python -m pytest")
+TEST_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && "
+                "PIP_CONSTRAINT=constraints.txt pip install -e '.[test]' && python -m pytest")
 
 
 def code_blocks(language: str) -> list[str]:
@@ -146,3 +147,27 @@ def test_the_schema_the_editor_line_names_exists() -> None:
             ROOT / "schemas" / "manifest.schema.json").resolve()
     assert (ROOT / "schemas" / "manifest.schema.json").read_bytes() == (
         ROOT / "reconciler" / "schemas" / "manifest.schema.json").read_bytes()
+
+
+def _requirement_names(requirements: list[str]) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for requirement in requirements:
+        match = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", requirement)
+        assert match, requirement
+        named[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return named
+
+
+def test_the_test_environment_is_pinned_and_the_package_keeps_lower_bounds() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = _requirement_names(
+        project["project"]["dependencies"] + project["project"]["optional-dependencies"]["test"]
+        + project["build-system"]["requires"]
+    )
+    assert all(spec == "" or spec.startswith(">=") for spec in declared.values()), declared
+    pins = _requirement_names([
+        line for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ])
+    assert all(spec.startswith("==") for spec in pins.values()), pins
+    assert set(declared) <= set(pins), set(declared) - set(pins)

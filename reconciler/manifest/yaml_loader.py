@@ -56,6 +56,9 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists; a manifest needs six levels."""
 
+_DEPTH_MESSAGE = f"nesting is deeper than {MAX_DEPTH} levels; a manifest needs six"
+_LIBYAML_DEPTH = "exceeded maximum nesting depth"
+
 _TAG = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL, _INT, _FLOAT = (_TAG + name for name in ("str", "null", "bool", "int", "float"))
 _MAP, _SEQ = _TAG + "map", _TAG + "seq"
@@ -224,6 +227,11 @@ class _Composer:
         if isinstance(error, yaml.MarkedYAMLError):
             mark = error.problem_mark or error.context_mark
             message = error.problem or "invalid YAML"
+            if _LIBYAML_DEPTH in message:
+                # libyaml (PyYAML >= 6.0.4) caps nesting itself, and its scanner can reach that
+                # cap before the composer sees the first event: give the same message either way.
+                self.problem(mark or (1, 1), _DEPTH_MESSAGE)
+                return
             if error.context:
                 message = f"{message} ({error.context})"
             self.problem(mark or (1, 1), f"invalid YAML: {message}")
@@ -282,10 +290,7 @@ class _Composer:
                 is_map = kind is events.MappingStartEvent
                 self._check_collection_tag(event, _MAP if is_map else _SEQ)
                 if len(stack) >= MAX_DEPTH:
-                    self.problem(
-                        mark,
-                        f"nesting is deeper than {MAX_DEPTH} levels; a manifest needs six",
-                    )
+                    self.problem(mark, _DEPTH_MESSAGE)
                     raise _Abort
                 if is_map:
                     stack.append([{}, {}, {}, None, None, mark.line + 1, mark.column + 1])

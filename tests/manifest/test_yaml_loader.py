@@ -55,11 +55,21 @@ def test_undefined_alias_is_an_error_not_a_crash() -> None:
 
 
 def test_nesting_deeper_than_the_limit_is_refused_without_recursion() -> None:
-    depth = 200_000  # deep enough to crash a recursive composer
+    depth = 200_000  # deep enough to crash a recursive composer, and past libyaml's own cap
     result = read_manifest("deep.yaml", b"[" * depth + b"]" * depth)
 
     assert result.document is None
-    assert [problem.message for problem in result.problems] == [
+    [problem] = result.problems
+    assert problem.message == f"nesting is deeper than {MAX_DEPTH} levels; a manifest needs six"
+    assert str(problem).startswith("deep.yaml:1:")
+
+
+def test_block_nesting_just_past_the_limit_is_located_where_it_starts() -> None:
+    lines = [f"{'  ' * level}k{level}:" for level in range(MAX_DEPTH + 1)]
+    result = read_manifest("deep.yaml", ("\n".join(lines) + " x\n").encode())
+
+    assert [str(problem) for problem in result.problems] == [
+        f"deep.yaml:{MAX_DEPTH + 1}:{2 * MAX_DEPTH + 1}: "
         f"nesting is deeper than {MAX_DEPTH} levels; a manifest needs six"
     ]
 
