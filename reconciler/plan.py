@@ -108,6 +108,8 @@ class ClearHistory:
 
     reason: str
     blocked: bool = False
+    versions: int | None = None
+    """The earlier versions the library keeps; None when they could not be counted."""
 
     action = Action.CLEAR_HISTORY
 
@@ -116,7 +118,11 @@ class ClearHistory:
         return (1, "", 0, "")
 
     def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
-        return {"action": self.action.value, "blocked": self.blocked, "reason": self.reason}
+        data: dict[str, Any] = {"action": self.action.value, "blocked": self.blocked,
+                                "reason": self.reason}
+        if self.versions is not None:
+            data["versions"] = self.versions
+        return data
 
 
 Change = Delete | EmptyRecycleBin | ClearHistory
@@ -215,8 +221,11 @@ class Plan:
         return None
 
     def has_changes(self) -> bool:
-        """Whether applying would change the library (a history clear alone does not count)."""
-        return any(not isinstance(change, ClearHistory) for change in self.changes)
+        """Whether applying would change the library. A history clear counts when the plan
+        counted earlier versions to clear; one that runs only because they could not be
+        counted does not (it is on every plan that declares it)."""
+        return any(not isinstance(change, ClearHistory) or change.versions is not None
+                   for change in self.changes)
 
     def is_drifted(self) -> bool:
         """What `--detailed-exitcode` reports as 2: changes or missing paths."""
@@ -364,7 +373,9 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
         return EmptyRecycleBin(
             space=data["space"], items=int(data.get("items", 0)), reason=data.get("reason", "")
         )
-    return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)))
+    versions = data.get("versions")
+    return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)),
+                        versions=None if versions is None else int(versions))
 
 
 def dumps(document: Mapping[str, Any]) -> str:

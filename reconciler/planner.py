@@ -13,6 +13,7 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -229,9 +230,27 @@ class _Forest:
             stack.extend(node.inner)
 
 
+_FORESTS: OrderedDict[tuple[int, int, bool], tuple[SpaceSpec, object, _Forest]] = OrderedDict()
+
+
+def _forest(space: SpaceSpec, listing: SpaceListing) -> _Forest:
+    """The forest of `space` over `listing`. The walker needs it to know what to count and
+    the planner again once the counts are in; counts never change it, so the second call
+    takes the first one's (same spec, same listed children, same bin state)."""
+    key = (id(space), id(listing.children), listing.recycle_bin_enabled)
+    cached = _FORESTS.get(key)
+    if cached is not None and cached[0] is space and cached[1] is listing.children:
+        return cached[2]
+    forest = _Forest(space, listing)
+    _FORESTS[key] = (space, listing.children, forest)
+    while len(_FORESTS) > 64:
+        _FORESTS.popitem(last=False)
+    return forest
+
+
 def deleted_directories(space: SpaceSpec, listing: SpaceListing) -> list[str]:
     """The directory items the plan of `space` deletes, which the walker must count."""
-    forest = _Forest(space, listing)
+    forest = _forest(space, listing)
     if forest.errors:
         return []
     return sorted(node.delete.path for node in forest.nodes()
@@ -271,8 +290,8 @@ def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[
 def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
     if listing.errors:
         return _failed(space, listing, listing.errors)
-    forest = _Forest(space, listing)
-    errors = forest.errors
+    forest = _forest(space, listing)
+    errors = list(forest.errors)
     deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
     if errors:
         return _failed(space, listing, tuple(errors))
@@ -413,14 +432,17 @@ def _clear_history(spec: LibrarySpec, listing: LibraryListing) -> ClearHistory |
     where = f"history.clear ({spec.history_location.short()})" if spec.history_location else (
         "history.clear"
     )
+    versions = listing.history_files
     if listing.history_enabled is False:
-        return ClearHistory(reason=where)
+        return ClearHistory(reason=where, versions=versions)
     if listing.history_enabled is None:
         return ClearHistory(
-            reason=f"{where}: the library's history setting could not be read", blocked=True
+            reason=f"{where}: the library's history setting could not be read", blocked=True,
+            versions=versions,
         )
     return ClearHistory(
-        reason=f"{where}: file history is enabled on the library; disable it first", blocked=True
+        reason=f"{where}: file history is enabled on the library; disable it first",
+        blocked=True, versions=versions,
     )
 
 

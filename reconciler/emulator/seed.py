@@ -152,7 +152,7 @@ def _parse_paths(
     dirs: set[str] = set()
     given: dict[str, Attributes] = {}
     for index, entry in enumerate(paths):
-        path, attributes = _seed_entry(entry, f"{where}[{index}]")
+        path, attributes = seed_entry(entry, f"{where}[{index}]")
         segments = split_path(path)
         if not segments:
             raise SeedError(f"{where}[{index}]: invalid path {path!r}")
@@ -173,8 +173,9 @@ def _parse_paths(
     return tuple(sorted(files)), tuple(sorted(dirs)), given
 
 
-def _seed_entry(entry: object, where: str) -> tuple[str, Attributes | None]:
-    """A seed entry: a path, or `{path, size, mtime}` (either attribute may be left out)."""
+def seed_entry(entry: object, where: str) -> tuple[str, Attributes | None]:
+    """A seed (or `/_emulator/files`) entry: a path, or `{path, size, mtime}` (either
+    attribute may be left out)."""
     if isinstance(entry, str):
         return entry, None
     if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):

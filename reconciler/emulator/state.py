@@ -176,6 +176,7 @@ class Library:
         }
         self.next_recycled = 1
         self.next_task = 1
+        self.next_write = 1
         self.tasks: dict[int, Task] = {}
         self.history_enabled = seed.history_enabled
         self.history_config: dict[str, int] = {
@@ -463,6 +464,29 @@ class Library:
             doc.update(contentType=content_type(item.original[-1]), eTag=meta.etag,
                        crc64=str(meta.crc64))
         return doc
+
+    def write_file(self, space: SpaceState, path: str, size: int | None,
+                   mtime: float | None) -> None:
+        """Create or overwrite a file as an uploading client would: missing parents are
+        created, and an overwritten file gets new metadata (eTag, crc64, times)."""
+        segments = split_path(path)
+        if not segments:
+            raise ApiError(400, "ParamInvalid", f"invalid path {path!r}")
+        parent = space.root
+        for name in segments[:-1]:
+            if parent.has_file(name):
+                raise ApiError(409, "SameNameDirectoryOrFileExists")
+            parent = parent.child_dir(name) or self.new_dir(parent, name)
+        name = segments[-1]
+        if parent.child_dir(name) is not None:
+            raise ApiError(409, "SameNameDirectoryOrFileExists")
+        if parent.has_file(name):
+            parent.remove_file(name)
+        key = f"{'/'.join(segments)}\0{self.next_write}"
+        self.next_write += 1
+        parent.add_file(name, key)
+        space.meta.attributes[key] = (size, self.clock.now() if mtime is None else mtime)
+        self.touch(parent)
 
     def new_dir(self, parent: Dir, name: str) -> Dir:
         key = "/".join([*parent.segments(), name])

@@ -129,7 +129,10 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
     if clear is not None:
         console.print()
         console.print(Text("library", style="bold"))
-        label = "clear all earlier file versions" + (" (BLOCKED)" if clear.blocked else "")
+        label = "clear all earlier file versions"
+        if clear.versions is not None:
+            label += f" ({clear.versions:,} now)"
+        label += " (BLOCKED)" if clear.blocked else ""
         row = _Row("~", "bold red" if clear.blocked else "cyan", label, "maintenance",
                    clear.reason)
         console.print(_line(row, len(label), 0, 0))
