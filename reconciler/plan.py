@@ -47,6 +47,9 @@ class Delete:
     """What the item removes: a file counts 1 and its size (None when the server gave none); a
     directory what it holds, recursively, less its inner items deleted on their own."""
     counted: Counted = Counted.STATS
+    withdrawn: str | None = None
+    """Set by apply on an item of a plan file that the manifests no longer delete as planned
+    (the library changed since): why. It is reported stale and never sent."""
 
     action = Action.DELETE
 
@@ -76,6 +79,8 @@ class Delete:
             data["effective_mode"] = self.effective_mode.value
         if fingerprints:
             data["fingerprint"] = self.fingerprint.to_json()
+            if self.withdrawn is not None:
+                data["withdrawn"] = self.withdrawn
         return data
 
 
@@ -318,7 +323,7 @@ class Plan:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
         try:
-            return cls(
+            plan = cls(
                 library=str(data["library"]),
                 changes=tuple(_change_from_json(change) for change in data["changes"]),
                 missing=tuple(
@@ -347,6 +352,14 @@ class Plan:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ReconcileError(f"not a valid plan: {error!r}") from None
+        seen: set[tuple[str, str]] = set()
+        for delete in plan.deletes:
+            if (delete.space, delete.path) in seen:
+                raise ReconcileError(
+                    f"not a valid plan: {delete.path!r} in space {delete.space} is planned twice"
+                )
+            seen.add((delete.space, delete.path))
+        return plan
 
 
 def _sort_key(change: Change) -> tuple[int, str, int, str]:
@@ -368,6 +381,7 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             files=int(data.get("files", 0)),
             bytes=None if data.get("bytes") is None else int(data["bytes"]),
             counted=Counted(data.get("counted", Counted.STATS.value)),
+            withdrawn=data.get("withdrawn"),
         )
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(
@@ -392,15 +406,25 @@ class PlanFile:
     manifest_digest: str
     manifest_files: tuple[str, ...] = ()
     created_at: str | None = None
+    manifest_digests: Mapping[str, str] = field(default_factory=dict)
+    """`sha256:HEX` of each file of `manifest_files`: apply reads them again and compares."""
+    signature: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, signed: bool = True) -> dict[str, Any]:
         data = self.plan.to_json(fingerprints=True)
         data["kind"] = PLAN_FILE_KIND
         data["endpoint"] = self.endpoint
-        data["manifests"] = {"digest": self.manifest_digest, "files": list(self.manifest_files)}
+        data["manifests"] = {"digest": self.manifest_digest, "files": list(self.manifest_files),
+                             "digests": dict(sorted(self.manifest_digests.items()))}
         if self.created_at is not None:
             data["created_at"] = self.created_at
+        if signed and self.signature is not None:
+            data["signature"] = self.signature
         return data
+
+    def signing_text(self) -> bytes:
+        """What a signature covers: the whole file but the signature, canonically."""
+        return dumps(self.to_json(signed=False)).encode("utf-8")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlanFile:
@@ -416,6 +440,8 @@ class PlanFile:
             plan=Plan.from_json(data),
             endpoint=str(data.get("endpoint", "")),
             manifest_digest=str(manifests.get("digest", "")),
-            manifest_files=tuple(manifests.get("files", ())),
+            manifest_files=tuple(str(f) for f in manifests.get("files", ())),
             created_at=data.get("created_at"),
+            manifest_digests={str(k): str(v) for k, v in (manifests.get("digests") or {}).items()},
+            signature=data.get("signature"),
         )

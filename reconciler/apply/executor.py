@@ -254,6 +254,11 @@ class Executor:
 
     def _recheck(self, space: str, indices: Sequence[int],
                  inside: Mapping[int, Sequence[int]]) -> None:
+        withdrawn = {i: ItemOutcome(Outcome.STALE, message=self.deletes[i].withdrawn)
+                     for i in indices
+                     if i not in self._results and self.deletes[i].withdrawn is not None}
+        if withdrawn:
+            self._settle(None, withdrawn, space=space)
         pending = [i for i in indices if i not in self._results]
         wanted = pending if self.settings.recheck else [i for i in pending if i in self._maybe]
         if not wanted:

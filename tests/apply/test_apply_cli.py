@@ -254,9 +254,8 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
 ) -> None:
     planfile = tmp_path / "plan.json"
     assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
-    # After the plan was saved: tmp/ gains an entry and the manifest changes.
+    # After the plan was saved: tmp/ gains an entry.
     make_directory(simple, "tmp/new")
-    simple.manifest.write_text(MANIFEST.replace('"*.log", ', ""))
     before = len(simple.emu.request_log())
     code, out, err = simple.run("apply", planfile, "--auto-approve", "--report", simple.report,
                                 "--state-dir", simple.state_dir)
@@ -264,7 +263,7 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
     items = {item["path"]: item for item in simple.load_report()["items"]}
     assert items["tmp"]["outcome"] == "stale"
     assert "etag" in items["tmp"]["message"]
-    assert items["old.log"]["outcome"] == "recycled"  # in the plan file, whatever the manifest
+    assert items["old.log"]["outcome"] == "recycled"
     assert items["tmp/b.part"]["outcome"] == "deleted"
     assert "stale         tmp  (" in out
     sent = [(e["route"], e["body"]) for e in simple.emu.request_log()[before:]
@@ -273,6 +272,20 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
                                {"path": "tmp/b.part", "permanent": True},
                                {"path": "x.part", "permanent": True}])]
     assert "tmp/a.bin" in simple.emu.state()["spaces"]["-"]["paths"]
+
+
+def test_a_saved_plan_whose_manifests_changed_is_refused(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    simple.manifest.write_text(MANIFEST.replace('"*.log", ', ""))
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--state-dir",
+                              simple.state_dir)
+    assert code == 1
+    assert "the manifests differ from those the plan was made from" in err
+    assert f"{simple.manifest}: changed" in err
+    assert untouched(simple)
 
 
 def make_directory(library: Library, path: str) -> None:
