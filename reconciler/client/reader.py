@@ -84,6 +84,8 @@ class SmhReadClient:
     """Reads one SMH library. A context manager owning its HTTP connection pool."""
 
     ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET"})
+    REVOKES_TOKENS: ClassVar[bool] = False
+    """Whether closing revokes the tokens it minted (a DELETE, so never for a reader)."""
 
     def __init__(
         self,
@@ -110,6 +112,7 @@ class SmhReadClient:
             retry=retry,
             timeout=timeout,
             clock=clock,
+            revoke_tokens=self.REVOKES_TOKENS,
         )
 
     def __enter__(self) -> Self:

@@ -48,6 +48,7 @@ class SmhWriteClient(SmhReadClient):
     """Reads and writes one SMH library."""
 
     ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET", "POST", "DELETE"})
+    REVOKES_TOKENS: ClassVar[bool] = True
 
     # -- deletes -------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ MAX_PERIOD = 315360000  # ten years: the longest token period
 MAX_BATCH = 1000
 MAX_PAGE_WINDOW = 10000  # page * page_size
 DEFAULT_RETENTION_DAYS = 30
+TOKEN_TRANSPORTS = ("header", "query", "both")
 
 
 @dataclass
@@ -152,14 +153,20 @@ def int_param(call: Call, name: str, default: int) -> int:
 class Library:
     """One SMH media library: the seed's content, tokens, tasks and history settings."""
 
-    def __init__(self, seed: Seed, clock: Clock) -> None:
+    def __init__(self, seed: Seed, clock: Clock, token_transport: str = "both") -> None:
         self.seed = seed
         self.clock = clock
+        self.set_token_transport(token_transport)
         self.faults = Faults()
         self.tokens: dict[str, Token] = {}
         self.last_etag = 0
         self.load_seed_state()
         self.restore_admin_token()
+
+    def set_token_transport(self, value: str) -> None:
+        if value not in TOKEN_TRANSPORTS:
+            raise ValueError(f"token_transport must be one of {', '.join(TOKEN_TRANSPORTS)}")
+        self.token_transport = value
 
     def restore_admin_token(self) -> None:
         if self.seed.token is not None:
@@ -202,8 +209,9 @@ class Library:
             raise ApiError(404, "LibraryNotFound")
 
     def authenticate(self, call: Call) -> Token:
-        value = call.query.get("access_token", "")
-        if not value:
+        # A server that reads only one of the two places answers as if no token was sent.
+        value = call.query.get("access_token", "") if self.token_transport != "header" else ""
+        if not value and self.token_transport != "query":
             header = call.headers.get("authorization", "")
             if header[:7].lower() == "bearer ":
                 value = header[7:].strip()

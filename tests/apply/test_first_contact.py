@@ -1,0 +1,80 @@
+"""Plan and apply end to end, over real loopback HTTP, against servers that answer the way a
+real SMH may where the docs and SDKs disagree: one that reads the token only from the header
+or only from the query, listings with entry types the tool does not know, a recycle bin that
+turns out to be off, batch tasks that end without per-item results, and a server that refuses
+`limit=1000`. In each, no path is deleted that a fault-free run would not delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deepdiff import DeepDiff
+
+from reconciler.emulator import Clock, Emulator
+from tests.apply.conftest import deleted_paths
+from tests.apply.scenarios import Scenario
+from tests.apply.test_apply_cli import MANIFEST, SEED_PATHS, Library
+
+pytestmark = pytest.mark.e2e
+
+SIMPLE = Scenario("simple", {"-": SEED_PATHS}, MANIFEST, {"-": ["keep/", "keep/k.txt"]},
+                  {"-": ["old.log", "tmp"]}, ("-", "old.log"))
+
+
+@contextmanager
+def serve(tmp_path: Path, scenario: Scenario = SIMPLE, **options: Any) -> Iterator[Library]:
+    clock = Clock(start=1_800_000_000.0)
+    emu = Emulator.from_seed(scenario.seed(), clock=clock, **options)
+    with emu.serve() as url:
+        yield Library(scenario, tmp_path, url, emu, clock)
+
+
+def final_state(library: Library) -> dict[str, Any]:
+    return {"paths": library.emu.state()["spaces"]["-"]["paths"],
+            "recycled": library.state()["-"]["recycled"]}
+
+
+def reference_state(tmp_path: Path, scenario: Scenario = SIMPLE) -> dict[str, Any]:
+    """What a fault-free apply of the scenario leaves (against a server that reads both)."""
+    (tmp_path / "reference").mkdir()
+    with serve(tmp_path / "reference", scenario) as library:
+        code, out, err = library.apply()
+        assert code == 0, out + err
+        return final_state(library)
+
+
+# -- token transport ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("server_reads", "client_sends"), [
+    ("header", "auto"), ("query", "auto"), ("both", "auto"),
+    ("header", "header"), ("query", "query"), ("both", "query"),
+])
+@pytest.mark.parametrize("credential", ["SMH_ACCESS_TOKEN", "SMH_LIBRARY_SECRET"])
+def test_plan_and_apply_work_unchanged_in_each_token_transport(
+    tmp_path: Path, server_reads: str, client_sends: str, credential: str
+) -> None:
+    expected = reference_state(tmp_path)
+    with serve(tmp_path, token_transport=server_reads) as library:
+        env: dict[str, str | None] = {"SMH_TOKEN_TRANSPORT": client_sends}
+        if credential == "SMH_LIBRARY_SECRET":
+            env.update(SMH_ACCESS_TOKEN=None, SMH_LIBRARY_SECRET="s")
+        code, plan_out, plan_err = library.run("plan", library.manifest,
+                                               "--detailed-exitcode", env=env)
+        assert code == 2, plan_out + plan_err
+        code, out, err = library.apply(env=env)
+        assert code == 0, out + err
+        assert not DeepDiff(expected, final_state(library))
+        assert library.run("plan", library.manifest, "--detailed-exitcode", env=env)[0] == 0
+        log = library.emu.request_log()
+        in_query = {"access_token" in e["query"] for e in log if e["route"] != "token"}
+        assert in_query == ({False} if server_reads != "query" and client_sends != "query"
+                            else {True} if client_sends == "query" else {False, True})
+        texts = [plan_out, plan_err, out, err, library.report.read_text()]
+        texts += [p.read_text() for p in library.state_dir.rglob("*") if p.is_file()]
+        assert all("access_token=" not in text or "access_token=***" in text
+                   for text in texts)
+        assert all("apply-token" not in text and "acctk" not in text for text in texts)
