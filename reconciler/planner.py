@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
-from reconciler.listing import LibraryListing, RemoteEntry, SpaceListing
+from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
 from reconciler.plan import (
     Change,
@@ -26,6 +26,7 @@ from reconciler.plan import (
     EmptyRecycleBin,
     Missing,
     Plan,
+    PlanWarning,
     SafetyViolation,
     SpaceReport,
 )
@@ -147,6 +148,7 @@ class SpacePlan:
     changes: tuple[Change, ...]
     missing: tuple[Missing, ...]
     report: SpaceReport
+    warnings: tuple[PlanWarning, ...] = ()
 
 
 def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
@@ -163,6 +165,7 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
         return SpacePlan(changes=(), missing=(), report=report)
 
     errors: list[str] = []
+    warnings: list[PlanWarning] = []
     bin_enabled = listing.recycle_bin_enabled
 
     def make_delete(entry: RemoteEntry, context: Context) -> Delete:
@@ -184,6 +187,13 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
         forest: list[_Node] = []
         holds_kept = False
         for entry in listing.children.get(directory, ()):
+            if entry.type is EntryType.UNKNOWN:
+                # It might be a container holding kept paths: kept, and so is its directory.
+                warnings.append(PlanWarning(space.id, entry.path, (
+                    f"entry type {entry.server_type!r} is not one this tool knows; it is "
+                    "kept, and so is every directory that holds it")))
+                holds_kept = True
+                continue
             child = rules.context(context, entry.path, is_dir=entry.is_dir)
             if child.kept:
                 holds_kept = True
@@ -250,7 +260,8 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
         user_id=space.user_id,
     )
     return SpacePlan(
-        changes=tuple(changes), missing=tuple(_missing(space, rules, listing)), report=report
+        changes=tuple(changes), missing=tuple(_missing(space, rules, listing)), report=report,
+        warnings=tuple(warnings),
     )
 
 
@@ -304,6 +315,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
+    warnings: list[PlanWarning] = []
     for space in spec.spaces:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
@@ -312,6 +324,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
+        warnings.extend(result.warnings)
 
     if spec.clear_history:
         where = f"history.clear ({spec.history_location.short()})" if spec.history_location else (
@@ -337,6 +350,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         safety=tuple(_safety(spec, changes, reports)),
         spaces=tuple(reports),
         listed_at=listing.listed_at,
+        warnings=tuple(warnings),
     )
     return with_contents(plan, listing)
 

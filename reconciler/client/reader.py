@@ -23,7 +23,6 @@ from reconciler.client.models import DirectoryPage, RecycledItem, TaskState
 from reconciler.client.session import Answer, Query, Session, route
 from reconciler.client.shapes import (
     JsonObject,
-    ShapeError,
     as_list,
     as_object,
     check_name,
@@ -50,9 +49,11 @@ MAX_PAGE_SIZE: Final = 1000
 RECYCLE_PAGE_SIZE: Final = 100
 """The recycle-bin listing takes `limit` in [1, 100]."""
 
-# Every type that is not a directory is a leaf for the tool: media items are files, symlinks
-# and metadata-only "virtual" items are deleted like files. An unknown type is refused rather
-# than guessed: a container taken for a leaf could hide a kept path.
+# Every type that is not a directory is a leaf for the tool: media items are files, symlinks,
+# metadata-only "virtual" items and "multi-file" items (two SDKs list it) are deleted like
+# files. Any other type is listed as `UNKNOWN` rather than guessed (a container taken for a
+# leaf could hide a kept path): the planner keeps it, and every directory holding it, and
+# says so, so one odd entry does not cost its space every delete.
 ENTRY_TYPES: Final = {
     "dir": EntryType.DIR,
     "file": EntryType.FILE,
@@ -60,6 +61,7 @@ ENTRY_TYPES: Final = {
     "video": EntryType.FILE,
     "symlink": EntryType.FILE,
     "virtual": EntryType.FILE,
+    "multi-file": EntryType.FILE,
 }
 
 NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
@@ -364,24 +366,21 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
     if name is None:
         name = check_name(get_str(obj, "name", what), what)
     kind = get_str(obj, "type", what)
-    entry_type = ENTRY_TYPES.get(kind)
-    if entry_type is None:
-        raise ShapeError(f"{what} ({name!r}) has an unknown type {kind!r}")
+    entry_type = ENTRY_TYPES.get(kind, EntryType.UNKNOWN)
     fingerprint = Fingerprint(
         etag=get_opt_text(obj, "eTag", what),
         modification_time=get_opt_str(obj, "modificationTime", what),
         size=get_opt_text(obj, "size", what),
         crc64=get_opt_text(obj, "crc64", what),
     )
-    return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint)
+    return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint,
+                       kind if entry_type is EntryType.UNKNOWN else None)
 
 
 def _recycled(item: object, what: str) -> RecycledItem:
     obj = as_object(item, what)
     kind = get_str(obj, "type", what)
-    entry_type = ENTRY_TYPES.get(kind)
-    if entry_type is None:
-        raise ShapeError(f"{what} has an unknown type {kind!r}")
+    entry_type = ENTRY_TYPES.get(kind, EntryType.UNKNOWN)
     return RecycledItem(
         recycled_item_id=to_int(obj.get("recycledItemId"), f"{what}.recycledItemId"),
         original_path=path_from(obj.get("originalPath"), f"{what}.originalPath"),

@@ -39,6 +39,7 @@ class Faults:
     rate_limit: float | None = None
     seed: int | None = None
     max_list_limit: int = 1000
+    entry_types: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Faults:
@@ -78,6 +79,8 @@ class Faults:
             values["error_statuses"] = tuple(statuses)
         if "fail_paths" in doc:
             values["fail_paths"] = _fail_paths(doc["fail_paths"])
+        if "entry_types" in doc:
+            values["entry_types"] = _entry_types(doc["entry_types"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +131,14 @@ def _fail_paths(doc: object) -> dict[str, PathFault]:
             raise FaultsError(f"fail_paths[{path!r}].message must be a string")
         result["/".join(s for s in path.split("/") if s)] = PathFault(status, code, message)
     return result
+
+
+def _entry_types(doc: object) -> dict[str, str]:
+    if not isinstance(doc, Mapping) or not all(
+            isinstance(path, str) and isinstance(kind, str) and kind
+            for path, kind in doc.items()):
+        raise FaultsError("entry_types must map a file's PATH to the type its listing shows")
+    return {"/".join(s for s in path.split("/") if s): kind for path, kind in doc.items()}
 
 
 class TokenBucket:

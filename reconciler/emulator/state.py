@@ -307,8 +307,11 @@ class Library:
     def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
         meta = file_meta(space_id, parent.file_key(name))
         kind, mime = kind_and_content_type(name, media=self.seed.media)
+        if self.faults.entry_types:
+            kind = self.faults.entry_types.get("/".join([*parent.segments(), name]), kind)
         encoded = encode_json_string(name)
-        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":"{kind}",'
+        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],'
+                f'"type":{encode_json_string(kind)},'
                 f'"creationTime":"{iso_time(meta.ctime)}",'
                 f'"modificationTime":"{iso_time(meta.mtime)}","size":"{meta.size}",'
                 f'"crc64":"{meta.crc64}","eTag":{encode_json_string(meta.etag)},'

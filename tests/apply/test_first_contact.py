@@ -6,6 +6,7 @@ turns out to be off, batch tasks that end without per-item results, and a server
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,3 +79,29 @@ def test_plan_and_apply_work_unchanged_in_each_token_transport(
         assert all("access_token=" not in text or "access_token=***" in text
                    for text in texts)
         assert all("apply-token" not in text and "acctk" not in text for text in texts)
+
+
+# -- entry types the tool does not know --------------------------------------------------------
+
+def test_unknown_entry_types_are_kept_and_warned_about_and_multi_file_is_a_file(
+    tmp_path: Path
+) -> None:
+    with serve(tmp_path) as library:
+        library.emu.set_faults({"entry_types": {"tmp/a.bin": "hologram",
+                                                "x.part": "multi-file"}})
+        code, out, err = library.run("plan", library.manifest, "--format", "json")
+        assert code == 0, out + err
+        plan = json.loads(out)
+        assert plan["warnings"] == [{"space": "-", "path": "tmp/a.bin", "message": (
+            "entry type 'hologram' is not one this tool knows; it is kept, and so is every "
+            "directory that holds it")}]
+        assert [(c["path"], c["mode"]) for c in plan["changes"]] == [
+            ("old.log", "recycle"), ("tmp/b.part", "permanent"), ("x.part", "permanent")]
+        code, out, err = library.apply()
+        assert code == 0, out + err
+        assert "WARNING: tmp/a.bin: entry type 'hologram'" in out
+        assert set(deleted_paths(library.emu)) == {("-", "old.log"), ("-", "tmp/b.part"),
+                                                    ("-", "x.part")}
+        assert library.emu.state()["spaces"]["-"]["paths"] == [
+            "keep/", "keep/k.txt", "tmp/", "tmp/a.bin"]
+        assert library.converged()

@@ -247,10 +247,17 @@ def test_symlink_and_virtual_items_are_files(emu: Emulator, connect: Connect) ->
     assert types == {"a/b.txt": EntryType.FILE, "a/c": EntryType.FILE, "a/d": EntryType.DIR}
 
 
-def test_an_unknown_entry_type_is_refused_not_guessed(emu: Emulator, connect: Connect) -> None:
-    reader = connect(transport=Rewriting(emu.transport(), _retype({"c": "hologram"})))
-    with pytest.raises(SmhRequestError, match="unknown type 'hologram'"):
-        reader.list_directory("-", "a")
+def test_multi_file_is_a_file_and_an_unknown_type_is_listed_not_guessed(
+    emu: Emulator, connect: Connect, reader: SmhReadClient
+) -> None:
+    emu.set_faults({"entry_types": {"a/b.txt": "multi-file", "a/d/e.jpg": "hologram"}})
+    listed = {e.path: e for e in reader.list_directory("-", "a")}
+    assert {path: e.type for path, e in listed.items()} == {
+        "a/b.txt": EntryType.FILE, "a/c": EntryType.DIR, "a/d": EntryType.DIR}
+    assert listed["a/b.txt"].server_type is None
+    (odd,) = reader.list_directory("-", "a/d")
+    assert (odd.path, odd.type, odd.server_type) == ("a/d/e.jpg", EntryType.UNKNOWN, "hologram")
+    assert odd.fingerprint.etag  # the rest of the row is read as for any entry
 
 
 def test_a_missing_directory_is_an_smh_error(reader: SmhReadClient) -> None:
