@@ -6,6 +6,10 @@ resumed plan; otherwise only items a lost answer may have deleted), then the wav
 the history clear last of all. Every batch is journaled before it is sent and its outcome
 when it returns; a 202's task id is journaled before it is polled.
 
+A batch task that ends without per-item results (status 204 or 500, or no result) is not
+sent again: each of its items is looked up in a listing of its directory and reported from
+what that shows.
+
 Reading answers so that a re-sent call never makes a wrong report: a 404 for an item that an
 earlier call may already have deleted (the batch was retried by the client, or the item was
 in a batch whose answer was lost) means that earlier call did it, so the item is done, and if
@@ -75,10 +79,13 @@ def interpret(result: ItemResult, delete: Delete, *, maybe_applied: bool) -> Ite
     return ItemOutcome(Outcome.FAILED, result.status, result.code, result.message)
 
 
-def applied_earlier(delete: Delete, *, status: int | None = None,
-                    code: str | None = None) -> ItemOutcome:
-    """An item gone after a call about it whose answer was lost: that call deleted it."""
-    message = "deleted by an earlier attempt whose answer was lost"
+LOST_ANSWER = "deleted by an earlier attempt whose answer was lost"
+
+
+def applied_earlier(delete: Delete, *, status: int | None = None, code: str | None = None,
+                    message: str = LOST_ANSWER) -> ItemOutcome:
+    """An item gone after a call about it whose answer was lost (or said nothing of it):
+    that call deleted it."""
     if delete.final_mode is Mode.RECYCLE:
         return ItemOutcome(Outcome.RECYCLED, status, code, message,
                            recycled_item_id=None, recycled_item_id_unknown=True)
@@ -336,8 +343,37 @@ class Executor:
             self._failed_whole(space, number, tuple(items), error, single=False,
                                resent=resent)
             return
+        if reply.results is None:
+            self._verify_by_listing(space, number, items, task_id, reply.status)
+            return
         self._settle_reply(space, number, items, reply, resent=resent, retried=retried,
                            task_id=task_id)
+
+    def _verify_by_listing(self, space: str, number: int, items: Sequence[int], task_id: int,
+                           status: int) -> None:
+        """A task that ended without per-item results (204, 500, or no result): each item is
+        reported from what a listing of its directory now shows. Nothing is sent again: an
+        item still there failed, and the next apply plans it afresh."""
+        said = f"task {task_id} ended with status {status} and no per-item results"
+        checks = recheck(self.writer, space, {i: self.deletes[i] for i in items},
+                         user_id=self.plan.user_id(space), type_only=items,
+                         concurrency=self.settings.concurrency)
+        outcomes: dict[int, ItemOutcome] = {}
+        for item in items:
+            check = checks[item]
+            if check.found is Found.ABSENT:
+                outcomes[item] = applied_earlier(
+                    self.deletes[item], status=status,
+                    message=f"{said}; it is gone from its directory's listing")
+            elif check.found is Found.PRESENT:
+                outcomes[item] = ItemOutcome(
+                    Outcome.FAILED, status, code="TaskWithoutResult",
+                    message=f"{said}; it is still in its directory's listing")
+            else:
+                outcomes[item] = ItemOutcome(Outcome.FAILED, status, code="TaskWithoutResult",
+                                             message=f"{said}; {check.detail}")
+        log.info("batch %d: %s; verified %d item(s) by listing", number, said, len(items))
+        self._settle(number, outcomes, space=space, task_id=task_id)
 
     def _settle_reply(self, space: str, number: int, items: Sequence[int], reply: BatchReply,
                       *, resent: set[int], retried: bool = False,

@@ -201,8 +201,13 @@ def route_batch(lib: Library, call: Call) -> Reply:
     results = [_batch_delete_one(lib, token, space, path, permanent)
                for path, permanent in items]
     status = 200 if all(r["status"] in (200, 204) for r in results) else 207
-    if len(items) >= lib.faults.async_threshold:
-        return lib.submit_task(space.id, status, results)
+    faults = lib.faults
+    if len(items) >= faults.async_threshold:
+        if faults.task_status is not None:
+            # A task that ends 204 (done, no result) or 500 (failed) says nothing per item.
+            return lib.submit_task(space.id, faults.task_status,
+                                   results if faults.task_status in (200, 207) else None)
+        return lib.submit_task(space.id, status, results if faults.task_result else None)
     return Reply(status, {"result": results})
 
 

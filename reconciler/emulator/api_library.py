@@ -117,11 +117,13 @@ def route_task(lib: Library, call: Call) -> Reply:
         task = lib.tasks.get(task_id)
         if task is None or task.space != space_id:
             continue
+        # Current docs and SDKs read `taskId`, the old Java SDK and Flutter `id`: both are sent.
         if task.polls_left > 0:
             task.polls_left -= 1
-            answers.append({"taskId": task.id, "status": 202, "result": None})
+            answers.append({"taskId": task.id, "id": task.id, "status": 202, "result": None})
         else:
-            answers.append({"taskId": task.id, "status": task.status, "result": task.result})
+            answers.append({"taskId": task.id, "id": task.id, "status": task.status,
+                            "result": task.result})
     if not answers:
         raise ApiError(404, "TaskNotFound")
     return Reply(200, answers)

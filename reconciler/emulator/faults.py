@@ -40,6 +40,8 @@ class Faults:
     seed: int | None = None
     max_list_limit: int = 1000
     entry_types: Mapping[str, str] = field(default_factory=dict)
+    task_status: int | None = None
+    task_result: bool = True
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Faults:
@@ -79,6 +81,14 @@ class Faults:
             values["error_statuses"] = tuple(statuses)
         if "fail_paths" in doc:
             values["fail_paths"] = _fail_paths(doc["fail_paths"])
+        if doc.get("task_status") is not None:
+            if doc["task_status"] not in (200, 204, 207, 500):
+                raise FaultsError("task_status must be 200, 204, 207 or 500 (or null)")
+            values["task_status"] = doc["task_status"]
+        if "task_result" in doc:
+            if not isinstance(doc["task_result"], bool):
+                raise FaultsError("task_result must be true or false")
+            values["task_result"] = doc["task_result"]
         if "entry_types" in doc:
             values["entry_types"] = _entry_types(doc["entry_types"])
         return cls(**values)

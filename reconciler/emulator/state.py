@@ -384,7 +384,7 @@ class Library:
         task = Task(self.next_task, space_id, status, result, self.faults.task_polls)
         self.next_task += 1
         self.tasks[task.id] = task
-        return Reply(202, {"taskId": task.id})
+        return Reply(202, {"taskId": task.id, "id": task.id})
 
     def bin(self, space: SpaceState) -> SortedDict:
         """The space's bin, after dropping items whose retention has run out."""

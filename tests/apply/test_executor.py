@@ -295,3 +295,51 @@ def test_an_item_a_lost_answer_deleted_is_not_reported_failed_when_its_retry_fai
         result = executor.results[index]
         assert result.outcome is Outcome.RECYCLED, result
         assert result.recycled_item_id_unknown
+
+
+def test_a_task_ending_204_is_verified_by_listing_and_nothing_is_sent_again(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt",
+                                                   ("**/*.part", "permanent")])), writer)
+    emu.set_faults({"async_threshold": 1, "task_status": 204})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert {path: r.outcome for path, r in results.items()} == {
+        "photos/2024/b.jpg.part": Outcome.DELETED, "readme.txt": Outcome.RECYCLED,
+        "tmp": Outcome.RECYCLED, "tmp/x.part": Outcome.DELETED}
+    assert results["readme.txt"].recycled_item_id_unknown  # undo finds it by its path
+    assert "task 2 ended with status 204" in (results["tmp"].message or "")
+    sent = deleted_paths(emu)
+    assert sorted(sent) == sorted(("-", d.path) for d in plan.deletes)  # each sent once
+    listed = [e["path"] for e in emu.request_log()
+              if e["route"] == "directory" and e["method"] == "GET"]
+    assert {"", "tmp", "photos/2024"} <= set(listed)
+
+
+def test_a_task_ending_500_reports_each_item_from_the_listing(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["**/*.part", "readme.txt"])), writer)
+    emu.set_faults({"async_threshold": 1, "task_status": 500,
+                    "fail_paths": {"tmp/x.part": {"status": 500, "code": "InternalError"}}})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    failed = results["tmp/x.part"]
+    assert (failed.outcome, failed.status, failed.code) == (Outcome.FAILED, 500,
+                                                           "TaskWithoutResult")
+    assert "still in its directory's listing" in (failed.message or "")
+    assert results["readme.txt"].outcome is Outcome.RECYCLED
+    assert results["photos/2024/b.jpg.part"].outcome is Outcome.RECYCLED
+    assert len([e for e in emu.request_log() if e["route"] == "batch"]) == 1
+    assert "tmp/x.part" in paths_of(emu)
+
+
+def test_a_task_without_a_result_is_verified_too(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer)
+    emu.set_faults({"async_threshold": 1, "task_result": False})
+    executor = run(plan, writer, new_journal)
+    (result,) = executor.results.values()
+    assert result.outcome is Outcome.RECYCLED and result.status == 200

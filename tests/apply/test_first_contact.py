@@ -105,3 +105,46 @@ def test_unknown_entry_types_are_kept_and_warned_about_and_multi_file_is_a_file(
         assert library.emu.state()["spaces"]["-"]["paths"] == [
             "keep/", "keep/k.txt", "tmp/", "tmp/a.bin"]
         assert library.converged()
+
+
+# -- batch tasks that end without per-item results ---------------------------------------------
+
+@pytest.mark.parametrize("faults", [{"task_status": 204}, {"task_result": False}])
+def test_a_task_ending_without_results_is_verified_and_apply_converges(
+    tmp_path: Path, faults: dict[str, Any]
+) -> None:
+    expected = reference_state(tmp_path)
+    with serve(tmp_path) as library:
+        library.emu.set_faults({"async_threshold": 1, **faults})
+        code, out, err = library.apply()
+        assert code == 0, out + err
+        report = library.load_report()
+        assert {item["outcome"] for item in report["items"]} == {"recycled", "deleted"}
+        assert all(item["recycled_item_id_unknown"] for item in report["items"]
+                   if item["outcome"] == "recycled")
+        final = final_state(library)
+        assert final["paths"] == expected["paths"]
+        assert final["recycled"] == expected["recycled"]
+        planned = [("-", item["path"]) for item in report["items"]]
+        assert sorted(deleted_paths(library.emu)) == sorted(planned)  # nothing sent twice
+        assert library.converged()
+
+
+def test_a_task_ending_500_fails_what_the_listing_still_shows_and_a_rerun_finishes(
+    tmp_path: Path
+) -> None:
+    expected = reference_state(tmp_path)
+    with serve(tmp_path) as library:
+        library.emu.set_faults({"async_threshold": 1, "task_status": 500, "fail_paths": {
+            "old.log": {"status": 500, "code": "InternalServerError"}}})
+        code, out, err = library.apply()
+        assert code == 1, out + err
+        by_path = {item["path"]: item for item in library.load_report()["items"]}
+        assert (by_path["old.log"]["outcome"], by_path["old.log"]["code"]) == (
+            "failed", "TaskWithoutResult")
+        assert all(item["outcome"] != "failed" for path, item in by_path.items()
+                   if path != "old.log")
+        library.emu.set_faults({})
+        code, out, err = library.apply()
+        assert code == 0, out + err
+        assert final_state(library)["paths"] == expected["paths"]
