@@ -42,6 +42,7 @@ class Faults:
     entry_types: Mapping[str, str] = field(default_factory=dict)
     task_status: int | None = None
     task_result: bool = True
+    recycle_bin_off: bool = False
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Faults:
@@ -85,10 +86,11 @@ class Faults:
             if doc["task_status"] not in (200, 204, 207, 500):
                 raise FaultsError("task_status must be 200, 204, 207 or 500 (or null)")
             values["task_status"] = doc["task_status"]
-        if "task_result" in doc:
-            if not isinstance(doc["task_result"], bool):
-                raise FaultsError("task_result must be true or false")
-            values["task_result"] = doc["task_result"]
+        for name in ("task_result", "recycle_bin_off"):
+            if name in doc:
+                if not isinstance(doc[name], bool):
+                    raise FaultsError(f"{name} must be true or false")
+                values[name] = doc[name]
         if "entry_types" in doc:
             values["entry_types"] = _entry_types(doc["entry_types"])
         return cls(**values)

@@ -364,7 +364,7 @@ class Library:
             file_key = parent.remove_file(name)
             recycled_kind = media_type(name, media=self.seed.media)
         self.touch(parent)
-        if permanent or not self.seed.recycle_bin:
+        if permanent or not self.seed.recycle_bin or self.faults.recycle_bin_off:
             return None
         item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
                         node if kind == "dir" else None, file_key, space.retention_days)

@@ -343,3 +343,30 @@ def test_a_task_without_a_result_is_verified_too(
     executor = run(plan, writer, new_journal)
     (result,) = executor.results.values()
     assert result.outcome is Outcome.RECYCLED and result.status == 200
+
+
+def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_that_space(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    spec = library_spec(space_spec(purge=["readme.txt", "photos/old/", "tmp/",
+                                          ("**/*.part", "permanent")]))
+    plan = plan_for(spec, writer)
+    assert [(d.path, d.mode.value) for d in plan.deletes] == [
+        ("photos/2024/b.jpg.part", "permanent"), ("photos/old", "recycle"),
+        ("readme.txt", "recycle"), ("tmp", "recycle"), ("tmp/x.part", "permanent")]
+    emu.set_faults({"recycle_bin_off": True})  # the bin listing still looks like a bin's
+    executor = run(plan, writer, new_journal, batch_size=1, concurrency=1)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    first = results["photos/old"]
+    assert (first.outcome, first.status, first.code) == (Outcome.DELETED, 204,
+                                                        "RecycleBinNotEnabled")
+    assert "deleted permanently, not recycled" in (first.message or "")
+    for path in ("readme.txt", "tmp"):
+        held = results[path]
+        assert (held.outcome, held.code) == (Outcome.FAILED, "RecycleBinNotEnabled")
+        assert (held.message or "").startswith("not sent: the space has no recycle bin")
+    assert results["tmp/x.part"].outcome is Outcome.DELETED  # permanent deletes go on
+    assert results["photos/2024/b.jpg.part"].outcome is Outcome.DELETED
+    assert {path for _, path in deleted_paths(emu)} == {
+        "photos/2024/b.jpg.part", "photos/old", "tmp/x.part"}
+    assert {"readme.txt", "tmp/cache/y.bin"} <= set(paths_of(emu))

@@ -148,3 +148,26 @@ def test_a_task_ending_500_fails_what_the_listing_still_shows_and_a_rerun_finish
         code, out, err = library.apply()
         assert code == 0, out + err
         assert final_state(library)["paths"] == expected["paths"]
+
+
+# -- a recycle bin that turns out to be off ----------------------------------------------------
+
+def test_a_bin_that_turns_out_to_be_off_stops_recycle_deletes_and_apply_exits_1(
+    tmp_path: Path
+) -> None:
+    with serve(tmp_path) as library:
+        library.emu.set_faults({"recycle_bin_off": True})
+        code, out, err = library.apply("--batch-size", "1", "--concurrency", "1")
+        assert code == 1, out + err
+        report = library.load_report()
+        by_path = {item["path"]: item for item in report["items"]}
+        # In path order: old.log is the first recycle delete; its 204 shows there is no bin.
+        assert (by_path["old.log"]["outcome"], by_path["old.log"]["mode"],
+                by_path["old.log"]["code"]) == ("deleted", "permanent", "RecycleBinNotEnabled")
+        assert (by_path["tmp"]["outcome"], by_path["tmp"]["code"]) == (
+            "failed", "RecycleBinNotEnabled")
+        assert {by_path[p]["outcome"] for p in ("tmp/b.part", "x.part")} == {"deleted"}
+        assert "deleted       old.log  (HTTP 204 RecycleBinNotEnabled: deleted permanently" in out
+        assert "failed        tmp  (RecycleBinNotEnabled: not sent" in out
+        assert "tmp/a.bin" in library.emu.state()["spaces"]["-"]["paths"]
+        assert ("-", "tmp") not in deleted_paths(library.emu)
