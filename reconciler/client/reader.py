@@ -3,7 +3,8 @@
 Read-only by construction: its transport is wrapped in a `MethodGuard` that lets only GET
 through, so no code path through a reader can send a write, whatever it tries.
 
-Listing uses marker mode and follows `nextMarker` to its end: a short page is not the end,
+Listing uses marker mode (`by-marker=1`, and `limit=100` from the first 400 `ParamInvalid` to
+a larger limit on) and follows `nextMarker` to its end: a short page is not the end,
 markers may be integers or strings, an empty/null/absent marker ends, and a marker seen
 before is an error rather than an endless loop. Entry paths are the requested directory joined
 with each entry's `name`, spelled exactly as the server spells it.
@@ -18,7 +19,7 @@ from typing import ClassVar, Final, Self, TypeVar
 
 import httpx
 
-from reconciler.auth import Credentials, Grants, Operation, grants_for
+from reconciler.auth import Credentials, Grants, Operation, grants_for, protect_logger
 from reconciler.client.models import DirectoryPage, RecycledItem, TaskState
 from reconciler.client.session import Answer, Query, Session, route
 from reconciler.client.shapes import (
@@ -42,12 +43,19 @@ from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
 _T = TypeVar("_T")
 
+logger = protect_logger(__name__)
+
 READ: Final = grants_for(Operation.READ)
 ADMIN: Final = grants_for(Operation.ADMIN)
 
 MAX_PAGE_SIZE: Final = 1000
 RECYCLE_PAGE_SIZE: Final = 100
 """The recycle-bin listing takes `limit` in [1, 100]."""
+FALLBACK_PAGE_SIZE: Final = 100
+"""The page size after a server refused a larger `limit` (400 `ParamInvalid`): one SDK page
+says marker-mode listing takes at most 100."""
+BY_MARKER_ROUTES: Final = frozenset({"directory", "recycled"})
+"""Listings that get `by-marker=1`, as the current SDKs send it to choose marker mode."""
 
 # Every type that is not a directory is a leaf for the tool: media items are files, symlinks,
 # metadata-only "virtual" items and "multi-file" items (two SDKs list it) are deleted like
@@ -105,6 +113,7 @@ class SmhReadClient:
             raise ValueError(f"page_size must be in [1, {MAX_PAGE_SIZE}]")
         self.library = library
         self.page_size = page_size
+        self._limit_cap = MAX_PAGE_SIZE
         self._session = Session(
             endpoint=endpoint,
             library=library,
@@ -156,6 +165,39 @@ class SmhReadClient:
             raise answer.error()
         return answer
 
+    def _page(
+        self, method: str, path: str, *, space: str | None, grants: Grants, query: Query,
+        user_id: str | None,
+    ) -> Answer:
+        """One page of a marker-mode listing.
+
+        Directory and recycle-bin listings say `by-marker=1`. A server that answers 400
+        `ParamInvalid` to a `limit` above 100 is asked again with `limit=100`, and this client
+        sends no more than that for the rest of its life.
+        """
+        resource = path.split("/")[3:4]  # "/api/v1/<resource>/..."
+        if resource and resource[0] in BY_MARKER_ROUTES:
+            query = [*query, ("by-marker", "1")]
+        answer = self._call(method, path, space=space, grants=grants,
+                            query=self._capped(query), user_id=user_id, ok=(200, 400))
+        if (answer.status == 400 and answer.code == "ParamInvalid"
+                and self._limit_cap > FALLBACK_PAGE_SIZE
+                and any(key == "limit" and value is not None
+                        and int(value) > FALLBACK_PAGE_SIZE for key, value in query)):
+            logger.info("%s refused limit=%d (400 ParamInvalid): listing %d entries a page "
+                        "from now on", path, self._limit_cap, FALLBACK_PAGE_SIZE)
+            self._limit_cap = FALLBACK_PAGE_SIZE
+            answer = self._call(method, path, space=space, grants=grants,
+                                query=self._capped(query), user_id=user_id, ok=(200, 400))
+        if answer.status != 200:
+            raise answer.error()
+        return answer
+
+    def _capped(self, query: Query) -> Query:
+        cap = self._limit_cap
+        return [(key, str(min(int(value), cap)) if key == "limit" and value is not None
+                 else value) for key, value in query]
+
     def _follow(
         self,
         path: str,
@@ -173,7 +215,7 @@ class SmhReadClient:
             query: list[tuple[str, str | None]] = [("limit", str(limit))]
             if marker is not None:
                 query.append(("marker", marker))
-            answer = self._call("GET", path, space=space, grants=grants, query=query,
+            answer = self._page("GET", path, space=space, grants=grants, query=query,
                                 user_id=user_id)
 
             def page(data: object) -> tuple[list[_T], str | None]:

@@ -88,7 +88,11 @@ def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]
             raise ApiError(400, "ParamInvalid", "page * page_size must be <= 10000.")
         entries = list(islice(space.lister.entries(d, order), (page - 1) * size, page * size))
     else:
-        limit = min(max(int_param(call, "limit", 20), 1), lib.faults.max_list_limit)
+        limit = int_param(call, "limit", 20)
+        if lib.faults.max_list_limit_rejects and limit > lib.faults.max_list_limit:
+            raise ApiError(400, "ParamInvalid",
+                           f"limit must be at most {lib.faults.max_list_limit}.")
+        limit = min(max(limit, 1), lib.faults.max_list_limit)
         after = None
         marker = call.query.get("marker", "")
         if marker:

@@ -171,3 +171,24 @@ def test_a_bin_that_turns_out_to_be_off_stops_recycle_deletes_and_apply_exits_1(
         assert "failed        tmp  (RecycleBinNotEnabled: not sent" in out
         assert "tmp/a.bin" in library.emu.state()["spaces"]["-"]["paths"]
         assert ("-", "tmp") not in deleted_paths(library.emu)
+
+
+# -- a server that refuses limit=1000 ----------------------------------------------------------
+
+def test_plan_and_apply_work_against_a_server_that_caps_limit_at_100(tmp_path: Path) -> None:
+    paths = [*SEED_PATHS, *(f"tmp/many/f{i:03d}.bin" for i in range(150)),
+             *(f"keep/k{i:03d}.txt" for i in range(120))]
+    scenario = Scenario("capped", {"-": paths}, MANIFEST.replace("exist: [keep/]",
+                                                                  "exist: [keep/k000.txt]"),
+                        {}, {}, ("-", "old.log"))
+    expected = reference_state(tmp_path, scenario)
+    with serve(tmp_path, scenario) as library:
+        library.emu.set_faults({"max_list_limit": 100, "max_list_limit_rejects": True})
+        assert library.run("plan", library.manifest, "--detailed-exitcode")[0] == 2
+        code, out, err = library.apply()
+        assert code == 0, out + err
+        assert not DeepDiff(expected, final_state(library))
+        assert library.converged()
+        limits = {(e["query"].get("limit"), e["status"]) for e in library.emu.request_log()
+                  if e["route"] == "directory" and e["method"] == "GET"}
+        assert limits == {("1000", 400), ("100", 200)}

@@ -84,6 +84,36 @@ def test_short_pages_are_not_the_end(big_directory: Emulator, connect: Connect) 
     assert listing_requests(big_directory) == 9  # ceil(2502 / 300)
 
 
+def test_marker_mode_says_by_marker_and_a_server_that_caps_limit_at_100_gets_100(
+    big_directory: Emulator, connect: Connect
+) -> None:
+    big_directory.set_faults({"max_list_limit": 100, "max_list_limit_rejects": True})
+    reader = connect(transport=big_directory.transport(), page_size=1000)
+    entries = reader.list_directory("-", "big")
+    assert len({e.path for e in entries}) == BIG + 2
+    reader.list_directory("-", "")  # the rest of the run asks for 100 at once
+    sent = [(e["query"].get("limit"), e["query"].get("by-marker"), e["status"])
+            for e in requests_of(big_directory, "directory")]
+    pages = -(-(BIG + 2) // 100)
+    assert sent == [("1000", "1", 400)] + [("100", "1", 200)] * (pages + 1)
+    reader.recycle_bin_items("-")
+    reader.list_recycle_bin("-")
+    (bin_page,) = [e["query"] for e in requests_of(big_directory, "recycled")
+                   if "limit" in e["query"]]
+    assert (bin_page["limit"], bin_page["by-marker"]) == ("100", "1")
+
+
+def test_a_param_invalid_at_limit_100_is_an_error_not_a_loop(
+    big_directory: Emulator, connect: Connect
+) -> None:
+    big_directory.set_faults({"max_list_limit": 10, "max_list_limit_rejects": True})
+    reader = connect(transport=big_directory.transport(), page_size=1000)
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "big")
+    assert (caught.value.status, caught.value.code) == (400, "ParamInvalid")
+    assert listing_requests(big_directory) == 2
+
+
 def _rewrite_json(change: Any) -> Any:
     def rewrite(request: httpx.Request, status: int, body: bytes) -> tuple[int, bytes]:
         if "/api/v1/directory/" not in request.url.path or status != 200:
