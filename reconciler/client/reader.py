@@ -207,8 +207,12 @@ class SmhReadClient:
         limit: int,
         user_id: str | None,
         read: Callable[[JsonObject], list[_T]],
+        next_marker: Callable[[JsonObject, str | None], str | None] | None = None,
     ) -> Iterator[tuple[list[_T], str | None]]:
-        """Marker paging: yields each page's items and its next marker, to the end."""
+        """Marker paging: yields each page's items and its next marker, to the end.
+
+        `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`)."""
+        read_marker = next_marker or _next_marker
         seen: set[str] = set()
         marker: str | None = None
         while True:
@@ -220,7 +224,7 @@ class SmhReadClient:
 
             def page(data: object) -> tuple[list[_T], str | None]:
                 obj = as_object(data, "answer")
-                return read(obj), get_marker(obj, "nextMarker", "answer")
+                return read(obj), read_marker(obj, marker)
 
             items, marker = answer.parse(page)
             yield items, marker
@@ -374,6 +378,7 @@ class SmhReadClient:
                 limit=MAX_PAGE_SIZE,
                 user_id=None,
                 read=read,
+                next_marker=_space_list_marker,
             ):
                 found.extend(page)
         except SmhRequestError as error:
@@ -417,6 +422,20 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
     )
     return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint,
                        kind if entry_type is EntryType.UNKNOWN else None)
+
+
+def _next_marker(data: JsonObject, sent: str | None) -> str | None:
+    return get_marker(data, "nextMarker", "answer")
+
+
+def _space_list_marker(data: JsonObject, sent: str | None) -> str | None:
+    """The space list's next marker: `nextMarker`, else a `marker` that differs from the one
+    sent (the doc shows both; the JS and iOS SDKs read only `marker`)."""
+    found = _next_marker(data, sent)
+    if found is None:
+        marker = get_marker(data, "marker", "answer")
+        found = marker if marker != sent else None
+    return found
 
 
 def _recycled(item: object, what: str) -> RecycledItem:

@@ -195,7 +195,8 @@ def route_space(lib: Library, call: Call) -> Reply:
                      else token.spaces)
     if rest == ["count"]:
         return Reply(200, {"total": len(visible)})
-    limit = min(max(int_param(call, "limit", SPACE_MAX_LIMIT), 1), SPACE_MAX_LIMIT)
+    limit = min(max(int_param(call, "limit", SPACE_MAX_LIMIT), 1), SPACE_MAX_LIMIT,
+                lib.faults.max_list_limit)
     marker = call.query.get("marker", "")
     start = 0
     if marker:
@@ -208,5 +209,6 @@ def route_space(lib: Library, call: Call) -> Reply:
         {"spaceId": s, "userId": "", "creationTime": iso_time(lib.spaces[s].root.ctime)}
         for s in chosen]}
     if start + limit < len(visible):
-        doc["nextMarker"] = chosen[-1]
+        # The JS and iOS SDK models read the next marker from `marker`.
+        doc["marker" if lib.faults.space_list_marker_only else "nextMarker"] = chosen[-1]
     return Reply(200, doc)

@@ -40,6 +40,7 @@ class Faults:
     seed: int | None = None
     max_list_limit: int = 1000
     max_list_limit_rejects: bool = False
+    space_list_marker_only: bool = False
     entry_types: Mapping[str, str] = field(default_factory=dict)
     task_status: int | None = None
     task_result: bool = True
@@ -87,7 +88,8 @@ class Faults:
             if doc["task_status"] not in (200, 204, 207, 500):
                 raise FaultsError("task_status must be 200, 204, 207 or 500 (or null)")
             values["task_status"] = doc["task_status"]
-        for name in ("task_result", "recycle_bin_off", "max_list_limit_rejects"):
+        for name in ("task_result", "recycle_bin_off", "max_list_limit_rejects",
+                     "space_list_marker_only"):
             if name in doc:
                 if not isinstance(doc[name], bool):
                     raise FaultsError(f"{name} must be true or false")

@@ -369,6 +369,18 @@ def test_list_spaces(clock: Clock, connect: Connect, reader: SmhReadClient) -> N
     assert reader.list_spaces() == ["-"]
 
 
+@pytest.mark.parametrize("marker_only", [False, True])
+def test_the_space_list_pages_by_next_marker_else_by_a_new_marker(
+    clock: Clock, connect: Connect, marker_only: bool
+) -> None:
+    spaces = {f"space-{i:02d}": [] for i in range(7)}
+    multi = Emulator.from_seed(seeded(spaces=spaces), clock=clock)
+    multi.set_faults({"max_list_limit": 3, "space_list_marker_only": marker_only})
+    assert connect(transport=multi.transport()).list_spaces() == sorted(spaces)
+    sent = [e["query"].get("marker") for e in requests_of(multi, "space")]
+    assert sent == [None, "space-02", "space-05"]
+
+
 def test_query_tasks_reads_task_id_and_status(writer: SmhWriteClient, emu: Emulator) -> None:
     emu.set_faults({"async_threshold": 1, "task_polls": 1})
     reply = writer.batch_delete("-", _items("hello.txt"))
