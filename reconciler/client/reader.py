@@ -222,9 +222,9 @@ class SmhReadClient:
             answer = self._page("GET", path, space=space, grants=grants, query=query,
                                 user_id=user_id)
 
-            def page(data: object) -> tuple[list[_T], str | None]:
+            def page(data: object, sent: str | None = marker) -> tuple[list[_T], str | None]:
                 obj = as_object(data, "answer")
-                return read(obj), read_marker(obj, marker)
+                return read(obj), read_marker(obj, sent)
 
             items, marker = answer.parse(page)
             yield items, marker

@@ -66,11 +66,17 @@ def test_plan_and_apply_work_unchanged_in_each_token_transport(
         code, plan_out, plan_err = library.run("plan", library.manifest,
                                                "--detailed-exitcode", env=env)
         assert code == 2, plan_out + plan_err
+        after_plan = len(library.emu.request_log())
         code, out, err = library.apply(env=env)
         assert code == 0, out + err
         assert not DeepDiff(expected, final_state(library))
         assert library.run("plan", library.manifest, "--detailed-exitcode", env=env)[0] == 0
         log = library.emu.request_log()
+        if credential == "SMH_LIBRARY_SECRET":
+            # apply revokes the tokens its write client minted; a plan sends only GETs.
+            revoked = [e for e in log if e["route"] == "token" and e["method"] == "DELETE"]
+            assert revoked and {e["status"] for e in revoked} == {204}
+            assert all(e["method"] == "GET" for e in log[:after_plan])
         in_query = {"access_token" in e["query"] for e in log if e["route"] != "token"}
         assert in_query == ({False} if server_reads != "query" and client_sends != "query"
                             else {True} if client_sends == "query" else {False, True})

@@ -252,3 +252,44 @@ def test_a_batch_sent_again_after_renewal_is_not_counted_as_retried(
     assert not reply.retried
     assert reply.results is not None and reply.results[0].status == 200
     assert [e["status"] for e in emu.request_log() if e["route"] == "batch"] == [403, 200]
+
+
+def test_a_writer_revokes_the_tokens_it_minted_when_it_closes(
+    emu: Emulator, connect: Connect
+) -> None:
+    observed = Observing(emu.transport())
+    writer: SmhWriteClient = connect(SmhWriteClient, transport=observed)
+    writer.list_directory("-", "")
+    writer.batch_delete("-", [DeleteItem("hello.txt", False)])
+    minted = set(observed.tokens)
+    assert len(minted) == 2
+    writer.close()
+    revoked = [e for e in emu.request_log() if e["route"] == "token" and e["method"] == "DELETE"]
+    assert len(revoked) == 2 and {e["status"] for e in revoked} == {204}
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as http:
+        for token in minted:
+            answer = http.get(f"/api/v1/directory/{LIBRARY}/-/",
+                              headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 403  # no longer valid
+
+
+def test_a_reader_never_revokes_since_it_sends_nothing_but_get(
+    emu: Emulator, connect: Connect
+) -> None:
+    reader: SmhReadClient = connect()
+    reader.list_directory("-", "")
+    reader.close()
+    assert {e["method"] for e in emu.request_log()} == {"GET"}
+
+
+def test_a_token_that_cannot_be_revoked_is_a_warning_only(
+    emu: Emulator, connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer: SmhWriteClient = connect(SmhWriteClient, attempts=2)
+    writer.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
+    with caplog.at_level(logging.WARNING):
+        writer.close()  # does not raise
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "could not revoke an access token this run minted" in warning.getMessage()
+    assert "acctk" not in warning.getMessage()
