@@ -1,7 +1,8 @@
 """Credentials, access tokens and redaction: everything that handles a secret value.
 
 Owns `Secret` (the only way a token or library secret is held), `Credentials` (read from the
-environment), the grants each operation needs (`grants_for`), the token providers (a fixed
+environment, with the `TokenTransport` that says where requests carry the token), the grants
+each operation needs (`grants_for`), the token providers (a fixed
 `SMH_ACCESS_TOKEN`, or tokens minted with `SMH_LIBRARY_SECRET` per space and grant set, renewed
 before they expire and once when the server calls them invalid), and `redact` /
 `RedactingFilter`, through which every message and log line of the client passes.

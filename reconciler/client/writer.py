@@ -3,7 +3,8 @@
 Owns batch delete (200 and 207 per-item results, matched to the request's items in request
 order; 202 tasks), the seeds' single-item deletes (Delete File, Delete Directory or Album),
 emptying a space's recycle bin, restoring recycled items, clearing the library's earlier
-versions, and waiting for tasks. A space root is refused before any request is built.
+versions, and waiting for tasks. A space root is refused before any request is built. Closing
+it revokes the tokens it minted.
 
 A batch whose request was sent more than once (a retried 429, 5xx or dropped connection) says
 so (`BatchReply.attempts`): an earlier attempt may have done the work, which the caller must
