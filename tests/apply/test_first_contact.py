@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from deepdiff import DeepDiff
 
@@ -98,11 +99,19 @@ def test_unknown_entry_types_are_kept_and_warned_about_and_multi_file_is_a_file(
         code, out, err = library.run("plan", library.manifest, "--format", "json")
         assert code == 0, out + err
         plan = json.loads(out)
+        schema = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json")
+                            .read_text())
+        jsonschema.Draft202012Validator(schema).validate(plan)
         assert plan["warnings"] == [{"space": "-", "path": "tmp/a.bin", "message": (
             "entry type 'hologram' is not one this tool knows; it is kept, and so is every "
             "directory that holds it")}]
         assert [(c["path"], c["mode"]) for c in plan["changes"]] == [
             ("old.log", "recycle"), ("tmp/b.part", "permanent"), ("x.part", "permanent")]
+        snapshot = tmp_path / "listing.json"
+        assert library.run("snapshot", library.manifest, "--out", snapshot)[0] == 0
+        code, offline, _ = library.run("plan", library.manifest, "--from-listing", snapshot,
+                                       "--format", "json", env={"SMH_ACCESS_TOKEN": None})
+        assert code == 0 and json.loads(offline)["warnings"] == plan["warnings"]
         code, out, err = library.apply()
         assert code == 0, out + err
         assert "WARNING: tmp/a.bin: entry type 'hologram'" in out
@@ -198,3 +207,13 @@ def test_plan_and_apply_work_against_a_server_that_caps_limit_at_100(tmp_path: P
         limits = {(e["query"].get("limit"), e["status"]) for e in library.emu.request_log()
                   if e["route"] == "directory" and e["method"] == "GET"}
         assert limits == {("1000", 400), ("100", 200)}
+
+
+def test_an_unknown_token_transport_is_one_clear_error(tmp_path: Path) -> None:
+    with serve(tmp_path) as library:
+        code, _, err = library.run("plan", library.manifest,
+                                     env={"SMH_TOKEN_TRANSPORT": "cookie"})
+        assert code == 1
+        assert err == ("Error: SMH_TOKEN_TRANSPORT='cookie' is not one of auto, header, "
+                       "query\n")
+        assert library.emu.request_log() == []
