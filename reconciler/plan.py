@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
-from reconciler.listing import EntryType, Fingerprint
+from reconciler.listing import Counted, EntryType, Fingerprint
 
 FORMAT_VERSION = 1
 PLAN_FILE_KIND = "smh-reconcile-plan"
@@ -43,6 +43,11 @@ class Delete:
     reason: str
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     effective_mode: Mode | None = None
+    files: int = 0
+    bytes: int | None = None
+    """What the item removes: a file counts 1 and its size (None when the server gave none); a
+    directory what it holds, recursively, less its inner items deleted on their own."""
+    counted: Counted = Counted.STATS
 
     action = Action.DELETE
 
@@ -63,7 +68,11 @@ class Delete:
             "type": self.type.value,
             "mode": self.mode.value,
             "reason": self.reason,
+            "files": self.files,
+            "bytes": self.bytes,
         }
+        if self.type is EntryType.DIR and self.counted is Counted.LISTING:
+            data["counted"] = self.counted.value
         if self.effective_mode is not None and self.effective_mode != self.mode:
             data["effective_mode"] = self.effective_mode.value
         if fingerprints:
@@ -150,9 +159,12 @@ class SafetyViolation:
     limit: str
     message: str
     space: str | None = None
+    forceable: bool = True
+    """False for the whole-space guard, which `--force` does not pass."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "message": self.message, "space": self.space}
+        return {"limit": self.limit, "message": self.message, "space": self.space,
+                "forceable": self.forceable}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +177,23 @@ class SpaceReport:
     recycle_bin: bool
     errors: tuple[str, ...] = ()
     user_id: str | None = None
+    files: int = 0
+    """The files the space holds outside its bin and history (the percent limit's base)."""
+    files_estimated: bool = False
+    """True when the server gave no count and `files` is what the listing and stats showed:
+    a lower bound, which can only make the percent limit stricter."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "space": self.space,
             "listed": self.listed,
             "removed": self.removed,
+            "files": self.files,
             "recycle_bin": "enabled" if self.recycle_bin else "disabled",
             "errors": list(self.errors),
         }
+        if self.files_estimated:
+            data["files_estimated"] = True
         if self.user_id is not None:
             data["user_id"] = self.user_id
         return data
@@ -242,15 +262,18 @@ class Plan:
         clear = self.clear_history
         if clear is not None and clear.blocked:
             reasons.append(f"history clear is blocked: {clear.reason}")
+        reasons.extend(f"whole-space guard: {violation.message}"
+                       for violation in self.safety if not violation.forceable)
         if not force:
-            reasons.extend(f"safety limit: {violation.message}" for violation in self.safety)
+            reasons.extend(f"safety limit: {violation.message}"
+                           for violation in self.safety if violation.forceable)
             without_bin = self.recycles_without_bin()
             if without_bin:
                 reasons.append(
                     f"{len(without_bin)} recycle delete(s) would be permanent because the space "
                     "has no recycle bin"
                 )
-            if reasons and (self.safety or without_bin):
+            if reasons and (any(v.forceable for v in self.safety) or without_bin):
                 reasons[-1] += " (use --force to apply anyway)"
         return reasons
 
@@ -258,6 +281,8 @@ class Plan:
         deletes = self.deletes
         return {
             "delete": len(deletes),
+            "files": sum(d.files for d in deletes),
+            "bytes": sum(d.bytes or 0 for d in deletes),
             "recycle": sum(1 for d in deletes if d.mode is Mode.RECYCLE),
             "permanent": sum(1 for d in deletes if d.mode is Mode.PERMANENT),
             "effective_permanent": sum(1 for d in deletes if d.final_mode is Mode.PERMANENT),
@@ -317,7 +342,8 @@ class Plan:
                     for m in data.get("missing", ())
                 ),
                 safety=tuple(
-                    SafetyViolation(limit=s["limit"], message=s["message"], space=s.get("space"))
+                    SafetyViolation(limit=s["limit"], message=s["message"], space=s.get("space"),
+                                    forceable=bool(s.get("forceable", True)))
                     for s in data.get("safety", ())
                 ),
                 spaces=tuple(
@@ -328,6 +354,8 @@ class Plan:
                         recycle_bin=s["recycle_bin"] == "enabled",
                         errors=tuple(s.get("errors", ())),
                         user_id=s.get("user_id"),
+                        files=int(s.get("files", 0)),
+                        files_estimated=bool(s.get("files_estimated", False)),
                     )
                     for s in data.get("spaces", ())
                 ),
@@ -357,6 +385,9 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             reason=data.get("reason", ""),
             fingerprint=Fingerprint.from_json(data.get("fingerprint", {})),
             effective_mode=Mode(effective) if effective else None,
+            files=int(data.get("files", 0)),
+            bytes=None if data.get("bytes") is None else int(data["bytes"]),
+            counted=Counted(data.get("counted", Counted.STATS.value)),
         )
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(

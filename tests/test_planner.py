@@ -206,27 +206,12 @@ def test_same_inputs_give_identical_json() -> None:
     assert Plan.from_json(first.to_json(fingerprints=True)) == first
 
 
-def _with_unknown(listing: SpaceListing, path: str, server_type: str) -> SpaceListing:
-    """`listing` with the entry at `path` of a type the tool does not know."""
-    from dataclasses import replace
-
-    from reconciler.listing import EntryType
-
-    children = {
-        directory: tuple(replace(entry, type=EntryType.UNKNOWN, server_type=server_type)
-                         if entry.path == path else entry for entry in entries)
-        for directory, entries in listing.children.items()
-    }
-    return replace(listing, children=children)
-
-
 def test_an_entry_of_unknown_type_is_kept_with_its_directories_and_warned_about() -> None:
     space = space_spec(purge=["photos/", "tmp/**"])
     listing, _ = walk(space, PHOTOS)
     assert "photos/2024" not in listing.children  # deleted whole: never listed to look
     space = space_spec(purge=["photos/", "tmp/**"], protect=["photos/2024/*.keep"])
-    listing, _ = walk(space, PHOTOS)
-    listing = _with_unknown(listing, "photos/2024/b.jpg", "hologram")
+    listing, _ = walk(space, PHOTOS, unknown={"photos/2024/b.jpg": "hologram"})
     plan = make_plan(library_spec(space), library_listing(listing))
     paths = [path for path, _ in deleted(plan)]
     assert "photos" not in paths and "photos/2024" not in paths
