@@ -2,7 +2,8 @@
 
 A plan is what `plan` prints and what `apply` carries out. It holds every change, the
 drift apply cannot fix (`missing`), the listing errors that withheld deletes, the safety
-limits it breaches, and per-space facts the renderers and apply need. The same plan always
+limits it breaches, what it left alone for its reviewer to look at (`warnings`), and
+per-space facts the renderers and apply need. The same plan always
 serialises to the same bytes: changes are sorted, JSON keys are sorted.
 
 A plan file is the same JSON plus, for each delete, the remote fingerprint apply re-checks,
@@ -146,6 +147,23 @@ class Missing:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """Something the listing showed that the plan leaves alone and its reviewer should know:
+    an entry of a type the tool does not know, kept with every directory that holds it."""
+
+    space: str
+    path: str
+    message: str
+
+    def describe(self) -> str:
+        where = self.path if self.space == "-" else f"{self.space}:{self.path}"
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"space": self.space, "path": self.path, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class SafetyViolation:
     """A safety limit the plan breaches; apply refuses it unless forced."""
 
@@ -200,11 +218,15 @@ class Plan:
     safety: tuple[SafetyViolation, ...] = ()
     spaces: tuple[SpaceReport, ...] = ()
     listed_at: str | None = None
+    warnings: tuple[PlanWarning, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_sort_key)))
         object.__setattr__(
             self, "missing", tuple(sorted(self.missing, key=lambda m: (m.space, m.path)))
+        )
+        object.__setattr__(
+            self, "warnings", tuple(sorted(self.warnings, key=lambda w: (w.space, w.path)))
         )
         object.__setattr__(self, "spaces", tuple(sorted(self.spaces, key=lambda s: s.space)))
 
@@ -294,6 +316,7 @@ class Plan:
                 c for c in self.changes if isinstance(c, ClearHistory) or c.space in wanted
             ),
             missing=tuple(m for m in self.missing if m.space in wanted),
+            warnings=tuple(w for w in self.warnings if w.space in wanted),
             safety=tuple(s for s in self.safety if s.space is None or s.space in wanted),
             spaces=tuple(s for s in self.spaces if s.space in wanted),
         )
@@ -318,6 +341,8 @@ class Plan:
         }
         if self.listed_at is not None:
             data["listed_at"] = self.listed_at
+        if self.warnings:
+            data["warnings"] = [warning.to_json() for warning in self.warnings]
         return data
 
     @classmethod
@@ -349,6 +374,10 @@ class Plan:
                     for s in data.get("spaces", ())
                 ),
                 listed_at=data.get("listed_at"),
+                warnings=tuple(
+                    PlanWarning(space=w["space"], path=w["path"], message=w["message"])
+                    for w in data.get("warnings", ())
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ReconcileError(f"not a valid plan: {error!r}") from None

@@ -27,6 +27,7 @@ from reconciler.plan import (
     EmptyRecycleBin,
     Missing,
     Plan,
+    PlanWarning,
     SafetyViolation,
     SpaceReport,
 )
@@ -159,6 +160,7 @@ class SpacePlan:
     changes: tuple[Change, ...]
     missing: tuple[Missing, ...]
     report: SpaceReport
+    warnings: tuple[PlanWarning, ...] = ()
 
 
 class _Forest:
@@ -170,6 +172,7 @@ class _Forest:
         self.listing = listing
         self.rules = SpaceRules(space)
         self.errors: list[str] = []
+        self.warnings: list[PlanWarning] = []
         self.roots, _ = self._plan_dir("", self.rules.root_context())
 
     def _delete(self, entry: RemoteEntry, context: Context) -> Delete:
@@ -192,6 +195,13 @@ class _Forest:
         forest: list[_Node] = []
         holds_kept = False
         for entry in self.listing.children.get(directory, ()):
+            if entry.type is EntryType.UNKNOWN:
+                # It might be a container holding kept paths: kept, and so is its directory.
+                self.warnings.append(PlanWarning(self.space.id, entry.path, (
+                    f"entry type {entry.server_type!r} is not one this tool knows; it is "
+                    "kept, and so is every directory that holds it")))
+                holds_kept = True
+                continue
             child = self.rules.context(context, entry.path, is_dir=entry.is_dir)
             if child.kept:
                 holds_kept = True
@@ -343,7 +353,7 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
     )
     return SpacePlan(
         changes=tuple(changes), missing=tuple(_missing(space, forest.rules, listing)),
-        report=report,
+        report=report, warnings=tuple(forest.warnings),
     )
 
 
@@ -426,6 +436,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
+    warnings: list[PlanWarning] = []
     for space in spec.spaces:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
@@ -434,6 +445,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
+        warnings.extend(result.warnings)
     clear = _clear_history(spec, listing)
     if clear is not None:
         changes.append(clear)
@@ -444,6 +456,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         safety=tuple(_safety(spec, changes, reports, listing)),
         spaces=tuple(reports),
         listed_at=listing.listed_at,
+        warnings=tuple(warnings),
     )
     return with_contents(plan, listing)
 

@@ -20,6 +20,10 @@ from reconciler.listing import EntryType
 
 REPORT_KIND = "smh-reconcile-apply-report"
 REPORT_VERSION = 1
+RECYCLE_BIN_OFF = "RecycleBinNotEnabled"
+"""The code of an item a recycle delete removed permanently (the server answered 204, without
+a `recycledItemId`: the space has no recycle bin after all), and of the space's recycle
+deletes apply then did not send."""
 
 
 class Outcome(StrEnum):
@@ -92,6 +96,11 @@ class ItemReport:
     @property
     def outcome(self) -> Outcome:
         return self.result.outcome
+
+    @property
+    def needs_attention(self) -> bool:
+        """Not carried out as planned: not done, or deleted permanently instead of recycled."""
+        return self.outcome in _ATTENTION or self.result.code == RECYCLE_BIN_OFF
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -186,8 +195,10 @@ class ApplyReport:
 
     @property
     def failed(self) -> bool:
-        """Whether apply must exit 1: an item or a maintenance step failed."""
-        return any(item.outcome is Outcome.FAILED for item in self.items) or any(
+        """Whether apply must exit 1: an item or a maintenance step failed, or an item meant
+        for the recycle bin was deleted permanently (the space had no bin after all)."""
+        return any(item.outcome is Outcome.FAILED or item.result.code == RECYCLE_BIN_OFF
+                   for item in self.items) or any(
             step.outcome is StepOutcome.FAILED for step in self.maintenance
         )
 
@@ -266,7 +277,7 @@ def render_summary(report: ApplyReport) -> str:
         + "."
     ]
     for item in report.items:
-        if item.outcome in _ATTENTION:
+        if item.needs_attention:
             where = f"{item.space}:{item.path}" if item.space != "-" else item.path
             detail = describe_error(item.result.status, item.result.code, item.result.message)
             lines.append(f"  {item.outcome.value:<13} {where}  ({detail})")

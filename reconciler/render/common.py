@@ -106,8 +106,9 @@ def summary_line(plan: Plan) -> str:
 
 
 def warnings(plan: Plan) -> list[str]:
-    """What apply will refuse, one line each: the plan's own refusals, never a second list."""
-    return plan.refusals(force=False)
+    """What apply will refuse, one line each: the plan's own refusals, never a second list;
+    then what the plan left alone for its reviewer to look at (`Plan.warnings`)."""
+    return [*plan.refusals(force=False), *(warning.describe() for warning in plan.warnings)]
 
 
 def refusal_note(plan: Plan) -> str | None:
