@@ -71,6 +71,7 @@ class HttpResponse:
     headers: list[tuple[str, str]]
     body: bytes = b""
     drop: bool = False  # close the connection without answering
+    length: int | None = None  # a HEAD answer's Content-Length: its GET body's length
 
 
 class Emulator:
@@ -87,6 +88,8 @@ class Emulator:
         self._bucket: TokenBucket | None = None
         self._stats: Counter[str] = Counter()
         self._total = 0
+        # Per request kind: [seconds spent answering under the lock, first arrival, last answer]
+        self._server: dict[str, list[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
 
     # -- construction -------------------------------------------------------------------------
@@ -140,7 +143,10 @@ class Emulator:
     def stats(self) -> dict[str, Any]:
         """The `GET /_emulator/stats` document."""
         with self._lock:
-            return {"total": self._total, "requests": dict(sorted(self._stats.items()))}
+            return {"total": self._total, "requests": dict(sorted(self._stats.items())),
+                    "server_seconds": sum(entry[0] for entry in self._server.values()),
+                    "server": {key: {"seconds": seconds, "first": first, "last": last}
+                               for key, (seconds, first, last) in sorted(self._server.items())}}
 
     def request_log(self) -> list[dict[str, Any]]:
         """The `GET /_emulator/log` document: every API request so far (the latest 100,000),
@@ -184,6 +190,7 @@ class Emulator:
             self._lib.restore_admin_token()
             self._stats.clear()
             self._total = 0
+            self._server.clear()
             self._log.clear()
             self.set_faults(Faults())
 
@@ -220,18 +227,22 @@ class Emulator:
             return self._render(reply, request_id, head=head)
         call = Call(method, segments[2], segments[3:], query, request.headers, request.body)
 
+        arrived = time.monotonic()
         delay, injected, drop = self._admit(call)
         if delay > 0:
             time.sleep(delay)
         with self._lock:
+            started = time.perf_counter()
             if drop == "before":
                 self._record(call, None, dropped=True)
+                self._time(call, arrived, started)
                 return HttpResponse(0, [], drop=True)
             if injected is not None:
                 reply = Reply(injected.status, error_doc(injected), dict(injected.headers))
             else:
                 reply = self._dispatch(call)
             self._record(call, reply.status, dropped=drop == "after")
+            self._time(call, arrived, started)
         if drop == "after":
             return HttpResponse(0, [], drop=True)
         return self._render(reply, request_id, head=head)
@@ -276,6 +287,18 @@ class Emulator:
             return Reply(500, error_doc(ApiError(500, "InternalServerError",
                                                  f"Emulator error: {type(error).__name__}.")))
 
+    def _time(self, call: Call, arrived: float, started: float) -> None:
+        """Add this request's time under the lock to its kind's server time (lock held)."""
+        key = f"{call.method} /api/v1/{call.resource}"
+        spent = time.perf_counter() - started
+        entry = self._server.get(key)
+        if entry is None:
+            self._server[key] = [spent, arrived, time.monotonic()]
+        else:
+            entry[0] += spent
+            entry[1] = min(entry[1], arrived)
+            entry[2] = time.monotonic()
+
     def _record(self, call: Call, status: int | None, *, dropped: bool) -> None:
         try:
             body = json.loads(call.body) if call.body.strip() else None
@@ -306,7 +329,7 @@ class Emulator:
             body = json.dumps(reply.doc, ensure_ascii=False, separators=(",", ":")).encode()
             headers.append(("Content-Type", JSON_TYPE))
         if head:
-            body = b""
+            return HttpResponse(reply.status, headers, b"", length=len(body))
         return HttpResponse(reply.status, headers, body)
 
     # -- /_emulator ---------------------------------------------------------------------------

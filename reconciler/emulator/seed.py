@@ -25,6 +25,10 @@ from typing import Any
 
 import yaml
 
+# libyaml's loader, where PyYAML was built with it, reads a 1,000,000-path seed many times
+# faster than the pure-Python one; both build the same document.
+SEED_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 FORBIDDEN_NAME_CHARS = frozenset('\\:*?"<>|')
 
 Attributes = tuple[int | None, float | None]
@@ -209,7 +213,7 @@ def load_seed_file(path: str | Path) -> Seed:
     except OSError as error:
         raise SeedError(f"{path}: cannot read seed file: {error.strerror or error}") from error
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=SEED_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)

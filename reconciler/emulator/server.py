@@ -4,10 +4,15 @@ threaded loopback HTTP server (werkzeug).
 A dropped connection has to look like one to the client: over loopback the socket is shut down
 without a byte of answer; in process the transport raises `httpx.RemoteProtocolError`, which is
 what httpx raises when a server closes the connection before responding.
+
+The loopback server keeps connections alive (HTTP/1.1): every answer carries its
+Content-Length (a HEAD answer the length its GET would have), so a client sends its next
+request on the same connection instead of opening a new one each time.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +35,7 @@ REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
            504: "Gateway Timeout"}
 
 StartResponse = Callable[..., Any]
+logger = logging.getLogger(__name__)
 
 
 class EmulatorTransport(httpx.BaseTransport):
@@ -78,15 +84,68 @@ def make_wsgi_app(emulator: Emulator) -> Callable[[dict[str, Any], StartResponse
             # werkzeug treats a ConnectionError as a dropped client and writes nothing more.
             raise ConnectionAbortedError("connection dropped by fault injection")
         reason = REASONS.get(answer.status, "Unknown")
-        start_response(f"{answer.status} {reason}", answer.headers)
+        sent = list(answer.headers)
+        if answer.status not in NO_BODY_STATUSES and not any(
+                name.lower() == "content-length" for name, _ in sent):
+            length = answer.length if answer.length is not None else len(answer.body)
+            sent.append(("Content-Length", str(length)))
+        start_response(f"{answer.status} {reason}", sent)
         return [answer.body] if answer.body else []
 
     return app
 
 
+NO_BODY_STATUSES = frozenset({204, 304})
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler with HTTP/1.1 keep-alive.
+
+    werkzeug's own `run_wsgi` closes every connection after its answer (and then drains the
+    socket, which would swallow a kept-alive client's next request), so this one writes the
+    app's single body itself. A dropped answer, a request body the app may not have read in
+    full (chunked) and a failure in the app close the connection.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: send each at once
+    timeout = 120  # an idle kept-alive connection frees its thread after this many seconds
+
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        environ = self.make_environ()
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            self.close_connection = True
+        answered: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], None]:
+            answered[:] = [status, headers]
+            return lambda data: None
+
+        try:
+            body = b"".join(self.server.app(environ, start_response))
+        except ConnectionError:
+            self.close_connection = True
+            return
+        except Exception:
+            logger.exception("emulator app failed on %s %s", self.command, self.path)
+            answered[:] = ["500 Internal Server Error", [("Content-Length", "0")]]
+            body = b""
+            self.close_connection = True
+        status, headers = answered
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
 
 
 def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",

@@ -35,9 +35,15 @@ def test_stats_count_api_requests_by_route(anon: httpx.Client, client: httpx.Cli
     client.get(f"/api/v1/task/{LIBRARY}/-/1")
     client.get("/_emulator/state")
     stats = anon.get("/_emulator/stats").json()
-    assert stats == {"total": 7, "requests": {
+    assert {key: stats[key] for key in ("total", "requests")} == {"total": 7, "requests": {
         "DELETE /api/v1/file": 1, "GET /api/v1/directory": 2, "GET /api/v1/recycled": 1,
         "GET /api/v1/task": 1, "GET /api/v1/token": 1, "POST /api/v1/batch": 1}}
+    # The time spent answering each kind of request, and when the first came and the last left.
+    assert set(stats["server"]) == set(stats["requests"])
+    assert stats["server_seconds"] == pytest.approx(
+        sum(span["seconds"] for span in stats["server"].values()))
+    listing = stats["server"]["GET /api/v1/directory"]
+    assert listing["seconds"] > 0 and listing["first"] < listing["last"]
 
 
 def test_request_log(anon: httpx.Client, client: httpx.Client, emu: Emulator) -> None:
@@ -60,7 +66,7 @@ def test_reset_restores_seed_and_clears_everything(anon: httpx.Client, client: h
     emu.set_faults({"latency_ms": 1})
     assert anon.post("/_emulator/reset").status_code == 204
     assert emu.state() == seeded
-    assert emu.stats() == {"total": 0, "requests": {}}
+    assert emu.stats() == {"total": 0, "requests": {}, "server_seconds": 0, "server": {}}
     assert emu.request_log() == []
     assert emu.faults.latency_ms == 0
     assert client.get(api("directory")).status_code == 200

@@ -94,3 +94,49 @@ def test_serve_on_a_busy_port_raises_oserror(emu: Emulator) -> None:
         busy.listen()
         with pytest.raises(OSError), emu.serve(port=busy.getsockname()[1]):
             pass
+
+
+def test_loopback_keeps_the_connection_open(emu: Emulator) -> None:
+    """Answers carry their length, so one connection carries request after request."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    with emu.serve() as base_url:
+        where = urlsplit(base_url)
+        connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=5)
+        listing = f"/api/v1/directory/{LIBRARY}/-/?access_token={ADMIN}"
+        connection.request("GET", listing)
+        answer = connection.getresponse()
+        body = answer.read()
+        socket_used = connection.sock
+        assert answer.status == 200 and not answer.will_close
+        assert int(answer.headers["Content-Length"]) == len(body) > 0
+
+        connection.request("GET", "/_emulator/faults")
+        faults = connection.getresponse().read()
+        connection.request("HEAD", "/_emulator/faults")
+        head = connection.getresponse()
+        assert head.read() == b"" and head.headers["Content-Length"] == str(len(faults))
+        connection.request("HEAD", listing)  # SMH's existence check: 200 without a body
+        exists = connection.getresponse()
+        assert exists.status == 200 and exists.read() == b"" and not exists.will_close
+        connection.request("DELETE", f"/api/v1/file/{LIBRARY}/-/hello.txt?access_token={ADMIN}")
+        deleted = connection.getresponse()
+        assert deleted.status == 200 and deleted.read() and not deleted.will_close
+        connection.request("GET", f"/api/v1/nothing?access_token={ADMIN}")
+        missing = connection.getresponse()
+        assert missing.status == 404 and missing.read()
+        assert connection.sock is socket_used  # never reconnected
+        connection.close()
+    assert emu.stats()["total"] == 4
+
+
+def test_a_dropped_answer_closes_only_its_connection(emu: Emulator) -> None:
+    emu.set_faults({"drop_rate": 1.0})
+    with emu.serve() as base_url, httpx.Client(base_url=base_url,
+                                                params={"access_token": ADMIN}) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.get(api("directory"))
+        emu.set_faults({})
+        assert c.get(api("directory")).status_code == 200
+        assert c.get(api("directory", "docs")).status_code == 200
