@@ -1,0 +1,98 @@
+"""`python -m benchmarks [--quick] [--full] [--repeat N] [--json FILE] [--only B1,B3,...]`
+
+Builds synthetic libraries in the emulator (its own process), runs the real CLI against them
+and prints each figure beside its bound and the ratio, with the machine it ran on. A ratio of
+1 meets the bound; above 1 is that many times worse (for throughputs, bound / value). See
+`benchmarks/README.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import figures as fig
+from .harness import dump, machine
+
+GROUPS = ("B1", "B2", "B3", "B5", "B6", "E")
+
+
+def table(figures: list[fig.Figure]) -> str:
+    rows = [("figure", "what", "value", "bound", "ratio", "server ms/req", "notes")]
+    for f in figures:
+        rows.append((f.key, f.title, _number(f.value, f.unit),
+                     _number(f.bound, f.unit) if f.bound is not None else "",
+                     f"{f.ratio:.2f}" if f.ratio is not None else "",
+                     f"{f.server_ms:.3f}" if f.server_ms is not None else "", f.note))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    lines = []
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) if i < 2 else row[i].rjust(widths[i]) for i in range(6)]
+        lines.append("  ".join(cells) + "  " + row[6])
+    return "\n".join(lines)
+
+
+def _number(value: float, unit: str) -> str:
+    if unit in ("requests", "x", "bytes", "files/s", "items/s", "requests/s"):
+        text = f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="small libraries, one run each: seconds, for CI")
+    size.add_argument("--full", action="store_true",
+                      help="also the 1,000,000-file plan (B3 at 50 ms, B4)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each timed figure; the median is shown (default 1)")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help='write {"B1a": {"value", "bound", "ratio", ...}, ...} to FILE')
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"comma-separated groups to run (default {','.join(GROUPS)}; "
+                             "B2 gives B4 too, B3 gives B2 and B4, B1 the naive baseline)")
+    args = parser.parse_args(argv)
+    sizes = fig.QUICK if args.quick else fig.FULL if args.full else fig.DEFAULT
+    groups = {g.strip().upper() for g in args.only.split(",") if g.strip()}
+    host = machine()
+    print(f"machine: nproc {host['nproc']}, {host['cpu']}, {host['ram_gib']} GiB RAM, "
+          f"Python {host['python']} (libyaml {'yes' if host['libyaml'] else 'no'}), "
+          f"load average {' '.join(str(v) for v in host['load_average'])}", flush=True)
+    started = time.perf_counter()
+    results: list[fig.Figure] = []
+    with tempfile.TemporaryDirectory(prefix="smh-bench-") as tmp:
+        work = Path(tmp)
+        steps = [("B1", lambda: fig.b1(sizes, work)),
+                 ("B2", lambda: fig.plan_figures(sizes, work, args.repeat,
+                                                 timed="B3" in groups)),
+                 ("B5", lambda: fig.b5(sizes, work, args.repeat)),
+                 ("B6", lambda: fig.b6(sizes, args.repeat)),
+                 ("E", lambda: fig.emulator_figures(work))]
+        for group, step in steps:
+            if group in groups or (group == "B2" and "B3" in groups):
+                done = step()
+                results.extend(done)
+                for figure in done:
+                    print(f"  {figure.key}: {_number(figure.value, figure.unit)}", flush=True)
+    host["load_average_after"] = [round(v, 2) for v in __import__("os").getloadavg()]
+    print()
+    print(table(results))
+    print(f"\n{len(results)} figures in {time.perf_counter() - started:.0f} s; load average "
+          f"after {' '.join(str(v) for v in host['load_average_after'])}")
+    if args.json:
+        dump(args.json, {"machine": host, **{f.key: f.to_json() for f in results}})
+    failures = fig.b1_sizes_check(results)
+    for failure in failures:
+        print(f"MISSED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

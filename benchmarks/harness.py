@@ -1,0 +1,202 @@
+"""What every figure of the suite needs: seed files, the emulator in its own process, the real
+CLI as a subprocess, and the machine the run is on.
+
+The emulator is started as `smh-reconcile emulator --port 0 --seed FILE` (its first line on
+stdout names its URL) and driven through its control endpoints: `POST /_emulator/faults` for
+latency and rate limits, `GET /_emulator/stats` for request counts and the server time spent
+answering them, `GET /_emulator/log` for what each request asked, `POST /_emulator/reset` to
+restore the seed after an apply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+LIBRARY = "smhbench"
+TOKEN = "bench-admin-token"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_seed(path: Path, spaces: Mapping[str, Iterable[str]]) -> int:
+    """A seed file holding `spaces` (space id -> paths); returns how many paths it holds."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write(f"library: {LIBRARY}\nsecret: bench-secret\ntoken: {TOKEN}\n"
+                  "recycle_bin: true\nspaces:\n")
+        for space, paths in spaces.items():
+            out.write(f'  "{space}":\n')
+            for item in paths:
+                out.write(f"    - {item}\n")
+                count += 1
+    return count
+
+
+@dataclass
+class Stats:
+    """What the emulator answered between two snapshots of its stats document."""
+
+    requests: dict[str, int]
+    server_seconds: float
+    windows: dict[str, tuple[float, float]]
+    seconds: dict[str, float]  # server time per kind of request
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    def count(self, *keys: str) -> int:
+        return sum(self.requests.get(key, 0) for key in keys)
+
+    def window(self, *keys: str) -> float:
+        """Seconds from the first of these requests arriving to the last one answered."""
+        spans = [self.windows[key] for key in keys if key in self.windows]
+        if not spans:
+            return 0.0
+        return max(end for _, end in spans) - min(start for start, _ in spans)
+
+    def per_request_ms(self) -> float:
+        return 1000 * self.server_seconds / self.total if self.total else 0.0
+
+
+class EmulatorProcess:
+    """`smh-reconcile emulator` serving a seed file from its own process."""
+
+    def __init__(self, seed: Path) -> None:
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--seed", str(seed)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            self.process.kill()
+            _, err = self.process.communicate()
+            raise RuntimeError(f"emulator did not start: {line!r} {err[-2000:]}")
+        self.start_seconds = time.perf_counter() - started
+        self.url = line.removeprefix("listening on ").strip()
+        self.control = httpx.Client(base_url=self.url, timeout=600)
+
+    def faults(self, **settings: Any) -> None:
+        answer = self.control.post("/_emulator/faults", json=settings)
+        answer.raise_for_status()
+
+    def reset(self) -> None:
+        self.control.post("/_emulator/reset").raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        doc: dict[str, Any] = self.control.get("/_emulator/stats").json()
+        return doc
+
+    def log(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self.control.get("/_emulator/log").json()
+        return entries
+
+    def since(self, before: Mapping[str, Any]) -> Stats:
+        after = self.stats()
+        requests = {key: after["requests"][key] - before["requests"].get(key, 0)
+                    for key in after["requests"]}
+        # Windows are not differences: reset the emulator before a run whose window matters.
+        windows = {key: (span["first"], span["last"])
+                   for key, span in after.get("server", {}).items() if requests.get(key)}
+        earlier = before.get("server", {})
+        seconds = {key: span["seconds"] - earlier.get(key, {}).get("seconds", 0.0)
+                   for key, span in after.get("server", {}).items() if requests.get(key)}
+        return Stats({k: v for k, v in requests.items() if v},
+                     after["server_seconds"] - before.get("server_seconds", 0.0), windows,
+                     seconds)
+
+    def close(self) -> None:
+        self.control.close()
+        self.process.terminate()
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One CLI run: exit code, output, wall and CPU seconds, peak RSS in bytes."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall: float
+    cpu: float
+    max_rss: int
+
+
+def cli(*args: str, url: str | None = None, timeout: float = 3600) -> Run:
+    """`python -m reconciler ARGS` as a fresh process, against `url` when given."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("SMH_LIBRARY_SECRET", None)
+    if url is not None:
+        env.update(SMH_ENDPOINT=url, SMH_ACCESS_TOKEN=TOKEN)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=env,
+                                   stdout=out, stderr=err, text=True, cwd=ROOT)
+        # wait4 gives this child's own resource usage (peak RSS, CPU), not all children's.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(process.returncode, out.read(), err.read(), wall,
+                   usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+
+
+def machine() -> dict[str, Any]:
+    """The machine this run is on."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import yaml
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "ram_gib": round(ram / 2**30, 1),
+        "python": platform.python_version(),
+        "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
+
+
+def self_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def dump(path: Path, doc: object) -> None:
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
