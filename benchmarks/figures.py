@@ -8,7 +8,6 @@ listing in memory) and the naive baseline (plain HTTP DELETEs, one per file).
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections import Counter
@@ -36,8 +35,6 @@ class Figure:
     value: float
     bound: float | None
     unit: str
-    # "higher" when more is better (throughput): ratio is then bound / value, so that for
-    # every figure a ratio of 1 meets the bound and a larger ratio is further from it.
     better: str = "lower"  # or "higher" (a throughput): which way the figure improves
     server_ms: float | None = None  # the emulator's own time per request during the figure
     note: str = ""
@@ -53,7 +50,8 @@ class Figure:
 
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "value": self.value, "bound": self.bound,
-                "ratio": self.ratio, "unit": self.unit, "better": self.better, "server_ms_per_request": self.server_ms,
+                "ratio": self.ratio, "unit": self.unit, "better": self.better,
+                "server_ms_per_request": self.server_ms,
                 "note": self.note, **self.extra}
 
 
@@ -294,17 +292,14 @@ def plan_figures(sizes: Sizes, work: Path, repeat: int, *, timed: bool = True) -
                 for concurrency in concurrencies:
                     runs: list[Run] = []
                     server: list[float] = []
-
-                    def once(concurrency: int = concurrency) -> float:
+                    for _ in range(repeat):
                         before = emu.stats()
-                        run = checked(cli("plan", str(manifest), "--format", "json",
-                                          "--concurrency", str(concurrency), url=emu.url),
-                                      f"plan of {label}", ok=(0, 2))
-                        runs.append(run)
+                        runs.append(checked(cli("plan", str(manifest), "--format", "json",
+                                                "--concurrency", str(concurrency),
+                                                url=emu.url), f"plan of {label}", ok=(0, 2)))
                         server.append(emu.since(before).per_request_ms())
-                        return run.wall
-
-                    wall, walls = median_of(repeat, once)
+                    walls = [run.wall for run in runs]
+                    wall = statistics.median(walls)
                     limit = max(stats.total * latency / 1000 / concurrency,
                                 chain * latency / 1000)
                     cpu = statistics.median(r.cpu for r in runs)
@@ -338,8 +333,7 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
                   {"async_threshold": 1001, "rate_limit": sizes.apply_rate})]
         for key, title, faults in cases:
             details: list[tuple[float, float, Stats]] = []
-
-            def once(key: str = key, faults: dict[str, Any] = faults) -> float:
+            for _ in range(repeat):
                 emu.reset()
                 emu.faults(latency_ms=latency, **faults)
                 before = emu.stats()
@@ -348,11 +342,9 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
                                   "--report", str(work / f"{key}.report.json"), url=emu.url),
                               f"apply {key}")
                 stats = emu.since(before)
-                window = stats.window(BATCH, TASK)
-                details.append((run.wall, window, stats))
-                return items / window
-
-            rate, rates = median_of(repeat, once)
+                details.append((run.wall, stats.window(BATCH, TASK), stats))
+            rates = [items / window for _, window, _ in details]
+            rate = statistics.median(rates)
             wall, window, stats = sorted(details, key=lambda d: items / d[1])[len(details) // 2]
             batches = max(stats.count(BATCH), 1)
             server = stats.server_seconds / stats.total
@@ -431,7 +423,8 @@ def emulator_figures(work: Path) -> list[Figure]:
                 before = emu.stats()
                 started = time.perf_counter()
                 with ThreadPoolExecutor(threads) as pool:
-                    list(pool.map(lambda _, c=client: c.get(url).status_code, range(count)))
+                    list(pool.map(lambda _, c=client, u=url: c.get(u).status_code,
+                                  range(count)))
                 elapsed = time.perf_counter() - started
             stats = emu.since(before)
             figures.append(Figure(
