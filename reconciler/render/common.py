@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from reconciler.desired import Mode
 from reconciler.listing import EntryType
 from reconciler.plan import Delete, Plan
+
+# Characters that draw nothing, or change how the characters around them are drawn: controls,
+# format characters (the bidi embeddings, overrides, isolates and marks among them, zero-width
+# joiners, the byte-order mark) and line or paragraph separators.
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if unicodedata.category(char) not in _UNSEEN_CATEGORIES:
+        return char
+    point = ord(char)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control, bidi and other invisible character written as an escape
+    (`\\x1b`, `\\u202e`), so that a name reads as what it is and never reorders or hides
+    its neighbours. The text and Markdown renders show every name, path, pattern and reason
+    through this; JSON keeps them exact."""
+    if text.isprintable():
+        return text
+    return "".join(_escape_char(char) for char in text)
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:

@@ -22,6 +22,7 @@ from reconciler.render.common import (
     refusal_note,
     space_label,
     summary_line,
+    visible,
     warnings,
 )
 
@@ -30,7 +31,7 @@ def _line(sigil: str, style: str, subject: str, detail: str, reason: str, width:
     text = Text("  ")
     text.append(f"{sigil} {subject.ljust(width)}", style=style)
     text.append(f"  {detail.ljust(10)}  ", style=style if sigil == "!" else "")
-    text.append(reason, style="dim")
+    text.append(visible(reason), style="dim")
     return text
 
 
@@ -44,7 +45,7 @@ def _space_lines(space: str, plan: Plan) -> list[Text]:
             subjects.append((
                 "!" if permanent else "-",
                 "bold red" if permanent else "yellow",
-                display_path(change),
+                visible(display_path(change)),
                 mode_label(change),
                 change.reason,
             ))
@@ -57,7 +58,7 @@ def _space_lines(space: str, plan: Plan) -> list[Text]:
 
 
 def _missing_line(missing: Missing) -> tuple[str, str, str, str, str]:
-    return ("?", "magenta", missing.path, "missing", missing.reason)
+    return ("?", "magenta", visible(missing.path), "missing", missing.reason)
 
 
 def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> str:
@@ -93,7 +94,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
         console.print(Text(space_label(space), style="bold") + Text(facts, style="dim"))
         lines = _space_lines(space, plan)
         if report is not None and report.errors:
-            lines = [Text(f"  listing failed: {e}", style="bold red") for e in report.errors]
+            lines = [Text(f"  listing failed: {visible(e)}", style="bold red")
+                     for e in report.errors]
         for line in lines or [Text("  no changes", style="dim")]:
             console.print(line)
 
@@ -109,7 +111,7 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
     if notes:
         console.print()
         for note in notes:
-            console.print(Text(f"WARNING: {note}", style="bold red"))
+            console.print(Text(f"WARNING: {visible(note)}", style="bold red"))
         refusal = refusal_note(plan)
         if refusal:
             console.print(Text(f"WARNING: {refusal}", style="bold red"))
