@@ -28,10 +28,24 @@ COMMANDS = (
 )
 
 
+EXIT_USAGE = 1
+"""A usage error exits 1 like any error: 2 is `--detailed-exitcode`'s "the plan has changes"."""
+
+
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            error.show()
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            error.show()
+            raise click.exceptions.Exit(EXIT_USAGE) from None
         except ReconcileError as error:
             for line in error.message.splitlines() or ["error"]:
                 click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line,

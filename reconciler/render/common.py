@@ -88,16 +88,24 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
-def warnings(plan: Plan) -> list[str]:
-    """What apply will refuse, one line each: the plan's own refusals, never a second list."""
-    return plan.refusals(force=False)
+FORCE_HINT = " (use --force to apply anyway)"
 
 
-def refusal_note(plan: Plan) -> str | None:
-    if plan.refusals(force=False) and not plan.refusals(force=True):
-        return "apply will refuse this plan unless run with --force"
+def warnings(plan: Plan, *, force: bool = False) -> list[str]:
+    """What apply will refuse, one line each: the plan's own refusals, never a second list.
+
+    With `force` (an apply run with `--force`), the limits it passes are still listed, without
+    the hint to use `--force`."""
+    notes = plan.refusals(force=False)
+    return [note.removesuffix(FORCE_HINT) for note in notes] if force else notes
+
+
+def refusal_note(plan: Plan, *, force: bool = False) -> str | None:
     if plan.refusals(force=True):
         return "apply will refuse this plan"
+    if plan.refusals(force=False):
+        return ("--force: apply goes ahead despite these" if force
+                else "apply will refuse this plan unless run with --force")
     return None
 
 

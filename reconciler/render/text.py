@@ -61,7 +61,9 @@ def _missing_line(missing: Missing) -> tuple[str, str, str, str, str]:
     return ("?", "magenta", visible(missing.path), "missing", missing.reason)
 
 
-def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> str:
+def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
+                force: bool = False) -> str:
+    """The plan for a terminal; `force` (apply with `--force`) words the warnings for it."""
     out = io.StringIO()
     console = Console(
         file=out,
@@ -107,12 +109,12 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
         console.print(_line("~", "bold red" if clear.blocked else "cyan", label, "maintenance",
                             clear.reason, width=len(label)))
 
-    notes = warnings(plan)
+    notes = warnings(plan, force=force)
     if notes:
         console.print()
         for note in notes:
             console.print(Text(f"WARNING: {visible(note)}", style="bold red"))
-        refusal = refusal_note(plan)
+        refusal = refusal_note(plan, force=force)
         if refusal:
             console.print(Text(f"WARNING: {refusal}", style="bold red"))
     console.print()

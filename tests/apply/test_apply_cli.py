@@ -43,12 +43,17 @@ class Library:
         self.manifest = tmp_path / "library.yaml"
         self.manifest.write_text(scenario.manifest)
         self.state_dir = tmp_path / "state"
+        self.tmp_path = tmp_path
+        self.runs = 0
         self.report = tmp_path / "report.json"
 
     def run(self, *args: str | Path, **kwargs: Any) -> tuple[int, str, str]:
         return cli(*args, endpoint=self.url, **kwargs)
 
     def apply(self, *extra: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        """Apply with --auto-approve; each run writes a report of its own (`self.report`)."""
+        self.runs += 1
+        self.report = self.tmp_path / f"report-{self.runs}.json"
         return self.run("apply", self.manifest, "--auto-approve", "--report", self.report,
                         "--state-dir", self.state_dir, *extra, **kwargs)
 
@@ -190,7 +195,8 @@ def test_on_a_terminal_only_yes_applies(simple: Library,
     assert untouched(simple)
     code, out, _ = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir,
                               stdin="yes\n")
-    assert code == 0 and "Do you want to apply this plan?" in out
+    assert code == 0
+    assert f"Do you want to apply this plan to library {LIBRARY} at {simple.url}?" in out
     assert simple.converged()
 
 
@@ -260,7 +266,9 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
     before = len(simple.emu.request_log())
     code, out, err = simple.run("apply", planfile, "--auto-approve", "--report", simple.report,
                                 "--state-dir", simple.state_dir)
-    assert code == 0, out + err
+    # An item not carried out fails the run, with what to do about it.
+    assert code == 1, out + err
+    assert "1 item changed since the plan: plan again." in out
     items = {item["path"]: item for item in simple.load_report()["items"]}
     assert items["tmp"]["outcome"] == "stale"
     assert "etag" in items["tmp"]["message"]
