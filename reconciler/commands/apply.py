@@ -217,12 +217,12 @@ def command(
     state = Path(state_dir)
     target, source, make_plan, saved = _targets(paths, spaces, endpoint)
     unfinished = journal_path(state, target.spec.library).exists()
-    if not unfinished:
-        refuse_existing_report(report_file)
     if saved and not unfinished:
         finished = finished_run(state, source.digest)
         if finished is not None:
             ctx.exit(_already_finished(finished))
+    if not unfinished:
+        refuse_existing_report(report_file)
     started_at = utc_now()
     run_id = new_run_id(started_at)
     prepared = prepare(state, target.spec.library, target.endpoint, source,

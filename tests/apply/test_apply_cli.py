@@ -370,3 +370,77 @@ def test_a_space_the_plan_file_does_not_have_is_a_usage_error(
                               "--state-dir", simple.state_dir)
     assert code == 1 and "--space nope: not in the plan file" in err
     assert untouched(simple)
+
+
+# -- exit codes and reports a pipeline can trust -----------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["apply", "--no-such-flag", "x.yaml"],
+    ["aply", "x.yaml"],
+    ["apply"],
+    ["apply", "x.yaml", "--batch-size", "0"],
+    ["plan", "x.yaml", "--format", "yaml"],
+    ["undo"],
+])
+def test_a_usage_error_exits_1_never_the_2_of_detailed_exitcode(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+
+
+def test_apply_refuses_a_report_path_that_holds_a_report(simple: Library) -> None:
+    simple.report.write_text('{"kind": "smh-reconcile-apply-report"}')
+    code, _, err = simple.run("apply", simple.manifest, "--auto-approve", "--report",
+                                simple.report, "--state-dir", simple.state_dir)
+    assert code == 1 and "already holds a report" in err
+    assert untouched(simple)
+    assert simple.report.read_text() == '{"kind": "smh-reconcile-apply-report"}'
+
+
+def test_every_run_keeps_its_report_in_the_state_folder_and_undo_finds_it_by_run_id(
+    simple: Library,
+) -> None:
+    code, out, _ = simple.run("apply", simple.manifest, "--auto-approve",
+                              "--state-dir", simple.state_dir)
+    assert code == 0
+    (kept,) = (simple.state_dir / "reports").glob("*.json")
+    report = json.loads(kept.read_text())
+    run_id = report["run_id"]
+    assert kept.name == f"{run_id}.json" and f"smh-reconcile undo {run_id}" in out
+    assert {item["outcome"] for item in report["items"]} == {"recycled", "deleted"}
+    code, out, err = simple.run("undo", run_id, "--auto-approve", "--state-dir",
+                                simple.state_dir)
+    assert code == 0, out + err
+    assert "2 restored" in out
+    assert "old.log" in simple.emu.state()["spaces"]["-"]["paths"]
+
+
+def test_a_rerun_of_a_finished_plan_says_so_and_touches_no_report(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    first = tmp_path / "first.json"
+    args = ("apply", planfile, "--auto-approve", "--state-dir", simple.state_dir)
+    assert simple.run(*args, "--report", first)[0] == 0
+    recorded = first.read_text()
+    before = len(simple.emu.request_log())
+    code, out, err = simple.run(*args, "--report", first)
+    assert code == 0, out + err
+    assert "This plan was already applied" in out and "Nothing was sent" in out
+    assert first.read_text() == recorded
+    assert len(simple.emu.request_log()) == before
+    assert len(list((simple.state_dir / "reports").glob("*.json"))) == 1
+    # undo of the kept report still restores what the first run recycled.
+    code, out, _ = simple.run("undo", first, "--auto-approve")
+    assert code == 0 and "2 restored" in out
+
+
+def test_a_forced_apply_does_not_say_it_needs_force(simple: Library) -> None:
+    simple.manifest.write_text(MANIFEST.replace("max_delete_percent: 100",
+                                                "max_delete_percent: 10, min_existing: 1"))
+    code, out, _ = simple.apply("--force")
+    assert code == 0
+    assert "unless run with --force" not in out and "use --force" not in out
+    assert "WARNING: safety limit: space -: removes" in out
+    assert "--force: apply goes ahead despite these" in out
