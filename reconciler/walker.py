@@ -15,11 +15,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
 from reconciler.desired import LibrarySpec, SpaceSpec
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import LibraryListing, RemoteEntry, SpaceListing
 from reconciler.planner import Context, SpaceRules
+from reconciler.retry import Unreachable
 
 log = logging.getLogger(__name__)
+
+# Errors every other listing of the run would meet too: they end the walk as one error,
+# instead of one listing error per directory.
+RUN_ENDING = (CredentialsError, Unreachable)
 
 DEFAULT_CONCURRENCY = 8
 
@@ -55,6 +60,8 @@ def walk_tree(
                 directory = pending.pop(future)
                 try:
                     entries = tuple(future.result())
+                except RUN_ENDING:
+                    raise
                 except ReconcileError as error:
                     where = f"{directory}/" if directory else "the space root"
                     errors.append(f"listing {where}: {error.message}")
@@ -87,6 +94,8 @@ def walk_space(
     bin_items: int | None = 0
     try:
         bin_items = reader.recycle_bin_items(space.id, user_id=space.user_id)
+    except RUN_ENDING:
+        raise
     except ReconcileError as error:
         errors.append(f"listing the recycle bin: {error.message}")
     children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)

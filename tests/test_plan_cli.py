@@ -162,7 +162,7 @@ def test_markdown_stays_under_the_comment_limit_and_says_what_it_cut() -> None:
     plan = make_plan(library_spec(space), library_listing(listing))
     text = render_markdown(plan)
     assert len(text) < LIMIT <= 65_536
-    assert "rows are not shown" in text
+    assert "of 3000 rows not shown (" in text
     assert text.index("**Plan: 3000 to delete") < text.index("<details>")
 
 

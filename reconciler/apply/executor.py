@@ -35,7 +35,7 @@ from reconciler.apply.recheck import Check, Found, recheck
 from reconciler.apply.report import ItemOutcome, Outcome, StepOutcome, StepReport
 from reconciler.client import BatchReply, DeleteItem, ItemResult, SmhWriteClient
 from reconciler.desired import Mode
-from reconciler.errors import ReconcileError, SmhError
+from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
 from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
 from reconciler.retry import SmhRequestError
@@ -317,6 +317,8 @@ class Executor:
                     self._await_task(space, number, reply.task_id, items, resent=resent,
                                      retried=reply.retried)
                     return
+        except CredentialsError:
+            raise  # every batch would meet it: the run ends with this one error
         except SmhError as error:
             self._failed_whole(space, number, items, error, single=single, resent=resent)
             return

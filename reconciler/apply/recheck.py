@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
@@ -101,6 +101,8 @@ def recheck(
         indices = by_parent[parent]
         try:
             entries = lister.list_directory(space, parent, user_id=user_id)
+        except CredentialsError:
+            raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
                 return {index: Check(Found.ABSENT) for index in indices}
@@ -143,6 +145,8 @@ def check_contents(
     for directory in (absolute(path, delete.path) for path in contents.listed):
         try:
             listings[directory] = lister.list_directory(space, directory, user_id=user_id)
+        except CredentialsError:
+            raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
                 return Check(Found.CHANGED, f"{directory}/ inside it is gone since the plan")

@@ -270,6 +270,25 @@ class ApplyReport:
 _ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.UNANSWERED, Outcome.NOT_ATTEMPTED)
 
 
+NO_PERMISSION = "NoPermission"
+STEP_GRANTS: Mapping[str, str] = {"empty_recycle_bin": "delete_recycled",
+                                  "clear_history": "admin"}
+
+
+def needed_grant(item: ItemReport) -> str:
+    """The grant a token needs to delete this item in its mode (SMH's `grant` names)."""
+    kind = "directory" if item.type is EntryType.DIR else "file"
+    return f"delete_{kind}" + ("_permanent" if item.mode is Mode.PERMANENT else "")
+
+
+def grant_advice(grants: Iterable[str], refused: int) -> str:
+    """One line for everything a missing grant refused."""
+    names = ", ".join(sorted(set(grants)))
+    return (f"{_items(refused)} refused for a missing grant (403 {NO_PERMISSION}): the token "
+            f"needs {names}; export an SMH_ACCESS_TOKEN that has them, or set "
+            "SMH_LIBRARY_SECRET so that tokens are minted with the grants each call needs.")
+
+
 def _items(number: int) -> str:
     return f"{number} item" if number == 1 else f"{number} items"
 
@@ -315,6 +334,8 @@ def render_summary(report: ApplyReport) -> str:
     for item in attention[:SHOWN_ITEMS]:
         where = f"{item.space}:{item.path}" if item.space != "-" else item.path
         detail = describe_error(item.result.status, item.result.code, item.result.message)
+        if item.result.code == NO_PERMISSION:
+            detail += f"; needs grant {needed_grant(item)}"
         lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({visible(detail)})")
     if len(attention) > SHOWN_ITEMS:
         lines.append(f"  ... and {len(attention) - SHOWN_ITEMS} more (every item is in the "
@@ -328,7 +349,16 @@ def render_summary(report: ApplyReport) -> str:
     for step in report.maintenance:
         line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
         if step.outcome is StepOutcome.FAILED:
-            line += f" ({describe_error(step.status, step.code, step.message)})"
+            detail = describe_error(step.status, step.code, step.message)
+            if step.code == NO_PERMISSION:
+                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
+            line += f" ({detail})"
         lines.append(line)
+    refused = [needed_grant(item) for item in report.items
+               if item.outcome is Outcome.FAILED and item.result.code == NO_PERMISSION]
+    refused += [STEP_GRANTS.get(step.action, "admin") for step in report.maintenance
+                if step.outcome is StepOutcome.FAILED and step.code == NO_PERMISSION]
+    if refused:
+        lines.append(grant_advice(refused, len(refused)))
     lines.extend(report.advice())
     return "\n".join(lines) + "\n"

@@ -23,6 +23,8 @@ import httpx
 
 from reconciler import __version__
 from reconciler.auth import (
+    ACCESS_TOKEN_ENV,
+    LIBRARY_SECRET_ENV,
     Credentials,
     Grants,
     MintedToken,
@@ -32,7 +34,7 @@ from reconciler.auth import (
     token_provider,
 )
 from reconciler.client.shapes import ShapeError, as_object, get_int, get_str
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
 
 logger = protect_logger(__name__)
@@ -44,6 +46,9 @@ MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 """The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
 
 _T = TypeVar("_T")
+
+# The token endpoint's answers that mean the library id or secret is wrong, not the network.
+SECRET_REFUSED: Final = frozenset({"WrongLibraryIdOrSecret", "EmptyLibraryIdOrSecret"})
 
 Query = Sequence[tuple[str, str | None]]
 """Query parameters in order; a None value is a bare flag (`?delete`)."""
@@ -258,6 +263,12 @@ class Session:
             query.append(("space_id", space))
         query.append(("grant", ",".join(grants)))
         answer = self._send("GET", route("token"), query, token=None, body=None)
+        if answer.status != 200 and answer.code in SECRET_REFUSED:
+            raise CredentialsError(
+                f"the library secret in {LIBRARY_SECRET_ENV} was refused for library "
+                f"{self.library} (HTTP {answer.status} {answer.code}): check that it is this "
+                f"library's secret, or set {ACCESS_TOKEN_ENV} instead"
+            )
         if answer.status != 200:
             raise answer.error(reason=f"no token for library {self.library!r}")
 
@@ -316,6 +327,7 @@ class Session:
             method=method,
             route=path,
             describe=lambda last, count: last.error(count),
+            where=str(self._http.base_url).rstrip("/"),
         )
         return _with_attempts(answer, attempts)
 

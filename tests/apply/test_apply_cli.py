@@ -444,3 +444,51 @@ def test_a_forced_apply_does_not_say_it_needs_force(simple: Library) -> None:
     assert "unless run with --force" not in out and "use --force" not in out
     assert "WARNING: safety limit: space -: removes" in out
     assert "--force: apply goes ahead despite these" in out
+
+
+# -- errors a user can act on ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["http://127.0.0.1:abc", "http://[::1"])
+def test_a_malformed_endpoint_is_one_clear_line(simple: Library, bad: str) -> None:
+    for args, env in (((), {"SMH_ENDPOINT": bad}), (("--endpoint", bad), {})):
+        code, out, err = simple.run("plan", simple.manifest, *args, env=env)
+        assert code == 1
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+        assert "is not a valid URL" in err and bad in err
+
+
+def test_a_refused_connection_names_the_endpoint_and_how_long_it_tried(
+    simple: Library,
+) -> None:
+    with Emulator.from_seed(simple.scenario.seed()).serve() as url:
+        pass  # a port that nothing listens on any more
+    code, _, err = simple.run("plan", simple.manifest, env={"SMH_ENDPOINT": url})
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert f"no connection to {url}" in line and "attempt(s) over" in line and " s" in line
+
+
+def test_a_wrong_library_secret_is_one_error_about_credentials(simple: Library) -> None:
+    env = {"SMH_ACCESS_TOKEN": None, "SMH_LIBRARY_SECRET": "not-the-secret"}
+    for command in (("plan", simple.manifest),
+                    ("apply", simple.manifest, "--auto-approve", "--state-dir",
+                     simple.state_dir)):
+        code, out, err = simple.run(*command, env=env)
+        assert code == 1
+        (line,) = err.strip().splitlines()
+        assert "SMH_LIBRARY_SECRET was refused" in line and "plan again" not in line
+        assert "not-the-secret" not in out + err
+    assert untouched(simple)
+
+
+def test_a_read_only_token_names_the_grant_apply_needs(simple: Library) -> None:
+    answer = httpx.get(f"{simple.url}/api/v1/token", params={
+        "library_id": LIBRARY, "library_secret": "s", "grant": ""})
+    read_only = answer.json()["accessToken"]
+    code, out, _ = simple.apply(env={"SMH_ACCESS_TOKEN": read_only})
+    assert code == 1
+    assert ("3 items refused for a missing grant (403 NoPermission): the token needs "
+            "delete_file, delete_file_permanent;") in out
+    assert "HTTP 403 NoPermission: No permission.; needs grant delete_file)" in out
+    assert len(out.split("Apply finished", 1)[1].splitlines()) < 12

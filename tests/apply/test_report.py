@@ -79,7 +79,10 @@ def test_the_summary_lists_what_needs_attention_and_what_to_do() -> None:
     assert "1 item changed since the plan: plan again." in text
     assert "1 item and 1 maintenance step(s) failed" in text
     assert "1 item not carried out: run the same command again to finish." in text
-    assert "  failed        s1:e.jpg  (HTTP 403 NoPermission: not allowed)" in text
+    assert ("  failed        s1:e.jpg  (HTTP 403 NoPermission: not allowed; needs grant "
+            "delete_file)") in text
+    assert "1 item refused for a missing grant (403 NoPermission): the token needs delete_file" \
+        in text
     assert "  stale         f.jpg  (changed since the plan: etag)" in text
     assert "  not_attempted g.jpg  (no detail)" in text
     assert "1 recycled item(s) have no recorded recycle-bin id" in text
