@@ -13,6 +13,13 @@ from typing import Any
 import click
 
 from reconciler import __version__
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    epilog,
+    no_color_option,
+)
 from reconciler.errors import ReconcileError
 
 # Command modules, in the order `--help` lists them.
@@ -56,8 +63,18 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=epilog(
+                 ["smh-reconcile plan prod.yaml --out plan.json",
+                  "smh-reconcile apply plan.json --report report.json",
+                  "smh-reconcile COMMAND --help"],
+                 ["0    success (plan --detailed-exitcode: no changes)",
+                  "1    an error, a usage error, a refusal, an item apply did not carry out",
+                  "2    only with plan --detailed-exitcode: the plan has changes",
+                  "130  interrupted"],
+                 [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.version_option(__version__, prog_name="smh-reconcile")
+@no_color_option
 def main() -> None:
     """Declarative reconcile for Tencent Cloud Smart Media Hosting libraries."""
 

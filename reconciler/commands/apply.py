@@ -42,10 +42,17 @@ from reconciler.apply.runner import (
     recorded_target,
     release,
 )
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    colour,
+    epilog,
+    no_color_option,
+)
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.pipeline import (
     Target,
-    color_wanted,
     is_plan_file,
     live_plan,
     load_target,
@@ -183,7 +190,14 @@ def _resume_note(prepared: Prepared) -> str:
     )
 
 
-@click.command("apply")
+@click.command("apply", epilog=epilog(
+    ["smh-reconcile apply plan.json --report report.json   # asks for yes",
+     "smh-reconcile apply plan.json --auto-approve --report report.json   # in a pipeline",
+     "smh-reconcile apply prod.yaml --space photos"],
+    ["0    every planned item was carried out (or there was nothing to do)",
+     "1    an error, a refusal, or an item not carried out (failed, stale, unanswered)",
+     "130  interrupted: run the same command again to finish"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Apply only this space (repeatable).")
@@ -200,6 +214,7 @@ def _resume_note(prepared: Prepared) -> str:
               help="Batch calls in flight at once.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
               show_default=True, help="Where the journal of an apply in progress is kept.")
+@no_color_option
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -232,7 +247,7 @@ def command(
         if prepared.resuming:
             refuse_existing_report(report_file, resuming=str(prepared.header.get("plan_digest")))
             click.echo(_resume_note(prepared))
-        click.echo(render(plan, Format.TEXT, color=color_wanted(sys.stdout), force=force),
+        click.echo(render(plan, Format.TEXT, color=colour(sys.stdout), force=force),
                    nl=False)
         refusals = plan.refusals(force=force)
         if refusals:
@@ -249,7 +264,7 @@ def command(
         raise
 
     stop = threading.Event()
-    progress = progress_for(sys.stderr)
+    progress = progress_for(sys.stderr, color=colour(sys.stderr))
     settings = Settings(batch_size=batch_size, concurrency=concurrency,
                         recheck=saved or prepared.resuming)
     with target.writer() as writer, _interruptible(stop):

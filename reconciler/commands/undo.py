@@ -28,9 +28,17 @@ from reconciler.apply.undo import (
     render_undo_summary,
     undo_space,
 )
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    colour,
+    epilog,
+    no_color_option,
+)
 from reconciler.commands.apply import confirm, refuse_existing_report
 from reconciler.errors import ReconcileError
-from reconciler.pipeline import color_wanted, read_json, utc_now, write_atomic
+from reconciler.pipeline import read_json, utc_now, write_atomic
 from reconciler.plan import dumps
 
 
@@ -47,15 +55,13 @@ def read_apply_report(given: str, state_dir: Path) -> ApplyReport:
     return ApplyReport.from_json(read_json(given, "apply report"))
 
 
-@click.command("undo", epilog="""\b
-Example:
-  smh-reconcile undo report.json              # preview, then asks for yes
-  smh-reconcile undo 20270101T090000Z-3f9a --auto-approve
-
-\b
-Exit codes: 0 every item restored (or already restored), 1 an item could not be restored or
-an error, 130 interrupted.
-Environment: SMH_ACCESS_TOKEN or SMH_LIBRARY_SECRET (credentials), SMH_ENDPOINT, NO_COLOR.""")
+@click.command("undo", epilog=epilog(
+    ["smh-reconcile undo report.json   # shows what it restores, asks for yes",
+     "smh-reconcile undo 20270101T090000Z-3f9a --auto-approve   # a run id: its kept report"],
+    ["0    every item restored (or already restored)",
+     "1    an error, a refusal, or an item that could not be restored",
+     "130  interrupted"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.argument("apply_report", metavar="REPORT|RUN_ID")
 @click.option("--endpoint", metavar="URL", help="Override the report's endpoint and "
                                                 "SMH_ENDPOINT.")
@@ -68,11 +74,10 @@ Environment: SMH_ACCESS_TOKEN or SMH_LIBRARY_SECRET (credentials), SMH_ENDPOINT,
               help="Restore calls in flight at once.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
               show_default=True, help="Where apply keeps each run's report (for RUN_ID).")
-@click.option("--no-color", is_flag=True, help="No colour and no progress bar (as NO_COLOR).")
+@no_color_option
 @click.pass_context
 def command(ctx: click.Context, apply_report: str, endpoint: str | None, auto_approve: bool,
-            report_file: str | None, batch_size: int, concurrency: int, state_dir: str,
-            no_color: bool) -> None:
+            report_file: str | None, batch_size: int, concurrency: int, state_dir: str) -> None:
     """Restore the items an apply moved to the recycle bin, from its REPORT or RUN_ID."""
     refuse_existing_report(report_file)
     applied = read_apply_report(apply_report, Path(state_dir))
@@ -86,8 +91,7 @@ def command(ctx: click.Context, apply_report: str, endpoint: str | None, auto_ap
     confirm(f"Do you want to restore these items to library {applied.library} at "
             f"{target.endpoint}?", auto_approve=auto_approve, verb="undo")
     started_at = utc_now()
-    progress = progress_for(sys.stderr, label="undo",
-                            color=not no_color and color_wanted(sys.stderr))
+    progress = progress_for(sys.stderr, label="undo", color=colour(sys.stderr))
     results = []
     progress.start(total, 0)
     try:

@@ -492,3 +492,13 @@ def test_a_read_only_token_names_the_grant_apply_needs(simple: Library) -> None:
             "delete_file, delete_file_permanent;") in out
     assert "HTTP 403 NoPermission: No permission.; needs grant delete_file)" in out
     assert len(out.split("Apply finished", 1)[1].splitlines()) < 12
+
+
+def test_the_recheck_phase_is_labelled_in_the_progress(simple: Library, tmp_path: Path) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--state-dir",
+                              simple.state_dir)
+    assert code == 0
+    assert "re-checking 4 item(s) of space - against the library before sending them" in err
+    assert err.index("re-checking") < err.index("batch 1 [space -]")
