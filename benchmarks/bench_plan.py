@@ -1,10 +1,13 @@
-"""Plan against the emulator with 100,000 files: requests against their lower bound, and time.
+"""Plan against the emulator with 100,000 files: requests against their bound, and time.
 
     python benchmarks/bench_plan.py [--files 100000] [--loopback]
 
-The lower bound for listing is the sum, over the directories the plan must look into, of
-ceil(entries / page size); a purged directory of 10,000 files must cost one delete item and
-no list request inside it. Prints one line per measurement.
+The bound for a plan's requests is its list requests, plus one directory-stats request for
+each directory it deletes, plus one file-count request and one recycle-bin read per space.
+The list requests' lower bound is the sum, over the directories the plan must look into, of
+ceil(entries / page size);
+a purged directory of 10,000 files must cost one delete item, one stats request and no list
+request inside it. Prints one line per measurement.
 """
 
 from __future__ import annotations
@@ -73,8 +76,12 @@ def main() -> None:
 
     if plan.errors:
         raise SystemExit(f"listing failed: {plan.errors}")
-    lists = Counter(entry["path"] or "" for entry in emu.request_log()
-                    if entry["method"] == "GET" and entry["route"] == "directory")
+    log = emu.request_log()
+    lists = Counter(entry["path"] or "" for entry in log if entry["method"] == "GET"
+                    and entry["route"] == "directory" and "stats" not in entry["query"])
+    stats = Counter(entry["path"] or "" for entry in log
+                    if entry["route"] == "directory" and "stats" in entry["query"])
+    counts = sum(1 for entry in log if entry["route"] == "space")
     state_paths = emu.state()["spaces"]["-"]["paths"]
     children: Counter[str] = Counter()
     for path in state_paths:
@@ -83,15 +90,24 @@ def main() -> None:
     bound = sum(math.ceil(max(children[d], 1) / target.page_size) for d in lists)
     inside_big = sum(count for path, count in lists.items() if path.startswith("big"))
     big_items = [d for d in plan.deletes if d.path == "big"]
+    dir_items = sum(1 for d in plan.deletes if d.type.value == "dir")
+    request_bound = bound + dir_items + 2 * len(spec.spaces)
+    requests = len(log)
     print(f"transport: {'loopback HTTP' if args.loopback else 'in-process'}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"plan: {len(plan.deletes)} delete items in {elapsed:.2f} s "
           f"(peak RSS of the process, emulator included: {rss:.0f} MiB)")
     print(f"list requests: {sum(lists.values())} (lower bound {bound}) over {len(lists)} "
           "directories")
-    print(f"big/ (10,000 files): {len(big_items)} delete item, {inside_big} list requests inside")
+    print(f"stats requests: {sum(stats.values())} (one per directory deleted: {dir_items}); "
+          f"file-count requests: {counts} (one per space: {len(spec.spaces)})")
+    print(f"plan requests: {requests} (bound: list {bound} + stats {dir_items} + count and "
+          f"bin read {2 * len(spec.spaces)} = {request_bound})")
+    print(f"big/ (10,000 files): {len(big_items)} delete item, {big_items[0].files:,} files, "
+          f"{inside_big} list requests inside")
     assert sum(lists.values()) <= bound
-    assert len(big_items) == 1 and inside_big == 0
+    assert requests <= request_bound
+    assert len(big_items) == 1 and inside_big == 0 and big_items[0].files == 10_000
 
 
 if __name__ == "__main__":

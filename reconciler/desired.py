@@ -71,6 +71,7 @@ class Safety:
     max_deletes: int | None = None
     max_delete_percent: float = 30.0
     min_existing: int = 10
+    max_delete_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

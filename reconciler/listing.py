@@ -44,6 +44,36 @@ class Contents:
         )
 
 
+class Counted(StrEnum):
+    """How a directory's files and bytes were counted."""
+
+    STATS = "stats"  # SMH's directory stats
+    LISTING = "listing"  # the server gave no stats: every directory inside it was listed
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What a directory holds, recursively: its files and their bytes."""
+
+    files: int
+    bytes: int
+    counted: Counted = Counted.STATS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": self.files, "bytes": self.bytes, "counted": self.counted.value}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Stats:
+        return cls(files=_count(data["files"]), bytes=_count(data["bytes"]),
+                   counted=Counted(data.get("counted", Counted.STATS.value)))
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What apply compares to decide whether an item changed since the plan was made."""
@@ -53,6 +83,8 @@ class Fingerprint:
     size: str | None = None
     crc64: str | None = None
     contents: Contents | None = None
+    stats: Stats | None = None
+    """A directory item's recursive files and bytes when the plan was made."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -61,19 +93,29 @@ class Fingerprint:
             "size": self.size,
             "crc64": self.crc64,
             "contents": self.contents.to_json() if self.contents is not None else None,
+            "stats": self.stats.to_json() if self.stats is not None else None,
         }
         return {key: value for key, value in data.items() if value is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fingerprint:
         contents = data.get("contents")
+        stats = data.get("stats")
         return cls(
             etag=data.get("etag"),
             modification_time=data.get("modification_time"),
             size=data.get("size"),
             crc64=data.get("crc64"),
             contents=Contents.from_json(contents) if contents is not None else None,
+            stats=Stats.from_json(stats) if stats is not None else None,
         )
+
+    @property
+    def size_bytes(self) -> int | None:
+        """The file's size as a number, None when the server gave none (or not a number)."""
+        if self.size is None or not self.size.isdigit():
+            return None
+        return int(self.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +143,16 @@ class SpaceListing:
     directory absent from it was not descended into. `errors` holds every listing failure;
     a space with any error gets no deletes. `recycle_bin_items` is the number of items in
     the space's bin, or None when the space has no recycle bin (`RecycleBinNotEnabled`).
+    `stats` holds what each directory the plan deletes holds, recursively; `files` is how many
+    files the space holds outside its bin and history, None when the server would not say.
     """
 
     space: str
     children: dict[str, tuple[RemoteEntry, ...]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     recycle_bin_items: int | None = 0
+    stats: dict[str, Stats] = field(default_factory=dict)
+    files: int | None = None
 
     @property
     def recycle_bin_enabled(self) -> bool:
@@ -120,7 +166,9 @@ class SpaceListing:
 class LibraryListing:
     """What was listed of one library: its spaces and its history setting.
 
-    `history_enabled` is None when the plan did not need it (no `history.clear`).
+    `history_enabled` is None when the plan did not need it (no `history.clear`), and so is
+    `history_files` (the earlier versions the library keeps, summed over all its spaces), which
+    is also None when the server would not count them.
     `listed_at` is an ISO-8601 UTC time set by the edge that made the listing.
     """
 
@@ -128,10 +176,11 @@ class LibraryListing:
     spaces: dict[str, SpaceListing]
     history_enabled: bool | None = None
     listed_at: str | None = None
+    history_files: int | None = None
 
 
 LISTING_KIND = "smh-reconcile-listing"
-LISTING_FORMAT_VERSION = 1
+LISTING_FORMAT_VERSION = 2
 
 
 def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
@@ -140,6 +189,8 @@ def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
     for space_id, space in sorted(listing.spaces.items()):
         spaces[space_id] = {
             "recycle_bin_items": space.recycle_bin_items,
+            "files": space.files,
+            "stats": {path: stats.to_json() for path, stats in sorted(space.stats.items())},
             "errors": list(space.errors),
             "children": {
                 directory: [
@@ -155,6 +206,7 @@ def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
         "library": listing.library,
         "listed_at": listing.listed_at,
         "history_enabled": listing.history_enabled,
+        "history_files": listing.history_files,
         "manifests": {"digest": digest},
         "spaces": spaces,
     }
@@ -168,7 +220,9 @@ def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
     if not isinstance(data, Mapping) or data.get("kind") != LISTING_KIND:
         raise ValueError("not a listing saved by `smh-reconcile snapshot`")
     if data.get("format_version") != LISTING_FORMAT_VERSION:
-        raise ValueError(f"listing format {data.get('format_version')!r} is not supported")
+        raise ValueError(f"listing format {data.get('format_version')!r} is not supported "
+                         f"(this version reads format {LISTING_FORMAT_VERSION}): make a new "
+                         "one with `smh-reconcile snapshot`")
     try:
         spaces: dict[str, SpaceListing] = {}
         for space_id, space in data["spaces"].items():
@@ -180,18 +234,24 @@ def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
                     for name, kind, fp in rows
                 )
             items = space["recycle_bin_items"]
+            files = space["files"]
             spaces[str(space_id)] = SpaceListing(
                 space=str(space_id),
                 children=children,
                 errors=tuple(str(error) for error in space["errors"]),
                 recycle_bin_items=None if items is None else int(items),
+                stats={str(path): Stats.from_json(stats)
+                       for path, stats in space["stats"].items()},
+                files=None if files is None else _count(files),
             )
         history = data.get("history_enabled")
+        history_files = data.get("history_files")
         listing = LibraryListing(
             library=str(data["library"]),
             spaces=spaces,
             history_enabled=None if history is None else bool(history),
             listed_at=data.get("listed_at"),
+            history_files=None if history_files is None else _count(history_files),
         )
         return listing, str(data["manifests"]["digest"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
-from reconciler.listing import EntryType, Fingerprint
+from reconciler.listing import Counted, EntryType, Fingerprint
 
 FORMAT_VERSION = 1
 PLAN_FILE_KIND = "smh-reconcile-plan"
@@ -42,6 +42,11 @@ class Delete:
     reason: str
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     effective_mode: Mode | None = None
+    files: int = 0
+    bytes: int | None = None
+    """What the item removes: a file counts 1 and its size (None when the server gave none); a
+    directory what it holds, recursively, less its inner items deleted on their own."""
+    counted: Counted = Counted.STATS
 
     action = Action.DELETE
 
@@ -62,7 +67,11 @@ class Delete:
             "type": self.type.value,
             "mode": self.mode.value,
             "reason": self.reason,
+            "files": self.files,
+            "bytes": self.bytes,
         }
+        if self.type is EntryType.DIR and self.counted is Counted.LISTING:
+            data["counted"] = self.counted.value
         if self.effective_mode is not None and self.effective_mode != self.mode:
             data["effective_mode"] = self.effective_mode.value
         if fingerprints:
@@ -99,6 +108,8 @@ class ClearHistory:
 
     reason: str
     blocked: bool = False
+    versions: int | None = None
+    """The earlier versions the library keeps; None when they could not be counted."""
 
     action = Action.CLEAR_HISTORY
 
@@ -107,7 +118,11 @@ class ClearHistory:
         return (1, "", 0, "")
 
     def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
-        return {"action": self.action.value, "blocked": self.blocked, "reason": self.reason}
+        data: dict[str, Any] = {"action": self.action.value, "blocked": self.blocked,
+                                "reason": self.reason}
+        if self.versions is not None:
+            data["versions"] = self.versions
+        return data
 
 
 Change = Delete | EmptyRecycleBin | ClearHistory
@@ -132,9 +147,12 @@ class SafetyViolation:
     limit: str
     message: str
     space: str | None = None
+    forceable: bool = True
+    """False for the whole-space guard, which `--force` does not pass."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"limit": self.limit, "message": self.message, "space": self.space}
+        return {"limit": self.limit, "message": self.message, "space": self.space,
+                "forceable": self.forceable}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +165,23 @@ class SpaceReport:
     recycle_bin: bool
     errors: tuple[str, ...] = ()
     user_id: str | None = None
+    files: int = 0
+    """The files the space holds outside its bin and history (the percent limit's base)."""
+    files_estimated: bool = False
+    """True when the server gave no count and `files` is what the listing and stats showed:
+    a lower bound, which can only make the percent limit stricter."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "space": self.space,
             "listed": self.listed,
             "removed": self.removed,
+            "files": self.files,
             "recycle_bin": "enabled" if self.recycle_bin else "disabled",
             "errors": list(self.errors),
         }
+        if self.files_estimated:
+            data["files_estimated"] = True
         if self.user_id is not None:
             data["user_id"] = self.user_id
         return data
@@ -195,8 +221,11 @@ class Plan:
         return None
 
     def has_changes(self) -> bool:
-        """Whether applying would change the library (a history clear alone does not count)."""
-        return any(not isinstance(change, ClearHistory) for change in self.changes)
+        """Whether applying would change the library. A history clear counts when the plan
+        counted earlier versions to clear; one that runs only because they could not be
+        counted does not (it is on every plan that declares it)."""
+        return any(not isinstance(change, ClearHistory) or change.versions is not None
+                   for change in self.changes)
 
     def is_drifted(self) -> bool:
         """What `--detailed-exitcode` reports as 2: changes or missing paths."""
@@ -220,15 +249,18 @@ class Plan:
         clear = self.clear_history
         if clear is not None and clear.blocked:
             reasons.append(f"history clear is blocked: {clear.reason}")
+        reasons.extend(f"whole-space guard: {violation.message}"
+                       for violation in self.safety if not violation.forceable)
         if not force:
-            reasons.extend(f"safety limit: {violation.message}" for violation in self.safety)
+            reasons.extend(f"safety limit: {violation.message}"
+                           for violation in self.safety if violation.forceable)
             without_bin = self.recycles_without_bin()
             if without_bin:
                 reasons.append(
                     f"{len(without_bin)} recycle delete(s) would be permanent because the space "
                     "has no recycle bin"
                 )
-            if reasons and (self.safety or without_bin):
+            if reasons and (any(v.forceable for v in self.safety) or without_bin):
                 reasons[-1] += " (use --force to apply anyway)"
         return reasons
 
@@ -236,6 +268,8 @@ class Plan:
         deletes = self.deletes
         return {
             "delete": len(deletes),
+            "files": sum(d.files for d in deletes),
+            "bytes": sum(d.bytes or 0 for d in deletes),
             "recycle": sum(1 for d in deletes if d.mode is Mode.RECYCLE),
             "permanent": sum(1 for d in deletes if d.mode is Mode.PERMANENT),
             "effective_permanent": sum(1 for d in deletes if d.final_mode is Mode.PERMANENT),
@@ -292,7 +326,8 @@ class Plan:
                     for m in data.get("missing", ())
                 ),
                 safety=tuple(
-                    SafetyViolation(limit=s["limit"], message=s["message"], space=s.get("space"))
+                    SafetyViolation(limit=s["limit"], message=s["message"], space=s.get("space"),
+                                    forceable=bool(s.get("forceable", True)))
                     for s in data.get("safety", ())
                 ),
                 spaces=tuple(
@@ -303,6 +338,8 @@ class Plan:
                         recycle_bin=s["recycle_bin"] == "enabled",
                         errors=tuple(s.get("errors", ())),
                         user_id=s.get("user_id"),
+                        files=int(s.get("files", 0)),
+                        files_estimated=bool(s.get("files_estimated", False)),
                     )
                     for s in data.get("spaces", ())
                 ),
@@ -328,12 +365,17 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             reason=data.get("reason", ""),
             fingerprint=Fingerprint.from_json(data.get("fingerprint", {})),
             effective_mode=Mode(effective) if effective else None,
+            files=int(data.get("files", 0)),
+            bytes=None if data.get("bytes") is None else int(data["bytes"]),
+            counted=Counted(data.get("counted", Counted.STATS.value)),
         )
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(
             space=data["space"], items=int(data.get("items", 0)), reason=data.get("reason", "")
         )
-    return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)))
+    versions = data.get("versions")
+    return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)),
+                        versions=None if versions is None else int(versions))
 
 
 def dumps(document: Mapping[str, Any]) -> str:

@@ -13,11 +13,12 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
-from reconciler.listing import LibraryListing, RemoteEntry, SpaceListing
+from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
 from reconciler.plan import (
     Change,
@@ -30,6 +31,7 @@ from reconciler.plan import (
     SpaceReport,
 )
 from reconciler.subtree import with_contents
+from reconciler.units import format_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,88 +151,150 @@ class SpacePlan:
     report: SpaceReport
 
 
-def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
-    rules = SpaceRules(space)
-    if listing.errors:
-        report = SpaceReport(
-            space=space.id,
-            listed=listing.entry_count(),
-            removed=0,
-            recycle_bin=listing.recycle_bin_enabled,
-            errors=listing.errors,
-            user_id=space.user_id,
-        )
-        return SpacePlan(changes=(), missing=(), report=report)
+class _Forest:
+    """The delete items of one space as a forest: each directory item holds the items inside
+    it that are deleted on their own (another mode), before it."""
 
-    errors: list[str] = []
-    bin_enabled = listing.recycle_bin_enabled
+    def __init__(self, space: SpaceSpec, listing: SpaceListing) -> None:
+        self.space = space
+        self.listing = listing
+        self.rules = SpaceRules(space)
+        self.errors: list[str] = []
+        self.roots, _ = self._plan_dir("", self.rules.root_context())
 
-    def make_delete(entry: RemoteEntry, context: Context) -> Delete:
+    def _delete(self, entry: RemoteEntry, context: Context) -> Delete:
         rule = context.rule
         assert rule is not None
         mode = context.mode
+        without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
         return Delete(
-            space=space.id,
+            space=self.space.id,
             path=entry.path,
             type=entry.type,
             mode=mode,
             reason=rule.describe(),
             fingerprint=entry.fingerprint,
-            effective_mode=Mode.PERMANENT if mode is Mode.RECYCLE and not bin_enabled else None,
+            effective_mode=Mode.PERMANENT if without_bin else None,
         )
 
-    def plan_dir(directory: str, context: Context) -> tuple[list[_Node], bool]:
+    def _plan_dir(self, directory: str, context: Context) -> tuple[list[_Node], bool]:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        for entry in listing.children.get(directory, ()):
-            child = rules.context(context, entry.path, is_dir=entry.is_dir)
+        for entry in self.listing.children.get(directory, ()):
+            child = self.rules.context(context, entry.path, is_dir=entry.is_dir)
             if child.kept:
                 holds_kept = True
-                continue
-            if not entry.is_dir:
+            elif not entry.is_dir:
                 if child.targeted:
-                    forest.append(_Node(make_delete(entry, child)))
-                continue
-            if entry.path in listing.children:
-                inner, inner_kept = plan_dir(entry.path, child)
-            elif rules.must_list(entry.path, child):
-                # The rules needed this directory's contents and the listing lacks them:
-                # deciding without them could delete something kept.
-                errors.append(f"{entry.path}/ was not listed; the plan needs its contents")
-                holds_kept = True
-                continue
+                    forest.append(_Node(self._delete(entry, child)))
             else:
-                inner, inner_kept = [], False
-            blocked = inner_kept or rules.anchors_prune(entry.path)
-            holds_kept = holds_kept or blocked
-            if child.targeted and not blocked:
-                node = _Node(make_delete(entry, child))
-                for inner_node in inner:
-                    # Same mode: the directory's own delete takes it along. Another mode:
-                    # it stays its own item, deleted before the directory.
-                    if inner_node.delete.mode is node.delete.mode:
-                        node.inner.extend(inner_node.inner)
-                    else:
-                        node.inner.append(inner_node)
-                forest.append(node)
-            else:
-                forest.extend(inner)
+                inner, blocked = self._plan_subdir(entry, child)
+                holds_kept = holds_kept or blocked
+                if child.targeted and not blocked:
+                    forest.append(self._collapse(self._delete(entry, child), inner))
+                else:
+                    forest.extend(inner)
         return forest, holds_kept
 
-    forest, _ = plan_dir("", rules.root_context())
-    deletes = [delete for node in forest for delete in node.flatten()]
-    if errors:
-        report = SpaceReport(
-            space=space.id,
-            listed=listing.entry_count(),
-            removed=0,
-            recycle_bin=bin_enabled,
-            errors=tuple(errors),
-            user_id=space.user_id,
-        )
-        return SpacePlan(changes=(), missing=(), report=report)
+    def _plan_subdir(self, entry: RemoteEntry, context: Context) -> tuple[list[_Node], bool]:
+        """A child directory's forest, and whether it must stay (it holds something kept)."""
+        if entry.path in self.listing.children:
+            inner, inner_kept = self._plan_dir(entry.path, context)
+        elif self.rules.must_list(entry.path, context):
+            # The rules needed this directory's contents and the listing lacks them:
+            # deciding without them could delete something kept.
+            self.errors.append(f"{entry.path}/ was not listed; the plan needs its contents")
+            return [], True
+        else:
+            inner, inner_kept = [], False
+        return inner, inner_kept or self.rules.anchors_prune(entry.path)
 
+    @staticmethod
+    def _collapse(delete: Delete, inner: list[_Node]) -> _Node:
+        """One item for a deleted directory. Inner items of the same mode go with it; those of
+        another mode stay their own items, deleted before it."""
+        node = _Node(delete)
+        for inner_node in inner:
+            if inner_node.delete.mode is delete.mode:
+                node.inner.extend(inner_node.inner)
+            else:
+                node.inner.append(inner_node)
+        return node
+
+    def nodes(self) -> Iterable[_Node]:
+        stack = list(self.roots)
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.inner)
+
+
+_FORESTS: OrderedDict[tuple[int, int, bool], tuple[SpaceSpec, object, _Forest]] = OrderedDict()
+
+
+def _forest(space: SpaceSpec, listing: SpaceListing) -> _Forest:
+    """The forest of `space` over `listing`. The walker needs it to know what to count and
+    the planner again once the counts are in; counts never change it, so the second call
+    takes the first one's (same spec, same listed children, same bin state)."""
+    key = (id(space), id(listing.children), listing.recycle_bin_enabled)
+    cached = _FORESTS.get(key)
+    if cached is not None and cached[0] is space and cached[1] is listing.children:
+        return cached[2]
+    forest = _Forest(space, listing)
+    _FORESTS[key] = (space, listing.children, forest)
+    while len(_FORESTS) > 64:
+        _FORESTS.popitem(last=False)
+    return forest
+
+
+def deleted_directories(space: SpaceSpec, listing: SpaceListing) -> list[str]:
+    """The directory items the plan of `space` deletes, which the walker must count."""
+    forest = _forest(space, listing)
+    if forest.errors:
+        return []
+    return sorted(node.delete.path for node in forest.nodes()
+                  if node.delete.type is EntryType.DIR)
+
+
+def _raw_counts(listing: SpaceListing, delete: Delete) -> Stats | None:
+    """What an item holds in all, its inner items included; None when nobody counted it."""
+    if delete.type is EntryType.FILE:
+        return Stats(files=1, bytes=delete.fingerprint.size_bytes or 0)
+    return listing.stats.get(delete.path)
+
+
+def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[Delete]:
+    """The items of `node`, each with the files and bytes it removes on its own."""
+    delete = node.delete
+    raw = _raw_counts(listing, delete)
+    if raw is None:
+        errors.append(f"{delete.path}/ was not counted; the plan needs what it holds")
+        return
+    files, size = raw.files, raw.bytes
+    for inner in node.inner:
+        inner_raw = _raw_counts(listing, inner.delete)
+        if inner_raw is not None:
+            files, size = files - inner_raw.files, size - inner_raw.bytes
+    known_size = delete.type is EntryType.DIR or delete.fingerprint.size_bytes is not None
+    fingerprint = delete.fingerprint
+    if delete.type is EntryType.DIR:
+        fingerprint = replace(fingerprint, stats=raw)
+    # Stats may lag behind the tree (SMH recomputes them as a task): never below zero.
+    yield replace(delete, files=max(0, files), bytes=max(0, size) if known_size else None,
+                  counted=raw.counted, fingerprint=fingerprint)
+    for inner in node.inner:
+        yield from _counted(listing, inner, errors)
+
+
+def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
+    if listing.errors:
+        return _failed(space, listing, listing.errors)
+    forest = _forest(space, listing)
+    errors = list(forest.errors)
+    deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
+    if errors:
+        return _failed(space, listing, tuple(errors))
     changes: list[Change] = list(deletes)
     recycles = any(delete.final_mode is Mode.RECYCLE for delete in deletes)
     bin_items = listing.recycle_bin_items
@@ -242,16 +306,49 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
                 reason=f"recycle_bin.empty ({space.location.short()})",
             )
         )
+    files, estimated = _space_files(listing, deletes)
     report = SpaceReport(
         space=space.id,
         listed=listing.entry_count(),
         removed=_removed_entries(listing, deletes),
-        recycle_bin=bin_enabled,
+        recycle_bin=listing.recycle_bin_enabled,
         user_id=space.user_id,
+        files=files,
+        files_estimated=estimated,
     )
     return SpacePlan(
-        changes=tuple(changes), missing=tuple(_missing(space, rules, listing)), report=report
+        changes=tuple(changes), missing=tuple(_missing(space, forest.rules, listing)),
+        report=report,
     )
+
+
+def _failed(space: SpaceSpec, listing: SpaceListing, errors: Sequence[str]) -> SpacePlan:
+    """A space that could not be listed or counted completely: no change in it at all."""
+    report = SpaceReport(
+        space=space.id,
+        listed=listing.entry_count(),
+        removed=0,
+        recycle_bin=listing.recycle_bin_enabled,
+        errors=tuple(errors),
+        user_id=space.user_id,
+        files=listing.files or 0,
+        files_estimated=listing.files is None,
+    )
+    return SpacePlan(changes=(), missing=(), report=report)
+
+
+def _space_files(listing: SpaceListing, deletes: Sequence[Delete]) -> tuple[int, bool]:
+    """The files the space holds, and whether that is only what the plan saw of it.
+
+    Without the server's count it is the files listed plus those held by each directory
+    counted without being listed: a lower bound, never below what the plan removes.
+    """
+    if listing.files is not None:
+        return listing.files, False
+    seen = sum(1 for entries in listing.children.values() for e in entries if not e.is_dir)
+    seen += sum(stats.files for path, stats in listing.stats.items()
+                if path not in listing.children)
+    return max(seen, sum(delete.files for delete in deletes)), True
 
 
 def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
@@ -304,6 +401,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
+    roots: dict[str, tuple[RemoteEntry, ...]] = {}
     for space in spec.spaces:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
@@ -312,56 +410,116 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
-
-    if spec.clear_history:
-        where = f"history.clear ({spec.history_location.short()})" if spec.history_location else (
-            "history.clear"
-        )
-        if listing.history_enabled is False:
-            changes.append(ClearHistory(reason=where))
-        elif listing.history_enabled is None:
-            changes.append(ClearHistory(
-                reason=f"{where}: the library's history setting could not be read",
-                blocked=True,
-            ))
-        else:
-            changes.append(ClearHistory(
-                reason=f"{where}: file history is enabled on the library; disable it first",
-                blocked=True,
-            ))
-
+        roots[space.id] = space_listing.children.get("", ())
+    clear = _clear_history(spec, listing)
+    if clear is not None:
+        changes.append(clear)
     plan = Plan(
         library=spec.library,
         changes=tuple(changes),
         missing=tuple(missing),
-        safety=tuple(_safety(spec, changes, reports)),
+        safety=tuple(_safety(spec, changes, reports, roots)),
         spaces=tuple(reports),
         listed_at=listing.listed_at,
     )
     return with_contents(plan, listing)
 
 
+def _clear_history(spec: LibrarySpec, listing: LibraryListing) -> ClearHistory | None:
+    """The history clear, unless the library is known to keep no earlier versions."""
+    if not spec.clear_history or listing.history_files == 0:
+        return None
+    where = f"history.clear ({spec.history_location.short()})" if spec.history_location else (
+        "history.clear"
+    )
+    versions = listing.history_files
+    if listing.history_enabled is False:
+        return ClearHistory(reason=where, versions=versions)
+    if listing.history_enabled is None:
+        return ClearHistory(
+            reason=f"{where}: the library's history setting could not be read", blocked=True,
+            versions=versions,
+        )
+    return ClearHistory(
+        reason=f"{where}: file history is enabled on the library; disable it first",
+        blocked=True, versions=versions,
+    )
+
+
 def _safety(
-    spec: LibrarySpec, changes: Sequence[Change], reports: Sequence[SpaceReport]
+    spec: LibrarySpec,
+    changes: Sequence[Change],
+    reports: Sequence[SpaceReport],
+    roots: Mapping[str, Sequence[RemoteEntry]],
 ) -> Iterable[SafetyViolation]:
+    """The limits the plan breaches, counted in what its deletes remove (files and bytes)."""
+    deletes = [change for change in changes if isinstance(change, Delete)]
+    yield from check_limits(spec, deletes, reports)
+    whole = {space.id for space in spec.spaces if not space.allow_whole_space}
+    for space_id in sorted(whole):
+        entries = roots.get(space_id, ())
+        gone = {delete.path for delete in deletes if delete.space == space_id}
+        if entries and all(entry.path in gone for entry in entries):
+            yield SafetyViolation(
+                limit="whole_space",
+                space=space_id,
+                forceable=False,
+                message=(
+                    f"space {space_id}: the plan deletes all {len(entries)} entries at its "
+                    "root and would leave it empty; set `allow_whole_space: true` on the space "
+                    "if that is meant (--force does not pass this check)"
+                ),
+            )
+
+
+def check_limits(
+    spec: LibrarySpec, deletes: Sequence[Delete], reports: Sequence[SpaceReport]
+) -> Iterable[SafetyViolation]:
+    """The count, percent and byte limits of `spec.safety` that `deletes` breach."""
     safety = spec.safety
-    deletes = sum(1 for change in changes if isinstance(change, Delete))
-    if safety.max_deletes is not None and deletes > safety.max_deletes:
+    if safety.max_deletes is not None and len(deletes) > safety.max_deletes:
         yield SafetyViolation(
             limit="max_deletes",
-            message=f"{deletes} delete items exceed safety.max_deletes ({safety.max_deletes})",
+            message=(
+                f"{len(deletes)} delete items exceed safety.max_deletes ({safety.max_deletes}) "
+                f"by {len(deletes) - safety.max_deletes}: {_removes(deletes)}"
+            ),
         )
     for report in reports:
-        if report.listed < safety.min_existing or report.listed == 0:
+        removed = [delete for delete in deletes if delete.space == report.space]
+        files = sum(delete.files for delete in removed)
+        if report.files < safety.min_existing or report.files == 0 or not removed:
             continue
-        percent = 100.0 * report.removed / report.listed
+        percent = 100.0 * files / report.files
         if percent > safety.max_delete_percent:
+            allowed = int(report.files * safety.max_delete_percent / 100)
+            holds = f"{report.files:,}{'+' if report.files_estimated else ''}"
             yield SafetyViolation(
                 limit="max_delete_percent",
                 space=report.space,
                 message=(
-                    f"space {report.space}: removes {report.removed} of {report.listed} listed "
-                    f"entries ({percent:.1f}%), over safety.max_delete_percent "
-                    f"({safety.max_delete_percent:g}%)"
+                    f"space {report.space}: removes {files:,} of the {holds} files it holds "
+                    f"({percent:.1f}%, {format_size(_bytes(removed))}), over "
+                    f"safety.max_delete_percent ({safety.max_delete_percent:g}%) by "
+                    f"{files - allowed:,} files"
                 ),
             )
+    if safety.max_delete_bytes is not None:
+        size = _bytes(deletes)
+        unknown = sum(1 for delete in deletes if delete.bytes is None)
+        if size > safety.max_delete_bytes or unknown:
+            over = (f"over safety.max_delete_bytes ({format_size(safety.max_delete_bytes)}) by "
+                    f"{format_size(max(0, size - safety.max_delete_bytes))}")
+            if unknown:
+                over += f"; the server gave no size for {unknown} of them"
+            yield SafetyViolation(limit="max_delete_bytes",
+                                  message=f"the plan {_removes(deletes)}, {over}")
+
+
+def _bytes(deletes: Iterable[Delete]) -> int:
+    return sum(delete.bytes or 0 for delete in deletes)
+
+
+def _removes(deletes: Sequence[Delete]) -> str:
+    files = sum(delete.files for delete in deletes)
+    return f"removes {files:,} {'file' if files == 1 else 'files'}, {format_size(_bytes(deletes))}"

@@ -5,6 +5,11 @@ lists a directory only when `SpaceRules.must_list` says the plan needs its child
 subtree no rule can touch, or one deleted whole with nothing kept inside, costs no request.
 Any listing error in a space is recorded and stops that space's walk; the planner then
 withholds every delete in it.
+
+It then counts what the deletes remove: one directory-stats request for each directory the
+plan deletes (where the server gives no stats, the directory is listed through to count its
+files and bytes), and one file-count request for the space, so that the safety limits and the
+reviewer see files and bytes rather than entries.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Protocol
 
+from reconciler.client.models import SpaceFileCount
+from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
-from reconciler.listing import LibraryListing, RemoteEntry, SpaceListing
-from reconciler.planner import Context, SpaceRules
+from reconciler.listing import Counted, LibraryListing, RemoteEntry, SpaceListing, Stats
+from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,16 @@ class Reader(Protocol):
     def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None: ...
 
     def history_enabled(self) -> bool: ...
+
+    def directory_stats(
+        self, space: str, path: str, *, user_id: str | None = None
+    ) -> Stats | None: ...
+
+    def space_file_count(
+        self, space: str, *, user_id: str | None = None, admin: bool = False
+    ) -> SpaceFileCount | None: ...
+
+    def list_spaces(self) -> list[str]: ...
 
 
 def walk_tree(
@@ -82,10 +100,50 @@ def walk_tree(
     return children, errors
 
 
-def walk_space(
-    space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor
+def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCount | None:
+    try:
+        return reader.space_file_count(space.id, user_id=space.user_id, admin=admin)
+    except ReconcileError as error:
+        log.info("space %s: no file count (%s)", space.id, error.message)
+        return None
+
+
+def count_space(
+    space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
+    file_count: SpaceFileCount | None,
 ) -> SpaceListing:
-    """List one space: its needed directories and its recycle bin's size."""
+    """`listing` with what each directory the plan deletes holds, and the space's files."""
+    dirs = deleted_directories(space, listing)
+    futures = {path: executor.submit(count_directory, reader, space.id, path,
+                                     user_id=space.user_id) for path in dirs}
+    files = file_count.live_files if file_count is not None else None
+    if files is None:
+        try:
+            root = reader.directory_stats(space.id, "", user_id=space.user_id)
+            files = root.files if root is not None else None
+        except ReconcileError as error:
+            log.info("space %s: no stats of its root (%s)", space.id, error.message)
+    stats: dict[str, Stats] = {}
+    errors: list[str] = []
+    for path, future in futures.items():
+        try:
+            stats[path] = future.result()
+        except RUN_ENDING:
+            raise
+        except ReconcileError as error:
+            errors.append(f"counting {path}/: {error.message}")
+    counted_by_listing = sorted(p for p, s in stats.items() if s.counted is Counted.LISTING)
+    if counted_by_listing:
+        log.warning("space %s: the server gave no stats for %d directories; they were listed "
+                    "through to count them", space.id, len(counted_by_listing))
+    return replace(listing, stats=stats, files=files, errors=listing.errors + tuple(errors))
+
+
+def walk_space(
+    space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
+    file_count: SpaceFileCount | None = None,
+) -> SpaceListing:
+    """List one space: its needed directories, its recycle bin's size, and the counts."""
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
         return reader.list_directory(space.id, path, user_id=space.user_id)
@@ -103,6 +161,8 @@ def walk_space(
     listing = SpaceListing(
         space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items
     )
+    if not errors:
+        listing = count_space(space, listing, reader, executor, file_count)
     log.info(
         "space %s: listed %d directories, %d entries%s",
         space.id,
@@ -125,16 +185,41 @@ def walk_library(
     selected = tuple(spec.spaces if spaces is None else spaces)
     with ThreadPoolExecutor(max_workers=max(1, concurrency),
                             thread_name_prefix="smh-list") as executor:
-        listings = {space.id: walk_space(space, reader, executor) for space in selected}
+        # The file counts go out with the first listings rather than a round trip before them.
+        # `admin` only where the plan needs it anyway (reading the history setting).
+        pending = {space.id: executor.submit(_file_count, reader, space,
+                                             admin=spec.clear_history) for space in selected}
+        listings = {space.id: walk_space(space, reader, executor, pending[space.id].result())
+                    for space in selected}
+        counts = {space_id: future.result() for space_id, future in pending.items()}
     history_enabled: bool | None = None
+    history_files: int | None = None
     if spec.clear_history:
         try:
             history_enabled = reader.history_enabled()
         except ReconcileError as error:
             log.warning("could not read the library's history setting: %s", error.message)
+        history_files = _history_files(reader, counts)
     return LibraryListing(
         library=spec.library,
         spaces=listings,
         history_enabled=history_enabled,
         listed_at=listed_at,
+        history_files=history_files,
     )
+
+
+def _history_files(reader: Reader, counts: dict[str, SpaceFileCount | None]) -> int | None:
+    """The earlier versions the whole library keeps (None when any space would not say)."""
+    try:
+        spaces = reader.list_spaces()
+        total = 0
+        for space_id in spaces:
+            count = counts.get(space_id) or reader.space_file_count(space_id, admin=True)
+            if count is None:
+                return None
+            total += count.history_file_num
+        return total
+    except ReconcileError as error:
+        log.info("could not count the library's earlier versions: %s", error.message)
+        return None

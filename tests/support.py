@@ -5,10 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from reconciler.desired import LibrarySpec, Location, Mode, Rule, RuleKind, Safety, SpaceSpec
-from reconciler.listing import EntryType, Fingerprint, LibraryListing, RemoteEntry, SpaceListing
-from reconciler.planner import SpaceRules
+from reconciler.listing import (
+    EntryType,
+    Fingerprint,
+    LibraryListing,
+    RemoteEntry,
+    SpaceListing,
+    Stats,
+)
+from reconciler.planner import SpaceRules, deleted_directories
 from reconciler.walker import walk_tree
 
 PurgeEntry = str | tuple[str, str]
@@ -97,15 +105,30 @@ class TreeLister:
         return self.tree[directory]
 
 
+    def stats(self, directory: str) -> Stats:
+        """What `directory` holds, recursively, as SMH's directory stats would say."""
+        files = size = 0
+        pending = [directory]
+        while pending:
+            for entry in self.tree[pending.pop()]:
+                if entry.is_dir:
+                    pending.append(entry.path)
+                else:
+                    files, size = files + 1, size + (entry.fingerprint.size_bytes or 0)
+        return Stats(files=files, bytes=size)
+
+
 def walk(
     space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0
 ) -> tuple[SpaceListing, TreeLister]:
-    """What the walker lists of `paths` for `space`, without any server."""
+    """What the walker lists of `paths` for `space`, and what it counts, without any server."""
     lister = TreeLister(paths)
     with ThreadPoolExecutor(max_workers=4) as executor:
         children, errors = walk_tree(SpaceRules(space), lister, executor)
     listing = SpaceListing(space=space.id, children=children, errors=tuple(errors),
                            recycle_bin_items=bin_items)
+    stats = {path: lister.stats(path) for path in deleted_directories(space, listing)}
+    listing = replace(listing, stats=stats, files=lister.stats("").files)
     return listing, lister
 
 

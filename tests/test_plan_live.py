@@ -32,7 +32,14 @@ def target(emu: Emulator, *spaces: object, page_size: int = 1000,
 
 def listed_directories(emu: Emulator) -> Counter[str]:
     return Counter(entry["path"] for entry in emu.request_log()
-                   if entry["method"] == "GET" and entry["route"] == "directory")
+                   if entry["method"] == "GET" and entry["route"] == "directory"
+                   and "stats" not in entry["query"])
+
+
+def counted_directories(emu: Emulator) -> Counter[str]:
+    return Counter(entry["path"] for entry in emu.request_log()
+                   if entry["method"] == "GET" and entry["route"] == "directory"
+                   and "stats" in entry["query"])
 
 
 def test_plan_sends_only_get_requests() -> None:
@@ -61,6 +68,9 @@ def test_list_requests_are_one_per_page_of_each_listed_directory() -> None:
     assert set(requests) == set(entries)
     for directory, count in entries.items():
         assert requests[directory] == math.ceil(count / page_size)
+    # One stats request for each directory deleted, one file count for the space.
+    assert counted_directories(emu) == Counter({"photos/2022": 1, "photos/2023": 1})
+    assert sum(1 for e in emu.request_log() if e["route"] == "space") == 1
 
 
 def test_purging_a_big_directory_is_one_item_and_no_listing_inside_it() -> None:
@@ -70,6 +80,8 @@ def test_purging_a_big_directory_is_one_item_and_no_listing_inside_it() -> None:
     assert [(d.path, d.type.value) for d in plan.deletes] == [("big", "dir")]
     requests = listed_directories(emu)
     assert not any(path.startswith("big") for path in requests)
+    assert counted_directories(emu) == Counter({"big": 1})
+    assert (plan.deletes[0].files, plan.spaces[0].files) == (10_000, 10_001)
 
 
 def test_a_space_without_bin_marks_recycle_deletes_permanent() -> None:

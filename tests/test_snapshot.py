@@ -140,7 +140,7 @@ DAMAGES: dict[str, tuple[Callable[[str], bytes], str]] = {
                     "the listing is damaged"),
     "bad-entry": (lambda text: text.replace('"file"', '"folder"', 1).encode(),
                   "the listing is damaged"),
-    "future-format": (lambda text: text.replace('"format_version": 1,',
+    "future-format": (lambda text: text.replace('"format_version": 2,',
                                                 '"format_version": 99,').encode(),
                       "is not supported"),
     "not-utf8": (lambda text: b"\xff\xfe" + text.encode(), "cannot read the listing"),

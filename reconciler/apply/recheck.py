@@ -11,7 +11,9 @@ could be checked.
 A directory's eTag and modification time change when its children change, so a directory with
 planned items inside it that this apply already deleted is only checked for still being a
 directory. A directory the plan listed into is also listed into again, down to every directory
-the plan saw inside it, and must hold what the plan saw (`reconciler.subtree`).
+the plan saw inside it, and must hold what the plan saw (`reconciler.subtree`). Every directory
+item is counted again too (`reconciler.counting`): one that now holds more files or more bytes
+than the plan said is stale, wherever inside it they were added.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from reconciler.counting import Counter, count_directory
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
 from reconciler.retry import SmhRequestError
 from reconciler.subtree import absolute, subtree_digest
+from reconciler.units import format_size
 
 NOT_FOUND_CODES = frozenset({"DirectoryNotFound", "PathNotFound"})
 
 
-class Lister(Protocol):
+class Lister(Counter, Protocol):
     def list_directory(
         self, space: str, path: str = "", *, user_id: str | None = None
     ) -> list[RemoteEntry]: ...
@@ -117,7 +121,9 @@ def recheck(
             check = compare(items[index], live.get(items[index].path),
                             type_only=index in type_only)
             if check.found is Found.PRESENT:
-                check = check_contents(lister, space, items[index], user_id=user_id) or check
+                check = (check_contents(lister, space, items[index], user_id=user_id)
+                         or check_counts(lister, space, items[index], user_id=user_id)
+                         or check)
             checks[index] = check
         return checks
 
@@ -157,6 +163,33 @@ def check_contents(
             return _unknown(directory, error)
     if subtree_digest(listings, delete.path, contents.skip) != contents.digest:
         return Check(Found.CHANGED, "what is inside it changed since the plan was made")
+    return None
+
+
+def check_counts(
+    lister: Lister, space: str, delete: Delete, *, user_id: str | None = None
+) -> Check | None:
+    """A directory item: does it hold more files or more bytes than the plan said?
+
+    None when it holds no more (or is a file, or the plan recorded no counts).
+    """
+    planned = delete.fingerprint.stats
+    if planned is None:
+        return None
+    try:
+        now = count_directory(lister, space, delete.path, user_id=user_id)
+    except CredentialsError:
+        raise
+    except SmhRequestError as error:
+        if error.status == 404 and error.code in NOT_FOUND_CODES:
+            return None  # gone since the listing: the delete will find it gone
+        return Check(Found.UNKNOWN, f"it could not be counted: {error.message}")
+    except ReconcileError as error:
+        return Check(Found.UNKNOWN, f"it could not be counted: {error.message}")
+    if now.files > planned.files or now.bytes > planned.bytes:
+        return Check(Found.CHANGED, (
+            f"it now holds {now.files:,} files, {format_size(now.bytes)}; the plan counted "
+            f"{planned.files:,} files, {format_size(planned.bytes)}"))
     return None
 
 

@@ -103,3 +103,19 @@ class DirectoryPage:
 
     entries: tuple[RemoteEntry, ...]
     next_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceFileCount:
+    """The space file-count API's answer. `fileNum` counts the files in the recycle bin and
+    the earlier versions too, so the live files are what is left without them."""
+
+    file_num: int
+    dir_num: int
+    recycled_file_num: int
+    recycled_dir_num: int
+    history_file_num: int
+
+    @property
+    def live_files(self) -> int:
+        return max(0, self.file_num - self.recycled_file_num - self.history_file_num)

@@ -19,7 +19,7 @@ from typing import ClassVar, Final, Self, TypeVar
 import httpx
 
 from reconciler.auth import Credentials, Grants, Operation, grants_for
-from reconciler.client.models import DirectoryPage, RecycledItem, TaskState
+from reconciler.client.models import DirectoryPage, RecycledItem, SpaceFileCount, TaskState
 from reconciler.client.session import Answer, Query, Session, route
 from reconciler.client.shapes import (
     JsonObject,
@@ -28,6 +28,7 @@ from reconciler.client.shapes import (
     as_object,
     check_name,
     get_bool,
+    get_int,
     get_list,
     get_marker,
     get_opt_int,
@@ -38,7 +39,7 @@ from reconciler.client.shapes import (
     to_int,
 )
 from reconciler.errors import ReconcileError, SmhError
-from reconciler.listing import EntryType, Fingerprint, RemoteEntry
+from reconciler.listing import EntryType, Fingerprint, RemoteEntry, Stats
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
 _T = TypeVar("_T")
@@ -63,6 +64,8 @@ ENTRY_TYPES: Final = {
 }
 
 NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
+STATS_UNAVAILABLE_CODES: Final = frozenset({"ParamInvalid", "RouteNotFound"})
+"""What a server without directory stats or file counts answers (INFERRED, smh-api.md 13.2)."""
 
 
 def check_path(path: str, *, allow_root: bool) -> str:
@@ -246,6 +249,69 @@ class SmhReadClient:
             raise answer.error()
         parent, _, name = path.rpartition("/")
         return answer.parse(lambda data: _entry(data, parent, "answer", name=name))
+
+    def directory_stats(
+        self, space: str, path: str, *, user_id: str | None = None
+    ) -> Stats | None:
+        """What a directory holds recursively (SMH's directory stats), or None when the server
+        gives no stats: it refuses the parameter (400 `ParamInvalid`, 404 `RouteNotFound`,
+        501) or ignores it and answers something without the stats' fields."""
+        check_path(path, allow_root=True)
+        answer = self._call(
+            "GET",
+            route("directory", self.library, space, path=path),
+            space=space,
+            query=[("stats", "1"), ("stats_type", "normal")],
+            user_id=user_id,
+            ok=(200, 400, 404, 501),
+        )
+        if answer.status == 404 and answer.code in NOT_FOUND_CODES:
+            raise answer.error()
+        if answer.status != 200:
+            if answer.status == 501 or answer.code in STATS_UNAVAILABLE_CODES:
+                return None
+            raise answer.error()
+
+        def read(data: object) -> Stats | None:
+            obj = as_object(data, "answer")
+            if "fileCount" not in obj or "storage" not in obj:
+                return None
+            files = get_int(obj, "fileCount", "answer")
+            size = get_int(obj, "storage", "answer")
+            if files < 0 or size < 0:
+                raise ShapeError("answer has a negative fileCount or storage")
+            return Stats(files=files, bytes=size)
+
+        return answer.parse(read)
+
+    def space_file_count(
+        self, space: str, *, user_id: str | None = None, admin: bool = False
+    ) -> SpaceFileCount | None:
+        """The space file-count API's answer, or None when the server will not give it: no
+        permission (it needs `admin` or `space_admin`) or no such endpoint. A minted token asks
+        for `admin` only when `admin` is set; otherwise this is a read like any other."""
+        answer = self._call(
+            "GET",
+            route("space", self.library, space, "file-count"),
+            space=space,
+            grants=ADMIN if admin else READ,
+            user_id=user_id,
+            ok=(200, 400, 403, 404, 501),
+        )
+        if answer.status != 200:
+            if answer.status in (403, 501) or answer.code in STATS_UNAVAILABLE_CODES:
+                return None
+            raise answer.error()
+
+        def read(data: object) -> SpaceFileCount:
+            obj = as_object(data, "answer")
+            counts = [get_int(obj, key, "answer") for key in (
+                "fileNum", "dirNum", "recycledFileNum", "recycledDirNum", "historyFileNum")]
+            if min(counts) < 0:
+                raise ShapeError("answer has a negative count")
+            return SpaceFileCount(*counts)
+
+        return answer.parse(read)
 
     # -- recycle bin ---------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ def route_directory(lib: Library, call: Call) -> Reply:
     if call.method == "GET":
         if call.flag("info"):
             return _info(lib, space, segments)
+        if call.flag("stats"):
+            return _stats(lib, call, space, segments)
         return _list(lib, call, space, segments)
     if call.method == "HEAD":
         found = lib.locate(space, segments)
@@ -62,6 +64,17 @@ def _info(lib: Library, space: SpaceState, segments: tuple[str, ...]) -> Reply:
         item = lib.file_item(space.id, node, name, list(segments))
     item["userId"] = ""
     return Reply(200, item)
+
+
+def _stats(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]) -> Reply:
+    """Directory stats: recursive bytes (a string, like every size), files and directories."""
+    if lib.faults.stats_refused("/".join(segments)):
+        raise ApiError(400, "ParamInvalid", "stats are not supported.")
+    kind = call.query.get("stats_type") or "normal"
+    if kind not in ("normal", "recycle", "history"):
+        raise ApiError(400, "ParamInvalid", "stats_type must be normal, recycle or history.")
+    size, files, dirs = lib.counts(space, segments, kind)
+    return Reply(200, {"storage": str(size), "fileCount": files, "dirCount": dirs})
 
 
 def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]) -> Reply:

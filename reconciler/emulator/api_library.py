@@ -9,7 +9,7 @@ import secrets
 from typing import Any
 
 from .errors import ApiError
-from .state import MAX_PERIOD, Call, Library, Reply, Token, int_param
+from .state import MAX_PERIOD, Call, Library, Reply, SpaceState, Token, int_param
 from .tree import iso_time
 
 KNOWN_GRANTS = frozenset({
@@ -176,6 +176,20 @@ def _set_history(lib: Library, body: Any) -> Reply:
     return Reply(204)
 
 
+def _file_count(lib: Library, token: Token, space: SpaceState) -> Reply:
+    """The space file-count API: `fileNum` counts the files in the bin and the earlier
+    versions too (as the doc says), `dirNum` the directories in the bin."""
+    lib.require(token)  # admin or space_admin only
+    if lib.faults.stats_refused(None):
+        raise ApiError(404, "RouteNotFound")
+    _, files, dirs = lib.counts(space, ())
+    _, recycled_files, recycled_dirs = lib.counts(space, (), "recycle")
+    history = lib.history_files(space)
+    return Reply(200, {"fileNum": files + recycled_files + history,
+                       "dirNum": dirs + recycled_dirs, "recycledFileNum": recycled_files,
+                       "recycledDirNum": recycled_dirs, "historyFileNum": history})
+
+
 def route_space(lib: Library, call: Call) -> Reply:
     lib.check_library(call)
     token = lib.authenticate(call)
@@ -184,7 +198,9 @@ def route_space(lib: Library, call: Call) -> Reply:
         raise ApiError(404, "RouteNotFound")
     if len(rest) == 2 and rest[1] == "size":
         space = lib.space(call, token, rest[0])
-        return Reply(200, {"size": str(space.root.total_size(space.id))})
+        return Reply(200, {"size": str(space.root.total_size(space.meta))})
+    if len(rest) == 2 and rest[1] == "file-count":
+        return _file_count(lib, token, lib.space(call, token, rest[0]))
     if rest not in (["list"], ["count"]):
         raise ApiError(404, "RouteNotFound")
     if not lib.seed.multi_space:

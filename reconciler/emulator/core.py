@@ -36,7 +36,7 @@ from . import api_content, api_library, api_recycled
 from .clock import Clock, ClockLike, as_clock
 from .errors import STATUS_CODES, ApiError
 from .faults import Faults, FaultsError, TokenBucket
-from .seed import Seed, load_seed_file, parse_seed
+from .seed import Seed, SeedError, load_seed_file, parse_seed, seed_entry
 from .state import Call, Library, Reply, error_doc
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,18 @@ class Emulator:
             self._bucket = (TokenBucket(parsed.rate_limit, self.clock.now())
                             if parsed.rate_limit else None)
         return parsed
+
+    def write_files(self, space: str, entries: list[Any]) -> None:
+        """Create or overwrite files (`path` or `{path, size, mtime}` entries) as another
+        client of the library would; what tests use to change a library behind a plan."""
+        parsed = [seed_entry(entry, f"files[{index}]") for index, entry in enumerate(entries)]
+        with self._lock:
+            target = self._lib.spaces.get(space)
+            if target is None:
+                raise SeedError(f"no space {space!r}")
+            for path, attributes in parsed:
+                size, mtime = attributes or (None, None)
+                self._lib.write_file(target, path, size, mtime)
 
     def reset(self) -> None:
         """Library state back to the seed; stats, log, tasks and faults cleared.
@@ -297,6 +309,13 @@ class Emulator:
             except (ValueError, FaultsError, TypeError) as error:
                 return Reply(400, error_doc(ApiError(400, "ParamInvalid", str(error))))
             return Reply(200, faults.to_dict())
+        if method == "POST" and name == "files":
+            try:
+                doc = json.loads(body)
+                self.write_files(str(doc["space"]), list(doc["files"]))
+            except (ValueError, KeyError, TypeError, SeedError, ApiError) as error:
+                return Reply(400, error_doc(ApiError(400, "ParamInvalid", str(error))))
+            return Reply(204)
         if method == "POST" and name == "reset":
             self.reset()
             return Reply(204)

@@ -39,6 +39,13 @@ class Faults:
     rate_limit: float | None = None
     seed: int | None = None
     max_list_limit: int = 1000
+    stats_unavailable: bool | tuple[str, ...] = False
+
+    def stats_refused(self, path: str | None) -> bool:
+        """Whether directory stats of `path` (None: the space file count) are unavailable."""
+        if isinstance(self.stats_unavailable, bool):
+            return self.stats_unavailable
+        return path is not None and path in self.stats_unavailable
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Faults:
@@ -78,11 +85,15 @@ class Faults:
             values["error_statuses"] = tuple(statuses)
         if "fail_paths" in doc:
             values["fail_paths"] = _fail_paths(doc["fail_paths"])
+        if "stats_unavailable" in doc:
+            values["stats_unavailable"] = _stats_unavailable(doc["stats_unavailable"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["error_statuses"] = list(self.error_statuses)
+        if not isinstance(self.stats_unavailable, bool):
+            doc["stats_unavailable"] = list(self.stats_unavailable)
         doc["fail_paths"] = {path: {k: v for k, v in asdict(f).items() if v is not None}
                              for path, f in self.fail_paths.items()}
         return doc
@@ -108,6 +119,14 @@ def _integer(doc: Mapping[str, Any], name: str, *, low: int | None) -> int:
     if not _is_int(value) or (low is not None and value < low):
         raise FaultsError(f"{name} must be an integer" + (f" >= {low}" if low is not None else ""))
     return int(value)
+
+
+def _stats_unavailable(value: object) -> bool | tuple[str, ...]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and all(isinstance(path, str) for path in value):
+        return tuple(path.strip("/") for path in value)
+    raise FaultsError("stats_unavailable must be true, false or a list of directory paths")
 
 
 def _fail_paths(doc: object) -> dict[str, PathFault]:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .tree import Dir, file_meta
+from .tree import Dir, Metadata
 
 ORDER_KEYS = ("name", "modificationTime", "size", "creationTime",
               "localCreationTime", "localModificationTime")
@@ -73,8 +73,8 @@ def decode_marker(marker: str, order: Order) -> tuple[str, Any, str]:
 class Lister:
     """Lists directories of one space; holds the per-directory sort cache."""
 
-    def __init__(self, space: str, cache_size: int = 16) -> None:
-        self.space = space
+    def __init__(self, meta: Metadata, cache_size: int = 16) -> None:
+        self.meta = meta
         self._cache: OrderedDict[tuple[int, str, int, str], list[tuple[Any, str]]] = (
             OrderedDict())
         self._cache_size = cache_size
@@ -130,7 +130,7 @@ class Lister:
         cache_key = (id(d), d.key, d.etag, by)
         rows = self._cache.get(cache_key)
         if rows is None:
-            key_of = _file_key_function(self.space, d, by)
+            key_of = _file_key_function(self.meta, d, by)
             rows = sorted((key_of(name), name) for name in (d.files or ()))
             self._cache[cache_key] = rows
             if len(self._cache) > self._cache_size:
@@ -158,9 +158,9 @@ def _dir_key(d: Dir, by: str) -> Any:
     return d.mtime
 
 
-def _file_key_function(space: str, d: Dir, by: str) -> Callable[[str], Any]:
+def _file_key_function(meta: Metadata, d: Dir, by: str) -> Callable[[str], Any]:
     if by == "size":
-        return lambda name: file_meta(space, d.file_key(name)).size
+        return lambda name: meta(d.file_key(name)).size
     if by in ("creationTime", "localCreationTime"):
-        return lambda name: file_meta(space, d.file_key(name)).ctime
-    return lambda name: file_meta(space, d.file_key(name)).mtime
+        return lambda name: meta(d.file_key(name)).ctime
+    return lambda name: meta(d.file_key(name)).mtime

@@ -11,18 +11,24 @@ emulator" section):
     history: {enabled: false, earlier_versions: 12}
     spaces:
       "-": [photos/2024/a.jpg, tmp/]     # a trailing "/" makes an (empty) directory
+      # or, for a file whose size or modification time matters:
+      # - {path: logs/2024-01.log, size: 2048, mtime: "2024-01-31T23:59:00Z"}
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 FORBIDDEN_NAME_CHARS = frozenset('\\:*?"<>|')
+
+Attributes = tuple[int | None, float | None]
+"""A seeded file's (size in bytes, modification time in epoch seconds); None: derived."""
 
 
 class SeedError(ValueError):
@@ -40,6 +46,8 @@ class Seed:
     earlier_versions: int
     # space id -> (files, dirs): sorted "a/b" paths; `dirs` includes every implied ancestor
     spaces: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+    # space id -> file path -> (size, modification time as epoch seconds), where a seed gave them
+    attributes: Mapping[str, Mapping[str, Attributes]] = field(default_factory=dict)
 
     @property
     def multi_space(self) -> bool:
@@ -118,31 +126,41 @@ def parse_seed(doc: object, *, source: str = "seed") -> Seed:
     if not isinstance(spaces, Mapping) or not spaces:
         raise SeedError(f"{source}: 'spaces' must be a non-empty mapping of space id to paths")
     parsed: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    attributes: dict[str, dict[str, Attributes]] = {}
     for space, paths in spaces.items():
         if not isinstance(space, str) or not space or "/" in space:
             raise SeedError(f"{source}: space id {space!r} must be a non-empty string without '/'")
         if space == "-" and len(spaces) > 1:
             raise SeedError(f"{source}: space '-' (single-tenant) cannot sit beside other spaces")
-        parsed[space] = _parse_paths(paths, f"{source}: spaces.{space}")
+        files, dirs, given = _parse_paths(paths, f"{source}: spaces.{space}")
+        parsed[space] = (files, dirs)
+        if given:
+            attributes[space] = given
     return Seed(library=library, secret=secret, token=token, media=kind == "media",
                 recycle_bin=recycle_bin, history_enabled=enabled, earlier_versions=versions,
-                spaces=parsed)
+                spaces=parsed, attributes=attributes)
 
 
-def _parse_paths(paths: object, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _parse_paths(
+    paths: object, where: str
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Attributes]]:
     if paths is None:
-        return (), ()
+        return (), (), {}
     if not isinstance(paths, list):
         raise SeedError(f"{where}: must be a list of paths")
     files: set[str] = set()
     dirs: set[str] = set()
-    for index, path in enumerate(paths):
-        if not isinstance(path, str):
-            raise SeedError(f"{where}[{index}]: path must be a string")
+    given: dict[str, Attributes] = {}
+    for index, entry in enumerate(paths):
+        path, attributes = seed_entry(entry, f"{where}[{index}]")
         segments = split_path(path)
         if not segments:
             raise SeedError(f"{where}[{index}]: invalid path {path!r}")
+        if path.endswith("/") and attributes is not None:
+            raise SeedError(f"{where}[{index}]: size and mtime are for files, not directories")
         (dirs if path.endswith("/") else files).add("/".join(segments))
+        if attributes is not None:
+            given["/".join(segments)] = attributes
     # Every ancestor of an entry is a directory; a name cannot be both a file and a directory.
     for path in list(files) + list(dirs):
         cut = path.rfind("/")
@@ -152,7 +170,36 @@ def _parse_paths(paths: object, where: str) -> tuple[tuple[str, ...], tuple[str,
     clash = files & dirs
     if clash:
         raise SeedError(f"{where}: {min(clash)!r} is both a file and a directory")
-    return tuple(sorted(files)), tuple(sorted(dirs))
+    return tuple(sorted(files)), tuple(sorted(dirs)), given
+
+
+def seed_entry(entry: object, where: str) -> tuple[str, Attributes | None]:
+    """A seed (or `/_emulator/files`) entry: a path, or `{path, size, mtime}` (either
+    attribute may be left out)."""
+    if isinstance(entry, str):
+        return entry, None
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
+        raise SeedError(f"{where}: an entry is a path or a mapping with 'path'")
+    unknown = set(entry) - {"path", "size", "mtime"}
+    if unknown:
+        raise SeedError(f"{where}: unknown key(s): {', '.join(sorted(map(str, unknown)))}")
+    size = entry.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise SeedError(f"{where}: 'size' must be a non-negative integer of bytes")
+    mtime = entry.get("mtime")
+    epoch: float | None = None
+    if mtime is not None:
+        if isinstance(mtime, dt.datetime):  # YAML reads an unquoted timestamp as a datetime
+            moment = mtime
+        else:
+            try:
+                moment = dt.datetime.fromisoformat(str(mtime).replace("Z", "+00:00"))
+            except ValueError:
+                raise SeedError(f"{where}: 'mtime' must be an ISO-8601 UTC time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        epoch = moment.timestamp()
+    return entry["path"], (size, epoch)
 
 
 def load_seed_file(path: str | Path) -> Seed:

@@ -24,9 +24,9 @@ from .listing import Lister
 from .seed import Seed, split_path
 from .tree import (
     Dir,
+    Metadata,
     build_tree,
     content_type,
-    file_meta,
     iso_time,
     kind_and_content_type,
     media_type,
@@ -116,11 +116,12 @@ class Task:
 class SpaceState:
     """One space: its tree, its recycle bin (recycledItemId -> Recycled) and its listing cache."""
 
-    def __init__(self, space_id: str, root: Dir) -> None:
+    def __init__(self, space_id: str, root: Dir, meta: Metadata | None = None) -> None:
         self.id = space_id
         self.root = root
+        self.meta = meta or Metadata(space_id)
         self.bin: SortedDict = SortedDict()
-        self.lister = Lister(space_id)
+        self.lister = Lister(self.meta)
         self.retention_days = DEFAULT_RETENTION_DAYS
 
 
@@ -169,11 +170,13 @@ class Library:
     def load_seed_state(self) -> None:
         seed = self.seed
         self.spaces: dict[str, SpaceState] = {
-            space: SpaceState(space, build_tree(space, files, dirs))
+            space: SpaceState(space, build_tree(space, files, dirs),
+                              Metadata(space, seed.attributes.get(space)))
             for space, (files, dirs) in seed.spaces.items()
         }
         self.next_recycled = 1
         self.next_task = 1
+        self.next_write = 1
         self.tasks: dict[int, Task] = {}
         self.history_enabled = seed.history_enabled
         self.history_config: dict[str, int] = {
@@ -297,7 +300,7 @@ class Library:
                 f'"eTag":"{d.etag}"}}')
 
     def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
-        meta = file_meta(space_id, parent.file_key(name))
+        meta = self.spaces[space_id].meta(parent.file_key(name))
         kind, mime = kind_and_content_type(name, media=self.seed.media)
         encoded = encode_json_string(name)
         return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":"{kind}",'
@@ -383,6 +386,36 @@ class Library:
             del space.bin[item_id]
         return space.bin
 
+    def history_files(self, space: SpaceState) -> int:
+        """The earlier file versions kept in a space. The seed gives one library-wide count; it
+        is held by the first space (in id order) so that the spaces' counts add up to it."""
+        return self.earlier_versions if space.id == min(self.spaces) else 0
+
+    def counts(self, space: SpaceState, segments: tuple[str, ...],
+               kind: str = "normal") -> tuple[int, int, int]:
+        """(bytes, files, directories) under a directory: in the tree (`normal`), in the
+        recycle bin (`recycle`: items removed from inside it) or in history (`history`)."""
+        if kind == "history":
+            return (0, self.history_files(space), 0) if not segments else (0, 0, 0)
+        if kind == "recycle":
+            size = files = dirs = 0
+            depth = len(segments)
+            for item in self.bin(space).values():
+                if len(item.original) <= depth or item.original[:depth] != segments:
+                    continue
+                if item.node is not None:
+                    inner_size, inner_files, inner_dirs = item.node.totals(space.meta)
+                    size, files, dirs = size + inner_size, files + inner_files, (
+                        dirs + inner_dirs + 1)
+                else:
+                    size += space.meta(item.file_key or "").size
+                    files += 1
+            return size, files, dirs
+        d = self.find_dir(space, segments)
+        if d is None:
+            raise ApiError(404, "DirectoryNotFound")
+        return d.totals(space.meta)
+
     def restore(self, space: SpaceState, item: Recycled, strategy: str,
                 fallback: bool) -> list[str]:
         parent_path = item.original[:-1]
@@ -412,12 +445,12 @@ class Library:
     def recycled_item(self, space: SpaceState, item: Recycled, *,
                       info: bool = False) -> dict[str, Any]:
         if item.size is None:
-            item.size = (item.node.total_size(space.id) if item.node is not None
-                         else file_meta(space.id, item.file_key or "").size)
+            item.size = (item.node.total_size(space.meta) if item.node is not None
+                         else space.meta(item.file_key or "").size)
         if item.node is not None:
             ctime, mtime = item.node.ctime, item.node.mtime
         else:
-            meta = file_meta(space.id, item.file_key or "")
+            meta = space.meta(item.file_key or "")
             ctime, mtime = meta.ctime, meta.mtime
         remaining = (item.expires() - self.clock.now()) // 86400
         doc: dict[str, Any] = {
@@ -427,10 +460,33 @@ class Library:
             "removalTime": iso_time(item.removal), "remainingTime": max(0, int(remaining)),
         }
         if info and item.node is None:
-            meta = file_meta(space.id, item.file_key or "")
+            meta = space.meta(item.file_key or "")
             doc.update(contentType=content_type(item.original[-1]), eTag=meta.etag,
                        crc64=str(meta.crc64))
         return doc
+
+    def write_file(self, space: SpaceState, path: str, size: int | None,
+                   mtime: float | None) -> None:
+        """Create or overwrite a file as an uploading client would: missing parents are
+        created, and an overwritten file gets new metadata (eTag, crc64, times)."""
+        segments = split_path(path)
+        if not segments:
+            raise ApiError(400, "ParamInvalid", f"invalid path {path!r}")
+        parent = space.root
+        for name in segments[:-1]:
+            if parent.has_file(name):
+                raise ApiError(409, "SameNameDirectoryOrFileExists")
+            parent = parent.child_dir(name) or self.new_dir(parent, name)
+        name = segments[-1]
+        if parent.child_dir(name) is not None:
+            raise ApiError(409, "SameNameDirectoryOrFileExists")
+        if parent.has_file(name):
+            parent.remove_file(name)
+        key = f"{'/'.join(segments)}\0{self.next_write}"
+        self.next_write += 1
+        parent.add_file(name, key)
+        space.meta.attributes[key] = (size, self.clock.now() if mtime is None else mtime)
+        self.touch(parent)
 
     def new_dir(self, parent: Dir, name: str) -> Dir:
         key = "/".join([*parent.segments(), name])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from sortedcontainers import SortedDict, SortedList
@@ -122,6 +122,30 @@ def file_meta(space: str, key: str) -> FileMeta:
     ctime = EPOCH + created % YEAR
     return FileMeta(size % (16 * 1024 * 1024), crc64, f'"{digest[16:].hex()}"', ctime,
                     ctime + modified % (30 * 86400), 1 + version % 3)
+
+
+class Metadata:
+    """The file metadata of one space: derived from each file's key, except the size and
+    modification time a seed gave (keyed by the same key, so they follow a restored file)."""
+
+    __slots__ = ("attributes", "space")
+
+    def __init__(self, space: str,
+                 attributes: Mapping[str, tuple[int | None, float | None]] | None = None) -> None:
+        self.space = space
+        self.attributes = dict(attributes or {})
+
+    def __call__(self, key: str) -> FileMeta:
+        meta = file_meta(self.space, key)
+        given = self.attributes.get(key) if self.attributes else None
+        if given is None:
+            return meta
+        size, mtime = given
+        if size is not None:
+            meta = meta._replace(size=size)
+        if mtime is not None:
+            meta = meta._replace(mtime=mtime, ctime=min(meta.ctime, mtime))
+        return meta
 
 
 def dir_seed_time(space: str, key: str) -> float:
@@ -239,16 +263,22 @@ class Dir:
                 for name, child in reversed(children):
                     stack.append((f"{base}{name}/", child))
 
-    def total_size(self, space: str) -> int:
-        total = 0
+    def total_size(self, meta: Metadata) -> int:
+        return self.totals(meta)[0]
+
+    def totals(self, meta: Metadata) -> tuple[int, int, int]:
+        """(bytes, files, directories) below this directory, recursively."""
+        size = files = dirs = 0
         stack: list[Dir] = [self]
         while stack:
             node = stack.pop()
             if node.files is not None:
-                total += sum(file_meta(space, node.file_key(n)).size for n in node.files)
+                files += len(node.files)
+                size += sum(meta(node.file_key(n)).size for n in node.files)
             if node.subdirs is not None:
+                dirs += len(node.subdirs)
                 stack.extend(node.subdirs.values())
-        return total
+        return size, files, dirs
 
 
 def build_tree(space: str, files: tuple[str, ...], dirs: tuple[str, ...]) -> Dir:

@@ -25,6 +25,7 @@ from reconciler.desired import (
 from reconciler.manifest.problems import PathStep
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import normalize
+from reconciler.units import parse_size
 
 
 def manifest_digest(documents: Sequence[YamlDocument]) -> str:
@@ -84,10 +85,12 @@ def _library(name: str, documents: Sequence[YamlDocument]) -> LibrarySpec:
 def _safety(data: dict[str, Any]) -> Safety:
     defaults = Safety()
     max_deletes = data.get("max_deletes", defaults.max_deletes)
+    max_bytes = data.get("max_delete_bytes")
     return Safety(
         max_deletes=None if max_deletes is None else int(max_deletes),
         max_delete_percent=float(data.get("max_delete_percent", defaults.max_delete_percent)),
         min_existing=int(data.get("min_existing", defaults.min_existing)),
+        max_delete_bytes=None if max_bytes is None else parse_size(max_bytes),
     )
 
 

@@ -22,6 +22,7 @@ from reconciler.desired import Location, Safety
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import Pattern, normalize
+from reconciler.units import parse_size
 
 MAX_NAME_LENGTH = 255
 """SMH refuses longer file and directory names (FileNameLengthExceed)."""
@@ -116,10 +117,24 @@ def check_semantics(documents: Sequence[YamlDocument]) -> list[Problem]:
     """Every semantic problem of `documents` (given in file order)."""
     problems: list[Problem] = []
     for document in documents:
+        problems.extend(_check_safety(document))
         for index, space in _spaces(document.data):
             problems.extend(_check_space(document, index, space))
     problems.extend(_check_across(documents))
     return problems
+
+
+def _check_safety(document: YamlDocument) -> list[Problem]:
+    data = document.data
+    safety = data.get("safety") if isinstance(data, dict) else None
+    if not isinstance(safety, dict) or not isinstance(safety.get("max_delete_bytes"), str):
+        return []
+    try:
+        parse_size(safety["max_delete_bytes"])
+    except ValueError as error:
+        path: tuple[PathStep, ...] = ("safety", "max_delete_bytes")
+        return [Problem(document.location(path), format_where(path), str(error))]
+    return []
 
 
 def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> list[Problem]:
@@ -255,4 +270,12 @@ def _effective_safety(safety: dict[str, Any]) -> dict[str, Any]:
         "max_deletes": safety.get("max_deletes", defaults.max_deletes),
         "max_delete_percent": safety.get("max_delete_percent", defaults.max_delete_percent),
         "min_existing": safety.get("min_existing", defaults.min_existing),
+        "max_delete_bytes": _size_or_none(safety.get("max_delete_bytes")),
     }
+
+
+def _size_or_none(value: object) -> object:
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError:
+        return value

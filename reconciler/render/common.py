@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 
 from reconciler.desired import Mode
-from reconciler.listing import EntryType
-from reconciler.plan import Delete, Plan
+from reconciler.listing import Counted, EntryType
+from reconciler.plan import Delete, Plan, SpaceReport
+from reconciler.units import format_size
 
 # Characters that draw nothing, or change how the characters around them are drawn: controls,
 # format characters (the bidi embeddings, overrides, isolates and marks among them, zero-width
@@ -45,6 +47,49 @@ def count(number: int, noun: str, plural: str | None = None) -> str:
 def display_path(delete: Delete) -> str:
     """A delete's path as people read it: directories end in `/`."""
     return delete.path + "/" if delete.type is EntryType.DIR else delete.path
+
+
+def item_files(delete: Delete) -> str:
+    """`48,112 files` for a directory item (counted by listing where the server gave no
+    stats); empty for a file, whose size says it all."""
+    if delete.type is EntryType.FILE:
+        return ""
+    text = f"{delete.files:,} {'file' if delete.files == 1 else 'files'}"
+    return text + " (listed)" if delete.counted is Counted.LISTING else text
+
+
+def item_size(delete: Delete) -> str:
+    return format_size(delete.bytes)
+
+
+def removal_totals(deletes: Sequence[Delete]) -> str:
+    """`removes 48,120 files, 3.1 GB: 2.9 GB to the recycle bin, 0.2 GB permanently`."""
+    files = sum(delete.files for delete in deletes)
+    by_mode = {mode: sum(d.bytes or 0 for d in deletes if d.final_mode is mode) for mode in Mode}
+    parts = []
+    if any(d.final_mode is Mode.RECYCLE for d in deletes):
+        parts.append(f"{format_size(by_mode[Mode.RECYCLE])} to the recycle bin")
+    if any(d.final_mode is Mode.PERMANENT for d in deletes):
+        parts.append(f"{format_size(by_mode[Mode.PERMANENT])} permanently")
+    unknown = sum(1 for d in deletes if d.bytes is None)
+    total = format_size(sum(by_mode.values()))
+    text = f"removes {files:,} {'file' if files == 1 else 'files'}, {total}: {', '.join(parts)}"
+    return text + (f" ({unknown} of unknown size)" if unknown else "")
+
+
+def totals_line(plan: Plan) -> str | None:
+    """`Removes 97 files, 774.3 MB: ...` for a plan with deletes."""
+    if not plan.deletes:
+        return None
+    text = removal_totals(plan.deletes)
+    return text[0].upper() + text[1:] + "."
+
+
+def space_facts(report: SpaceReport) -> str:
+    """`holds 184 files, listed 23 entries, recycle bin on`."""
+    holds = f"{report.files:,}{'+' if report.files_estimated else ''}"
+    return (f"holds {holds} {'file' if report.files == 1 else 'files'}, listed "
+            f"{report.listed} entries, recycle bin {'on' if report.recycle_bin else 'OFF'}")
 
 
 def mode_label(delete: Delete) -> str:

@@ -8,6 +8,7 @@ say everything, so a log or a pipe loses nothing.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
@@ -17,48 +18,75 @@ from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
 from reconciler.render.common import (
     count,
     display_path,
+    item_files,
+    item_size,
     listing_note,
     mode_label,
     refusal_note,
+    removal_totals,
+    space_facts,
     space_label,
     summary_line,
+    totals_line,
     visible,
     warnings,
 )
 
 
-def _line(sigil: str, style: str, subject: str, detail: str, reason: str, width: int) -> Text:
+@dataclass(frozen=True, slots=True)
+class _Row:
+    sigil: str
+    style: str
+    subject: str
+    detail: str
+    reason: str
+    files: str = ""
+    size: str = ""
+
+
+def _line(row: _Row, width: int, files_width: int, size_width: int) -> Text:
     text = Text("  ")
-    text.append(f"{sigil} {subject.ljust(width)}", style=style)
-    text.append(f"  {detail.ljust(10)}  ", style=style if sigil == "!" else "")
-    text.append(visible(reason), style="dim")
+    text.append(f"{row.sigil} {row.subject.ljust(width)}", style=row.style)
+    if files_width or size_width:
+        text.append(f"  {row.files.rjust(files_width)}  {row.size.rjust(size_width)}",
+                    style="dim")
+    text.append(f"  {row.detail.ljust(10)}  ", style=row.style if row.sigil == "!" else "")
+    text.append(visible(row.reason), style="dim")
     return text
 
 
-def _space_lines(space: str, plan: Plan) -> list[Text]:
+def _lines(rows: list[_Row]) -> list[Text]:
+    width = min(60, max((len(row.subject) for row in rows), default=0))
+    files_width = max((len(row.files) for row in rows), default=0)
+    size_width = max((len(row.size) for row in rows), default=0)
+    return [_line(row, width, files_width, size_width) for row in rows]
+
+
+def _space_rows(space: str, plan: Plan) -> list[_Row]:
     changes = [c for c in plan.changes if not isinstance(c, ClearHistory) and c.space == space]
     missing = [m for m in plan.missing if m.space == space]
-    subjects: list[tuple[str, str, str, str, str]] = []
+    rows: list[_Row] = []
     for change in changes:
         if isinstance(change, Delete):
             permanent = change.final_mode is Mode.PERMANENT
-            subjects.append((
+            rows.append(_Row(
                 "!" if permanent else "-",
                 "bold red" if permanent else "yellow",
                 visible(display_path(change)),
                 mode_label(change),
                 change.reason,
+                item_files(change),
+                item_size(change),
             ))
         elif isinstance(change, EmptyRecycleBin):
             subject = f"empty the recycle bin ({count(change.items, 'item')} now)"
-            subjects.append(("~", "cyan", subject, "", change.reason))
-    subjects.extend(_missing_line(m) for m in missing)
-    width = min(60, max((len(s[2]) for s in subjects), default=0))
-    return [_line(*subject, width=width) for subject in subjects]
+            rows.append(_Row("~", "cyan", subject, "", change.reason))
+    rows.extend(_missing_row(m) for m in missing)
+    return rows
 
 
-def _missing_line(missing: Missing) -> tuple[str, str, str, str, str]:
-    return ("?", "magenta", visible(missing.path), "missing", missing.reason)
+def _missing_row(missing: Missing) -> _Row:
+    return _Row("?", "magenta", visible(missing.path), "missing", missing.reason)
 
 
 def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
@@ -88,13 +116,13 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
     )
     for space in involved:
         report = spaces.get(space)
-        facts = ""
-        if report is not None:
-            facts = (f"  (listed {report.listed} entries, recycle bin "
-                     f"{'on' if report.recycle_bin else 'OFF'})")
+        facts = f"  ({space_facts(report)})" if report is not None else ""
         console.print()
         console.print(Text(space_label(space), style="bold") + Text(facts, style="dim"))
-        lines = _space_lines(space, plan)
+        lines = _lines(_space_rows(space, plan))
+        deletes = [d for d in plan.deletes if d.space == space]
+        if deletes:
+            lines.append(Text(f"  = {removal_totals(deletes)}", style="bold"))
         if report is not None and report.errors:
             lines = [Text(f"  listing failed: {visible(e)}", style="bold red")
                      for e in report.errors]
@@ -105,9 +133,13 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
     if clear is not None:
         console.print()
         console.print(Text("library", style="bold"))
-        label = "clear all earlier file versions" + (" (BLOCKED)" if clear.blocked else "")
-        console.print(_line("~", "bold red" if clear.blocked else "cyan", label, "maintenance",
-                            clear.reason, width=len(label)))
+        label = "clear all earlier file versions"
+        if clear.versions is not None:
+            label += f" ({clear.versions:,} now)"
+        label += " (BLOCKED)" if clear.blocked else ""
+        row = _Row("~", "bold red" if clear.blocked else "cyan", label, "maintenance",
+                   clear.reason)
+        console.print(_line(row, len(label), 0, 0))
 
     notes = warnings(plan, force=force)
     if notes:
@@ -119,5 +151,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
             console.print(Text(f"WARNING: {refusal}", style="bold red"))
     console.print()
     console.print(Text(summary_line(plan), style="bold"))
+    totals = totals_line(plan)
+    if totals:
+        console.print(Text(totals, style="bold"))
     return out.getvalue()
 

@@ -238,7 +238,7 @@ def test_recycling_into_a_space_without_a_bin_needs_force(tmp_path: Path) -> Non
 def test_a_blocked_history_clear_is_refused_even_when_forced(tmp_path: Path) -> None:
     manifest = MANIFEST + "history: {clear: true}\n"
     scenario = Scenario("history-on", {"-": SEED_PATHS}, manifest, {}, {}, ("-", "x"),
-                        extra_seed={"history": {"enabled": True}})
+                        extra_seed={"history": {"enabled": True, "earlier_versions": 3}})
     emu = Emulator.from_seed(scenario.seed())
     with emu.serve() as url:
         library = Library(scenario, tmp_path, url, emu, Clock())

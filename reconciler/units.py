@@ -1,0 +1,48 @@
+"""Sizes in bytes as people write them (`50 GB`, `1.5 GiB`) and as the renders show them.
+
+Decimal units are powers of 1000 and binary units powers of 1024, as SPEC section 7 says; the
+renders use decimal units with one decimal, the way file managers and SMH's console do.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+UNITS: Final = {
+    "B": 1,
+    "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+    "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")
+_SHOWN: Final = (("TB", 1000**4), ("GB", 1000**3), ("MB", 1000**2), ("kB", 1000))
+
+
+def parse_size(value: object) -> int:
+    """Bytes from an integer or a size text; ValueError with a message for a person."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    unit = (match[2] or "B").upper() if match else ""
+    if match is None or unit not in UNITS:
+        raise ValueError(
+            f"{value!r} is not a size: write bytes as an integer, or a number with B, KB, MB, "
+            "GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. \"50 GB\""
+        )
+    try:
+        return int(Decimal(match[1]) * UNITS[unit])
+    except InvalidOperation:  # pragma: no cover - the pattern only admits decimal numbers
+        raise ValueError(f"{value!r} is not a size") from None
+
+
+def format_size(size: int | None) -> str:
+    """`3.1 GB`, `512 B`; `? B` for an unknown size."""
+    if size is None:
+        return "? B"
+    for unit, scale in _SHOWN:
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
