@@ -5,8 +5,8 @@ of its parent directory, one listing per parent however many items it holds. An 
 type or fingerprint changed is stale and is never deleted; an item that is no longer there is
 gone; an item whose parent cannot be listed is unknown (apply reports it failed, never stale:
 nothing says it changed). A parent that no longer exists proves its items gone. A listing
-refused for the credentials (401, 403) ends the re-check with that error: no item of the run
-could be checked.
+refused for the credentials (401, 403), or a server that cannot be reached at all, ends the
+re-check with that error: no item of the run could be checked.
 
 A directory's eTag and modification time change when its children change, so a directory with
 planned items inside it that this apply already deleted is only checked for still being a
@@ -29,7 +29,7 @@ from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
-from reconciler.retry import SmhRequestError
+from reconciler.retry import SmhRequestError, Unreachable
 from reconciler.subtree import absolute, subtree_digest
 from reconciler.units import format_size
 
@@ -58,6 +58,8 @@ class Check:
 
 
 AUTH_STATUSES = frozenset({401, 403})
+# Errors every other listing would meet too: they end the re-check, and the run, at once.
+RUN_ENDING = (CredentialsError, Unreachable)
 
 
 def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
@@ -105,7 +107,7 @@ def recheck(
         indices = by_parent[parent]
         try:
             entries = lister.list_directory(space, parent, user_id=user_id)
-        except CredentialsError:
+        except RUN_ENDING:
             raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
@@ -151,7 +153,7 @@ def check_contents(
     for directory in (absolute(path, delete.path) for path in contents.listed):
         try:
             listings[directory] = lister.list_directory(space, directory, user_id=user_id)
-        except CredentialsError:
+        except RUN_ENDING:
             raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
@@ -178,7 +180,7 @@ def check_counts(
         return None
     try:
         now = count_directory(lister, space, delete.path, user_id=user_id)
-    except CredentialsError:
+    except RUN_ENDING:
         raise
     except SmhRequestError as error:
         if error.status == 404 and error.code in NOT_FOUND_CODES:

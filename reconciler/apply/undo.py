@@ -25,7 +25,13 @@ from typing import Any
 from reconciler.apply.batching import chunks, order
 from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
-from reconciler.apply.report import ApplyReport, ItemReport, Outcome, describe_error
+from reconciler.apply.report import (
+    NO_PERMISSION,
+    ApplyReport,
+    ItemReport,
+    Outcome,
+    describe_error,
+)
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
 from reconciler.errors import ReconcileError
 from reconciler.plan import Delete
@@ -111,6 +117,8 @@ def render_undo_summary(report: UndoReport) -> str:
         where = visible(item.path if item.space == "-" else f"{item.space}:{item.path}")
         if item.outcome is Restored.FAILED:
             detail = describe_error(item.status, item.code, item.message)
+            if item.code == NO_PERMISSION:
+                detail += "; needs grant restore_recycled"
             lines.append(f"  failed    {where}  ({visible(detail)})")
         elif item.restored_path is not None and item.restored_path != item.path:
             lines.append(f"  restored  {where}  as {visible(item.restored_path)}")

@@ -274,6 +274,13 @@ def command(
             executor.run(prepared.replay)
         except KeyboardInterrupt:
             _abandon(prepared, executor, report_file, state, run_id)
+        except ReconcileError:
+            # The run ended early (credentials refused, the server gone): the report records
+            # what was done, and the journal stays for the same command to finish the job.
+            journal.close()
+            _finish(build_report(prepared, executor, finished_at=utc_now(), run_id=run_id),
+                    report_file, state)
+            raise
         except BaseException:
             journal.close()  # it stays in place: the next apply finishes the job
             raise

@@ -502,3 +502,20 @@ def test_the_recheck_phase_is_labelled_in_the_progress(simple: Library, tmp_path
     assert code == 0
     assert "re-checking 4 item(s) of space - against the library before sending them" in err
     assert err.index("re-checking") < err.index("batch 1 [space -]")
+
+
+def test_a_saved_plan_against_a_server_that_is_gone_is_one_error(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    with Emulator.from_seed(simple.scenario.seed()).serve() as url:
+        pass  # a port that nothing listens on any more
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--endpoint", url,
+                              "--state-dir", simple.state_dir)
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if line.startswith("Error")]
+    assert f"no connection to {url}" in line and "attempt(s) over" in line
+    (kept,) = (simple.state_dir / "reports").glob("*.json")
+    assert json.loads(kept.read_text())["totals"]["not_attempted"] == 4
+    assert (simple.state_dir / f"journal-{LIBRARY}.jsonl").exists()
