@@ -1,9 +1,12 @@
 """`smh-reconcile apply`: carry a plan out, from manifests (planned live) or a saved plan file.
 
-The command shows the plan, checks the refusals, asks for `yes` on a terminal (and refuses to
-run unattended without `--auto-approve`), then hands the plan to the executor with a journal,
-and ends with the report: a text summary always, JSON with `--report FILE`. An unfinished
-apply of the same library, killed or interrupted, is finished first.
+The command shows the plan, checks the refusals, asks for `yes` on a terminal, naming the
+library and endpoint (and refuses to run unattended without `--auto-approve`), then hands the
+plan to the executor with a journal, and ends with the report: a text summary always, the
+JSON report kept in the state folder under the run id, and written to `--report FILE` too
+(never over an existing report). An unfinished apply of the same library, killed or
+interrupted, is finished first; a plan file applied to the end before is not applied again.
+It exits 1 when any planned item was not carried out.
 
 Ctrl-C stops sending new batches and waits for those in flight; a second Ctrl-C abandons
 them (they stay unfinished in the journal). Either way the report is written and the exit
