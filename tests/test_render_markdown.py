@@ -193,3 +193,14 @@ def test_bidi_and_control_characters_are_escaped_in_text_and_markdown_but_not_js
     data = json.loads(render_json(plan))
     assert data["changes"][0]["path"] == tricky
     assert data["missing"][0]["path"] == also
+
+
+def test_a_space_that_could_not_be_listed_shows_why_safely() -> None:
+    failing = SpaceReport(space="broken", listed=0, removed=0, recycle_bin=True,
+                          errors=("listing tmp/: GET failed: HTTP 500 <b>*boom*</b>",))
+    plan = Plan(library="smhdemo", changes=(delete("ok", "a.tmp"),),
+                spaces=(report("ok", 10), failing))
+    page = rendered(render_markdown(plan))
+    assert "space broken: listing failed" in " ".join(page.headings)
+    assert "listing tmp/: GET failed: HTTP 500 <b>*boom*</b>" in page.codes
+    assert "b" not in page.tags

@@ -142,8 +142,25 @@ def _space_counts(plan: Plan, space: str) -> str:
     return ", ".join(parts)
 
 
+# A space that could not be listed shows this many of its errors (each in a code span).
+SHOWN_ERRORS: Final = 5
+
+
+def _listing_errors(plan: Plan, space: str) -> tuple[str, ...]:
+    errors = [error for where, error in plan.errors if where == space]
+    if not errors:
+        return ()
+    lines = [f"Listing failed, so no deletes are planned here ({count(len(errors), 'error')}):",
+             ""]
+    lines += [f"- {code(error[:500], in_table=False)}" for error in errors[:SHOWN_ERRORS]]
+    if len(errors) > SHOWN_ERRORS:
+        lines.append(f"- and {len(errors) - SHOWN_ERRORS} more")
+    return (*lines, "")
+
+
 def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
-    """Each space with rows; within one, permanent deletes first, then the plan's order."""
+    """Each space with rows or listing errors; within one, permanent deletes first, then the
+    plan's order."""
     result = []
     for space in spaces:
         rows: list[Row] = []
@@ -153,10 +170,12 @@ def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
             rows.append(delete_row(change) if isinstance(change, Delete)
                         else empty_bin_row(change))
         rows.extend(missing_row(m) for m in plan.missing if m.space == space)
-        if not rows:
+        errors = _listing_errors(plan, space)
+        if not rows and not errors:
             continue
         ordered = sorted(rows, key=lambda row: row.rank != Rank.PERMANENT)
-        heading = (f"#### {space_title(space)}: {_space_counts(plan, space)}", "")
+        counts = _space_counts(plan, space) or "listing failed"
+        heading = (f"#### {space_title(space)}: {counts}", "", *errors)
         result.append(Section(space, heading, tuple(ordered)))
     return result
 
