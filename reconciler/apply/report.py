@@ -352,7 +352,7 @@ def render_summary(report: ApplyReport) -> str:
             detail = describe_error(step.status, step.code, step.message)
             if step.code == NO_PERMISSION:
                 detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
-            line += f" ({detail})"
+            line += f" ({visible(detail)})"
         lines.append(line)
     refused = [needed_grant(item) for item in report.items
                if item.outcome is Outcome.FAILED and item.result.code == NO_PERMISSION]
