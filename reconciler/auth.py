@@ -1,7 +1,8 @@
 """Credentials, access tokens and redaction: everything that handles a secret value.
 
 Owns `Secret` (the only way a token or library secret is held), `Credentials` (read from the
-environment), the grants each operation needs (`grants_for`), the token providers (a fixed
+environment, with the `TokenTransport` that says where requests carry the token), the grants
+each operation needs (`grants_for`), the token providers (a fixed
 `SMH_ACCESS_TOKEN`, or tokens minted with `SMH_LIBRARY_SECRET` per space and grant set, renewed
 before they expire and once when the server calls them invalid), and `redact` /
 `RedactingFilter`, through which every message and log line of the client passes.
@@ -27,6 +28,7 @@ from reconciler.errors import CredentialsError, ReconcileError
 
 ACCESS_TOKEN_ENV: Final = "SMH_ACCESS_TOKEN"
 LIBRARY_SECRET_ENV: Final = "SMH_LIBRARY_SECRET"
+TOKEN_TRANSPORT_ENV: Final = "SMH_TOKEN_TRANSPORT"
 MASK: Final = "***"
 
 # ---------------------------------------------------------------------------------------------
@@ -141,15 +143,43 @@ def protect_logger(name: str) -> logging.Logger:
 # ---------------------------------------------------------------------------------------------
 
 
+class TokenTransport(Enum):
+    """Where a request carries the access token.
+
+    `AUTO` sends the `Authorization: Bearer` header and, after a 400 `EmptyAccessToken` (a
+    server that ignores the header, which it answers before doing anything), the
+    `access_token` query parameter for the rest of the run. `HEADER` and `QUERY` use only one.
+    """
+
+    AUTO = "auto"
+    HEADER = "header"
+    QUERY = "query"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TokenTransport:
+        raw = env.get(TOKEN_TRANSPORT_ENV, "").strip().lower()
+        if not raw:
+            return cls.AUTO
+        try:
+            return cls(raw)
+        except ValueError:
+            choices = ", ".join(transport.value for transport in cls)
+            raise ReconcileError(
+                f"{TOKEN_TRANSPORT_ENV}={raw!r} is not one of {choices}"
+            ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """How to authenticate: a fixed access token, or a library secret to mint tokens with.
+    """How to authenticate: a fixed access token, or a library secret to mint tokens with;
+    and where requests carry the token.
 
-    Exactly one is set.
+    Exactly one of `access_token` and `library_secret` is set.
     """
 
     access_token: Secret | None = None
     library_secret: Secret | None = None
+    token_transport: TokenTransport = TokenTransport.AUTO
 
     def __post_init__(self) -> None:
         if (self.access_token is None) == (self.library_secret is None):
@@ -157,17 +187,19 @@ class Credentials:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Credentials:
-        """Credentials from `SMH_ACCESS_TOKEN` or `SMH_LIBRARY_SECRET` (empty counts as unset).
+        """Credentials from `SMH_ACCESS_TOKEN` or `SMH_LIBRARY_SECRET` (empty counts as unset),
+        carried as `SMH_TOKEN_TRANSPORT` says (default `auto`).
 
         When both are set the access token wins: it is the more specific instruction, and a
         user who exports one expects it to be the one used.
         """
+        transport = TokenTransport.from_env(env)
         token = env.get(ACCESS_TOKEN_ENV, "").strip()
         if token:
-            return cls(access_token=Secret(token))
+            return cls(access_token=Secret(token), token_transport=transport)
         secret = env.get(LIBRARY_SECRET_ENV, "").strip()
         if secret:
-            return cls(library_secret=Secret(secret))
+            return cls(library_secret=Secret(secret), token_transport=transport)
         raise ReconcileError(
             f"no SMH credentials: set {ACCESS_TOKEN_ENV} (an access token, used as is) or "
             f"{LIBRARY_SECRET_ENV} (the library secret, to mint short-lived tokens)"
@@ -251,6 +283,10 @@ class TokenProvider(Protocol):
         """A fresh token after `rejected` was answered 403 InvalidAccessToken."""
         ...
 
+    def take_minted(self) -> tuple[Secret, ...]:
+        """Every token this provider minted and has not handed back yet (to revoke them)."""
+        ...
+
 
 class FixedToken:
     """`SMH_ACCESS_TOKEN`: one token for everything; it cannot be renewed."""
@@ -267,6 +303,9 @@ class FixedToken:
             f"is expired, revoked or for another library; export a fresh one, or set "
             f"{LIBRARY_SECRET_ENV} instead so tokens are minted and renewed as needed"
         )
+
+    def take_minted(self) -> tuple[Secret, ...]:
+        return ()
 
     def __repr__(self) -> str:
         return f"FixedToken({MASK})"
@@ -298,6 +337,7 @@ class MintedTokens:
         self._renew_margin = renew_margin
         self._lock = threading.Lock()
         self._cache: dict[tuple[str | None, Grants], _Cached] = {}
+        self._minted: list[Secret] = []
 
     def token(self, space: str | None, grants: Grants) -> Secret:
         key = (space, grants)
@@ -318,10 +358,17 @@ class MintedTokens:
 
     def _mint_locked(self, key: tuple[str | None, Grants]) -> Secret:
         minted = self._mint(*key)
+        self._minted.append(minted.token)
         lifetime = max(0.0, minted.expires_in)
         margin = min(self._renew_margin, lifetime / 2)
         self._cache[key] = _Cached(minted.token, self._clock() + lifetime - margin)
         return minted.token
+
+    def take_minted(self) -> tuple[Secret, ...]:
+        with self._lock:
+            minted, self._minted = tuple(self._minted), []
+            self._cache.clear()
+        return minted
 
     def __repr__(self) -> str:
         return f"MintedTokens({len(self._cache)} cached)"

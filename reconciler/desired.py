@@ -7,7 +7,8 @@ where each rule came from so that a plan can say why it deletes something.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -119,3 +120,5 @@ class DesiredState:
 
     libraries: tuple[LibrarySpec, ...]
     digest: str
+    file_digests: Mapping[str, str] = field(default_factory=dict)
+    """`sha256:HEX` of each manifest file's bytes, by the path it was read from."""

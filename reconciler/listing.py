@@ -15,6 +15,9 @@ from typing import Any
 class EntryType(StrEnum):
     FILE = "file"
     DIR = "dir"
+    UNKNOWN = "unknown"
+    """A type the tool does not know (`RemoteEntry.server_type` has the server's word): it
+    could hold anything, so it is never deleted, nor any directory that holds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,8 @@ class RemoteEntry:
     path: str
     type: EntryType
     fingerprint: Fingerprint = Fingerprint()
+    server_type: str | None = None
+    """The server's `type` of an entry whose type is `UNKNOWN`."""
 
     @property
     def name(self) -> str:
@@ -194,7 +199,8 @@ def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
             "errors": list(space.errors),
             "children": {
                 directory: [
-                    [entry.name, entry.type.value, entry.fingerprint.to_json()]
+                    [entry.name, entry.type.value, entry.fingerprint.to_json(),
+                     *([entry.server_type] if entry.server_type is not None else [])]
                     for entry in entries
                 ]
                 for directory, entries in sorted(space.children.items())
@@ -230,8 +236,9 @@ def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
             for directory, rows in space["children"].items():
                 prefix = f"{directory}/" if directory else ""
                 children[str(directory)] = tuple(
-                    RemoteEntry(f"{prefix}{name}", EntryType(kind), Fingerprint.from_json(fp))
-                    for name, kind, fp in rows
+                    RemoteEntry(f"{prefix}{name}", EntryType(kind), Fingerprint.from_json(fp),
+                                str(server[0]) if server else None)
+                    for name, kind, fp, *server in rows
                 )
             items = space["recycle_bin_items"]
             files = space["files"]

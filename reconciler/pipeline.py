@@ -7,16 +7,19 @@ client for the library, a listing and a plan. Nothing in here decides what to de
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import jsonschema
 
 from reconciler.auth import Credentials
 from reconciler.client import SmhReadClient, SmhWriteClient
@@ -25,7 +28,7 @@ from reconciler.desired import DesiredState, LibrarySpec
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.listing import LibraryListing
 from reconciler.manifest import load_desired_state
-from reconciler.plan import PLAN_FILE_KIND, Plan, PlanFile
+from reconciler.plan import FORMAT_VERSION, PLAN_FILE_KIND, Plan, PlanFile
 from reconciler.planner import make_plan
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy
 from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
@@ -208,7 +211,25 @@ def read_json(path: str | Path, what: str) -> Any:
 
 
 def read_plan_file(path: str | Path) -> PlanFile:
-    return PlanFile.from_json(read_json(path, "plan file"))
+    """A saved plan, checked against the plan schema first: a file of another shape (edited,
+    damaged or not a plan) is one clear error, never a traceback."""
+    document = read_json(path, "plan file")
+    if isinstance(document, dict) and document.get("kind") == PLAN_FILE_KIND and (
+            document.get("format_version") == FORMAT_VERSION):
+        error = jsonschema.exceptions.best_match(_plan_validator().iter_errors(document))
+        if error is not None:
+            where = "/".join(str(step) for step in error.absolute_path) or "the top level"
+            raise ReconcileError(f"{path}: not a valid plan file: at {where}: {error.message}")
+    return PlanFile.from_json(document)
+
+
+@functools.cache
+def _plan_validator() -> jsonschema.protocols.Validator:
+    text = resources.files("reconciler").joinpath("schemas", "plan.schema.json").read_text(
+        encoding="utf-8")
+    schema = json.loads(text)
+    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(schema)
+    return validator
 
 
 def is_plan_file(path: str | Path) -> bool:

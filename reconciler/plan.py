@@ -2,7 +2,8 @@
 
 A plan is what `plan` prints and what `apply` carries out. It holds every change, the
 drift apply cannot fix (`missing`), the listing errors that withheld deletes, the safety
-limits it breaches, and per-space facts the renderers and apply need. The same plan always
+limits it breaches, what it left alone for its reviewer to look at (`warnings`), and
+per-space facts the renderers and apply need. The same plan always
 serialises to the same bytes: changes are sorted, JSON keys are sorted.
 
 A plan file is the same JSON plus, for each delete, the remote fingerprint apply re-checks,
@@ -47,6 +48,9 @@ class Delete:
     """What the item removes: a file counts 1 and its size (None when the server gave none); a
     directory what it holds, recursively, less its inner items deleted on their own."""
     counted: Counted = Counted.STATS
+    withdrawn: str | None = None
+    """Set by apply on an item of a plan file that the manifests no longer delete as planned
+    (the library changed since): why. It is reported stale and never sent."""
 
     action = Action.DELETE
 
@@ -76,6 +80,8 @@ class Delete:
             data["effective_mode"] = self.effective_mode.value
         if fingerprints:
             data["fingerprint"] = self.fingerprint.to_json()
+            if self.withdrawn is not None:
+                data["withdrawn"] = self.withdrawn
         return data
 
 
@@ -141,6 +147,23 @@ class Missing:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanWarning:
+    """Something the listing showed that the plan leaves alone and its reviewer should know:
+    an entry of a type the tool does not know, kept with every directory that holds it."""
+
+    space: str
+    path: str
+    message: str
+
+    def describe(self) -> str:
+        where = self.path if self.space == "-" else f"{self.space}:{self.path}"
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"space": self.space, "path": self.path, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class SafetyViolation:
     """A safety limit the plan breaches; apply refuses it unless forced."""
 
@@ -195,11 +218,15 @@ class Plan:
     safety: tuple[SafetyViolation, ...] = ()
     spaces: tuple[SpaceReport, ...] = ()
     listed_at: str | None = None
+    warnings: tuple[PlanWarning, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_sort_key)))
         object.__setattr__(
             self, "missing", tuple(sorted(self.missing, key=lambda m: (m.space, m.path)))
+        )
+        object.__setattr__(
+            self, "warnings", tuple(sorted(self.warnings, key=lambda w: (w.space, w.path)))
         )
         object.__setattr__(self, "spaces", tuple(sorted(self.spaces, key=lambda s: s.space)))
 
@@ -289,6 +316,7 @@ class Plan:
                 c for c in self.changes if isinstance(c, ClearHistory) or c.space in wanted
             ),
             missing=tuple(m for m in self.missing if m.space in wanted),
+            warnings=tuple(w for w in self.warnings if w.space in wanted),
             safety=tuple(s for s in self.safety if s.space is None or s.space in wanted),
             spaces=tuple(s for s in self.spaces if s.space in wanted),
         )
@@ -313,12 +341,14 @@ class Plan:
         }
         if self.listed_at is not None:
             data["listed_at"] = self.listed_at
+        if self.warnings:
+            data["warnings"] = [warning.to_json() for warning in self.warnings]
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
         try:
-            return cls(
+            plan = cls(
                 library=str(data["library"]),
                 changes=tuple(_change_from_json(change) for change in data["changes"]),
                 missing=tuple(
@@ -344,9 +374,21 @@ class Plan:
                     for s in data.get("spaces", ())
                 ),
                 listed_at=data.get("listed_at"),
+                warnings=tuple(
+                    PlanWarning(space=w["space"], path=w["path"], message=w["message"])
+                    for w in data.get("warnings", ())
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ReconcileError(f"not a valid plan: {error!r}") from None
+        seen: set[tuple[str, str]] = set()
+        for delete in plan.deletes:
+            if (delete.space, delete.path) in seen:
+                raise ReconcileError(
+                    f"not a valid plan: {delete.path!r} in space {delete.space} is planned twice"
+                )
+            seen.add((delete.space, delete.path))
+        return plan
 
 
 def _sort_key(change: Change) -> tuple[int, str, int, str]:
@@ -368,6 +410,7 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             files=int(data.get("files", 0)),
             bytes=None if data.get("bytes") is None else int(data["bytes"]),
             counted=Counted(data.get("counted", Counted.STATS.value)),
+            withdrawn=data.get("withdrawn"),
         )
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(
@@ -392,15 +435,25 @@ class PlanFile:
     manifest_digest: str
     manifest_files: tuple[str, ...] = ()
     created_at: str | None = None
+    manifest_digests: Mapping[str, str] = field(default_factory=dict)
+    """`sha256:HEX` of each file of `manifest_files`: apply reads them again and compares."""
+    signature: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, signed: bool = True) -> dict[str, Any]:
         data = self.plan.to_json(fingerprints=True)
         data["kind"] = PLAN_FILE_KIND
         data["endpoint"] = self.endpoint
-        data["manifests"] = {"digest": self.manifest_digest, "files": list(self.manifest_files)}
+        data["manifests"] = {"digest": self.manifest_digest, "files": list(self.manifest_files),
+                             "digests": dict(sorted(self.manifest_digests.items()))}
         if self.created_at is not None:
             data["created_at"] = self.created_at
+        if signed and self.signature is not None:
+            data["signature"] = self.signature
         return data
+
+    def signing_text(self) -> bytes:
+        """What a signature covers: the whole file but the signature, canonically."""
+        return dumps(self.to_json(signed=False)).encode("utf-8")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlanFile:
@@ -416,6 +469,8 @@ class PlanFile:
             plan=Plan.from_json(data),
             endpoint=str(data.get("endpoint", "")),
             manifest_digest=str(manifests.get("digest", "")),
-            manifest_files=tuple(manifests.get("files", ())),
+            manifest_files=tuple(str(f) for f in manifests.get("files", ())),
             created_at=data.get("created_at"),
+            manifest_digests={str(k): str(v) for k, v in (manifests.get("digests") or {}).items()},
+            signature=data.get("signature"),
         )

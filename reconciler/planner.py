@@ -14,7 +14,7 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
@@ -27,6 +27,7 @@ from reconciler.plan import (
     EmptyRecycleBin,
     Missing,
     Plan,
+    PlanWarning,
     SafetyViolation,
     SpaceReport,
 )
@@ -97,6 +98,16 @@ class SpaceRules:
             prune_root=self._prune.get(normalize(path)) if is_dir else None,
         )
 
+    def context_of(self, path: str, *, is_dir: bool) -> Context:
+        """The context of any path, from the root down through its ancestors (directories)."""
+        context = self.root_context()
+        segments = path.split("/")
+        for depth in range(1, len(segments) + 1):
+            last = depth == len(segments)
+            context = self.context(context, "/".join(segments[:depth]),
+                                   is_dir=is_dir or not last)
+        return context
+
     def anchors_prune(self, directory: str) -> bool:
         """Whether `directory` is a prune root or holds one (so it is never deleted)."""
         key = normalize(directory)
@@ -149,6 +160,7 @@ class SpacePlan:
     changes: tuple[Change, ...]
     missing: tuple[Missing, ...]
     report: SpaceReport
+    warnings: tuple[PlanWarning, ...] = ()
 
 
 class _Forest:
@@ -160,6 +172,7 @@ class _Forest:
         self.listing = listing
         self.rules = SpaceRules(space)
         self.errors: list[str] = []
+        self.warnings: list[PlanWarning] = []
         self.roots, _ = self._plan_dir("", self.rules.root_context())
 
     def _delete(self, entry: RemoteEntry, context: Context) -> Delete:
@@ -182,6 +195,13 @@ class _Forest:
         forest: list[_Node] = []
         holds_kept = False
         for entry in self.listing.children.get(directory, ()):
+            if entry.type is EntryType.UNKNOWN:
+                # It might be a container holding kept paths: kept, and so is its directory.
+                self.warnings.append(PlanWarning(self.space.id, entry.path, (
+                    f"entry type {entry.server_type!r} is not one this tool knows; it is "
+                    "kept, and so is every directory that holds it")))
+                holds_kept = True
+                continue
             child = self.rules.context(context, entry.path, is_dir=entry.is_dir)
             if child.kept:
                 holds_kept = True
@@ -246,6 +266,21 @@ def _forest(space: SpaceSpec, listing: SpaceListing) -> _Forest:
     while len(_FORESTS) > 64:
         _FORESTS.popitem(last=False)
     return forest
+
+
+def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:
+    """Why the manifests could never give `delete`, whatever the library holds; None when
+    some library would get exactly that item (that path, type and mode) from them."""
+    context = rules.context_of(delete.path, is_dir=delete.type is EntryType.DIR)
+    if context.kept:
+        return "an exist or protect entry keeps it"
+    if not context.targeted:
+        return "no purge or prune entry targets it"
+    if delete.type is EntryType.DIR and rules.anchors_prune(delete.path):
+        return "it is a prune root or holds one"
+    if context.mode is not delete.mode:
+        return f"the manifests delete it in {context.mode.value} mode, not {delete.mode.value}"
+    return None
 
 
 def deleted_directories(space: SpaceSpec, listing: SpaceListing) -> list[str]:
@@ -318,7 +353,7 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
     )
     return SpacePlan(
         changes=tuple(changes), missing=tuple(_missing(space, forest.rules, listing)),
-        report=report,
+        report=report, warnings=tuple(forest.warnings),
     )
 
 
@@ -401,7 +436,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
-    roots: dict[str, tuple[RemoteEntry, ...]] = {}
+    warnings: list[PlanWarning] = []
     for space in spec.spaces:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
@@ -410,7 +445,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
-        roots[space.id] = space_listing.children.get("", ())
+        warnings.extend(result.warnings)
     clear = _clear_history(spec, listing)
     if clear is not None:
         changes.append(clear)
@@ -418,9 +453,10 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         library=spec.library,
         changes=tuple(changes),
         missing=tuple(missing),
-        safety=tuple(_safety(spec, changes, reports, roots)),
+        safety=tuple(_safety(spec, changes, reports, listing)),
         spaces=tuple(reports),
         listed_at=listing.listed_at,
+        warnings=tuple(warnings),
     )
     return with_contents(plan, listing)
 
@@ -447,29 +483,35 @@ def _clear_history(spec: LibrarySpec, listing: LibraryListing) -> ClearHistory |
 
 
 def _safety(
-    spec: LibrarySpec,
-    changes: Sequence[Change],
-    reports: Sequence[SpaceReport],
-    roots: Mapping[str, Sequence[RemoteEntry]],
+    spec: LibrarySpec, changes: Sequence[Change], reports: Sequence[SpaceReport],
+    listing: LibraryListing,
 ) -> Iterable[SafetyViolation]:
     """The limits the plan breaches, counted in what its deletes remove (files and bytes)."""
     deletes = [change for change in changes if isinstance(change, Delete)]
     yield from check_limits(spec, deletes, reports)
-    whole = {space.id for space in spec.spaces if not space.allow_whole_space}
-    for space_id in sorted(whole):
-        entries = roots.get(space_id, ())
-        gone = {delete.path for delete in deletes if delete.space == space_id}
-        if entries and all(entry.path in gone for entry in entries):
-            yield SafetyViolation(
-                limit="whole_space",
-                space=space_id,
-                forceable=False,
-                message=(
-                    f"space {space_id}: the plan deletes all {len(entries)} entries at its "
-                    "root and would leave it empty; set `allow_whole_space: true` on the space "
-                    "if that is meant (--force does not pass this check)"
-                ),
-            )
+    yield from whole_space_violations(spec, deletes, listing)
+
+
+def whole_space_violations(
+    spec: LibrarySpec, deletes: Sequence[Delete], listing: LibraryListing
+) -> Iterable[SafetyViolation]:
+    """The whole-space guard: `deletes` would leave a space with nothing at its root."""
+    for space in spec.spaces:
+        listed = listing.spaces.get(space.id)
+        entries = listed.children.get("", ()) if listed is not None else ()
+        gone = {delete.path for delete in deletes if delete.space == space.id}
+        if space.allow_whole_space or not entries or any(e.path not in gone for e in entries):
+            continue
+        yield SafetyViolation(
+            limit="whole_space",
+            space=space.id,
+            forceable=False,
+            message=(
+                f"space {space.id}: the plan deletes all {len(entries)} entries at its root "
+                "and would leave it empty; set `allow_whole_space: true` on the space if that "
+                "is meant (--force does not pass this check)"
+            ),
+        )
 
 
 def check_limits(

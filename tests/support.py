@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -119,10 +119,17 @@ class TreeLister:
 
 
 def walk(
-    space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0
+    space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0,
+    unknown: Mapping[str, str] | None = None,
 ) -> tuple[SpaceListing, TreeLister]:
-    """What the walker lists of `paths` for `space`, and what it counts, without any server."""
+    """What the walker lists of `paths` for `space`, and what it counts, without any server.
+
+    `unknown` maps paths to a type the tool does not know, which the listing shows them as."""
     lister = TreeLister(paths)
+    for directory, entries in lister.tree.items():
+        lister.tree[directory] = tuple(
+            replace(entry, type=EntryType.UNKNOWN, server_type=unknown[entry.path])
+            if unknown and entry.path in unknown else entry for entry in entries)
     with ThreadPoolExecutor(max_workers=4) as executor:
         children, errors = walk_tree(SpaceRules(space), lister, executor)
     listing = SpaceListing(space=space.id, children=children, errors=tuple(errors),

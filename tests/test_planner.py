@@ -204,3 +204,33 @@ def test_same_inputs_give_identical_json() -> None:
                       exist=["x/y"])
     assert first.to_json() == second.to_json()
     assert Plan.from_json(first.to_json(fingerprints=True)) == first
+
+
+def test_an_entry_of_unknown_type_is_kept_with_its_directories_and_warned_about() -> None:
+    space = space_spec(purge=["photos/", "tmp/**"])
+    listing, _ = walk(space, PHOTOS)
+    assert "photos/2024" not in listing.children  # deleted whole: never listed to look
+    space = space_spec(purge=["photos/", "tmp/**"], protect=["photos/2024/*.keep"])
+    listing, _ = walk(space, PHOTOS, unknown={"photos/2024/b.jpg": "hologram"})
+    plan = make_plan(library_spec(space), library_listing(listing))
+    paths = [path for path, _ in deleted(plan)]
+    assert "photos" not in paths and "photos/2024" not in paths
+    assert "photos/2024/b.jpg" not in paths
+    assert paths == ["photos/2023", "photos/2024/a.jpg", "photos/cover.jpg", "tmp/cache",
+                     "tmp/x.part"]
+    (warning,) = plan.warnings
+    assert (warning.space, warning.path) == ("-", "photos/2024/b.jpg")
+    assert "'hologram'" in warning.message and "kept" in warning.message
+    assert plan.to_json()["warnings"] == [warning.to_json()]
+    assert Plan.from_json(plan.to_json()).warnings == plan.warnings
+    text = render_text(plan)
+    assert "WARNING: photos/2024/b.jpg: entry type 'hologram' is not one this tool knows" in text
+    from reconciler.render import render_markdown
+
+    markdown = render_markdown(plan)
+    assert "> [!WARNING]\n> - photos/2024/b.jpg: entry type 'hologram'" in markdown
+
+
+def test_a_plan_without_warnings_has_no_warnings_key() -> None:
+    plan = plan_for(PHOTOS, purge=["tmp/"])
+    assert plan.warnings == () and "warnings" not in plan.to_json()

@@ -6,6 +6,14 @@ resumed plan; otherwise only items a lost answer may have deleted), then the wav
 the history clear last of all. Every batch is journaled before it is sent and its outcome
 when it returns; a 202's task id is journaled before it is polled.
 
+A recycle delete answered 204 (no `recycledItemId`) shows that the space has no recycle bin
+after all: that item is reported deleted permanently, and no more recycle deletes are sent to
+that space (each is reported as not sent); the apply then exits 1.
+
+A batch task that ends without per-item results (status 204 or 500, or no result) is not
+sent again: each of its items is looked up in a listing of its directory and reported from
+what that shows.
+
 Reading answers so that a re-sent call never makes a wrong report: a 404 for an item that an
 earlier call may already have deleted (the batch was retried by the client, or the item was
 in a batch whose answer was lost) means that earlier call did it, so the item is done, and if
@@ -32,7 +40,13 @@ from reconciler.apply.batching import chunks, halves, order
 from reconciler.apply.journal import Journal, Replay
 from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Check, Found, recheck
-from reconciler.apply.report import ItemOutcome, Outcome, StepOutcome, StepReport
+from reconciler.apply.report import (
+    RECYCLE_BIN_OFF,
+    ItemOutcome,
+    Outcome,
+    StepOutcome,
+    StepReport,
+)
 from reconciler.client import BatchReply, DeleteItem, ItemResult, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
@@ -67,6 +81,9 @@ def interpret(result: ItemResult, delete: Delete, *, maybe_applied: bool) -> Ite
         return ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=result.recycled_item_id,
                            recycled_item_id_unknown=result.recycled_item_id is None)
     if result.status == 204:
+        if delete.final_mode is Mode.RECYCLE:
+            # Deleted, but not into the bin: the space has no recycle bin after all.
+            return ItemOutcome(Outcome.DELETED, 204, RECYCLE_BIN_OFF, BIN_OFF_DELETED)
         return ItemOutcome(Outcome.DELETED, 204)
     if result.not_found:
         if maybe_applied:
@@ -75,10 +92,17 @@ def interpret(result: ItemResult, delete: Delete, *, maybe_applied: bool) -> Ite
     return ItemOutcome(Outcome.FAILED, result.status, result.code, result.message)
 
 
-def applied_earlier(delete: Delete, *, status: int | None = None,
-                    code: str | None = None) -> ItemOutcome:
-    """An item gone after a call about it whose answer was lost: that call deleted it."""
-    message = "deleted by an earlier attempt whose answer was lost"
+LOST_ANSWER = "deleted by an earlier attempt whose answer was lost"
+BIN_OFF_DELETED = ("deleted permanently, not recycled: the server answered without a "
+                   "recycledItemId, so the space has no recycle bin")
+BIN_OFF_NOT_SENT = ("not sent: the space has no recycle bin after all (a recycle delete in it "
+                    "was deleted permanently), so this one would be permanent too")
+
+
+def applied_earlier(delete: Delete, *, status: int | None = None, code: str | None = None,
+                    message: str = LOST_ANSWER) -> ItemOutcome:
+    """An item gone after a call about it whose answer was lost (or said nothing of it):
+    that call deleted it."""
     if delete.final_mode is Mode.RECYCLE:
         return ItemOutcome(Outcome.RECYCLED, status, code, message,
                            recycled_item_id=None, recycled_item_id_unknown=True)
@@ -119,6 +143,8 @@ class Executor:
         self._maybe: set[int] = set()
         self._steps: dict[tuple[str, str | None], StepReport] = {}
         self._recorded_steps: Mapping[tuple[str, str | None], Mapping[str, Any]] = {}
+        self._bin_off: set[str] = set()
+        """Spaces where a recycle delete came back deleted permanently: no more are sent."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -155,6 +181,12 @@ class Executor:
         with self._lock:
             self._results.update(outcomes)
             self._maybe.difference_update(outcomes)
+            if any(bin_was_off(outcome) for outcome in outcomes.values()):
+                if space not in self._bin_off:
+                    log.warning("space %s has no recycle bin: a recycle delete was answered "
+                                "without a recycledItemId; no more recycle deletes are sent "
+                                "there", space)
+                self._bin_off.add(space)
         self.progress.batch(space, outcomes, task_id=task_id)
 
     def _done(self, item: int) -> bool:
@@ -170,6 +202,8 @@ class Executor:
             self._results = {i: r for i, r in replay.results.items() if r.outcome.done}
             self._maybe = set(replay.maybe_applied)
             self._recorded_steps = replay.steps
+            self._bin_off = {self.deletes[i].space for i, r in self._results.items()
+                             if bin_was_off(r)}
         self.progress.start(len(self.deletes), len(self._results))
         pool = ThreadPoolExecutor(max_workers=self.settings.concurrency,
                                   thread_name_prefix="smh-apply")
@@ -254,6 +288,11 @@ class Executor:
 
     def _recheck(self, space: str, indices: Sequence[int],
                  inside: Mapping[int, Sequence[int]]) -> None:
+        withdrawn = {i: ItemOutcome(Outcome.STALE, message=self.deletes[i].withdrawn)
+                     for i in indices
+                     if i not in self._results and self.deletes[i].withdrawn is not None}
+        if withdrawn:
+            self._settle(None, withdrawn, space=space)
         pending = [i for i in indices if i not in self._results]
         wanted = pending if self.settings.recheck else [i for i in pending if i in self._maybe]
         if not wanted:
@@ -300,6 +339,14 @@ class Executor:
         """Send one batch (or, `single`, one item with its own endpoint) and settle it."""
         if self.stop.is_set():
             return
+        if space in self._bin_off:
+            held = {i: ItemOutcome(Outcome.FAILED, code=RECYCLE_BIN_OFF, message=BIN_OFF_NOT_SENT)
+                    for i in items if self.deletes[i].final_mode is Mode.RECYCLE}
+            if held:
+                self._settle(None, held, space=space)
+                items = tuple(i for i in items if i not in held)
+                if not items:
+                    return
         with self._lock:
             resent = {i for i in items if i in self._maybe}
             self._maybe.update(items)
@@ -345,8 +392,37 @@ class Executor:
             self._failed_whole(space, number, tuple(items), error, single=False,
                                resent=resent)
             return
+        if reply.results is None:
+            self._verify_by_listing(space, number, items, task_id, reply.status)
+            return
         self._settle_reply(space, number, items, reply, resent=resent, retried=retried,
                            task_id=task_id)
+
+    def _verify_by_listing(self, space: str, number: int, items: Sequence[int], task_id: int,
+                           status: int) -> None:
+        """A task that ended without per-item results (204, 500, or no result): each item is
+        reported from what a listing of its directory now shows. Nothing is sent again: an
+        item still there failed, and the next apply plans it afresh."""
+        said = f"task {task_id} ended with status {status} and no per-item results"
+        checks = recheck(self.writer, space, {i: self.deletes[i] for i in items},
+                         user_id=self.plan.user_id(space), type_only=items,
+                         concurrency=self.settings.concurrency)
+        outcomes: dict[int, ItemOutcome] = {}
+        for item in items:
+            check = checks[item]
+            if check.found is Found.ABSENT:
+                outcomes[item] = applied_earlier(
+                    self.deletes[item], status=status,
+                    message=f"{said}; it is gone from its directory's listing")
+            elif check.found is Found.PRESENT:
+                outcomes[item] = ItemOutcome(
+                    Outcome.FAILED, status, code="TaskWithoutResult",
+                    message=f"{said}; it is still in its directory's listing")
+            else:
+                outcomes[item] = ItemOutcome(Outcome.FAILED, status, code="TaskWithoutResult",
+                                             message=f"{said}; {check.detail}")
+        log.info("batch %d: %s; verified %d item(s) by listing", number, said, len(items))
+        self._settle(number, outcomes, space=space, task_id=task_id)
 
     def _settle_reply(self, space: str, number: int, items: Sequence[int], reply: BatchReply,
                       *, resent: set[int], retried: bool = False,
@@ -437,6 +513,11 @@ class Executor:
         )
         with self._lock:
             self._steps[key] = report
+
+
+def bin_was_off(outcome: ItemOutcome) -> bool:
+    """Whether a recycle delete removed the item permanently (the space has no bin)."""
+    return outcome.outcome is Outcome.DELETED and outcome.code == RECYCLE_BIN_OFF
 
 
 UNANSWERED = ItemOutcome(

@@ -21,6 +21,10 @@ from reconciler.render.common import visible
 
 REPORT_KIND = "smh-reconcile-apply-report"
 REPORT_VERSION = 1
+RECYCLE_BIN_OFF = "RecycleBinNotEnabled"
+"""The code of an item a recycle delete removed permanently (the server answered 204, without
+a `recycledItemId`: the space has no recycle bin after all), and of the space's recycle
+deletes apply then did not send."""
 
 
 class Outcome(StrEnum):
@@ -93,6 +97,11 @@ class ItemReport:
     @property
     def outcome(self) -> Outcome:
         return self.result.outcome
+
+    @property
+    def needs_attention(self) -> bool:
+        """Not carried out as planned: not done, or deleted permanently instead of recycled."""
+        return self.outcome in _ATTENTION or self.result.code == RECYCLE_BIN_OFF
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,15 +198,17 @@ class ApplyReport:
 
     @property
     def failed(self) -> bool:
-        """Whether an item or a maintenance step failed."""
-        return any(item.outcome is Outcome.FAILED for item in self.items) or any(
+        """Whether apply must exit 1: an item or a maintenance step failed, or an item meant
+        for the recycle bin was deleted permanently (the space had no bin after all)."""
+        return any(item.outcome is Outcome.FAILED or item.result.code == RECYCLE_BIN_OFF
+                   for item in self.items) or any(
             step.outcome is StepOutcome.FAILED for step in self.maintenance
         )
 
     @property
     def complete(self) -> bool:
         """Whether every planned item and step was carried out (else apply exits 1)."""
-        return all(item.outcome.done for item in self.items) and all(
+        return not any(item.needs_attention for item in self.items) and all(
             step.outcome is StepOutcome.DONE for step in self.maintenance
         )
 
@@ -209,6 +220,11 @@ class ApplyReport:
             left = totals["unanswered"] + totals["not_attempted"] + sum(
                 1 for step in self.maintenance if step.outcome is StepOutcome.NOT_ATTEMPTED)
             lines.append(f"{_items(left)} not finished: run the same command again to finish.")
+        bin_off = sum(1 for item in self.items
+                      if item.outcome is Outcome.DELETED and item.result.code == RECYCLE_BIN_OFF)
+        if bin_off:
+            lines.append(f"{_items(bin_off)} meant for the recycle bin deleted permanently: the "
+                         "space has no recycle bin; plan again.")
         if totals["stale"]:
             lines.append(f"{_items(totals['stale'])} changed since the plan: plan again.")
         if totals["failed"] or totals["maintenance_failed"]:
@@ -330,7 +346,7 @@ def render_summary(report: ApplyReport) -> str:
         + "."
     ]
     attention = [] if report.interrupted else [
-        item for item in report.items if item.outcome in _ATTENTION]
+        item for item in report.items if item.needs_attention]
     for item in attention[:SHOWN_ITEMS]:
         where = f"{item.space}:{item.path}" if item.space != "-" else item.path
         detail = describe_error(item.result.status, item.result.code, item.result.message)

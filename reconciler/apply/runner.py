@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply.executor import Executor, item_outcomes
+from reconciler.apply.executor import Executor, bin_was_off, item_outcomes
 from reconciler.apply.journal import Journal, Replay, journal_path
 from reconciler.apply.report import ApplyReport, ItemReport, Outcome, StepOutcome
 from reconciler.auth import Credentials
-from reconciler.desired import LibrarySpec
+from reconciler.desired import LibrarySpec, Mode
 from reconciler.errors import ReconcileError
 from reconciler.pipeline import Target, read_json, resolve_endpoint, write_atomic
 from reconciler.plan import Plan, dumps
@@ -197,7 +197,8 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
                  run_id: str = "") -> ApplyReport:
     header = prepared.header
     items = tuple(
-        ItemReport(delete.space, delete.path, delete.type, delete.final_mode, result)
+        ItemReport(delete.space, delete.path, delete.type,
+                   Mode.PERMANENT if bin_was_off(result) else delete.final_mode, result)
         for delete, result in item_outcomes(prepared.plan.deletes, executor.results,
                                             executor.unanswered)
     )

@@ -46,7 +46,8 @@ class ItemResult:
 @dataclass(frozen=True, slots=True)
 class BatchReply:
     """A batch call's answer: per-item `results` in request order (200, 207) or a `task_id`
-    to poll (202).
+    to poll (202). A finished task that gave no per-item results (it ended 204 or 500, or
+    without a result) has `task_id` and its final `status`, and `results` None.
 
     `attempts` > 1 means the call was sent more than once (a retried 429, 5xx or dropped
     connection): an earlier attempt may have taken effect, so a 404 may mean "done by the

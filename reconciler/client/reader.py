@@ -3,7 +3,8 @@
 Read-only by construction: its transport is wrapped in a `MethodGuard` that lets only GET
 through, so no code path through a reader can send a write, whatever it tries.
 
-Listing uses marker mode and follows `nextMarker` to its end: a short page is not the end,
+Listing uses marker mode (`by-marker=1`, and `limit=100` from the first 400 `ParamInvalid` to
+a larger limit on) and follows `nextMarker` to its end: a short page is not the end,
 markers may be integers or strings, an empty/null/absent marker ends, and a marker seen
 before is an error rather than an endless loop. Entry paths are the requested directory joined
 with each entry's `name`, spelled exactly as the server spells it.
@@ -18,7 +19,7 @@ from typing import ClassVar, Final, Self, TypeVar
 
 import httpx
 
-from reconciler.auth import Credentials, Grants, Operation, grants_for
+from reconciler.auth import Credentials, Grants, Operation, grants_for, protect_logger
 from reconciler.client.models import DirectoryPage, RecycledItem, SpaceFileCount, TaskState
 from reconciler.client.session import Answer, Query, Session, route
 from reconciler.client.shapes import (
@@ -44,16 +45,25 @@ from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
 _T = TypeVar("_T")
 
+logger = protect_logger(__name__)
+
 READ: Final = grants_for(Operation.READ)
 ADMIN: Final = grants_for(Operation.ADMIN)
 
 MAX_PAGE_SIZE: Final = 1000
 RECYCLE_PAGE_SIZE: Final = 100
 """The recycle-bin listing takes `limit` in [1, 100]."""
+FALLBACK_PAGE_SIZE: Final = 100
+"""The page size after a server refused a larger `limit` (400 `ParamInvalid`): one SDK page
+says marker-mode listing takes at most 100."""
+BY_MARKER_ROUTES: Final = frozenset({"directory", "recycled"})
+"""Listings that get `by-marker=1`, as the current SDKs send it to choose marker mode."""
 
-# Every type that is not a directory is a leaf for the tool: media items are files, symlinks
-# and metadata-only "virtual" items are deleted like files. An unknown type is refused rather
-# than guessed: a container taken for a leaf could hide a kept path.
+# Every type that is not a directory is a leaf for the tool: media items are files, symlinks,
+# metadata-only "virtual" items and "multi-file" items (two SDKs list it) are deleted like
+# files. Any other type is listed as `UNKNOWN` rather than guessed (a container taken for a
+# leaf could hide a kept path): the planner keeps it, and every directory holding it, and
+# says so, so one odd entry does not cost its space every delete.
 ENTRY_TYPES: Final = {
     "dir": EntryType.DIR,
     "file": EntryType.FILE,
@@ -61,6 +71,7 @@ ENTRY_TYPES: Final = {
     "video": EntryType.FILE,
     "symlink": EntryType.FILE,
     "virtual": EntryType.FILE,
+    "multi-file": EntryType.FILE,
 }
 
 NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
@@ -87,6 +98,8 @@ class SmhReadClient:
     """Reads one SMH library. A context manager owning its HTTP connection pool."""
 
     ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET"})
+    REVOKES_TOKENS: ClassVar[bool] = False
+    """Whether closing revokes the tokens it minted (a DELETE, so never for a reader)."""
 
     def __init__(
         self,
@@ -104,6 +117,7 @@ class SmhReadClient:
             raise ValueError(f"page_size must be in [1, {MAX_PAGE_SIZE}]")
         self.library = library
         self.page_size = page_size
+        self._limit_cap = MAX_PAGE_SIZE
         self._session = Session(
             endpoint=endpoint,
             library=library,
@@ -113,6 +127,7 @@ class SmhReadClient:
             retry=retry,
             timeout=timeout,
             clock=clock,
+            revoke_tokens=self.REVOKES_TOKENS,
         )
 
     def __enter__(self) -> Self:
@@ -154,6 +169,39 @@ class SmhReadClient:
             raise answer.error()
         return answer
 
+    def _page(
+        self, method: str, path: str, *, space: str | None, grants: Grants, query: Query,
+        user_id: str | None,
+    ) -> Answer:
+        """One page of a marker-mode listing.
+
+        Directory and recycle-bin listings say `by-marker=1`. A server that answers 400
+        `ParamInvalid` to a `limit` above 100 is asked again with `limit=100`, and this client
+        sends no more than that for the rest of its life.
+        """
+        resource = path.split("/")[3:4]  # "/api/v1/<resource>/..."
+        if resource and resource[0] in BY_MARKER_ROUTES:
+            query = [*query, ("by-marker", "1")]
+        answer = self._call(method, path, space=space, grants=grants,
+                            query=self._capped(query), user_id=user_id, ok=(200, 400))
+        if (answer.status == 400 and answer.code == "ParamInvalid"
+                and self._limit_cap > FALLBACK_PAGE_SIZE
+                and any(key == "limit" and value is not None
+                        and int(value) > FALLBACK_PAGE_SIZE for key, value in query)):
+            logger.info("%s refused limit=%d (400 ParamInvalid): listing %d entries a page "
+                        "from now on", path, self._limit_cap, FALLBACK_PAGE_SIZE)
+            self._limit_cap = FALLBACK_PAGE_SIZE
+            answer = self._call(method, path, space=space, grants=grants,
+                                query=self._capped(query), user_id=user_id, ok=(200, 400))
+        if answer.status != 200:
+            raise answer.error()
+        return answer
+
+    def _capped(self, query: Query) -> Query:
+        cap = self._limit_cap
+        return [(key, str(min(int(value), cap)) if key == "limit" and value is not None
+                 else value) for key, value in query]
+
     def _follow(
         self,
         path: str,
@@ -163,20 +211,24 @@ class SmhReadClient:
         limit: int,
         user_id: str | None,
         read: Callable[[JsonObject], list[_T]],
+        next_marker: Callable[[JsonObject, str | None], str | None] | None = None,
     ) -> Iterator[tuple[list[_T], str | None]]:
-        """Marker paging: yields each page's items and its next marker, to the end."""
+        """Marker paging: yields each page's items and its next marker, to the end.
+
+        `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`)."""
+        read_marker = next_marker or _next_marker
         seen: set[str] = set()
         marker: str | None = None
         while True:
             query: list[tuple[str, str | None]] = [("limit", str(limit))]
             if marker is not None:
                 query.append(("marker", marker))
-            answer = self._call("GET", path, space=space, grants=grants, query=query,
+            answer = self._page("GET", path, space=space, grants=grants, query=query,
                                 user_id=user_id)
 
-            def page(data: object) -> tuple[list[_T], str | None]:
+            def page(data: object, sent: str | None = marker) -> tuple[list[_T], str | None]:
                 obj = as_object(data, "answer")
-                return read(obj), get_marker(obj, "nextMarker", "answer")
+                return read(obj), read_marker(obj, sent)
 
             items, marker = answer.parse(page)
             yield items, marker
@@ -393,6 +445,7 @@ class SmhReadClient:
                 limit=MAX_PAGE_SIZE,
                 user_id=None,
                 read=read,
+                next_marker=_space_list_marker,
             ):
                 found.extend(page)
         except SmhRequestError as error:
@@ -427,24 +480,35 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
     if name is None:
         name = check_name(get_str(obj, "name", what), what)
     kind = get_str(obj, "type", what)
-    entry_type = ENTRY_TYPES.get(kind)
-    if entry_type is None:
-        raise ShapeError(f"{what} ({name!r}) has an unknown type {kind!r}")
+    entry_type = ENTRY_TYPES.get(kind, EntryType.UNKNOWN)
     fingerprint = Fingerprint(
         etag=get_opt_text(obj, "eTag", what),
         modification_time=get_opt_str(obj, "modificationTime", what),
         size=get_opt_text(obj, "size", what),
         crc64=get_opt_text(obj, "crc64", what),
     )
-    return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint)
+    return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint,
+                       kind if entry_type is EntryType.UNKNOWN else None)
+
+
+def _next_marker(data: JsonObject, sent: str | None) -> str | None:
+    return get_marker(data, "nextMarker", "answer")
+
+
+def _space_list_marker(data: JsonObject, sent: str | None) -> str | None:
+    """The space list's next marker: `nextMarker`, else a `marker` that differs from the one
+    sent (the doc shows both; the JS and iOS SDKs read only `marker`)."""
+    found = _next_marker(data, sent)
+    if found is None:
+        marker = get_marker(data, "marker", "answer")
+        found = marker if marker != sent else None
+    return found
 
 
 def _recycled(item: object, what: str) -> RecycledItem:
     obj = as_object(item, what)
     kind = get_str(obj, "type", what)
-    entry_type = ENTRY_TYPES.get(kind)
-    if entry_type is None:
-        raise ShapeError(f"{what} has an unknown type {kind!r}")
+    entry_type = ENTRY_TYPES.get(kind, EntryType.UNKNOWN)
     return RecycledItem(
         recycled_item_id=to_int(obj.get("recycledItemId"), f"{what}.recycledItemId"),
         original_path=path_from(obj.get("originalPath"), f"{what}.originalPath"),

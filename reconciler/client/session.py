@@ -2,9 +2,13 @@
 
 Owns: building routes (each path segment percent-encoded, `/` literal) and query strings (bare
 flags such as `?delete`), authentication (the token rides in an `Authorization: Bearer`
-header, so no URL ever carries it; a token the server calls invalid is renewed once and the
-request sent again), the retry policy, a cap on answer size, redacted debug logging, and
-turning error answers into `SmhRequestError`.
+header, or in the `access_token` query parameter as `TokenTransport` says: `auto` falls back
+from the header to the query after a 400 `EmptyAccessToken`, which a server answers before
+doing anything, and keeps the query for the rest of the run; a token the server calls invalid
+is renewed once and the request sent again), minting tokens with a short `period` and, for a
+client that may write, revoking them when it closes, the retry policy, a cap on answer size,
+redacted debug logging (no URL with its query is ever logged by this module, and httpx's own
+lines pass through the redacting filter), and turning error answers into `SmhRequestError`.
 
 `MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
 refuses any method outside its allowed set before anything is sent.
@@ -29,6 +33,7 @@ from reconciler.auth import (
     Grants,
     MintedToken,
     Secret,
+    TokenTransport,
     protect_logger,
     redact,
     token_provider,
@@ -44,6 +49,11 @@ for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "ht
 
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 """The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
+
+TOKEN_PERIOD: Final = 900
+"""Seconds a minted token lives unused. SMH extends a token on every call and the provider
+renews it ahead of expiry, so a long run keeps working, while a token a run leaves behind
+(a read-only client never revokes: it sends nothing but GET) is dead a quarter-hour later."""
 
 _T = TypeVar("_T")
 
@@ -195,10 +205,18 @@ class Session:
         timeout: float,
         clock: Callable[[], float],
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        revoke_tokens: bool = False,
+        token_period: int = TOKEN_PERIOD,
     ) -> None:
         self.library = library
         self.retry = retry
         self._max_answer_bytes = max_answer_bytes
+        self._token_transport = credentials.token_transport
+        # Whether the token now rides in the query: from the start for `query`, and once a
+        # server has shown it ignores the header for `auto`.
+        self._token_in_query = credentials.token_transport is TokenTransport.QUERY
+        self._revoke_tokens = revoke_tokens
+        self._token_period = token_period
         inner = transport if transport is not None else httpx.HTTPTransport()
         self._http = httpx.Client(
             base_url=endpoint.rstrip("/"),
@@ -211,7 +229,25 @@ class Session:
         self.tokens = token_provider(credentials, self._mint, clock=clock)
 
     def close(self) -> None:
-        self._http.close()
+        try:
+            if self._revoke_tokens:
+                self._revoke_minted()
+        finally:
+            self._http.close()
+
+    def _revoke_minted(self) -> None:
+        """Revoke every token this session minted; a failure is a warning, never an error."""
+        for token in self.tokens.take_minted():
+            try:
+                answer = self._send("DELETE", route("token", self.library, token.reveal()), (),
+                                    token=None, body=None)
+                if answer.status not in (200, 204):
+                    raise answer.error()
+            except ReconcileError as error:
+                logger.warning(
+                    "could not revoke an access token this run minted (it expires by itself "
+                    "%d s after its last use): %s", self._token_period, error.message,
+                )
 
     def __repr__(self) -> str:
         return f"Session(library={self.library!r}, endpoint={str(self._http.base_url)!r})"
@@ -238,14 +274,22 @@ class Session:
         """
         full_query = [*query, *([("user_id", user_id)] if user_id else [])]
         token = self.tokens.token(space, grants)
-        answer = self._send(method, path, full_query, token=token, body=body)
+        in_query = self._token_in_query
+        answer = self._send(method, path, full_query, token=token, body=body, in_query=in_query)
+        if (answer.status == 400 and answer.code == "EmptyAccessToken" and not in_query
+                and self._token_transport is TokenTransport.AUTO):
+            if not self._token_in_query:
+                logger.info("the server ignores the Authorization header (400 "
+                            "EmptyAccessToken): sending the token as the access_token query "
+                            "parameter from now on")
+                self._token_in_query = True
+            answer = _again(answer, self._send(method, path, full_query, token=token,
+                                               body=body, in_query=True))
         if answer.status == 403 and answer.code == "InvalidAccessToken":
             logger.debug("%s %s: token refused, renewing it once", method, path)
             token = self.tokens.renew(space, grants, token)
-            retried = self._send(method, path, full_query, token=token, body=body)
-            # The refused send had no effect, so it does not count as an attempt that may
-            # have done the work (earlier sends that got no answer still do).
-            answer = _with_attempts(retried, answer.attempts - 1 + retried.attempts)
+            answer = _again(answer, self._send(method, path, full_query, token=token,
+                                               body=body, in_query=self._token_in_query))
             if answer.status == 403 and answer.code == "InvalidAccessToken":
                 raise answer.error()
         return answer
@@ -261,7 +305,10 @@ class Session:
         # A single-tenant library ("-") takes no space_id; a library-level token neither.
         if space is not None and space != "-":
             query.append(("space_id", space))
-        query.append(("grant", ",".join(grants)))
+        # A read-only token is one minted without grants: the SDKs leave the key out.
+        if grants:
+            query.append(("grant", ",".join(grants)))
+        query.append(("period", str(self._token_period)))
         answer = self._send("GET", route("token"), query, token=None, body=None)
         if answer.status != 200 and answer.code in SECRET_REFUSED:
             raise CredentialsError(
@@ -291,9 +338,14 @@ class Session:
         *,
         token: Secret | None,
         body: object,
+        in_query: bool = False,
     ) -> Answer:
+        headers: dict[str, str] = {}
+        if token is not None and in_query:
+            query = [*query, ("access_token", token.reveal())]
+        elif token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
         url = f"{path}?{_query_string(query)}" if query else path
-        headers = {"Authorization": f"Bearer {token.reveal()}"} if token is not None else {}
         content = None
         if body is not None:
             content = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -361,6 +413,13 @@ class Session:
             status=status,
             reason=f"answer larger than {self._max_answer_bytes} bytes",
         )
+
+
+def _again(refused: Answer, retried: Answer) -> Answer:
+    """The answer to a request sent again after `refused`, which the server answered before
+    doing anything: that send does not count as an attempt that may have done the work
+    (earlier sends that got no answer still do)."""
+    return _with_attempts(retried, refused.attempts - 1 + retried.attempts)
 
 
 def _with_attempts(answer: Answer, attempts: int) -> Answer:

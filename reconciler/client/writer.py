@@ -3,7 +3,8 @@
 Owns batch delete (200 and 207 per-item results, matched to the request's items in request
 order; 202 tasks), the seeds' single-item deletes (Delete File, Delete Directory or Album),
 emptying a space's recycle bin, restoring recycled items, clearing the library's earlier
-versions, and waiting for tasks. A space root is refused before any request is built.
+versions, and waiting for tasks. A space root is refused before any request is built. Closing
+it revokes the tokens it minted.
 
 A batch whose request was sent more than once (a retried 429, 5xx or dropped connection) says
 so (`BatchReply.attempts`): an earlier attempt may have done the work, which the caller must
@@ -48,6 +49,7 @@ class SmhWriteClient(SmhReadClient):
     """Reads and writes one SMH library."""
 
     ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET", "POST", "DELETE"})
+    REVOKES_TOKENS: ClassVar[bool] = True
 
     # -- deletes -------------------------------------------------------------------------------
 
@@ -199,8 +201,15 @@ class SmhWriteClient(SmhReadClient):
         max_wait: float = 600.0,
         user_id: str | None = None,
     ) -> BatchReply:
-        """Waits for a batch-delete task and returns its per-item results in request order."""
+        """Waits for a batch-delete task and returns its per-item results in request order.
+
+        A task that ends with status 204 or 500, or without a result, gives no per-item
+        results (`results` None, `status` the task's): what it did is for the caller to find
+        out by listing.
+        """
         state = self.wait_task(space, task_id, max_wait=max_wait, user_id=user_id)
+        if state.status not in (200, 207) or _task_result(state) is None:
+            return BatchReply(state.status, task_id=state.task_id)
         return _task_reply(state, lambda raw: delete_results(items, raw))
 
     def wait_restore(
@@ -239,15 +248,20 @@ def _task_reply(
         raise SmhError(
             f"task {state.task_id} ended with status {state.status} and no per-item results"
         )
-    raw = state.result
-    # A batch task's result is the synchronous answer's `result` list (or, seen in older
-    # examples, that whole answer object).
-    if isinstance(raw, dict):
-        raw = raw.get("result")
     try:
-        return BatchReply(state.status, results=results(raw), task_id=state.task_id)
+        return BatchReply(state.status, results=results(_task_result(state)),
+                          task_id=state.task_id)
     except ShapeError as error:
         raise SmhError(f"task {state.task_id}: unexpected result: {error}") from None
+
+
+def _task_result(state: TaskState) -> object:
+    """A batch task's per-item list: the synchronous answer's `result` list (or, seen in older
+    examples, that whole answer object); None when the task gave none."""
+    raw = state.result
+    if isinstance(raw, dict):
+        raw = raw.get("result")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -29,6 +30,12 @@ import click
 
 from reconciler.apply.executor import MAX_BATCH_SIZE, Executor, Settings
 from reconciler.apply.journal import DEFAULT_STATE_DIR, journal_path
+from reconciler.apply.planfile import (
+    check_manifests_unchanged,
+    check_signature,
+    narrow,
+    unjustified,
+)
 from reconciler.apply.progress import progress_for
 from reconciler.apply.report import ApplyReport, render_summary
 from reconciler.apply.runner import (
@@ -42,9 +49,9 @@ from reconciler.apply.runner import (
     new_run_id,
     plan_digest,
     prepare,
-    recorded_target,
     release,
 )
+from reconciler.auth import Credentials
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -57,14 +64,18 @@ from reconciler.errors import ReconcileError, UsageError
 from reconciler.pipeline import (
     Target,
     is_plan_file,
+    live_listing,
     live_plan,
     load_target,
     read_json,
     read_plan_file,
+    resolve_endpoint,
+    select_spaces,
     utc_now,
     write_atomic,
 )
 from reconciler.plan import Plan, dumps
+from reconciler.planner import make_plan
 from reconciler.render import Format, render
 
 EXIT_INTERRUPTED = 130
@@ -76,28 +87,57 @@ def interactive() -> bool:
 
 
 def _targets(
-    paths: tuple[str, ...], spaces: tuple[str, ...], endpoint: str | None
+    paths: tuple[str, ...], spaces: tuple[str, ...], endpoint: str | None,
+    manifests: tuple[str, ...],
 ) -> tuple[Target, Source, Callable[[], Plan], bool]:
     """Where to apply, what the apply is started from, how to get the plan, and whether its
     items must be re-checked (a saved plan was listed some time ago)."""
     env = os.environ
     if len(paths) == 1 and is_plan_file(paths[0]):
-        saved = read_plan_file(paths[0])
-        plan = saved.plan
-        if spaces:
-            known = {report.space for report in plan.spaces}
-            unknown = sorted(set(spaces) - known)
-            if unknown:
-                raise UsageError(f"--space {', '.join(unknown)}: not in the plan file "
-                                 f"(it has: {', '.join(sorted(known))})")
-            plan = plan.select_spaces(spaces)
-        target = recorded_target(plan.library, saved.endpoint, endpoint, env)
-        source = Source("planfile", plan_digest(plan), spaces)
-        return target, source, lambda: plan, True
+        return _planfile_target(paths[0], spaces, endpoint, manifests)
+    if manifests:
+        raise UsageError("--manifests is for applying a plan file; the manifests to apply "
+                         "are given as PATH")
     state, live_target, _ = load_target(paths, env=env, spaces=spaces, endpoint=endpoint)
     assert live_target is not None
     return live_target, Source("manifests", state.digest, spaces), lambda: live_plan(
         live_target), False
+
+
+def _planfile_target(
+    path: str, spaces: tuple[str, ...], endpoint: str | None, manifests: tuple[str, ...]
+) -> tuple[Target, Source, Callable[[], Plan], bool]:
+    """A saved plan, checked against the manifests it was made from (`apply.planfile`)."""
+    env = os.environ
+    saved = read_plan_file(path)
+    check_signature(saved, env)
+    spec = check_manifests_unchanged(saved, manifests or None)
+    plan = saved.plan
+    if spaces:
+        known = {report.space for report in plan.spaces}
+        unknown = sorted(set(spaces) - known)
+        if unknown:
+            raise UsageError(f"--space {', '.join(unknown)}: not in the plan file "
+                             f"(it has: {', '.join(sorted(known))})")
+        plan = plan.select_spaces(spaces)
+        spec = select_spaces(spec, spaces)
+    problems = unjustified(spec, plan)
+    if problems:
+        raise ReconcileError(
+            "refusing to apply: the plan file asks for changes its manifests do not give "
+            "(it was edited, or is not the plan of these manifests):\n  " + "\n  ".join(problems))
+    where = resolve_endpoint(spec, env, endpoint)
+    if where != saved.endpoint.rstrip("/") and endpoint is None:
+        raise ReconcileError(
+            f"refusing to apply: the plan was made against {saved.endpoint}, and this apply "
+            f"would write to {where}; pass --endpoint {where} to apply it there")
+    target = Target(spec=spec, endpoint=where, credentials=Credentials.from_env(env))
+
+    def planned_again() -> Plan:
+        listing = live_listing(target)
+        return narrow(plan, make_plan(spec, replace(listing, listed_at=None)), listing, spec)
+
+    return target, Source("planfile", plan_digest(plan), spaces), planned_again, True
 
 
 def confirm(question: str, *, auto_approve: bool, verb: str = "apply") -> None:
@@ -204,7 +244,11 @@ def _resume_note(prepared: Prepared) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Apply only this space (repeatable).")
-@click.option("--endpoint", metavar="URL", help="Override the manifest/plan and SMH_ENDPOINT.")
+@click.option("--endpoint", metavar="URL", help="Override the manifests' endpoint and "
+              "SMH_ENDPOINT (and name it to apply a plan file to another endpoint).")
+@click.option("--manifests", "manifests", multiple=True, type=click.Path(), metavar="PATH",
+              help="Where the manifests a plan file was made from are (default: where the plan "
+                   "recorded them, relative to the working directory). Repeatable.")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
 @click.option("--force", is_flag=True,
               help="Apply despite the safety limits and recycle deletes into a space "
@@ -224,6 +268,7 @@ def command(
     paths: tuple[str, ...],
     spaces: tuple[str, ...],
     endpoint: str | None,
+    manifests: tuple[str, ...],
     auto_approve: bool,
     force: bool,
     report_file: str | None,
@@ -233,7 +278,7 @@ def command(
 ) -> None:
     """Apply the manifests' plan (planned now), or exactly a plan saved with `plan --out`."""
     state = Path(state_dir)
-    target, source, make_plan, saved = _targets(paths, spaces, endpoint)
+    target, source, get_plan, saved = _targets(paths, spaces, endpoint, manifests)
     unfinished = journal_path(state, target.spec.library).exists()
     if saved and not unfinished:
         finished = finished_run(state, source.digest)
@@ -244,7 +289,7 @@ def command(
     started_at = utc_now()
     run_id = new_run_id(started_at)
     prepared = prepare(state, target.spec.library, target.endpoint, source,
-                       make_plan, started_at=started_at)
+                       get_plan, started_at=started_at)
     try:
         plan = prepared.plan
         if prepared.resuming:

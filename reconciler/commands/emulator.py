@@ -21,10 +21,11 @@ from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
 from reconciler.errors import ReconcileError
 
 
-def run(*, host: str, port: int, seed: Path | None) -> int:
+def run(*, host: str, port: int, seed: Path | None, token_transport: str = "both") -> int:
     try:
-        emulator = (Emulator.from_seed_file(seed) if seed is not None
-                    else Emulator.from_seed(SAMPLE_SEED))
+        emulator = (Emulator.from_seed_file(seed, token_transport=token_transport)
+                    if seed is not None
+                    else Emulator.from_seed(SAMPLE_SEED, token_transport=token_transport))
     except SeedError as error:
         raise ReconcileError(f"invalid seed: {error}") from error
     # The seeded tree lives as long as the process: keep the collector from re-scanning it.
@@ -62,6 +63,10 @@ def run(*, host: str, port: int, seed: Path | None) -> int:
               help="Port to listen on (0: any free port).")
 @click.option("--seed", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML seed file (default: a small built-in sample library).")
-def command(host: str, port: int, seed: Path | None) -> None:
+@click.option("--token-transport", type=click.Choice(["header", "query", "both"]),
+              default="both", show_default=True,
+              help="Where the emulator reads the access token: the Authorization: Bearer "
+                   "header, the access_token query parameter, or either.")
+def command(host: str, port: int, seed: Path | None, token_transport: str) -> None:
     """Run the local SMH emulator on loopback until interrupted."""
-    raise SystemExit(run(host=host, port=port, seed=seed))
+    raise SystemExit(run(host=host, port=port, seed=seed, token_transport=token_transport))

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from reconciler.apply.planfile import sign
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -105,8 +106,11 @@ def command(
         plan = live_plan(target, concurrency=concurrency)
         where = target.endpoint
     if out is not None:
-        saved = PlanFile(plan=plan, endpoint=where, manifest_digest=state.digest,
-                         manifest_files=spec.sources, created_at=utc_now())
+        saved = sign(PlanFile(
+            plan=plan, endpoint=where, manifest_digest=state.digest,
+            manifest_files=spec.sources, created_at=utc_now(),
+            manifest_digests={path: state.file_digests[path] for path in spec.sources},
+        ), os.environ)
         write_atomic(out, dumps(saved.to_json()))
     emit(plan, Format(fmt))
     if out is not None and fmt == Format.TEXT.value:

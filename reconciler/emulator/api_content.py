@@ -101,7 +101,11 @@ def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]
             raise ApiError(400, "ParamInvalid", "page * page_size must be <= 10000.")
         entries = list(islice(space.lister.entries(d, order), (page - 1) * size, page * size))
     else:
-        limit = min(max(int_param(call, "limit", 20), 1), lib.faults.max_list_limit)
+        limit = int_param(call, "limit", 20)
+        if lib.faults.max_list_limit_rejects and limit > lib.faults.max_list_limit:
+            raise ApiError(400, "ParamInvalid",
+                           f"limit must be at most {lib.faults.max_list_limit}.")
+        limit = min(max(limit, 1), lib.faults.max_list_limit)
         after = None
         marker = call.query.get("marker", "")
         if marker:
@@ -214,8 +218,13 @@ def route_batch(lib: Library, call: Call) -> Reply:
     results = [_batch_delete_one(lib, token, space, path, permanent)
                for path, permanent in items]
     status = 200 if all(r["status"] in (200, 204) for r in results) else 207
-    if len(items) >= lib.faults.async_threshold:
-        return lib.submit_task(space.id, status, results)
+    faults = lib.faults
+    if len(items) >= faults.async_threshold:
+        if faults.task_status is not None:
+            # A task that ends 204 (done, no result) or 500 (failed) says nothing per item.
+            return lib.submit_task(space.id, faults.task_status,
+                                   results if faults.task_status in (200, 207) else None)
+        return lib.submit_task(space.id, status, results if faults.task_result else None)
     return Reply(status, {"result": results})
 
 

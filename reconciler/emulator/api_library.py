@@ -117,11 +117,13 @@ def route_task(lib: Library, call: Call) -> Reply:
         task = lib.tasks.get(task_id)
         if task is None or task.space != space_id:
             continue
+        # Current docs and SDKs read `taskId`, the old Java SDK and Flutter `id`: both are sent.
         if task.polls_left > 0:
             task.polls_left -= 1
-            answers.append({"taskId": task.id, "status": 202, "result": None})
+            answers.append({"taskId": task.id, "id": task.id, "status": 202, "result": None})
         else:
-            answers.append({"taskId": task.id, "status": task.status, "result": task.result})
+            answers.append({"taskId": task.id, "id": task.id, "status": task.status,
+                            "result": task.result})
     if not answers:
         raise ApiError(404, "TaskNotFound")
     return Reply(200, answers)
@@ -209,7 +211,8 @@ def route_space(lib: Library, call: Call) -> Reply:
                      else token.spaces)
     if rest == ["count"]:
         return Reply(200, {"total": len(visible)})
-    limit = min(max(int_param(call, "limit", SPACE_MAX_LIMIT), 1), SPACE_MAX_LIMIT)
+    limit = min(max(int_param(call, "limit", SPACE_MAX_LIMIT), 1), SPACE_MAX_LIMIT,
+                lib.faults.max_list_limit)
     marker = call.query.get("marker", "")
     start = 0
     if marker:
@@ -222,5 +225,6 @@ def route_space(lib: Library, call: Call) -> Reply:
         {"spaceId": s, "userId": "", "creationTime": iso_time(lib.spaces[s].root.ctime)}
         for s in chosen]}
     if start + limit < len(visible):
-        doc["nextMarker"] = chosen[-1]
+        # The JS and iOS SDK models read the next marker from `marker`.
+        doc["marker" if lib.faults.space_list_marker_only else "nextMarker"] = chosen[-1]
     return Reply(200, doc)

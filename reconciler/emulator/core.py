@@ -76,9 +76,12 @@ class HttpResponse:
 class Emulator:
     """An in-memory SMH library that answers SMH's business API (see the package README)."""
 
-    def __init__(self, seed: Seed, *, clock: ClockLike | None = None) -> None:
+    def __init__(self, seed: Seed, *, clock: ClockLike | None = None,
+                 token_transport: str = "both") -> None:
+        """`token_transport`: where the server reads the access token: `header`
+        (`Authorization: Bearer` only), `query` (`access_token` only) or `both`."""
         self.clock: Clock = as_clock(clock)
-        self._lib = Library(seed, self.clock)
+        self._lib = Library(seed, self.clock, token_transport)
         self._lock = threading.RLock()
         self._rng = random.Random()
         self._bucket: TokenBucket | None = None
@@ -88,15 +91,15 @@ class Emulator:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_seed(cls, seed: Mapping[str, Any] | Seed, *,
-                  clock: ClockLike | None = None) -> Emulator:
+    def from_seed(cls, seed: Mapping[str, Any] | Seed, *, clock: ClockLike | None = None,
+                  token_transport: str = "both") -> Emulator:
         parsed = seed if isinstance(seed, Seed) else parse_seed(seed)
-        return cls(parsed, clock=clock)
+        return cls(parsed, clock=clock, token_transport=token_transport)
 
     @classmethod
-    def from_seed_file(cls, path: str | Path, *,
-                       clock: ClockLike | None = None) -> Emulator:
-        return cls(load_seed_file(path), clock=clock)
+    def from_seed_file(cls, path: str | Path, *, clock: ClockLike | None = None,
+                       token_transport: str = "both") -> Emulator:
+        return cls(load_seed_file(path), clock=clock, token_transport=token_transport)
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -114,6 +117,16 @@ class Emulator:
     @property
     def seed(self) -> Seed:
         return self._lib.seed
+
+    @property
+    def token_transport(self) -> str:
+        """Where the server reads the access token: `header`, `query` or `both`."""
+        return self._lib.token_transport
+
+    @token_transport.setter
+    def token_transport(self, value: str) -> None:
+        with self._lock:
+            self._lib.set_token_transport(value)
 
     @property
     def faults(self) -> Faults:

@@ -39,6 +39,12 @@ class Faults:
     rate_limit: float | None = None
     seed: int | None = None
     max_list_limit: int = 1000
+    max_list_limit_rejects: bool = False
+    space_list_marker_only: bool = False
+    entry_types: Mapping[str, str] = field(default_factory=dict)
+    task_status: int | None = None
+    task_result: bool = True
+    recycle_bin_off: bool = False
     stats_unavailable: bool | tuple[str, ...] = False
 
     def stats_refused(self, path: str | None) -> bool:
@@ -85,6 +91,18 @@ class Faults:
             values["error_statuses"] = tuple(statuses)
         if "fail_paths" in doc:
             values["fail_paths"] = _fail_paths(doc["fail_paths"])
+        if doc.get("task_status") is not None:
+            if doc["task_status"] not in (200, 204, 207, 500):
+                raise FaultsError("task_status must be 200, 204, 207 or 500 (or null)")
+            values["task_status"] = doc["task_status"]
+        for name in ("task_result", "recycle_bin_off", "max_list_limit_rejects",
+                     "space_list_marker_only"):
+            if name in doc:
+                if not isinstance(doc[name], bool):
+                    raise FaultsError(f"{name} must be true or false")
+                values[name] = doc[name]
+        if "entry_types" in doc:
+            values["entry_types"] = _entry_types(doc["entry_types"])
         if "stats_unavailable" in doc:
             values["stats_unavailable"] = _stats_unavailable(doc["stats_unavailable"])
         return cls(**values)
@@ -147,6 +165,14 @@ def _fail_paths(doc: object) -> dict[str, PathFault]:
             raise FaultsError(f"fail_paths[{path!r}].message must be a string")
         result["/".join(s for s in path.split("/") if s)] = PathFault(status, code, message)
     return result
+
+
+def _entry_types(doc: object) -> dict[str, str]:
+    if not isinstance(doc, Mapping) or not all(
+            isinstance(path, str) and isinstance(kind, str) and kind
+            for path, kind in doc.items()):
+        raise FaultsError("entry_types must map a file's PATH to the type its listing shows")
+    return {"/".join(s for s in path.split("/") if s): kind for path, kind in doc.items()}
 
 
 class TokenBucket:

@@ -39,6 +39,7 @@ MAX_PERIOD = 315360000  # ten years: the longest token period
 MAX_BATCH = 1000
 MAX_PAGE_WINDOW = 10000  # page * page_size
 DEFAULT_RETENTION_DAYS = 30
+TOKEN_TRANSPORTS = ("header", "query", "both")
 
 
 @dataclass
@@ -153,14 +154,20 @@ def int_param(call: Call, name: str, default: int) -> int:
 class Library:
     """One SMH media library: the seed's content, tokens, tasks and history settings."""
 
-    def __init__(self, seed: Seed, clock: Clock) -> None:
+    def __init__(self, seed: Seed, clock: Clock, token_transport: str = "both") -> None:
         self.seed = seed
         self.clock = clock
+        self.set_token_transport(token_transport)
         self.faults = Faults()
         self.tokens: dict[str, Token] = {}
         self.last_etag = 0
         self.load_seed_state()
         self.restore_admin_token()
+
+    def set_token_transport(self, value: str) -> None:
+        if value not in TOKEN_TRANSPORTS:
+            raise ValueError(f"token_transport must be one of {', '.join(TOKEN_TRANSPORTS)}")
+        self.token_transport = value
 
     def restore_admin_token(self) -> None:
         if self.seed.token is not None:
@@ -205,8 +212,9 @@ class Library:
             raise ApiError(404, "LibraryNotFound")
 
     def authenticate(self, call: Call) -> Token:
-        value = call.query.get("access_token", "")
-        if not value:
+        # A server that reads only one of the two places answers as if no token was sent.
+        value = call.query.get("access_token", "") if self.token_transport != "header" else ""
+        if not value and self.token_transport != "query":
             header = call.headers.get("authorization", "")
             if header[:7].lower() == "bearer ":
                 value = header[7:].strip()
@@ -302,8 +310,11 @@ class Library:
     def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
         meta = self.spaces[space_id].meta(parent.file_key(name))
         kind, mime = kind_and_content_type(name, media=self.seed.media)
+        if self.faults.entry_types:
+            kind = self.faults.entry_types.get("/".join([*parent.segments(), name]), kind)
         encoded = encode_json_string(name)
-        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":"{kind}",'
+        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],'
+                f'"type":{encode_json_string(kind)},'
                 f'"creationTime":"{iso_time(meta.ctime)}",'
                 f'"modificationTime":"{iso_time(meta.mtime)}","size":"{meta.size}",'
                 f'"crc64":"{meta.crc64}","eTag":{encode_json_string(meta.etag)},'
@@ -356,7 +367,7 @@ class Library:
             file_key = parent.remove_file(name)
             recycled_kind = media_type(name, media=self.seed.media)
         self.touch(parent)
-        if permanent or not self.seed.recycle_bin:
+        if permanent or not self.seed.recycle_bin or self.faults.recycle_bin_off:
             return None
         item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
                         node if kind == "dir" else None, file_key, space.retention_days)
@@ -376,7 +387,7 @@ class Library:
         task = Task(self.next_task, space_id, status, result, self.faults.task_polls)
         self.next_task += 1
         self.tasks[task.id] = task
-        return Reply(202, {"taskId": task.id})
+        return Reply(202, {"taskId": task.id, "id": task.id})
 
     def bin(self, space: SpaceState) -> SortedDict:
         """The space's bin, after dropping items whose retention has run out."""

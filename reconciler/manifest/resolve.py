@@ -50,7 +50,15 @@ def resolve(documents: Sequence[YamlDocument]) -> DesiredState:
     libraries = tuple(
         _library(name, docs) for name, docs in sorted(by_library.items())
     )
-    return DesiredState(libraries=libraries, digest=manifest_digest(documents))
+    return DesiredState(
+        libraries=libraries,
+        digest=manifest_digest(documents),
+        file_digests={document.file: file_digest(document.content) for document in documents},
+    )
+
+
+def file_digest(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 def _library(name: str, documents: Sequence[YamlDocument]) -> LibrarySpec:

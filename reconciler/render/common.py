@@ -137,12 +137,15 @@ FORCE_HINT = " (use --force to apply anyway)"
 
 
 def warnings(plan: Plan, *, force: bool = False) -> list[str]:
-    """What apply will refuse, one line each: the plan's own refusals, never a second list.
+    """What apply will refuse, one line each: the plan's own refusals, never a second list;
+    then what the plan left alone for its reviewer to look at (`Plan.warnings`).
 
     With `force` (an apply run with `--force`), the limits it passes are still listed, without
     the hint to use `--force`."""
     notes = plan.refusals(force=False)
-    return [note.removesuffix(FORCE_HINT) for note in notes] if force else notes
+    if force:
+        notes = [note.removesuffix(FORCE_HINT) for note in notes]
+    return [*notes, *(warning.describe() for warning in plan.warnings)]
 
 
 def refusal_note(plan: Plan, *, force: bool = False) -> str | None:

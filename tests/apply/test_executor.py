@@ -328,3 +328,78 @@ def test_a_recheck_refused_for_the_credentials_ends_the_run(
             run(plan, client, new_journal, recheck=True)
     assert caught.value.status == 403
     assert deleted_paths(emu) == []
+
+
+def test_a_task_ending_204_is_verified_by_listing_and_nothing_is_sent_again(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt",
+                                                   ("**/*.part", "permanent")])), writer)
+    emu.set_faults({"async_threshold": 1, "task_status": 204})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    assert {path: r.outcome for path, r in results.items()} == {
+        "photos/2024/b.jpg.part": Outcome.DELETED, "readme.txt": Outcome.RECYCLED,
+        "tmp": Outcome.RECYCLED, "tmp/x.part": Outcome.DELETED}
+    assert results["readme.txt"].recycled_item_id_unknown  # undo finds it by its path
+    assert "task 2 ended with status 204" in (results["tmp"].message or "")
+    sent = deleted_paths(emu)
+    assert sorted(sent) == sorted(("-", d.path) for d in plan.deletes)  # each sent once
+    listed = [e["path"] for e in emu.request_log()
+              if e["route"] == "directory" and e["method"] == "GET"]
+    assert {"", "tmp", "photos/2024"} <= set(listed)
+
+
+def test_a_task_ending_500_reports_each_item_from_the_listing(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["**/*.part", "readme.txt"])), writer)
+    emu.set_faults({"async_threshold": 1, "task_status": 500,
+                    "fail_paths": {"tmp/x.part": {"status": 500, "code": "InternalError"}}})
+    executor = run(plan, writer, new_journal)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    failed = results["tmp/x.part"]
+    assert (failed.outcome, failed.status, failed.code) == (Outcome.FAILED, 500,
+                                                           "TaskWithoutResult")
+    assert "still in its directory's listing" in (failed.message or "")
+    assert results["readme.txt"].outcome is Outcome.RECYCLED
+    assert results["photos/2024/b.jpg.part"].outcome is Outcome.RECYCLED
+    assert len([e for e in emu.request_log() if e["route"] == "batch"]) == 1
+    assert "tmp/x.part" in paths_of(emu)
+
+
+def test_a_task_without_a_result_is_verified_too(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer)
+    emu.set_faults({"async_threshold": 1, "task_result": False})
+    executor = run(plan, writer, new_journal)
+    (result,) = executor.results.values()
+    assert result.outcome is Outcome.RECYCLED and result.status == 200
+
+
+def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_that_space(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    spec = library_spec(space_spec(purge=["readme.txt", "photos/old/", "tmp/",
+                                          ("**/*.part", "permanent")]))
+    plan = plan_for(spec, writer)
+    assert [(d.path, d.mode.value) for d in plan.deletes] == [
+        ("photos/2024/b.jpg.part", "permanent"), ("photos/old", "recycle"),
+        ("readme.txt", "recycle"), ("tmp", "recycle"), ("tmp/x.part", "permanent")]
+    emu.set_faults({"recycle_bin_off": True})  # the bin listing still looks like a bin's
+    executor = run(plan, writer, new_journal, batch_size=1, concurrency=1)
+    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    first = results["photos/old"]
+    assert (first.outcome, first.status, first.code) == (Outcome.DELETED, 204,
+                                                        "RecycleBinNotEnabled")
+    assert "deleted permanently, not recycled" in (first.message or "")
+    for path in ("readme.txt", "tmp"):
+        held = results[path]
+        assert (held.outcome, held.code) == (Outcome.FAILED, "RecycleBinNotEnabled")
+        assert (held.message or "").startswith("not sent: the space has no recycle bin")
+    assert results["tmp/x.part"].outcome is Outcome.DELETED  # permanent deletes go on
+    assert results["photos/2024/b.jpg.part"].outcome is Outcome.DELETED
+    assert {path for _, path in deleted_paths(emu)} == {
+        "photos/2024/b.jpg.part", "photos/old", "tmp/x.part"}
+    assert {"readme.txt", "tmp/cache/y.bin"} <= set(paths_of(emu))

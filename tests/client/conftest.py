@@ -67,7 +67,9 @@ def secret_credentials() -> Credentials:
 
 
 def token_requests(emu: Emulator) -> list[dict[str, Any]]:
-    return [entry for entry in emu.request_log() if entry["route"] == "token"]
+    """The requests that minted a token (not those that revoked one)."""
+    return [entry for entry in emu.request_log()
+            if entry["route"] == "token" and entry["method"] == "GET"]
 
 
 def requests_of(emu: Emulator, route: str, method: str = "GET") -> list[dict[str, Any]]:
@@ -171,6 +173,8 @@ class Observing(httpx.BaseTransport):
         auth = request.headers.get("authorization", "")
         if auth.startswith("Bearer "):
             self.tokens.add(auth.removeprefix("Bearer "))
+        if request.url.params.get("access_token"):
+            self.tokens.add(request.url.params["access_token"])
         response = self.inner.handle_request(request)
         if request.url.path == "/api/v1/token" and response.status_code == 200:
             self.tokens.add(response.read().decode().split('"accessToken":"')[1].split('"')[0])

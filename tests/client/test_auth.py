@@ -21,6 +21,7 @@ from reconciler.auth import (
     redact,
 )
 from reconciler.client import DeleteItem, SmhReadClient, SmhWriteClient
+from reconciler.client.session import TOKEN_PERIOD
 from reconciler.emulator import Clock, Emulator
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 
@@ -120,9 +121,9 @@ def test_each_call_mints_a_token_with_just_its_grants(
     writer.restore_recycled("-", [recycled])
     writer.empty_recycle_bin("-")
     writer.history_enabled()
-    grants = [entry["query"]["grant"] for entry in token_requests(emu)]
+    grants = [entry["query"].get("grant") for entry in token_requests(emu)]
     assert grants == [
-        "",
+        None,  # read-only: minted without a grant key, as the SDKs do
         "delete_directory,delete_file",
         "delete_directory,delete_directory_permanent,delete_file,delete_file_permanent",
         "restore_recycled",
@@ -139,9 +140,9 @@ def test_tokens_are_cached_per_space_and_grants(clock: Clock, connect: Connect) 
     for _ in range(3):
         reader.list_directory("alpha", "")
         reader.list_directory("beta", "")
-    assert [(e["query"].get("space_id"), e["query"]["grant"]) for e in token_requests(emu)] == [
-        ("alpha", ""),
-        ("beta", ""),
+    assert [(e["query"].get("space_id"), e["query"].get("grant")) for e in token_requests(emu)] == [
+        ("alpha", None),
+        ("beta", None),
     ]
 
 
@@ -149,10 +150,12 @@ def test_a_token_is_renewed_shortly_before_it_expires(
     reader: SmhReadClient, emu: Emulator, clock: Clock
 ) -> None:
     reader.list_directory("-", "")
-    clock.advance(86400 - 120)
+    (minted,) = token_requests(emu)
+    assert minted["query"]["period"] == str(TOKEN_PERIOD)  # short-lived: it fits the run
+    clock.advance(TOKEN_PERIOD - 120)
     reader.list_directory("-", "")
     assert len(token_requests(emu)) == 1
-    clock.advance(70)  # now inside the last minute of the day the token was minted for
+    clock.advance(70)  # now inside the last minute of the period the token was minted for
     reader.list_directory("-", "")
     assert len(token_requests(emu)) == 2
     assert [e["status"] for e in emu.request_log() if e["route"] == "directory"] == [200] * 3
@@ -249,3 +252,44 @@ def test_a_batch_sent_again_after_renewal_is_not_counted_as_retried(
     assert not reply.retried
     assert reply.results is not None and reply.results[0].status == 200
     assert [e["status"] for e in emu.request_log() if e["route"] == "batch"] == [403, 200]
+
+
+def test_a_writer_revokes_the_tokens_it_minted_when_it_closes(
+    emu: Emulator, connect: Connect
+) -> None:
+    observed = Observing(emu.transport())
+    writer: SmhWriteClient = connect(SmhWriteClient, transport=observed)
+    writer.list_directory("-", "")
+    writer.batch_delete("-", [DeleteItem("hello.txt", False)])
+    minted = set(observed.tokens)
+    assert len(minted) == 2
+    writer.close()
+    revoked = [e for e in emu.request_log() if e["route"] == "token" and e["method"] == "DELETE"]
+    assert len(revoked) == 2 and {e["status"] for e in revoked} == {204}
+    with httpx.Client(transport=emu.transport(), base_url=ENDPOINT) as http:
+        for token in minted:
+            answer = http.get(f"/api/v1/directory/{LIBRARY}/-/",
+                              headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 403  # no longer valid
+
+
+def test_a_reader_never_revokes_since_it_sends_nothing_but_get(
+    emu: Emulator, connect: Connect
+) -> None:
+    reader: SmhReadClient = connect()
+    reader.list_directory("-", "")
+    reader.close()
+    assert {e["method"] for e in emu.request_log()} == {"GET"}
+
+
+def test_a_token_that_cannot_be_revoked_is_a_warning_only(
+    emu: Emulator, connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer: SmhWriteClient = connect(SmhWriteClient, attempts=2)
+    writer.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [500]})
+    with caplog.at_level(logging.WARNING):
+        writer.close()  # does not raise
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "could not revoke an access token this run minted" in warning.getMessage()
+    assert "acctk" not in warning.getMessage()

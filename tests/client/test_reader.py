@@ -84,6 +84,36 @@ def test_short_pages_are_not_the_end(big_directory: Emulator, connect: Connect) 
     assert listing_requests(big_directory) == 9  # ceil(2502 / 300)
 
 
+def test_marker_mode_says_by_marker_and_a_server_that_caps_limit_at_100_gets_100(
+    big_directory: Emulator, connect: Connect
+) -> None:
+    big_directory.set_faults({"max_list_limit": 100, "max_list_limit_rejects": True})
+    reader = connect(transport=big_directory.transport(), page_size=1000)
+    entries = reader.list_directory("-", "big")
+    assert len({e.path for e in entries}) == BIG + 2
+    reader.list_directory("-", "")  # the rest of the run asks for 100 at once
+    sent = [(e["query"].get("limit"), e["query"].get("by-marker"), e["status"])
+            for e in requests_of(big_directory, "directory")]
+    pages = -(-(BIG + 2) // 100)
+    assert sent == [("1000", "1", 400)] + [("100", "1", 200)] * (pages + 1)
+    reader.recycle_bin_items("-")
+    reader.list_recycle_bin("-")
+    (bin_page,) = [e["query"] for e in requests_of(big_directory, "recycled")
+                   if "limit" in e["query"]]
+    assert (bin_page["limit"], bin_page["by-marker"]) == ("100", "1")
+
+
+def test_a_param_invalid_at_limit_100_is_an_error_not_a_loop(
+    big_directory: Emulator, connect: Connect
+) -> None:
+    big_directory.set_faults({"max_list_limit": 10, "max_list_limit_rejects": True})
+    reader = connect(transport=big_directory.transport(), page_size=1000)
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "big")
+    assert (caught.value.status, caught.value.code) == (400, "ParamInvalid")
+    assert listing_requests(big_directory) == 2
+
+
 def _rewrite_json(change: Any) -> Any:
     def rewrite(request: httpx.Request, status: int, body: bytes) -> tuple[int, bytes]:
         if "/api/v1/directory/" not in request.url.path or status != 200:
@@ -247,10 +277,17 @@ def test_symlink_and_virtual_items_are_files(emu: Emulator, connect: Connect) ->
     assert types == {"a/b.txt": EntryType.FILE, "a/c": EntryType.FILE, "a/d": EntryType.DIR}
 
 
-def test_an_unknown_entry_type_is_refused_not_guessed(emu: Emulator, connect: Connect) -> None:
-    reader = connect(transport=Rewriting(emu.transport(), _retype({"c": "hologram"})))
-    with pytest.raises(SmhRequestError, match="unknown type 'hologram'"):
-        reader.list_directory("-", "a")
+def test_multi_file_is_a_file_and_an_unknown_type_is_listed_not_guessed(
+    emu: Emulator, connect: Connect, reader: SmhReadClient
+) -> None:
+    emu.set_faults({"entry_types": {"a/b.txt": "multi-file", "a/d/e.jpg": "hologram"}})
+    listed = {e.path: e for e in reader.list_directory("-", "a")}
+    assert {path: e.type for path, e in listed.items()} == {
+        "a/b.txt": EntryType.FILE, "a/c": EntryType.DIR, "a/d": EntryType.DIR}
+    assert listed["a/b.txt"].server_type is None
+    (odd,) = reader.list_directory("-", "a/d")
+    assert (odd.path, odd.type, odd.server_type) == ("a/d/e.jpg", EntryType.UNKNOWN, "hologram")
+    assert odd.fingerprint.etag  # the rest of the row is read as for any entry
 
 
 def test_a_missing_directory_is_an_smh_error(reader: SmhReadClient) -> None:
@@ -330,6 +367,18 @@ def test_list_spaces(clock: Clock, connect: Connect, reader: SmhReadClient) -> N
         "space-a", "space-b", "space-c"
     ]
     assert reader.list_spaces() == ["-"]
+
+
+@pytest.mark.parametrize("marker_only", [False, True])
+def test_the_space_list_pages_by_next_marker_else_by_a_new_marker(
+    clock: Clock, connect: Connect, marker_only: bool
+) -> None:
+    spaces = {f"space-{i:02d}": [] for i in range(7)}
+    multi = Emulator.from_seed(seeded(spaces=spaces), clock=clock)
+    multi.set_faults({"max_list_limit": 3, "space_list_marker_only": marker_only})
+    assert connect(transport=multi.transport()).list_spaces() == sorted(spaces)
+    sent = [e["query"].get("marker") for e in requests_of(multi, "space")]
+    assert sent == [None, "space-02", "space-05"]
 
 
 def test_query_tasks_reads_task_id_and_status(writer: SmhWriteClient, emu: Emulator) -> None:

@@ -25,9 +25,14 @@ from reconciler.errors import ReconcileError
 from .conftest import ADMIN_TOKEN, ENDPOINT, LIBRARY, SECRET, Connect, Observing, Rewriting, Sleeps
 
 
+@pytest.mark.parametrize("server_reads", ["both", "query"])
 def test_a_full_session_never_shows_a_secret(
-    emu: Emulator, connect: Connect, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+    emu: Emulator, connect: Connect, sleeps: Sleeps, caplog: pytest.LogCaptureFixture,
+    server_reads: str,
 ) -> None:
+    # A server that reads the token only from the query makes every client fall back to
+    # `?access_token=`, so URLs that carry the token pass through the logs and errors.
+    emu.token_transport = server_reads
     caplog.set_level(logging.DEBUG)
     observed = Observing(emu.transport())
     shown: list[str] = []
@@ -111,6 +116,10 @@ def test_a_full_session_never_shows_a_secret(
 
     assert any("library_secret=***" in record.getMessage() for record in caplog.records
                if record.name == "httpx")
+    if server_reads == "query":
+        assert any("access_token=***" in record.getMessage() for record in caplog.records
+                   if record.name == "httpx")
+        assert any("access_token" in entry["query"] for entry in emu.request_log())
     assert any(record.name == "reconciler.client.session" for record in caplog.records)
     output = "\n".join(shown)
     for value in secrets:

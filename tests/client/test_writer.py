@@ -87,6 +87,19 @@ def test_batch_202_is_a_task_polled_with_backoff_to_its_results(
     assert len(requests_of(emu, "task")) == 4
 
 
+@pytest.mark.parametrize(("faults", "status"), [
+    ({"task_status": 204}, 204), ({"task_status": 500}, 500), ({"task_result": False}, 200)])
+def test_a_task_that_ends_without_per_item_results_says_so(
+    writer: SmhWriteClient, emu: Emulator, faults: dict[str, object], status: int
+) -> None:
+    emu.set_faults({"async_threshold": 1, "task_polls": 0, **faults})
+    items = [DeleteItem("hello.txt", False)]
+    reply = writer.batch_delete("-", items)
+    assert reply.task_id is not None
+    done = writer.wait_batch("-", reply.task_id, items)
+    assert (done.status, done.results, done.task_id) == (status, None, reply.task_id)
+
+
 def test_waiting_gives_up_after_max_wait(writer: SmhWriteClient, emu: Emulator,
                                          sleeps: Sleeps) -> None:
     emu.set_faults({"async_threshold": 1, "task_polls": 100})

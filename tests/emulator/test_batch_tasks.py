@@ -131,11 +131,12 @@ def test_large_batch_is_async_and_task_reports_result(emu: Emulator,
     assert response.status_code == 202
     task_id = response.json()["taskId"]
     assert isinstance(task_id, int)
+    assert response.json()["id"] == task_id  # as the old Java SDK and Flutter read it
     # Effects are applied at submission.
     assert "hello.txt" not in emu.state()["spaces"]["-"]["paths"]
     polls = [client.get(api("task", str(task_id))).json() for _ in range(3)]
     assert [p[0]["status"] for p in polls] == [202, 202, 207]
-    assert polls[0][0] == {"taskId": task_id, "status": 202, "result": None}
+    assert polls[0][0] == {"taskId": task_id, "id": task_id, "status": 202, "result": None}
     final = polls[2][0]["result"]
     assert [r["status"] for r in final] == [200, 200, 404]
     assert final[2]["code"] == "FileNotFound"
@@ -165,3 +166,16 @@ def test_task_query_many_unknown_and_levels(emu: Emulator, client: httpx.Client)
     # A space task is not a library-level task.
     assert error_code(client.get(api("task", str(first), space=None))) == (404, "TaskNotFound")
     assert error_code(client.get(api("task", "x"))) == (400, "ParamInvalid")
+
+
+def test_a_task_can_end_204_or_500_or_without_a_result(emu: Emulator,
+                                                     client: httpx.Client) -> None:
+    for faults, status in (({"task_status": 204}, 204), ({"task_status": 500}, 500),
+                           ({"task_result": False}, 200)):
+        emu.reset()
+        emu.set_faults({"async_threshold": 1, "task_polls": 0, **faults})
+        task_id = batch(client, [{"path": "hello.txt"}]).json()["taskId"]
+        (answer,) = client.get(api("task", str(task_id))).json()
+        assert (answer["status"], answer["result"]) == (status, None)
+        # What the task did is done all the same: only its answer says nothing per item.
+        assert "hello.txt" not in emu.state()["spaces"]["-"]["paths"]

@@ -88,3 +88,28 @@ def test_emulator_command_reports_a_busy_port() -> None:
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+@pytest.mark.parametrize(("reads", "header_status", "query_status"), [
+    ("header", 200, 400), ("query", 400, 200), ("both", 200, 200),
+])
+def test_emulator_command_reads_the_token_where_told(
+    tmp_path: Path, reads: str, header_status: int, query_status: int
+) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("library: cmdlib\nsecret: s\ntoken: tok\nspaces:\n  '-': [a/b.txt]\n",
+                    encoding="utf-8")
+    process = start("--port", "0", "--seed", str(seed), "--token-transport", reads)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip().removeprefix("listening on ")
+        url = f"{base_url}/api/v1/directory/cmdlib/-/a"
+        by_header = httpx.get(url, headers={"Authorization": "Bearer tok"}, timeout=5)
+        by_query = httpx.get(url, params={"access_token": "tok"}, timeout=5)
+        assert (by_header.status_code, by_query.status_code) == (header_status, query_status)
+        refused = by_header if header_status == 400 else by_query
+        if refused.status_code == 400:
+            assert refused.json()["code"] == "EmptyAccessToken"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)

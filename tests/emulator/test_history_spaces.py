@@ -69,10 +69,10 @@ def test_clear_refused_while_enabled_then_rate_limited(hclient: httpx.Client,
     assert accepted.status_code == 202
     task_id = accepted.json()["taskId"]
     library_task = f"/api/v1/task/{LIBRARY}/{task_id}"
-    assert hclient.get(library_task).json() == [{"taskId": task_id, "status": 202,
-                                                 "result": None}]
+    assert hclient.get(library_task).json() == [{"taskId": task_id, "id": task_id,
+                                                 "status": 202, "result": None}]
     assert hclient.get(library_task).json() == [
-        {"taskId": task_id, "status": 200,
+        {"taskId": task_id, "id": task_id, "status": 200,
          "result": [{"err": "", "status": 0, "deleteCount": 7}]}]
     # The library-level task is not visible through a space.
     assert error_code(hclient.get(api("task", str(task_id)))) == (404, "TaskNotFound")
