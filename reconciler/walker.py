@@ -24,11 +24,16 @@ from typing import Protocol
 from reconciler.client.models import SpaceFileCount
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Counted, LibraryListing, RemoteEntry, SpaceListing, Stats
 from reconciler.planner import Context, SpaceRules, deleted_directories
+from reconciler.retry import Unreachable
 
 log = logging.getLogger(__name__)
+
+# Errors every other listing of the run would meet too: they end the walk as one error,
+# instead of one listing error per directory.
+RUN_ENDING = (CredentialsError, Unreachable)
 
 DEFAULT_CONCURRENCY = 8
 MAX_SPACES_AT_ONCE = 32
@@ -85,6 +90,8 @@ def walk_tree(
             outstanding.discard(future)
             try:
                 entries = tuple(future.result())
+            except RUN_ENDING:
+                raise
             except ReconcileError as error:
                 where = f"{directory}/" if directory else "the space root"
                 errors.append(f"listing {where}: {error.message}")
@@ -134,6 +141,8 @@ def count_space(
     for path, future in futures.items():
         try:
             stats[path] = future.result()
+        except RUN_ENDING:
+            raise
         except ReconcileError as error:
             errors.append(f"counting {path}/: {error.message}")
     counted_by_listing = sorted(p for p, s in stats.items() if s.counted is Counted.LISTING)
@@ -161,6 +170,8 @@ def walk_space(
     bin_items: int | None = 0
     try:
         bin_items = bin_read.result()
+    except RUN_ENDING:
+        raise
     except ReconcileError as error:
         errors.append(f"listing the recycle bin: {error.message}")
     errors.extend(tree_errors)

@@ -28,6 +28,7 @@ from reconciler.render.common import (
     space_label,
     summary_line,
     totals_line,
+    visible,
     warnings,
 )
 
@@ -50,7 +51,7 @@ def _line(row: _Row, width: int, files_width: int, size_width: int) -> Text:
         text.append(f"  {row.files.rjust(files_width)}  {row.size.rjust(size_width)}",
                     style="dim")
     text.append(f"  {row.detail.ljust(10)}  ", style=row.style if row.sigil == "!" else "")
-    text.append(row.reason, style="dim")
+    text.append(visible(row.reason), style="dim")
     return text
 
 
@@ -71,7 +72,7 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
             rows.append(_Row(
                 "!" if permanent else "-",
                 "bold red" if permanent else "yellow",
-                display_path(change),
+                visible(display_path(change)),
                 mode_label(change),
                 change.reason,
                 item_files(change),
@@ -85,10 +86,12 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
 
 
 def _missing_row(missing: Missing) -> _Row:
-    return _Row("?", "magenta", missing.path, "missing", missing.reason)
+    return _Row("?", "magenta", visible(missing.path), "missing", missing.reason)
 
 
-def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> str:
+def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
+                force: bool = False) -> str:
+    """The plan for a terminal; `force` (apply with `--force`) words the warnings for it."""
     out = io.StringIO()
     console = Console(
         file=out,
@@ -121,7 +124,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
         if deletes:
             lines.append(Text(f"  = {removal_totals(deletes)}", style="bold"))
         if report is not None and report.errors:
-            lines = [Text(f"  listing failed: {e}", style="bold red") for e in report.errors]
+            lines = [Text(f"  listing failed: {visible(e)}", style="bold red")
+                     for e in report.errors]
         for line in lines or [Text("  no changes", style="dim")]:
             console.print(line)
 
@@ -137,12 +141,12 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
                    clear.reason)
         console.print(_line(row, len(label), 0, 0))
 
-    notes = warnings(plan)
+    notes = warnings(plan, force=force)
     if notes:
         console.print()
         for note in notes:
-            console.print(Text(f"WARNING: {note}", style="bold red"))
-        refusal = refusal_note(plan)
+            console.print(Text(f"WARNING: {visible(note)}", style="bold red"))
+        refusal = refusal_note(plan, force=force)
         if refusal:
             console.print(Text(f"WARNING: {refusal}", style="bold red"))
     console.print()
