@@ -15,6 +15,7 @@ from reconciler.desired import Mode
 from reconciler.listing import EntryType
 from reconciler.plan import Delete, EmptyRecycleBin, Missing, Plan, SpaceReport
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.markdown import COLUMNS
 
 GITHUB_COMMENT_LIMIT = 65_536
 
@@ -170,7 +171,8 @@ def test_a_name_cannot_change_the_rendering(name: str) -> None:
     page = rendered(render_markdown(plan))
     assert name in page.codes and name + ".2" in page.codes and name + "/m" in page.codes
     table = [row for row in page.rows if row and row[0] != ""]
-    assert all(len(row) == 4 for row in table if row[0].endswith(("delete", "missing")))
+    assert all(len(row) == len(COLUMNS) for row in table
+               if row[0].endswith(("delete", "missing")))
     assert "script" not in page.tags
 
 

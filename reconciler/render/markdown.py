@@ -23,13 +23,18 @@ from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
 from reconciler.render.common import (
     count,
     display_path,
+    item_files,
+    item_size,
     listing_note,
     mode_label,
     refusal_note,
+    removal_totals,
     summary_line,
+    totals_line,
     visible,
     warnings,
 )
+from reconciler.units import format_size
 
 LIMIT: Final = 60_000
 MARKER: Final = "<!-- smh-reconcile-plan -->"
@@ -41,7 +46,7 @@ NOTE_ROOM: Final = 400
 _PROSE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!#$])")
 
 # The rows' columns, in order: a row is one cell per column.
-COLUMNS: Final = ("", "path", "mode", "reason")
+COLUMNS: Final = ("", "path", "files", "size", "mode", "reason")
 
 
 class Rank:
@@ -97,17 +102,18 @@ def delete_row(delete: Delete) -> Row:
     return Row(
         Rank.PERMANENT if permanent else Rank.RECYCLE,
         ("🔴 delete" if permanent else "🟡 delete", code(display_path(delete)),
-         mode_label(delete), code(delete.reason)),
+         item_files(delete), item_size(delete), mode_label(delete), code(delete.reason)),
     )
 
 
 def empty_bin_row(change: EmptyRecycleBin) -> Row:
-    return Row(Rank.OTHER, ("🔵 empty bin", f"({count(change.items, 'item')} now)", "",
+    return Row(Rank.OTHER, ("🔵 empty bin", f"({count(change.items, 'item')} now)", "", "", "",
                             code(change.reason)))
 
 
 def missing_row(missing: Missing) -> Row:
-    return Row(Rank.OTHER, ("⚪ missing", code(missing.path), "", code(missing.reason)))
+    return Row(Rank.OTHER, ("⚪ missing", code(missing.path), "", "", "",
+                            code(missing.reason)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +181,10 @@ def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
             continue
         ordered = sorted(rows, key=lambda row: row.rank != Rank.PERMANENT)
         counts = _space_counts(plan, space) or "listing failed"
-        heading = (f"#### {space_title(space)}: {counts}", "", *errors)
+        deletes = [d for d in plan.deletes if d.space == space]
+        totals = (prose(removal_totals(deletes)[0].upper() + removal_totals(deletes)[1:]) + ".",
+                  "") if deletes else ()
+        heading = (f"#### {space_title(space)}: {counts}", "", *totals, *errors)
         result.append(Section(space, heading, tuple(ordered)))
     return result
 
@@ -265,6 +274,9 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
     if plan.listed_at:
         head += [f"Planned offline from {prose(listing_note(plan.listed_at, now))}.", ""]
     head += [f"**{summary_line(plan)}**", ""]
+    totals = totals_line(plan)
+    if totals:
+        head += [totals, ""]
     notes = warnings(plan)
     if notes:
         refusal = refusal_note(plan)
@@ -276,17 +288,21 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
     spaces = sorted(set(reports) | {c.space for c in plan.changes
                                     if not isinstance(c, ClearHistory)}
                     | {m.space for m in plan.missing})
-    overview = table_head(["space", "listed", "delete", "recycle", "permanent", "missing", "bin"],
-                          ["---", "---:", "---:", "---:", "---:", "---:", "---"])
+    overview = table_head(["space", "files", "delete", "recycle", "permanent", "removes",
+                           "missing", "bin"],
+                          ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---"])
     for space in spaces:
         deletes = [d for d in plan.deletes if d.space == space]
         report = reports.get(space)
+        files = sum(d.files for d in deletes)
         overview.append(table_row([
             code(space),
-            str(report.listed) if report else "-",
+            f"{report.files:,}{'+' if report.files_estimated else ''}" if report else "-",
             str(len(deletes)),
             str(sum(1 for d in deletes if d.final_mode is Mode.RECYCLE)),
             str(sum(1 for d in deletes if d.final_mode is Mode.PERMANENT)),
+            f"{files:,} {'file' if files == 1 else 'files'}, "
+            f"{format_size(sum(d.bytes or 0 for d in deletes))}" if deletes else "",
             str(sum(1 for m in plan.missing if m.space == space)),
             "on" if report is None or report.recycle_bin else "OFF",
         ]))
