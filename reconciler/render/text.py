@@ -55,6 +55,35 @@ def _line(row: _Row, width: int, files_width: int, size_width: int) -> Text:
     return text
 
 
+class _Printer:
+    """Lines to a rich console when colour is wanted; otherwise plain text, without rich's
+    per-line rendering, which is most of the cost of a plan of a million items."""
+
+    def __init__(self, color: bool) -> None:
+        self._plain: list[str] | None = None if color else []
+        self._out = io.StringIO()
+        self._console = Console(
+            file=self._out,
+            force_terminal=True,
+            color_system="standard",
+            width=200,
+            soft_wrap=True,
+            highlight=False,
+            emoji=False,
+        )
+
+    def print(self, text: Text | None = None) -> None:
+        if self._plain is not None:
+            self._plain.append("" if text is None else text.plain)
+        else:
+            self._console.print("" if text is None else text)
+
+    def value(self) -> str:
+        if self._plain is not None:
+            return "".join(line + "\n" for line in self._plain)
+        return self._out.getvalue()
+
+
 def _lines(rows: list[_Row]) -> list[Text]:
     width = min(60, max((len(row.subject) for row in rows), default=0))
     files_width = max((len(row.files) for row in rows), default=0)
@@ -92,17 +121,7 @@ def _missing_row(missing: Missing) -> _Row:
 def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
                 force: bool = False) -> str:
     """The plan for a terminal; `force` (apply with `--force`) words the warnings for it."""
-    out = io.StringIO()
-    console = Console(
-        file=out,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        width=200,
-        soft_wrap=True,
-        highlight=False,
-        emoji=False,
-    )
+    console = _Printer(color)
     title = f"smh-reconcile plan for library {plan.library}"
     if plan.listed_at:
         title += f" (from {listing_note(plan.listed_at, now)})"
@@ -154,5 +173,5 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
     totals = totals_line(plan)
     if totals:
         console.print(Text(totals, style="bold"))
-    return out.getvalue()
+    return console.value()
 
