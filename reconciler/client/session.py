@@ -227,6 +227,7 @@ class Session:
         )
         self._library_secret = credentials.library_secret
         self.tokens = token_provider(credentials, self._mint, clock=clock)
+        self.clock = clock
 
     def close(self) -> None:
         try:
