@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import LIBRARY
 from tests.apply.scenarios import HEAD, Scenario, with_ancestors
 from tests.apply.test_apply_cli import Library
 
 pytestmark = pytest.mark.e2e
 
 SEED_PATHS = ["tmp/a.bin", "tmp/b.part", "contracts/2024/nda.pdf", "docs/guide.pdf", "x.part"]
-MANIFEST = HEAD.replace("{max_delete_percent: 100}", "{max_delete_percent: 100, max_deletes: 3}") + """\
+MANIFEST = HEAD.replace("{max_delete_percent: 100}",
+                        "{max_delete_percent: 100, max_deletes: 3}") + """\
   - id: "-"
     recycle_bin: {empty: true}
     protect: ["contracts/**"]
@@ -189,7 +189,7 @@ def test_a_plan_whose_manifest_is_missing_or_added_to_is_refused(library: Librar
     library.manifest.rename("moved.yaml")
     code, _, err = apply_file(library, planfile)
     assert code == 1 and "are not here (library.yaml)" in err and "--manifests" in err
-    code, out, err = apply_file(library, planfile, "--manifests", "moved.yaml")
+    code, _, err = apply_file(library, planfile, "--manifests", "moved.yaml")
     assert code == 1 and "library.yaml: not among them now" in err
     Path("library.yaml").write_text(MANIFEST)
     assert apply_file(library, planfile, "--manifests", "library.yaml")[0] == 0
