@@ -349,7 +349,8 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
             batches = max(stats.count(BATCH), 1)
             server = stats.server_seconds / stats.total
             per_batch = stats.seconds.get(BATCH, 0.0) / batches
-            limit = concurrency * 1000 / (latency / 1000 + per_batch)
+            # No more batches are in flight than there are batches to send.
+            limit = min(concurrency, batches) * 1000 / (latency / 1000 + per_batch)
             if "rate_limit" in faults:
                 limit = min(limit, faults["rate_limit"] * 1000)
             figures.append(Figure(
