@@ -333,15 +333,19 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
                   {"async_threshold": 1001, "rate_limit": sizes.apply_rate})]
         for key, title, faults in cases:
             details: list[tuple[float, float, Stats]] = []
-            for _ in range(repeat):
+            for attempt in range(repeat):
                 emu.reset()
                 emu.faults(latency_ms=latency, **faults)
                 before = emu.stats()
+                # A state directory of its own: a journal says what an earlier run applied.
+                state = work / f"{key}-{attempt}.state"
                 run = checked(cli("apply", str(planfile), "--auto-approve", "--concurrency",
-                                  str(concurrency), "--state-dir", str(work / f"{key}.state"),
-                                  "--report", str(work / f"{key}.report.json"), url=emu.url),
+                                  str(concurrency), "--state-dir", str(state),
+                                  "--report", str(state / "report.json"), url=emu.url),
                               f"apply {key}")
                 stats = emu.since(before)
+                if not stats.count(BATCH):
+                    raise RuntimeError(f"apply {key} sent no batch call:\n{run.stderr[-2000:]}")
                 details.append((run.wall, stats.window(BATCH, TASK), stats))
             rates = [items / window for _, window, _ in details]
             rate = statistics.median(rates)
