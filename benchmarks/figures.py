@@ -163,13 +163,13 @@ def b1(sizes: Sizes, work: Path) -> list[Figure]:
                  ("B1d", "the mix, every batch answered as a task", "mix",
                   {"async_threshold": 1, "task_polls": 1})]
         for key, title, space, faults in cases:
-            synchronous = {"async_threshold": 1001, **faults}
-            stats = _apply_counts(emu, work, key, planfile, space, synchronous)
+            settings = {"async_threshold": 1001, **faults}  # synchronous unless told
+            stats = _apply_counts(emu, work, key, planfile, space, settings)
             deletes = [c for c in changes if c["action"] == "delete" and c["space"] == space]
             items = len(deletes)
             calls, waves = lib.waves_bound({space: [d["path"] for d in deletes]})
-            polls = (synchronous.get("task_polls", 1) + 1) * waves \
-                if synchronous["async_threshold"] <= 1000 else 0
+            polls = (settings.get("task_polls", 1) + 1) * waves \
+                if settings["async_threshold"] <= 1000 else 0
             sent = stats.count(BATCH, TASK)
             per = 1000 / items
             files = sum(d["files"] for d in deletes)
