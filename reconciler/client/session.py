@@ -3,8 +3,10 @@
 Owns: building routes (each path segment percent-encoded, `/` literal) and query strings (bare
 flags such as `?delete`), authentication (the token rides in an `Authorization: Bearer`
 header, so no URL ever carries it; a token the server calls invalid is renewed once and the
-request sent again), the retry policy, a cap on answer size, redacted debug logging, and
-turning error answers into `SmhRequestError`.
+request sent again), the retry policy, a cap on answer size and a deadline on each answer
+(the read timeout bounds each wait for a byte, the deadline the whole request, so a body
+dribbled a byte at a time ends), redacted debug logging, and turning error answers into
+`SmhRequestError`.
 
 `MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
 refuses any method outside its allowed set before anything is sent.
@@ -31,7 +33,7 @@ from reconciler.auth import (
     redact,
     token_provider,
 )
-from reconciler.client.shapes import ShapeError, as_object, get_int, get_str
+from reconciler.client.shapes import ShapeError, as_object, get_int, get_str, server_text
 from reconciler.errors import ReconcileError
 from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
 
@@ -42,6 +44,8 @@ for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "ht
 
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 """The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
+REQUEST_DEADLINE: Final = 120.0
+"""Seconds one request may take from sending to its answer's last byte."""
 
 _T = TypeVar("_T")
 
@@ -126,13 +130,13 @@ class Answer:
         except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
-            code = _short(data.get("code"))
-            message = _short(data.get("message"))
-            request_id = _short(data.get("requestId"))
+            code = server_text(data.get("code"))
+            message = server_text(data.get("message"))
+            request_id = server_text(data.get("requestId"))
         elif self.body:
             message = _preview(self.body)
         header_id = self.headers.get("x-request-id") or self.headers.get("x-smh-request-id")
-        return code, message, request_id or _short(header_id)
+        return code, message, request_id or server_text(header_id)
 
     @property
     def code(self) -> str | None:
@@ -163,15 +167,8 @@ class Answer:
         )
 
 
-def _short(value: object, limit: int = 300) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = "".join(char if char.isprintable() else "?" for char in value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _preview(body: bytes) -> str:
-    return _short(body[:300].decode("utf-8", "replace"), limit=120) or "(empty)"
+    return server_text(body[:8192].decode("utf-8", "replace"), limit=120) or "(empty)"
 
 
 class Session:
@@ -190,10 +187,12 @@ class Session:
         timeout: float,
         clock: Callable[[], float],
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        deadline: float = REQUEST_DEADLINE,
     ) -> None:
         self.library = library
         self.retry = retry
         self._max_answer_bytes = max_answer_bytes
+        self._deadline = deadline
         inner = transport if transport is not None else httpx.HTTPTransport()
         self._http = httpx.Client(
             base_url=endpoint.rstrip("/"),
@@ -320,6 +319,8 @@ class Session:
         return _with_attempts(answer, attempts)
 
     def _read(self, method: str, path: str, request: httpx.Request) -> Answer:
+        # Wall time, not the injectable clock: the deadline guards against a real server.
+        ends = time.monotonic() + self._deadline
         response = self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
@@ -327,10 +328,12 @@ class Session:
                 raise self._too_large(method, path, response.status_code)
             chunks: list[bytes] = []
             size = 0
+            self._check_deadline(ends, method, path, response.status_code)
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > self._max_answer_bytes:
                     raise self._too_large(method, path, response.status_code)
+                self._check_deadline(ends, method, path, response.status_code)
                 chunks.append(chunk)
         except httpx.DecodingError as error:
             # A body that does not match its Content-Encoding: garbled, not worth a retry.
@@ -341,6 +344,15 @@ class Session:
         finally:
             response.close()
         return Answer(method, path, response.status_code, response.headers, b"".join(chunks))
+
+    def _check_deadline(self, ends: float, method: str, path: str, status: int) -> None:
+        if time.monotonic() > ends:
+            raise SmhRequestError(
+                method=method,
+                route=path,
+                status=status,
+                reason=f"the answer did not arrive in full within {self._deadline:g} s",
+            )
 
     def _too_large(self, method: str, path: str, status: int) -> SmhRequestError:
         return SmhRequestError(

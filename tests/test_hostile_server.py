@@ -1,0 +1,229 @@
+"""A hostile server cannot widen what is deleted: `plan` and `apply` over real loopback HTTP
+against the emulator, its answers spoiled on the way out. A listing answer that is not the
+documented shape, or that never ends, is a listing error for its space (nothing deleted there,
+the plan says which directory and why, exit 1); a token the server echoes back reaches no
+output, report or journal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.client import SmhReadClient
+from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
+from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
+
+pytestmark = pytest.mark.e2e
+
+LIBRARY = "smhtest"
+TOKEN = "hostile-token-4e8a1c"
+SECRET = "hostile-secret-9d2b7f"
+PATHS = ["tmp/keep/k1.txt", "tmp/keep/k2.txt", "tmp/x.part", "tmp/sub/y.part", "docs/a.txt"]
+MANIFEST = f"""\
+version: 1
+library: {LIBRARY}
+safety: {{max_delete_percent: 100}}
+spaces:
+  - id: "-"
+    protect: ["tmp/keep/*"]
+    purge: [tmp/]
+"""
+
+
+class Site:
+    """The library on loopback, a manifest, and the files an apply writes."""
+
+    def __init__(self, tmp_path: Path, emu: Emulator, url: str) -> None:
+        self.emu = emu
+        self.url = url
+        self.manifest = tmp_path / "library.yaml"
+        self.manifest.write_text(MANIFEST)
+        self.state_dir = tmp_path / "state"
+        self.report = tmp_path / "report.json"
+
+    def run(self, *args: str | Path, env: dict[str, str | None] | None = None
+            ) -> tuple[int, str, str]:
+        environment: dict[str, str | None] = {
+            "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": self.url, "SMH_LIBRARY_SECRET": None,
+            "NO_COLOR": None, **(env or {})}
+        result = CliRunner().invoke(main, [str(a) for a in args], env=environment)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.output)
+        return result.exit_code, result.stdout, result.stderr
+
+    def plan(self) -> tuple[int, str, str]:
+        return self.run("plan", self.manifest)
+
+    def apply(self, **kwargs: Any) -> tuple[int, str, str]:
+        return self.run("apply", self.manifest, "--auto-approve", "--report", self.report,
+                        "--state-dir", self.state_dir, **kwargs)
+
+    def paths(self) -> list[str]:
+        return list(self.emu.state()["spaces"]["-"]["paths"])
+
+    def written(self) -> list[str]:
+        """The report and every file of the state folder (journals included)."""
+        files = [self.report, *self.state_dir.rglob("*")]
+        return [path.read_text() for path in files if path.is_file()]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    emu = Emulator.from_seed({"library": LIBRARY, "secret": SECRET, "token": TOKEN,
+                              "spaces": {"-": PATHS}}, clock=Clock(start=1_800_000_000.0))
+    with emu.serve() as url:
+        yield Site(tmp_path, emu, url)
+
+
+def test_the_unspoiled_library_plans_the_deletes_the_spoiled_ones_must_not_make(
+    site: Site,
+) -> None:
+    code, out, _ = site.plan()
+    assert code == 0
+    assert "tmp/x.part" in out and "tmp/sub" in out and "tmp/keep" not in out
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda doc: {k: v for k, v in doc.items() if k != key}
+
+
+def _rows(change: Callable[[list[dict[str, Any]]], Any]) -> Callable[[dict[str, Any]], Any]:
+    return lambda doc: {**doc, "contents": change(doc["contents"])}
+
+
+def _without(field: str) -> Callable[[list[dict[str, Any]]], Any]:
+    return lambda rows: [{k: v for k, v in row.items() if k != field} for row in rows]
+
+
+SHAPES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "empty object": (lambda doc: {}, "answer.contents is missing, not a list"),
+    "contents null": (lambda doc: {**doc, "contents": None},
+                      "answer.contents is missing, not a list"),
+    "no contents key": (_drop("contents"), "answer.contents is missing, not a list"),
+    "contents a string": (lambda doc: {**doc, "contents": "k1.txt"},
+                          "answer.contents is a string, not a list"),
+    "contents an object": (lambda doc: {**doc, "contents": {"name": "keep"}},
+                           "answer.contents is an object, not a list"),
+    "rows without a name": (_rows(_without("name")), r"contents[0].name is missing"),
+    "rows without a type": (_rows(_without("type")), r"contents[0].type is missing"),
+    "rows with an empty name": (_rows(lambda rows: [{**r, "name": ""} for r in rows]),
+                                "contents[0].name is empty"),
+    "rows that are not objects": (_rows(lambda rows: ["keep", "x.part"]),
+                                  "contents[0] is a string, not an object"),
+    "the answer a list": (lambda doc: [doc], "answer is a list, not an object"),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
+def test_a_listing_not_in_the_documented_shape_deletes_nothing_in_its_space(
+    site: Site, shape: str
+) -> None:
+    change, reason = SHAPES[shape]
+    spoil_answers(site.emu, on_listing("tmp", change))
+    before = site.paths()
+
+    code, out, err = site.plan()
+    assert code == 1
+    assert "listing tmp/:" in out + err and reason in out + err
+    assert "tmp/keep" not in out
+
+    code, out, err = site.apply()
+    assert code == 1, out + err
+    assert "listing tmp/:" in out + err
+    assert deletes_sent(site.emu) == []
+    assert site.paths() == before
+
+
+def test_a_later_page_without_contents_deletes_nothing(site: Site) -> None:
+    site.emu.set_faults({"max_list_limit": 1})  # one entry a page: `tmp` takes four pages
+    spoil_answers(site.emu, on_listing("tmp", _drop("contents"), later_pages=True))
+    before = site.paths()
+    code, out, err = site.plan()
+    assert code == 1 and "answer.contents is missing, not a list" in out + err
+    code, out, err = site.apply()
+    assert code == 1 and deletes_sent(site.emu) == []
+    assert site.paths() == before
+
+
+def test_a_recycle_bin_listing_without_contents_is_a_listing_error(site: Site) -> None:
+    def spoil(request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+        if request.method == "GET" and "/api/v1/recycled/" in request.target:
+            return with_json(answer, {})  # no `totalNum` either: the bin must be listed
+        return answer
+
+    spoil_answers(site.emu, spoil)
+    code, out, err = site.plan()
+    assert code == 1 and "listing the recycle bin" in out + err
+    assert "answer.contents is missing, not a list" in out + err
+    code, out, err = site.apply()
+    assert code == 1 and deletes_sent(site.emu) == []
+
+
+def endless_markers(directory: str) -> Callable[[HttpRequest, HttpResponse], HttpResponse]:
+    """Answers every page of `directory` with no entries and a marker never seen before."""
+    served = iter(range(10**9))
+
+    def spoil(request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+        if not is_listing(request, directory):
+            return answer
+        return with_json(answer, {"path": directory.split("/"), "contents": [],
+                                  "nextMarker": f"m{next(served)}"}, status=200)
+
+    return spoil
+
+
+def test_a_listing_that_never_ends_ends_in_a_listing_error(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SmhReadClient, "max_pages", 25)
+    spoil_answers(site.emu, endless_markers("tmp"))
+    code, out, err = site.plan()
+    assert code == 1 and "listing tmp/:" in out + err
+    assert "the listing did not end after 25 pages" in out + err
+    pages = [e for e in site.emu.request_log() if e["route"] == "directory" and e["path"] == "tmp"]
+    assert len(pages) == 25
+    code, out, err = site.apply()
+    assert code == 1 and deletes_sent(site.emu) == []
+
+
+@pytest.mark.slow
+def test_a_listing_that_never_ends_stops_at_the_stated_page_cap(site: Site) -> None:
+    spoil_answers(site.emu, endless_markers("tmp"))
+    code, out, err = site.plan()
+    assert code == 1
+    assert f"the listing did not end after {SmhReadClient.max_pages} pages" in out + err
+
+
+def echo_secrets(request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+    """Fails every batch item with a message that echoes the credential it was sent with."""
+    if "/api/v1/batch/" not in request.target or answer.status not in (200, 207):
+        return answer
+    credential = request.headers.get("authorization", "")
+    token = credential.removeprefix("Bearer ")
+    said = f"token {token} ({credential}) may not do this; access_token={token}"
+    doc = json.loads(answer.body)
+    doc["result"] = [{"path": item["path"], "status": 403, "code": f"NoPermission-{token}",
+                      "message": said} for item in doc["result"]]
+    return with_json(answer, doc, status=207)
+
+
+@pytest.mark.parametrize("credential", ["token", "secret"])
+def test_a_token_echoed_in_a_batch_item_reaches_no_output_report_or_journal(
+    site: Site, credential: str
+) -> None:
+    spoil_answers(site.emu, echo_secrets)
+    env = {"SMH_ACCESS_TOKEN": None, "SMH_LIBRARY_SECRET": SECRET} if credential == "secret" else {}
+    code, out, err = site.apply(env=env)
+    assert code == 1, out + err  # every item failed
+    report = json.loads(site.report.read_text())
+    assert {item["outcome"] for item in report["items"]} == {"failed"}
+    assert all("may not do this" in item["message"] for item in report["items"])
+    texts = [out, err, *site.written()]
+    assert all(TOKEN not in text and SECRET not in text for text in texts)
+    assert all("acctk" not in text for text in texts)  # the minted tokens' prefix
