@@ -227,3 +227,27 @@ def test_a_token_echoed_in_a_batch_item_reaches_no_output_report_or_journal(
     texts = [out, err, *site.written()]
     assert all(TOKEN not in text and SECRET not in text for text in texts)
     assert all("acctk" not in text for text in texts)  # the minted tokens' prefix
+
+
+@pytest.mark.parametrize("status", [403, 500, 200])
+def test_a_token_echoed_in_a_listing_error_reaches_no_output_or_plan_file(
+    site: Site, tmp_path: Path, status: int
+) -> None:
+    def spoil(request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+        if not is_listing(request, "tmp"):
+            return answer
+        credential = request.headers.get("authorization", "")
+        token = credential.removeprefix("Bearer ")
+        doc = {"code": f"Denied{token}", "message": f"{credential} / {token} refused",
+               "requestId": token}
+        if status == 200:  # a listing whose rows echo it in their type
+            doc = {"contents": [{"name": "k", "type": token}]}
+        return with_json(answer, doc, status=status)
+
+    spoil_answers(site.emu, spoil)
+    planfile = tmp_path / "plan.json"
+    code, out, err = site.run("plan", site.manifest, "--out", planfile,
+                              env={"SMH_ACCESS_TOKEN": None, "SMH_LIBRARY_SECRET": SECRET})
+    assert code == 1 and "listing tmp/:" in out + err
+    texts = [out, err, planfile.read_text()]
+    assert all(SECRET not in text and "acctk" not in text for text in texts)

@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.auth import Credentials, Secret
 from reconciler.client import RetryPolicy, SmhReadClient, SmhWriteClient
+from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Clock, Emulator
 
 LIBRARY = "smhdemo"
@@ -105,7 +106,7 @@ def connect(emu: Emulator, clock: Clock, sleeps: Sleeps) -> Iterator[Connect]:
         page_size: int = 1000,
         clock: Callable[[], float] | None = None,
         timeout: float = 30.0,
-        deadline: float = 120.0,
+        deadline: float = REQUEST_DEADLINE,
     ) -> Any:
         client = cls(
             endpoint=endpoint,

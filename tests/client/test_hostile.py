@@ -17,6 +17,7 @@ import pytest
 
 from reconciler.auth import Credentials, Secret
 from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWriteClient
+from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Emulator
 from reconciler.errors import SmhError
 
@@ -378,6 +379,23 @@ def test_a_dribbling_server_over_loopback_ends_at_the_deadline(connect: Connect)
         with pytest.raises(SmhRequestError, match=r"did not arrive in full within 0\.5 s"):
             reader.list_directory("-", "")
         assert time.monotonic() - started < 3
+    finally:
+        thread.stop.set()  # type: ignore[attr-defined]
+        listener.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.slow
+def test_a_dribbling_server_is_cut_off_at_the_stated_deadline(connect: Connect) -> None:
+    listener, thread, url = dribbling_server(1.0)
+    try:
+        reader: SmhReadClient = connect(
+            endpoint=url, credentials=Credentials(access_token=Secret("dribble-tok-32")),
+            attempts=1)
+        started = time.monotonic()
+        with pytest.raises(SmhRequestError, match=f"within {REQUEST_DEADLINE:g} s"):
+            reader.list_directory("-", "")
+        assert REQUEST_DEADLINE <= time.monotonic() - started < REQUEST_DEADLINE + 5
     finally:
         thread.stop.set()  # type: ignore[attr-defined]
         listener.close()
