@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from wcmatch import glob
 
-from reconciler.cli import main
 from reconciler.emulator import Emulator
 from reconciler.matching import normalize, parent_of
+from tests.apply.test_apply_cli import cli
 from tests.test_planner_properties import GLOBS, MODES, ROOTS, consistent, paths_strategy
 
 pytestmark = pytest.mark.e2e
@@ -95,8 +94,8 @@ class Rules:
 
     def never_deleted(self) -> list[str]:
         """Kept paths and prune roots: neither they nor a directory holding them may go."""
-        return [path for path in self.kinds
-                if self.kept(path) or normalize(path) in self.roots]
+        return [path for path, is_dir in self.kinds.items()
+                if self.kept(path) or (is_dir and normalize(path) in self.roots)]
 
 
 def manifest_text(manifest: dict[str, Any]) -> str:
@@ -112,11 +111,9 @@ def manifest_text(manifest: dict[str, Any]) -> str:
             + entries("prune", "root"))
 
 
-def cli(*args: str, url: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), env={
-        "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": url, "SMH_LIBRARY_SECRET": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.stdout + result.stderr
+def run_cli(*args: str, url: str) -> tuple[int, str]:
+    code, out, err = cli(*args, endpoint=url, env={"SMH_ACCESS_TOKEN": TOKEN})
+    return code, out + err
 
 
 def deletes_in_log(emu: Emulator) -> list[tuple[str, bool]]:
@@ -138,19 +135,19 @@ def check(paths: list[str], manifest: dict[str, Any], *, faults: dict[str, Any] 
     with tempfile.TemporaryDirectory() as folder, emu.serve() as url:
         manifest_file = Path(folder) / "library.yaml"
         manifest_file.write_text(manifest_text(manifest))
-        code, out = cli("validate", str(manifest_file), url=url)
+        code, out = run_cli("validate", str(manifest_file), url=url)
         assume(code == 0)  # a manifest the tool refuses is not a case
         if faults is not None:
             emu.set_faults({**faults, "seed": len(paths)})
         for _ in range(4):  # with faults, apply may need running again to finish
-            code, out = cli("apply", str(manifest_file), "--auto-approve",
+            code, out = run_cli("apply", str(manifest_file), "--auto-approve",
                             "--state-dir", str(Path(folder) / "state"), url=url)
             if code == 0:
                 break
             assert faults is not None, out
         assert code == 0, out
         emu.set_faults({})
-        code, out = cli("plan", str(manifest_file), "--format", "json", url=url)
+        code, out = run_cli("plan", str(manifest_file), "--format", "json", url=url)
         assert code == 0, out
         assert json.loads(out)["changes"] == []
 

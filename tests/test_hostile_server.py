@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import main
 from reconciler.client import SmhReadClient
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
+from tests.apply.test_apply_cli import cli
 from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
 
 pytestmark = pytest.mark.e2e
@@ -49,13 +48,7 @@ class Site:
 
     def run(self, *args: str | Path, env: dict[str, str | None] | None = None
             ) -> tuple[int, str, str]:
-        environment: dict[str, str | None] = {
-            "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": self.url, "SMH_LIBRARY_SECRET": None,
-            "NO_COLOR": None, **(env or {})}
-        result = CliRunner().invoke(main, [str(a) for a in args], env=environment)
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.output)
-        return result.exit_code, result.stdout, result.stderr
+        return cli(*args, endpoint=self.url, env={"SMH_ACCESS_TOKEN": TOKEN, **(env or {})})
 
     def plan(self) -> tuple[int, str, str]:
         return self.run("plan", self.manifest)
@@ -229,7 +222,7 @@ def test_a_token_echoed_in_a_batch_item_reaches_no_output_report_or_journal(
     assert all("acctk" not in text for text in texts)  # the minted tokens' prefix
 
 
-@pytest.mark.parametrize("status", [403, 500, 200])
+@pytest.mark.parametrize("status", [403, 404, 200])
 def test_a_token_echoed_in_a_listing_error_reaches_no_output_or_plan_file(
     site: Site, tmp_path: Path, status: int
 ) -> None:

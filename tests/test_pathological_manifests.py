@@ -4,14 +4,14 @@ against what the rules say, so the speed is not bought with a different answer."
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import main
 from reconciler.emulator import Emulator
+from tests.apply.test_apply_cli import cli
 
 pytestmark = pytest.mark.e2e
 
@@ -29,14 +29,12 @@ def plan(tmp_path: Path, paths: list[str], space: str) -> tuple[int, str, float]
                         "safety: {max_delete_percent: 100}\nspaces:\n" + space)
     with emu.serve() as url:
         started = time.perf_counter()
-        result = CliRunner().invoke(main, ["plan", str(manifest), "--format", "json"], env={
-            "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": url, "SMH_LIBRARY_SECRET": None})
-        return result.exit_code, result.stdout, time.perf_counter() - started
+        code, out, _ = cli("plan", manifest, "--format", "json", endpoint=url,
+                           env={"SMH_ACCESS_TOKEN": TOKEN})
+        return code, out, time.perf_counter() - started
 
 
 def deleted(out: str) -> list[str]:
-    import json
-
     return [change["path"] for change in json.loads(out)["changes"]]
 
 
