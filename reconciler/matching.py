@@ -148,11 +148,8 @@ class PatternSet:
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
         self._root = _Node()
-        self._literal: dict[str, list[int]] = {}
         wild_nodes: dict[tuple[int, str], _Node] = {}
         for index, pattern in enumerate(self.patterns):
-            if pattern.is_literal:
-                self._literal.setdefault(pattern.body, []).append(index)
             if not pattern.segments:
                 continue
             node = self._root

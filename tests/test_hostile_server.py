@@ -190,7 +190,7 @@ def test_a_listing_that_never_ends_stops_at_the_stated_page_cap(site: Site) -> N
     spoil_answers(site.emu, endless_markers("tmp"))
     code, out, err = site.plan()
     assert code == 1
-    assert f"the listing did not end after {SmhReadClient.max_pages} pages" in out + err
+    assert f"the listing did not end after {SmhReadClient.max_pages:,} pages" in out + err
 
 
 def echo_secrets(request: HttpRequest, answer: HttpResponse) -> HttpResponse:

@@ -200,7 +200,7 @@ class SmhReadClient:
             served += len(items)
             if max_items is not None and served > max_items:
                 raise answer.malformed(
-                    f"the listing served more than {max_items} entries, more than it may hold"
+                    f"the listing served more than {max_items:,} entries, more than it may hold"
                 )
             yield items, marker
             if marker is None:
@@ -210,7 +210,7 @@ class SmhReadClient:
                     f"nextMarker {marker!r} was already followed: the listing would never end"
                 )
             if len(seen) + 1 >= self.max_pages:
-                raise answer.malformed(f"the listing did not end after {self.max_pages} pages")
+                raise answer.malformed(f"the listing did not end after {self.max_pages:,} pages")
             seen.add(marker)
 
     # -- directories ---------------------------------------------------------------------------
