@@ -7,16 +7,21 @@ output, report or journal."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from reconciler.client import SmhReadClient
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
 from tests.apply.test_apply_cli import cli
 from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
+from tests.test_apply_properties import manifest_text, manifests
+from tests.test_planner_properties import consistent, paths_strategy
 
 pytestmark = pytest.mark.e2e
 
@@ -244,3 +249,65 @@ def test_a_token_echoed_in_a_listing_error_reaches_no_output_or_plan_file(
     assert code == 1 and "listing tmp/:" in out + err
     texts = [out, err, planfile.read_text()]
     assert all(SECRET not in text and "acctk" not in text for text in texts)
+
+
+# -- any directory of any tree, any manifest, any of the shapes above ---------------------------
+
+
+class Spoiling:
+    """Spoils the listing answers of one directory, noting whether any answer changed."""
+
+    def __init__(self, directory: str, change: Callable[[dict[str, Any]], Any]) -> None:
+        self.directory = directory
+        self.change = change
+        self.changed = False
+
+    def __call__(self, request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+        if answer.status != 200 or not is_listing(request, self.directory):
+            return answer
+        doc = json.loads(answer.body)
+        spoiled = self.change(json.loads(answer.body))
+        self.changed = self.changed or spoiled != doc
+        return with_json(answer, spoiled)
+
+
+def spoiled_anywhere(examples: int) -> Callable[[], None]:
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(paths=paths_strategy, manifest=manifests, shape=st.sampled_from(sorted(SHAPES)),
+           pick=st.integers(min_value=0))
+    def property_(paths: list[str], manifest: dict[str, Any], shape: str, pick: int) -> None:
+        paths = consistent(paths)
+        directories = sorted({""} | {p.rstrip("/").rsplit("/", 1)[0] if "/" in p.rstrip("/")
+                                     else "" for p in paths} | {p.rstrip("/") for p in paths
+                                                              if p.endswith("/")})
+        spoil = Spoiling(directories[pick % len(directories)], SHAPES[shape][0])
+        emu = Emulator.from_seed({"library": LIBRARY, "secret": SECRET, "token": TOKEN,
+                                  "spaces": {"-": paths}})
+        spoil_answers(emu, spoil)
+        with tempfile.TemporaryDirectory() as folder, emu.serve() as url:
+            manifest_file = Path(folder) / "library.yaml"
+            manifest_file.write_text(manifest_text(manifest))
+            code, out, err = cli("validate", manifest_file, endpoint=url,
+                                 env={"SMH_ACCESS_TOKEN": TOKEN})
+            assume(code == 0)
+            code, out, err = cli("apply", manifest_file, "--auto-approve", "--state-dir",
+                                 Path(folder) / "state", endpoint=url,
+                                 env={"SMH_ACCESS_TOKEN": TOKEN})
+            if spoil.changed:
+                where = f"{spoil.directory}/" if spoil.directory else "the space root"
+                assert code == 1 and f"listing {where}:" in out + err, out + err
+                assert deletes_sent(emu) == []
+            else:
+                assert code == 0, out + err
+
+    return property_
+
+
+def test_a_spoiled_listing_of_any_directory_deletes_nothing() -> None:
+    spoiled_anywhere(10)()
+
+
+@pytest.mark.slow
+def test_a_spoiled_listing_of_any_directory_deletes_nothing_many_cases() -> None:
+    spoiled_anywhere(200)()
