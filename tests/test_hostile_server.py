@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from reconciler.client import SmhReadClient
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
+from tests.apply.conftest import LIBRARY
+from tests.apply.scenarios import HEAD
 from tests.apply.test_apply_cli import cli
 from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
 from tests.test_apply_properties import manifest_text, manifests
@@ -25,15 +27,10 @@ from tests.test_planner_properties import consistent, paths_strategy
 
 pytestmark = pytest.mark.e2e
 
-LIBRARY = "smhtest"
 TOKEN = "hostile-token-4e8a1c"
 SECRET = "hostile-secret-9d2b7f"
 PATHS = ["tmp/keep/k1.txt", "tmp/keep/k2.txt", "tmp/x.part", "tmp/sub/y.part", "docs/a.txt"]
-MANIFEST = f"""\
-version: 1
-library: {LIBRARY}
-safety: {{max_delete_percent: 100}}
-spaces:
+MANIFEST = HEAD + """\
   - id: "-"
     protect: ["tmp/keep/*"]
     purge: [tmp/]
