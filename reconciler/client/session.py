@@ -4,9 +4,9 @@ Owns: building routes (each path segment percent-encoded, `/` literal) and query
 flags such as `?delete`), authentication (the token rides in an `Authorization: Bearer`
 header, so no URL ever carries it; a token the server calls invalid is renewed once and the
 request sent again), the retry policy, a cap on answer size and a deadline on each answer
-(the read timeout bounds each wait for a byte, the deadline the whole request, so a body
-dribbled a byte at a time ends), redacted debug logging, and turning error answers into
-`SmhRequestError`.
+(the read timeout bounds each wait for a byte, the deadline the whole request: every socket
+wait of httpx's connections ends at it, so headers or a body dribbled a byte at a time end),
+redacted debug logging, and turning error answers into `SmhRequestError`.
 
 `MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
 refuses any method outside its allowed set before anything is sent.
@@ -15,12 +15,15 @@ refuses any method outside its allowed set before anything is sent.
 from __future__ import annotations
 
 import json
+import ssl
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from reconciler import __version__
@@ -74,6 +77,78 @@ class MethodGuard(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+_deadlines = threading.local()
+"""When the request the calling thread is sending must be done (`ends`, monotonic seconds)."""
+
+
+def _within_deadline(timeout: float | None) -> float | None:
+    """A socket wait of at most `timeout` that also ends at the calling request's deadline."""
+    ends: float | None = getattr(_deadlines, "ends", None)
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every wait ends at the deadline of the request using it, so that
+    headers dribbled a byte at a time end as a body does."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout)))
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(
+            host, port, _within_deadline(timeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                            ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(
+            path, _within_deadline(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _network_transport() -> httpx.HTTPTransport:
+    """httpx's transport, its connections bounded by each request's deadline (httpx has no
+    total timeout of its own)."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport
 
 
 def encode_path(path: str) -> str:
@@ -193,7 +268,7 @@ class Session:
         self.retry = retry
         self._max_answer_bytes = max_answer_bytes
         self._deadline = deadline
-        inner = transport if transport is not None else httpx.HTTPTransport()
+        inner = transport if transport is not None else _network_transport()
         self._http = httpx.Client(
             base_url=endpoint.rstrip("/"),
             transport=MethodGuard(inner, allowed_methods),
@@ -320,7 +395,17 @@ class Session:
 
     def _read(self, method: str, path: str, request: httpx.Request) -> Answer:
         # Wall time, not the injectable clock: the deadline guards against a real server.
-        ends = time.monotonic() + self._deadline
+        ends = _deadlines.ends = time.monotonic() + self._deadline
+        try:
+            return self._read_by(ends, method, path, request)
+        except httpx.TimeoutException:
+            if time.monotonic() < ends:
+                raise  # an ordinary timeout, retried
+            raise self._past_deadline(method, path, None) from None
+        finally:
+            _deadlines.ends = None
+
+    def _read_by(self, ends: float, method: str, path: str, request: httpx.Request) -> Answer:
         response = self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
@@ -347,12 +432,15 @@ class Session:
 
     def _check_deadline(self, ends: float, method: str, path: str, status: int) -> None:
         if time.monotonic() > ends:
-            raise SmhRequestError(
-                method=method,
-                route=path,
-                status=status,
-                reason=f"the answer did not arrive in full within {self._deadline:g} s",
-            )
+            raise self._past_deadline(method, path, status)
+
+    def _past_deadline(self, method: str, path: str, status: int | None) -> SmhRequestError:
+        return SmhRequestError(
+            method=method,
+            route=path,
+            status=status,
+            reason=f"the answer did not arrive in full within {self._deadline:g} s",
+        )
 
     def _too_large(self, method: str, path: str, status: int) -> SmhRequestError:
         return SmhRequestError(

@@ -347,9 +347,11 @@ def test_a_slow_but_steady_answer_within_the_deadline_is_read(
     assert len(reader.list_directory("-", "")) == 4
 
 
-def dribbling_server(pause: float) -> tuple[socket.socket, threading.Thread, str]:
+def dribbling_server(pause: float, *, headers: bool = False
+                     ) -> tuple[socket.socket, threading.Thread, str]:
     """A loopback HTTP server that answers one request with headers and then a body of spaces
-    a byte every `pause` seconds, never reaching the length it promised."""
+    a byte every `pause` seconds, never reaching the length it promised (with `headers`, it
+    dribbles a header line instead)."""
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -357,11 +359,12 @@ def dribbling_server(pause: float) -> tuple[socket.socket, threading.Thread, str
         connection, _ = listener.accept()
         with connection:
             connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: " if headers else
+                               b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                b"Content-Length: 100000\r\n\r\n")
             with suppress(OSError):
                 while not stop.wait(pause):
-                    connection.sendall(b" ")
+                    connection.sendall(b"x" if headers else b" ")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -369,16 +372,20 @@ def dribbling_server(pause: float) -> tuple[socket.socket, threading.Thread, str
     return listener, thread, f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def test_a_dribbling_server_over_loopback_ends_at_the_deadline(connect: Connect) -> None:
-    listener, thread, url = dribbling_server(0.02)
+@pytest.mark.parametrize("headers", [False, True], ids=["body", "headers"])
+def test_a_dribbling_server_over_loopback_ends_at_the_deadline(
+    connect: Connect, sleeps: Sleeps, headers: bool
+) -> None:
+    listener, thread, url = dribbling_server(0.02, headers=headers)
     try:
         reader: SmhReadClient = connect(
             endpoint=url, credentials=Credentials(access_token=Secret("dribble-tok-31")),
-            deadline=0.5, timeout=5.0, attempts=1)
+            deadline=0.5, timeout=5.0, attempts=3)
         started = time.monotonic()
         with pytest.raises(SmhRequestError, match=r"did not arrive in full within 0\.5 s"):
             reader.list_directory("-", "")
         assert time.monotonic() - started < 3
+        assert sleeps.delays == []
     finally:
         thread.stop.set()  # type: ignore[attr-defined]
         listener.close()
