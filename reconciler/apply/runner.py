@@ -92,10 +92,11 @@ def recorded_target(library: str, endpoint: str, override: str | None,
 
 
 def plan_digest(plan: Plan) -> str:
-    """A digest of exactly what would be applied: the plan with its fingerprints."""
-    return "sha256:" + hashlib.sha256(
-        dumps(plan.to_json(fingerprints=True)).encode("utf-8")
-    ).hexdigest()
+    """A digest of exactly what would be applied: the plan with its fingerprints, as compact
+    canonical JSON (which the C encoder writes; an indented dump is ten times slower)."""
+    text = json.dumps(plan.to_json(fingerprints=True), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
