@@ -146,24 +146,66 @@ class Run:
     max_rss: int
 
 
-def cli(*args: str, url: str | None = None, timeout: float = 3600) -> Run:
+# A child's peak RSS as the kernel reports it includes the memory of the process it was
+# forked from, so the CLI is started by a small process of its own, started before the suite
+# builds any library: what it reports for a child is that child's own memory.
+SPAWNER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["out"], "w") as out, open(job["err"], "w") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(job["args"], env=job["env"], cwd=job["cwd"],
+                                   stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    print(json.dumps({"returncode": os.waitstatus_to_exitcode(status), "wall": wall,
+                      "cpu": usage.ru_utime + usage.ru_stime,
+                      "max_rss": usage.ru_maxrss * 1024}), flush=True)
+"""
+
+
+class Spawner:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", SPAWNER], text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def run(self, args: list[str], env: dict[str, str]) -> Run:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = Path(tmp) / "out", Path(tmp) / "err"
+            job = {"args": args, "env": env, "cwd": str(ROOT), "out": str(out),
+                   "err": str(err)}
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+            done = json.loads(self.process.stdout.readline())
+            return Run(done["returncode"], out.read_text(), err.read_text(), done["wall"],
+                       done["cpu"], done["max_rss"])
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+_spawner: Spawner | None = None
+
+
+def start_spawner() -> Spawner:
+    """Start the process that runs the CLI; call it before building any large library."""
+    global _spawner
+    if _spawner is None:
+        _spawner = Spawner()
+    return _spawner
+
+
+def cli(*args: str, url: str | None = None) -> Run:
     """`python -m reconciler ARGS` as a fresh process, against `url` when given."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("SMH_LIBRARY_SECRET", None)
     if url is not None:
         env.update(SMH_ENDPOINT=url, SMH_ACCESS_TOKEN=TOKEN)
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=env,
-                                   stdout=out, stderr=err, text=True, cwd=ROOT)
-        # wait4 gives this child's own resource usage (peak RSS, CPU), not all children's.
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Run(process.returncode, out.read(), err.read(), wall,
-                   usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    return start_spawner().run([sys.executable, "-m", "reconciler", *args], env)
 
 
 def machine() -> dict[str, Any]:
