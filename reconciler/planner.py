@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
 from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
+from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
 from reconciler.plan import (
     Change,
     ClearHistory,
@@ -43,21 +44,41 @@ class Context:
     matching the path itself, else its nearest purge-matched ancestor's. `prune` is the
     innermost prune root strictly containing the path; `prune_root` is set when the path
     is itself a prune root, and is what its children inherit.
+
+    Entries with predicates or `keep_newest` judge files one by one (`reconciler.predicates`):
+    `purges` is the chain of purge entries that may target a file here, in the order the
+    rules weigh them (empty when no such entry is involved), and `guards` the protect entries
+    with predicates that matched the path or an ancestor. Neither ever targets or keeps a
+    directory as a whole, and nor does a prune root with predicates.
     """
 
     kept: bool = False
     purge: Rule | None = None
     prune: Rule | None = None
     prune_root: Rule | None = None
+    purges: tuple[Rule, ...] = ()
+    guards: tuple[Rule, ...] = ()
 
     @property
     def targeted(self) -> bool:
-        return self.purge is not None or self.prune is not None
+        """Whether an entry without predicates targets the path (so a directory whole)."""
+        return self.purge is not None or (self.prune is not None and not self.prune.conditional)
 
     @property
     def rule(self) -> Rule | None:
         """The rule that targets the path (and gives its mode and reason)."""
-        return self.purge or self.prune
+        return self.purge or (self.prune if self.targeted else None)
+
+    @property
+    def judged(self) -> bool:
+        """Whether an entry with predicates may delete files at or inside the path."""
+        return bool(self.purges) or (self.prune is not None and self.prune.conditional)
+
+    @property
+    def candidates(self) -> tuple[Rule, ...]:
+        """The entries that may target a file here, first to last."""
+        purges = self.purges or ((self.purge,) if self.purge is not None else ())
+        return (*purges, *((self.prune,) if self.prune is not None else ()))
 
     @property
     def mode(self) -> Mode:
@@ -74,9 +95,13 @@ class SpaceRules:
 
     def __init__(self, space: SpaceSpec) -> None:
         self.space = space
-        self._keep = [(Pattern.compile(r.pattern), r) for r in (*space.exist, *space.protect)]
+        self._keep = [(Pattern.compile(r.pattern), r) for r in (*space.exist, *space.protect)
+                      if not r.conditional]
         self._purge = [(Pattern.compile(r.pattern), r) for r in sorted(space.purge,
-                                                                       key=lambda r: r.order)]
+                                                                       key=lambda r: r.order)
+                       if not r.conditional]
+        self._guards = [(Pattern.compile(r.pattern), r) for r in space.protect if r.conditional]
+        self._judges = [(Pattern.compile(r.pattern), r) for r in space.purge if r.conditional]
         self._prune = {_root_key(r.pattern): r for r in space.prune}
         self._literal_exist = [
             (pattern, rule)
@@ -91,11 +116,19 @@ class SpaceRules:
         """The context of `path`, a child of a directory whose context is `parent`."""
         kept = parent.kept or any(p.matches(path, is_dir=is_dir) for p, _ in self._keep)
         own = next((rule for p, rule in self._purge if p.matches(path, is_dir=is_dir)), None)
+        purges, guards = parent.purges, parent.guards
+        if self._judges or self._guards:
+            judges = [rule for p, rule in self._judges if p.matches(path, is_dir=is_dir)]
+            purges = purge_chain(judges, own, parent.purges, parent.purge)
+            guards = (*(rule for p, rule in self._guards if p.matches(path, is_dir=is_dir)),
+                      *guards)
         return Context(
             kept=kept,
             purge=own or parent.purge,
             prune=parent.prune_root or parent.prune,
             prune_root=self._prune.get(normalize(path)) if is_dir else None,
+            purges=purges,
+            guards=guards,
         )
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:
@@ -129,13 +162,17 @@ class SpaceRules:
         if context.kept:
             return False
         if context.targeted:
-            if any(p.could_match_below(directory) for p, _ in self._keep):
+            if context.guards or any(p.could_match_below(directory)
+                                     for p, _ in (*self._keep, *self._guards)):
                 return True
             mode = context.mode
             return any(
-                rule.mode != mode and p.could_match_below(directory) for p, rule in self._purge
+                rule.mode != mode and p.could_match_below(directory)
+                for p, rule in (*self._purge, *self._judges)
             )
-        return any(p.could_match_below(directory) for p, _ in self._purge)
+        if context.judged:
+            return True
+        return any(p.could_match_below(directory) for p, _ in (*self._purge, *self._judges))
 
     @property
     def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:
@@ -167,18 +204,19 @@ class _Forest:
     """The delete items of one space as a forest: each directory item holds the items inside
     it that are deleted on their own (another mode), before it."""
 
-    def __init__(self, space: SpaceSpec, listing: SpaceListing) -> None:
+    def __init__(self, space: SpaceSpec, listing: SpaceListing, now: float | None) -> None:
         self.space = space
         self.listing = listing
+        self.now = now
         self.rules = SpaceRules(space)
+        self._keeps_newest = any(rule.keep_newest is not None
+                                 for rule in (*space.purge, *space.prune))
         self.errors: list[str] = []
         self.warnings: list[PlanWarning] = []
         self.roots, _ = self._plan_dir("", self.rules.root_context())
 
-    def _delete(self, entry: RemoteEntry, context: Context) -> Delete:
-        rule = context.rule
-        assert rule is not None
-        mode = context.mode
+    def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
+        mode = rule.mode if rule.mode is not None else Mode.RECYCLE
         without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
         return Delete(
             space=self.space.id,
@@ -194,28 +232,49 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        for entry in self.listing.children.get(directory, ()):
-            if entry.type is EntryType.UNKNOWN:
+        entries = self.listing.children.get(directory, ())
+        contexts = [None if entry.type is EntryType.UNKNOWN
+                    else self.rules.context(context, entry.path, is_dir=entry.is_dir)
+                    for entry in entries]
+        spared = self._spared(entries, contexts)
+        for entry, child in zip(entries, contexts, strict=True):
+            if child is None:
                 # It might be a container holding kept paths: kept, and so is its directory.
                 self.warnings.append(PlanWarning(self.space.id, entry.path, (
                     f"entry type {entry.server_type!r} is not one this tool knows; it is "
                     "kept, and so is every directory that holds it")))
                 holds_kept = True
-                continue
-            child = self.rules.context(context, entry.path, is_dir=entry.is_dir)
-            if child.kept:
+            elif child.kept or self._guarded(entry, child):
                 holds_kept = True
             elif not entry.is_dir:
-                if child.targeted:
-                    forest.append(_Node(self._delete(entry, child)))
+                rule = targeting(child.candidates, entry, self.now,
+                                 spared.get(entry.path, frozenset()))
+                if rule is not None:
+                    forest.append(_Node(self._delete(entry, rule)))
             else:
                 inner, blocked = self._plan_subdir(entry, child)
                 holds_kept = holds_kept or blocked
-                if child.targeted and not blocked:
-                    forest.append(self._collapse(self._delete(entry, child), inner))
+                if child.rule is not None and not blocked:
+                    forest.append(self._collapse(self._delete(entry, child.rule), inner))
                 else:
                     forest.extend(inner)
         return forest, holds_kept
+
+    def _guarded(self, entry: RemoteEntry, context: Context) -> bool:
+        """Whether a protect entry with predicates keeps a file."""
+        return (not entry.is_dir and bool(context.guards)
+                and guarded(context.guards, entry, self.now) is not None)
+
+    def _spared(self, entries: Sequence[RemoteEntry],
+                contexts: Sequence[Context | None]) -> dict[str, frozenset[Rule]]:
+        """The `keep_newest` entries that spare each file of one directory."""
+        if not self._keeps_newest:
+            return {}
+        files = [(entry, context.candidates) for entry, context in zip(entries, contexts,
+                                                                       strict=True)
+                 if context is not None and not entry.is_dir and not context.kept
+                 and not self._guarded(entry, context)]
+        return spared_newest(files, self.now)
 
     def _plan_subdir(self, entry: RemoteEntry, context: Context) -> tuple[list[_Node], bool]:
         """A child directory's forest, and whether it must stay (it holds something kept)."""
@@ -250,18 +309,20 @@ class _Forest:
             stack.extend(node.inner)
 
 
-_FORESTS: OrderedDict[tuple[int, int, bool], tuple[SpaceSpec, object, _Forest]] = OrderedDict()
+_FORESTS: OrderedDict[tuple[int, int, bool, float | None],
+                      tuple[SpaceSpec, object, _Forest]] = OrderedDict()
 
 
-def _forest(space: SpaceSpec, listing: SpaceListing) -> _Forest:
-    """The forest of `space` over `listing`. The walker needs it to know what to count and
-    the planner again once the counts are in; counts never change it, so the second call
-    takes the first one's (same spec, same listed children, same bin state)."""
-    key = (id(space), id(listing.children), listing.recycle_bin_enabled)
+def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None) -> _Forest:
+    """The forest of `space` over `listing` made at `listed_at`. The walker needs it to know
+    what to count and the planner again once the counts are in; counts never change it, so
+    the second call takes the first one's (same spec, listed children, bin state and time)."""
+    now = parse_time(listed_at)
+    key = (id(space), id(listing.children), listing.recycle_bin_enabled, now)
     cached = _FORESTS.get(key)
     if cached is not None and cached[0] is space and cached[1] is listing.children:
         return cached[2]
-    forest = _Forest(space, listing)
+    forest = _Forest(space, listing, now)
     _FORESTS[key] = (space, listing.children, forest)
     while len(_FORESTS) > 64:
         _FORESTS.popitem(last=False)
@@ -274,18 +335,30 @@ def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:
     context = rules.context_of(delete.path, is_dir=delete.type is EntryType.DIR)
     if context.kept:
         return "an exist or protect entry keeps it"
-    if not context.targeted:
-        return "no purge or prune entry targets it"
-    if delete.type is EntryType.DIR and rules.anchors_prune(delete.path):
-        return "it is a prune root or holds one"
-    if context.mode is not delete.mode:
-        return f"the manifests delete it in {context.mode.value} mode, not {delete.mode.value}"
+    if delete.type is EntryType.DIR:
+        if not context.targeted:
+            return ("no purge or prune entry without predicates targets it (an entry with "
+                    "predicates judges files only)" if context.judged
+                    else "no purge or prune entry targets it")
+        if rules.anchors_prune(delete.path):
+            return "it is a prune root or holds one"
+        modes = {context.mode}
+    else:
+        # Which entry targets a file can hang on its attributes and its siblings: any of its
+        # candidates may; apply's fresh plan then decides on what the library holds now.
+        modes = {rule.mode or Mode.RECYCLE for rule in context.candidates}
+        if not modes:
+            return "no purge or prune entry targets it"
+    if delete.mode not in modes:
+        shown = " or ".join(sorted(mode.value for mode in modes))
+        return f"the manifests delete it in {shown} mode, not {delete.mode.value}"
     return None
 
 
-def deleted_directories(space: SpaceSpec, listing: SpaceListing) -> list[str]:
+def deleted_directories(space: SpaceSpec, listing: SpaceListing,
+                        listed_at: str | None = None) -> list[str]:
     """The directory items the plan of `space` deletes, which the walker must count."""
-    forest = _forest(space, listing)
+    forest = _forest(space, listing, listed_at)
     if forest.errors:
         return []
     return sorted(node.delete.path for node in forest.nodes()
@@ -322,10 +395,12 @@ def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[
         yield from _counted(listing, inner, errors)
 
 
-def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
+def plan_space(space: SpaceSpec, listing: SpaceListing,
+               listed_at: str | None = None) -> SpacePlan:
+    """The plan of one space over `listing`; ages are measured against `listed_at`."""
     if listing.errors:
         return _failed(space, listing, listing.errors)
-    forest = _forest(space, listing)
+    forest = _forest(space, listing, listed_at)
     errors = list(forest.errors)
     deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
     if errors:
@@ -441,7 +516,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
             space_listing = SpaceListing(space=space.id, errors=("space was not listed",))
-        result = plan_space(space, space_listing)
+        result = plan_space(space, space_listing, listing.listed_at)
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)

@@ -46,3 +46,18 @@ def format_size(size: int | None) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} B"
+
+
+DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: object) -> int:
+    """Seconds from a duration text (`90d`, `24h`); ValueError with a message for a person."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a duration: write an integer with a unit s, m, h, d or w "
+            "(seconds, minutes, hours, days, weeks), e.g. \"90d\" or \"24h\""
+        )
+    return int(match[1]) * DURATION_UNITS[match[2]]

@@ -22,6 +22,7 @@ from reconciler.desired import Location, Safety
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import Pattern, normalize
+from reconciler.predicates import SIZE_KEYS
 from reconciler.units import parse_size
 
 MAX_NAME_LENGTH = 255
@@ -149,7 +150,7 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
     # Exist entries by their path without a trailing `/`, to meet literal purge twins.
     exists: dict[str, tuple[PathStep, ...]] = {}
     for key in ("exist", "protect"):
-        for text, where in _entries(space, key, None):
+        for text, where in _entries(space, key, "pattern"):
             if text == "":
                 continue
             message = path_syntax_problem(text)
@@ -181,6 +182,10 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
                 "a path cannot both exist and be purged",
             )
 
+    for key in ("protect", "purge", "prune"):
+        for where, message in _predicate_problems(space, key):
+            problem(where, message)
+
     roots: dict[str, tuple[PathStep, ...]] = {}
     for text, where in _entries(space, "prune", "root"):
         earlier = roots.setdefault(normalize(text.strip("/")), where)
@@ -203,6 +208,26 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
         elif "*" in text or "?" in text:
             problem(where, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
     return problems
+
+
+def _predicate_problems(
+    space: dict[str, Any], key: str
+) -> Iterator[tuple[tuple[PathStep, ...], str]]:
+    """Sizes that are not sizes, in the predicates of `space[key]`'s mapping entries.
+    (Durations are the schema's: it knows their form.)"""
+    items = space.get(key)
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        for name in SIZE_KEYS:
+            value = item.get(name)
+            if isinstance(value, str):
+                try:
+                    parse_size(value)
+                except ValueError as error:
+                    yield (key, index, name), str(error)
 
 
 def _check_across(documents: Sequence[YamlDocument]) -> list[Problem]:
