@@ -63,7 +63,7 @@ class Rule:
     location: Location
     mode: Mode | None = None
     order: int = 0
-    predicates: Predicates = Predicates()
+    predicates: Predicates = field(default_factory=Predicates)
     keep_newest: int | None = None
 
     @property

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
 from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
-from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
 from reconciler.plan import (
     Change,
     ClearHistory,
@@ -32,6 +31,7 @@ from reconciler.plan import (
     SafetyViolation,
     SpaceReport,
 )
+from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
 from reconciler.subtree import with_contents
 from reconciler.units import format_size
 

@@ -55,6 +55,8 @@ class Reader(Protocol):
 
     def list_spaces(self) -> list[str]: ...
 
+    def listed_at(self) -> str | None: ...
+
 
 def walk_tree(
     rules: SpaceRules, list_directory: ListDirectory, executor: ThreadPoolExecutor
@@ -103,10 +105,11 @@ def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCo
 
 def count_space(
     space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: SpaceFileCount | None,
+    file_count: SpaceFileCount | None, listed_at: str | None = None,
 ) -> SpaceListing:
-    """`listing` with what each directory the plan deletes holds, and the space's files."""
-    dirs = deleted_directories(space, listing)
+    """`listing` with what each directory the plan deletes holds, and the space's files
+    (the plan's ages are measured against `listed_at`, so what it deletes hangs on it)."""
+    dirs = deleted_directories(space, listing, listed_at)
     futures = {path: executor.submit(count_directory, reader, space.id, path,
                                      user_id=space.user_id) for path in dirs}
     files = file_count.live_files if file_count is not None else None
@@ -132,9 +135,10 @@ def count_space(
 
 def walk_space(
     space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: SpaceFileCount | None = None,
+    file_count: SpaceFileCount | None = None, listed_at: str | None = None,
 ) -> SpaceListing:
-    """List one space: its needed directories, its recycle bin's size, and the counts."""
+    """List one space: its needed directories, its recycle bin's size, and the counts.
+    `listed_at` defaults to the time the reader took from the server's first listing."""
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
         return reader.list_directory(space.id, path, user_id=space.user_id)
@@ -151,7 +155,8 @@ def walk_space(
         space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items
     )
     if not errors:
-        listing = count_space(space, listing, reader, executor, file_count)
+        listing = count_space(space, listing, reader, executor, file_count,
+                              listed_at or reader.listed_at())
     log.info(
         "space %s: listed %d directories, %d entries%s",
         space.id,
@@ -170,7 +175,10 @@ def walk_library(
     concurrency: int = DEFAULT_CONCURRENCY,
     listed_at: str | None = None,
 ) -> LibraryListing:
-    """List what the plan of `spec` needs, `concurrency` directories at a time."""
+    """List what the plan of `spec` needs, `concurrency` directories at a time.
+
+    `listed_at` is when the listing was made: by default the server's `Date` on its first
+    directory page (never the local clock), against which the plan measures ages."""
     selected = tuple(spec.spaces if spaces is None else spaces)
     with ThreadPoolExecutor(max_workers=max(1, concurrency),
                             thread_name_prefix="smh-list") as executor:
@@ -178,7 +186,8 @@ def walk_library(
         # `admin` only where the plan needs it anyway (reading the history setting).
         pending = {space.id: executor.submit(_file_count, reader, space,
                                              admin=spec.clear_history) for space in selected}
-        listings = {space.id: walk_space(space, reader, executor, pending[space.id].result())
+        listings = {space.id: walk_space(space, reader, executor, pending[space.id].result(),
+                                         listed_at)
                     for space in selected}
         counts = {space_id: future.result() for space_id, future in pending.items()}
     history_enabled: bool | None = None
@@ -193,7 +202,7 @@ def walk_library(
         library=spec.library,
         spaces=listings,
         history_enabled=history_enabled,
-        listed_at=listed_at,
+        listed_at=listed_at or reader.listed_at(),
         history_files=history_files,
     )
 

@@ -12,6 +12,9 @@ with each entry's `name`, spelled exactly as the server spells it.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -118,6 +121,8 @@ class SmhReadClient:
         self.library = library
         self.page_size = page_size
         self._limit_cap = MAX_PAGE_SIZE
+        self._listed_at: str | None = None
+        self._listed_at_lock = threading.Lock()
         self._session = Session(
             endpoint=endpoint,
             library=library,
@@ -195,7 +200,22 @@ class SmhReadClient:
                                 query=self._capped(query), user_id=user_id, ok=(200, 400))
         if answer.status != 200:
             raise answer.error()
+        if resource == ["directory"] and self._listed_at is None:
+            self._note_listed_at(answer.headers.get("date"))
         return answer
+
+    def _note_listed_at(self, header: str | None) -> None:
+        moment = server_time(header)
+        if moment is not None:
+            with self._listed_at_lock:
+                if self._listed_at is None:
+                    self._listed_at = moment
+
+    def listed_at(self) -> str | None:
+        """When the listing was made: the server's `Date` on the first directory page this
+        client read (ISO-8601 UTC), None before that or when the server sent no usable `Date`.
+        Plans measure ages against it, never against the local clock."""
+        return self._listed_at
 
     def _capped(self, query: Query) -> Query:
         cap = self._limit_cap
@@ -489,6 +509,20 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
     )
     return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint,
                        kind if entry_type is EntryType.UNKNOWN else None)
+
+
+def server_time(header: str | None) -> str | None:
+    """An HTTP `Date` header as ISO-8601 UTC with milliseconds; None when absent or unreadable."""
+    if not header:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _next_marker(data: JsonObject, sent: str | None) -> str | None:
