@@ -118,6 +118,9 @@ def fast_accept(schema: Any) -> Accept | None:
     if "minimum" in schema:
         minimum = schema["minimum"]
         checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
+    if "minimum" in schema:
+        minimum = schema["minimum"]
+        checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
     for keyword in ("enum", "const"):
         if keyword in schema:
             allowed = schema[keyword] if keyword == "enum" else [schema[keyword]]

@@ -22,8 +22,8 @@ from reconciler.desired import Location, Safety
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import Pattern, normalize
-from reconciler.predicates import SIZE_KEYS
-from reconciler.units import parse_size
+from reconciler.predicates import DURATION_KEYS, SIZE_KEYS
+from reconciler.units import parse_duration, parse_size
 
 MAX_NAME_LENGTH = 255
 """SMH refuses longer file and directory names (FileNameLengthExceed)."""
@@ -213,14 +213,21 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
 def _predicate_problems(
     space: dict[str, Any], key: str
 ) -> Iterator[tuple[tuple[PathStep, ...], str]]:
-    """Sizes that are not sizes, in the predicates of `space[key]`'s mapping entries.
-    (Durations are the schema's: it knows their form.)"""
+    """Durations and sizes that are not, in the predicates of `space[key]`'s mapping entries
+    (a duration string of the wrong form is the schema's to report)."""
     items = space.get(key)
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             continue
+        for name in DURATION_KEYS:
+            value = item.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                try:
+                    parse_duration(value)
+                except ValueError as error:
+                    yield (key, index, name), str(error)
         for name in SIZE_KEYS:
             value = item.get(name)
             if isinstance(value, str):
