@@ -23,6 +23,7 @@ COMMANDS = (
     "apply",
     "undo",
     "snapshot",
+    "explain",
     "emulator",
     "demo",
 )
