@@ -110,7 +110,7 @@ def purge_chain(
     if own_unconditional is not None:
         return tuple(level[: level.index(own_unconditional) + 1])
     inherited = parent_chain or ((parent_purge,) if parent_purge is not None else ())
-    return (*level, *inherited)
+    return (*level, *(rule for rule in inherited if rule not in level))
 
 
 def holds(rule: Rule, entry: RemoteEntry, now: float | None) -> bool:
@@ -136,7 +136,7 @@ def spared_newest(
     wanted: dict[Rule, list[tuple[float, str]]] = {}
     spared: dict[str, set[Rule]] = {}
     for entry, rules in files:
-        for rule in rules:
+        for rule in dict.fromkeys(rules):
             if rule.keep_newest is None or not holds(rule, entry, now):
                 continue
             modified = parse_time(entry.fingerprint.modification_time)
