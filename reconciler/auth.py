@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Final, Protocol
 from urllib.parse import quote, quote_plus
 
-from reconciler.errors import ReconcileError, SmhError
+from reconciler.errors import CredentialsError, ReconcileError
 
 ACCESS_TOKEN_ENV: Final = "SMH_ACCESS_TOKEN"
 LIBRARY_SECRET_ENV: Final = "SMH_LIBRARY_SECRET"
@@ -298,7 +298,7 @@ class FixedToken:
         return self._token
 
     def renew(self, space: str | None, grants: Grants, rejected: Secret) -> Secret:
-        raise SmhError(
+        raise CredentialsError(
             f"the access token in {ACCESS_TOKEN_ENV} was refused (403 InvalidAccessToken): it "
             f"is expired, revoked or for another library; export a fresh one, or set "
             f"{LIBRARY_SECRET_ENV} instead so tokens are minted and renewed as needed"
