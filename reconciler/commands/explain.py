@@ -10,6 +10,7 @@ import os
 
 import click
 
+from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.commands.plan import saved_listing
 from reconciler.errors import ReconcileError
 from reconciler.explain import explain, to_json, to_text
@@ -19,7 +20,13 @@ from reconciler.planner import make_plan
 from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
 
 
-@click.command("explain")
+@click.command("explain", epilog=epilog(
+    ["smh-reconcile explain manifests/ --path tmp/keep/contract.pdf",
+     "smh-reconcile explain prod.yaml --space media --path a.jpg --path b/ --format json",
+     "smh-reconcile explain prod.yaml --from-listing listing.json --path logs/app.log"],
+    ["0  every path was explained",
+     "1  an error: a usage error, a manifest problem, a library that could not be reached"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--path", "remote", multiple=True, required=True, metavar="REMOTE",
               help="A path in the space, relative to its root (repeatable).")
