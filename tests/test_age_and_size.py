@@ -163,11 +163,17 @@ def test_a_file_touched_between_plan_and_apply_is_stale(library: Library) -> Non
     code, out, err = library.run("plan", library.manifest, "--out", planfile)
     assert code == 0, out + err
     library.emu.write_files("-", ["logs/2026/old.log"])  # rewritten just now
+    # Rewritten too, but still old: the rule would still delete it; its fingerprint changed.
+    library.emu.write_files("-", [{"path": "logs/app/ancient.log",
+                                   "mtime": iso(NOW - 300 * DAY)}])
     code, out, err = library.run("apply", planfile, "--auto-approve", "--report",
                                  library.report, "--state-dir", library.state_dir)
     assert code == 1, out + err  # an item not carried out
     items = {item["path"]: item for item in json.loads(library.report.read_text())["items"]}
     assert items["logs/2026/old.log"]["outcome"] == "stale"
     assert "logs/2026/old.log" in library.paths()
-    assert items["logs/app/ancient.log"]["outcome"] == "recycled"
+    assert items["logs/app/ancient.log"]["outcome"] == "stale"
+    assert "etag" in items["logs/app/ancient.log"]["message"]
+    assert "logs/app/ancient.log" in library.paths()
+    assert items["media/big.mov"]["outcome"] == "recycled"
     assert items["backups/b01.tar"]["outcome"] == "deleted"

@@ -73,6 +73,15 @@ def consistent(paths: list[str]) -> list[str]:
     return kept
 
 
+def ancestors(path: str) -> list[str]:
+    """The directories holding `path`, nearest first (the root left out)."""
+    out = []
+    while "/" in path:
+        path = parent_of(path)
+        out.append(path)
+    return out
+
+
 class Oracle:
     """The manifest rules, applied to every path of a complete tree."""
 
@@ -83,13 +92,6 @@ class Oracle:
         prune: list[tuple[str, str]] = manifest["prune"]  # type: ignore[assignment]
         self.purge = [(Pattern.compile(p), Mode(m)) for p, m in purge]
         self.prune = {normalize(root).strip("/"): Mode(m) for root, m in prune}
-
-        def ancestors(path: str) -> list[str]:
-            out = []
-            while "/" in path:
-                path = parent_of(path)
-                out.append(path)
-            return out
 
         self.ancestors = ancestors
         directly_kept = {p for p, d in self.kinds.items()
@@ -347,13 +349,7 @@ class PredicateOracle:
             not rule.conditional and self.matches(rule, a) == a
             for rule in (*self.space.exist, *self.space.protect) for a in self.ancestors(path))
 
-    @staticmethod
-    def ancestors(path: str) -> list[str]:
-        out = []
-        while "/" in path:
-            path = parent_of(path)
-            out.append(path)
-        return out
+    ancestors = staticmethod(ancestors)
 
     def holds(self, rule: Rule, path: str, *, absent: bool) -> bool:
         mtime, size = self.attributes.get(path, (None, None))
