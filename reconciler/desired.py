@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reconciler.predicates import Predicates
+from reconciler.predicates import NO_PREDICATES, Predicates
 
 
 class Mode(StrEnum):
@@ -63,7 +63,7 @@ class Rule:
     location: Location
     mode: Mode | None = None
     order: int = 0
-    predicates: Predicates = field(default_factory=Predicates)
+    predicates: Predicates = NO_PREDICATES
     keep_newest: int | None = None
 
     @property

@@ -73,6 +73,7 @@ class Predicates:
         return True
 
 
+NO_PREDICATES = Predicates()
 PREDICATE_KEYS = ("older_than", "newer_than", "larger_than", "smaller_than")
 DURATION_KEYS = ("older_than", "newer_than")
 SIZE_KEYS = ("larger_than", "smaller_than")

@@ -25,7 +25,7 @@ from reconciler.desired import (
 from reconciler.manifest.problems import PathStep
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import normalize
-from reconciler.predicates import DURATION_KEYS, PREDICATE_KEYS, Predicates
+from reconciler.predicates import DURATION_KEYS, NO_PREDICATES, PREDICATE_KEYS, Predicates
 from reconciler.units import parse_duration, parse_size
 
 
@@ -117,7 +117,7 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
                 entry_mode = Mode(entry["mode"]) if "mode" in entry else mode
                 predicates, newest = _predicates(entry), entry.get("keep_newest")
             else:
-                text, entry_mode, predicates, newest = entry, mode, Predicates(), None
+                text, entry_mode, predicates, newest = entry, mode, NO_PREDICATES, None
             out.append(
                 Rule(
                     kind=kind,
@@ -147,6 +147,8 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
 
 def _predicates(entry: dict[str, Any]) -> Predicates:
     """An entry's predicates, parsed (the semantic checks have read every value once)."""
+    if not any(key in entry for key in PREDICATE_KEYS):
+        return NO_PREDICATES
     values = {key: (parse_duration(entry[key]) if key in DURATION_KEYS else parse_size(entry[key]))
               for key in PREDICATE_KEYS if key in entry}
     written = tuple((key, str(entry[key]).strip()) for key in PREDICATE_KEYS if key in entry)
