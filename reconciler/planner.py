@@ -247,8 +247,8 @@ class _Forest:
             elif child.kept or self._guarded(entry, child):
                 holds_kept = True
             elif not entry.is_dir:
-                rule = targeting(child.candidates, entry, self.now,
-                                 spared.get(entry.path, frozenset()))
+                rule = child.rule if not child.judged else targeting(
+                    child.candidates, entry, self.now, spared.get(entry.path, frozenset()))
                 if rule is not None:
                     forest.append(_Node(self._delete(entry, rule)))
             else:
