@@ -223,6 +223,11 @@ def walk_library(
                  for space in selected}
         listings = {space_id: walk.result() for space_id, walk in walks.items()}
         counts = {space_id: future.result() for space_id, future in pending.items()}
+    listed_at = listed_at or reader.listed_at()
+    if listed_at is None and any(rule.predicates.reads_age for space in selected
+                                 for rule in (*space.protect, *space.purge, *space.prune)):
+        log.warning("the server sent no usable Date header, so the listing has no time: age "
+                    "rules (older_than, newer_than) delete nothing and protect every file")
     history_enabled: bool | None = None
     history_files: int | None = None
     if spec.clear_history:
@@ -235,7 +240,7 @@ def walk_library(
         library=spec.library,
         spaces=listings,
         history_enabled=history_enabled,
-        listed_at=listed_at or reader.listed_at(),
+        listed_at=listed_at,
         history_files=history_files,
     )
 

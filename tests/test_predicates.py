@@ -3,8 +3,11 @@ entry without predicates, missing attributes, the listing's time, and what a pla
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler.auth import Credentials
@@ -13,6 +16,7 @@ from reconciler.desired import LibrarySpec, Mode
 from reconciler.emulator import Clock, Emulator
 from reconciler.listing import EntryType
 from reconciler.manifest import load_desired_state
+from reconciler.pipeline import Target, live_plan
 from reconciler.plan import Delete, Plan
 from reconciler.planner import SpaceRules, make_plan, why_not_deleted
 from reconciler.units import parse_duration
@@ -149,3 +153,33 @@ def test_the_reader_takes_the_listings_time_from_the_servers_date() -> None:
         clock.advance(3600)
         reader.list_directory("-", "a")
         assert reader.listed_at() == "2027-01-15T08:00:00.000Z"
+
+
+class _WithoutDate(httpx.BaseTransport):
+    """The emulator, as a server (or a proxy) that sends no `Date` header."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        del response.headers["date"]
+        return response
+
+
+def test_without_the_servers_date_age_rules_delete_nothing_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = spec_of(tmp_path, "    purge:\n      - {pattern: 'logs/*', older_than: 1d}\n")
+    emu = Emulator.from_seed({"library": "smhtest", "secret": "s", "token": "t", "spaces": {
+        "-": [{"path": "logs/a", "mtime": "2020-01-01T00:00:00Z"}]}},
+        clock=Clock(start=1_800_000_000.0))
+    target = Target(spec=spec, endpoint="https://smhtest.api.tencentsmh.cn",
+                    credentials=Credentials.from_env({"SMH_ACCESS_TOKEN": "t"}),
+                    transport=_WithoutDate(emu.transport()))
+    with caplog.at_level(logging.WARNING):
+        plan = live_plan(target)
+    assert plan.deletes == ()
+    assert "no usable Date header" in caplog.text
+    assert [d.path for d in live_plan(replace(target, transport=emu.transport())).deletes] == [
+        "logs/a"]
