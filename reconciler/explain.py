@@ -136,6 +136,9 @@ def _explain(
         return Explanation(space.id, path, what, kind, matches, note=extra.pop("note", note),
                            **extra)
 
+    if listing.errors:
+        note = ("the space's listing had errors, so the plan deletes nothing in it: "
+                + "; ".join(listing.errors))
     item = _item(plan, space.id, path)
     if item is not None and (entry is not None or not known):
         return verdict(Verdict.DELETE, mode=item.mode, item=item)

@@ -126,3 +126,18 @@ def test_explain_from_a_listing_gives_the_same_answer(
                            extra=("--from-listing", str(listing)))
     assert offline == live
     assert len(emu.request_log()) == before
+
+
+def test_a_space_that_could_not_be_listed_is_said_so(
+    library: tuple[Path, str, Emulator], tmp_path: Path
+) -> None:
+    manifest, url, _ = library
+    listing = tmp_path / "listing.json"
+    assert cli("snapshot", manifest, "--out", listing, endpoint=url)[0] == 0
+    saved = json.loads(listing.read_text())
+    saved["spaces"]["-"]["errors"] = ["listing tmp/: 500 InternalError"]
+    listing.write_text(json.dumps(saved))
+    got = explain_json(manifest, url, "tmp/junk.bin", extra=("--from-listing", str(listing)))
+    assert got["tmp/junk.bin"]["verdict"] == "untouched"
+    assert got["tmp/junk.bin"]["note"] == ("the space's listing had errors, so the plan deletes "
+                                           "nothing in it: listing tmp/: 500 InternalError")
