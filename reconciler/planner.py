@@ -166,6 +166,8 @@ class SpaceRules:
                                      for p, _ in (*self._keep, *self._guards)):
                 return True
             mode = context.mode
+            if any(rule.mode != mode for rule in context.purges):
+                return True  # an entry of another mode judges the files inside
             return any(
                 rule.mode != mode and p.could_match_below(directory)
                 for p, rule in (*self._purge, *self._judges)

@@ -183,3 +183,16 @@ def test_without_the_servers_date_age_rules_delete_nothing_and_say_so(
     assert "no usable Date header" in caplog.text
     assert [d.path for d in live_plan(replace(target, transport=emu.transport())).deletes] == [
         "logs/a"]
+
+
+def test_inside_a_deleted_directory_a_file_an_entry_of_another_mode_judges_is_its_own_item(
+    tmp_path: Path
+) -> None:
+    spec = spec_of(tmp_path, "    purge:\n      - a/\n"
+                             "      - {pattern: '*/b/', larger_than: 100, mode: permanent}\n")
+    plan = plan_of(spec, {"a/b/big": (OLD, "1000"), "a/b/small": (OLD, "10"),
+                          "a/c": (OLD, "1000")})
+    assert {d.path: (d.mode.value, d.reason) for d in plan.deletes} == {
+        "a": ("recycle", "purge a/ (m.yaml:6)"),
+        "a/b/big": ("permanent", "purge */b/ larger_than 100 (m.yaml:7)"),
+    }
