@@ -40,6 +40,8 @@ _known_lock = threading.Lock()
 # token wherever it ends up, including inside a query string a library formatted for us.
 _known_values: set[str] = set()
 _known_pattern: re.Pattern[str] | None = None
+_ANYWHERE_LENGTH: Final = 12
+"""Known values at least this long are masked even inside a longer word."""
 
 # Query values that are secret whatever their value, even one this process never saw.
 _QUERY_SECRET = re.compile(r"(?i)\b(access_token|library_secret)=[^&\s'\"<>#]*")
@@ -53,14 +55,17 @@ def _remember(value: str) -> None:
         if spellings <= _known_values:
             return
         _known_values.update(spellings)
-        # Longest first, so a value that contains another is masked whole. A value is masked
-        # where it stands on its own, not inside a longer word: a short secret must not turn
-        # every word that happens to contain it into noise.
+        # Longest first, so a value that contains another is masked whole. A short value is
+        # masked where it stands on its own, not inside a longer word: a short secret must not
+        # turn every word that happens to contain it into noise. A long one (every real token
+        # and library secret) is masked wherever it is, also glued to other text by a server.
         ordered = sorted(_known_values, key=len, reverse=True)
-        _known_pattern = re.compile(
-            r"(?<![A-Za-z0-9])(?:" + "|".join(re.escape(item) for item in ordered)
-            + r")(?![A-Za-z0-9])"
-        )
+        long = [re.escape(item) for item in ordered if len(item) >= _ANYWHERE_LENGTH]
+        short = [re.escape(item) for item in ordered if len(item) < _ANYWHERE_LENGTH]
+        alternatives = [f"(?:{'|'.join(long)})"] if long else []
+        if short:
+            alternatives.append(r"(?<![A-Za-z0-9])(?:" + "|".join(short) + r")(?![A-Za-z0-9])")
+        _known_pattern = re.compile("|".join(alternatives))
 
 
 def redact(text: str) -> str:

@@ -5,16 +5,22 @@
 everything inside `a`, not `a` itself. Matching is case-sensitive on NFC-normalised paths and
 names starting with `.` are matched like any other (SMH has no hidden files).
 
-Whole-path matching is wcmatch's; this module adds what a planner and a walker need on top:
-the directory-only rule, and `could_match_below`, which answers whether anything strictly
-inside a directory could match, so that the walker can leave untouched subtrees unlisted.
+Each segment of a pattern is matched against one path segment by wcmatch's fnmatch (a regex
+that cannot backtrack past its segment); `**` is this module's own: the path's segments are run
+through the pattern's segments as a set of states, never by backtracking, so a match costs at
+most (pattern segments x path segments) segment matches, however many `**` a pattern holds.
+`PatternSet` matches many patterns together: they share one trie of segments, so a path is
+walked once for all of them, and a literal segment is a dictionary lookup whatever the number
+of patterns. `could_match_below` answers whether anything strictly inside a directory could
+match, so that the walker can leave untouched subtrees unlisted.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from wcmatch import fnmatch, glob
 
@@ -37,6 +43,11 @@ def is_inside(path: str, directory: str) -> bool:
     if directory == "":
         return path != ""
     return path.startswith(directory + "/")
+
+
+GLOBSTAR = "**"
+
+SegmentTest = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -69,16 +80,11 @@ class Pattern:
         path = normalize(path)
         if self.is_literal:
             return path == self.body
-        return bool(_matcher(self.body).match(path))
+        return _single(self).first(path, is_dir=is_dir) is not None
 
     def could_match_below(self, directory: str) -> bool:
         """Whether some path strictly inside `directory` could match this pattern."""
-        if not self.segments:
-            return False
-        if directory == "":
-            return True
-        dir_segments = tuple(normalize(directory).split("/"))
-        return _prefix_can_match(self.segments, dir_segments)
+        return _single(self).could_match_below(directory)
 
 
 @lru_cache(maxsize=4096)
@@ -87,30 +93,148 @@ def _compile(text: str) -> Pattern:
 
 
 @lru_cache(maxsize=4096)
-def _matcher(body: str) -> glob.WcMatcher[str]:
-    return glob.compile(body, flags=_GLOB_FLAGS)
+def _single(pattern: Pattern) -> PatternSet:
+    return PatternSet([pattern])
 
 
-@lru_cache(maxsize=4096)
-def _segment_matcher(segment: str) -> fnmatch.WcMatcher[str]:
-    return fnmatch.compile(segment, flags=_SEGMENT_FLAGS)
+def _segment_test(segment: str) -> SegmentTest:
+    """How one pattern segment (not `**`) tests one path segment."""
+    if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
+        return segment.__eq__
+    matcher = fnmatch.compile(segment, flags=_SEGMENT_FLAGS)
+    return lambda name: bool(matcher.match(name))
 
 
-def _prefix_can_match(pattern: tuple[str, ...], directory: tuple[str, ...]) -> bool:
-    """Can `directory` followed by at least one more segment match `pattern`?
+def _collapsed(segments: tuple[str, ...]) -> tuple[str, ...]:
+    """`segments` with each run of `**` made one (`a/**/**/b` matches what `a/**/b` does)."""
+    out: list[str] = []
+    for segment in segments:
+        if not (segment == GLOBSTAR and out and out[-1] == GLOBSTAR):
+            out.append(segment)
+    return tuple(out)
 
-    `**` consumes zero or more segments; every other pattern segment consumes exactly one,
-    matched with wcmatch's single-segment fnmatch.
+
+class _Node:
+    """A trie node: the patterns that share a prefix of segments end at or pass through it.
+
+    Reaching a node means its prefix matched the path's segments so far. `globstar` is the
+    node reached by a `**` segment; a `**` node consumes any segment and stays where it is.
+    `ends` are the patterns whose last segment led here; at a `**` node, `trailing` are the
+    patterns that end in that `**`, which must have consumed at least one segment.
     """
 
-    @cache
-    def step(i: int, j: int) -> bool:
-        if j == len(directory):
-            return i < len(pattern)
-        if i == len(pattern):
-            return False
-        if pattern[i] == "**":
-            return step(i + 1, j) or step(i, j + 1)
-        return bool(_segment_matcher(pattern[i]).match(directory[j])) and step(i + 1, j + 1)
+    __slots__ = ("ends", "globstar", "is_globstar", "literal", "trailing", "wild")
 
-    return step(0, 0)
+    def __init__(self, *, is_globstar: bool = False) -> None:
+        self.is_globstar = is_globstar
+        self.literal: dict[str, _Node] = {}
+        self.wild: list[tuple[SegmentTest, _Node]] = []
+        self.globstar: _Node | None = None
+        self.ends: list[int] = []
+        self.trailing: list[int] = []
+
+    @property
+    def has_children(self) -> bool:
+        return bool(self.literal or self.wild or self.globstar is not None)
+
+
+# A state is a node and, for a `**` node, whether it has consumed a segment yet.
+_State = tuple[_Node, bool]
+
+
+class PatternSet:
+    """Patterns matched together, each keeping its index (its place in the given order)."""
+
+    def __init__(self, patterns: Iterable[Pattern]) -> None:
+        self.patterns: tuple[Pattern, ...] = tuple(patterns)
+        self._root = _Node()
+        wild_nodes: dict[tuple[int, str], _Node] = {}
+        for index, pattern in enumerate(self.patterns):
+            if not pattern.segments:
+                continue
+            node = self._root
+            segments = _collapsed(pattern.segments)
+            for position, segment in enumerate(segments):
+                if segment == GLOBSTAR:
+                    if node.globstar is None:
+                        node.globstar = _Node(is_globstar=True)
+                    node = node.globstar
+                    if position == len(segments) - 1:
+                        node.trailing.append(index)
+                    continue
+                if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
+                    node = node.literal.setdefault(segment, _Node())
+                else:
+                    key = (id(node), segment)
+                    child = wild_nodes.get(key)
+                    if child is None:
+                        child = wild_nodes[key] = _Node()
+                        node.wild.append((_segment_test(segment), child))
+                    node = child
+                if position == len(segments) - 1:
+                    node.ends.append(index)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def matching(self, path: str, *, is_dir: bool) -> list[int]:
+        """The indices of every pattern matching `path`, in order."""
+        path = normalize(path)
+        if not path:
+            return []
+        found: set[int] = set()
+        for state, consumed in self._walk(path.split("/")):
+            found.update(state.ends)
+            if consumed:
+                found.update(state.trailing)
+        return sorted(i for i in found if is_dir or not self.patterns[i].dir_only)
+
+    def first(self, path: str, *, is_dir: bool) -> int | None:
+        """The index of the first pattern (in order) matching `path`, or None."""
+        found = self.matching(path, is_dir=is_dir)
+        return found[0] if found else None
+
+    def any(self, path: str, *, is_dir: bool) -> bool:
+        return self.first(path, is_dir=is_dir) is not None
+
+    def could_match_below(self, directory: str) -> bool:
+        """Whether some path strictly inside `directory` could match one of the patterns: its
+        segments match a prefix of a pattern and at least one pattern segment is left."""
+        directory = normalize(directory)
+        if directory == "":
+            return any(pattern.segments for pattern in self.patterns)
+        return any(state.is_globstar or state.has_children
+                   for state, _ in self._walk(directory.split("/")))
+
+    def _walk(self, names: Sequence[str]) -> Iterable[_State]:
+        """The states after running `names` through the trie (none: nothing can match)."""
+        states = _closure([(self._root, False)])
+        for name in names:
+            step: list[_State] = []
+            for node, _ in states:
+                if node.is_globstar:
+                    step.append((node, True))
+                child = node.literal.get(name)
+                if child is not None:
+                    step.append((child, False))
+                step.extend((child, False) for test, child in node.wild if test(name))
+            if not step:
+                return ()
+            states = _closure(step)
+        return states
+
+
+def _closure(states: Iterable[_State]) -> list[_State]:
+    """`states` and every `**` node they reach without consuming a segment (a `**` may match
+    none), each once; a `**` that consumed a segment wins over the same one that did not."""
+    seen: dict[int, _State] = {}
+    pending = list(states)
+    while pending:
+        node, consumed = pending.pop()
+        known = seen.get(id(node))
+        if known is not None and (known[1] or not consumed):
+            continue
+        seen[id(node)] = (node, consumed)
+        if node.globstar is not None:
+            pending.append((node.globstar, False))
+    return list(seen.values())

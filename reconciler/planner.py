@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
 from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
-from reconciler.matching import Pattern, is_inside, normalize, parent_of
+from reconciler.matching import Pattern, PatternSet, normalize, parent_of
 from reconciler.plan import (
     Change,
     ClearHistory,
@@ -91,7 +91,12 @@ def _root_key(root: str) -> str:
 
 
 class SpaceRules:
-    """One space's manifest entries, compiled."""
+    """One space's manifest entries, compiled.
+
+    Each kind of pattern is one `PatternSet`, so a path is matched against all of them at
+    once (10,000 purge entries cost about what one does), and the prune roots are kept with
+    every directory above them, so whether a directory anchors one is a set lookup.
+    """
 
     def __init__(self, space: SpaceSpec) -> None:
         self.space = space
@@ -108,20 +113,38 @@ class SpaceRules:
             for pattern, rule in self._keep[: len(space.exist)]
             if pattern.is_literal and pattern.body
         ]
+        self._keep_set = PatternSet(pattern for pattern, _ in self._keep)
+        self._purge_set = PatternSet(pattern for pattern, _ in self._purge)
+        # Entries with predicates take part where a directory's files must be looked at.
+        self._judge_set = PatternSet(pattern for pattern, _ in self._judges)
+        self._guard_set = PatternSet(pattern for pattern, _ in self._guards)
+        deleting = (*self._purge, *self._judges)
+        modes = {rule.mode for _, rule in deleting}
+        self._purge_by_mode = {
+            mode: PatternSet(pattern for pattern, rule in deleting if rule.mode == mode)
+            for mode in modes
+        }
+        self._exist_set = PatternSet(pattern for pattern, _ in self._literal_exist)
+        self._prune_anchors: set[str] = set()
+        for root in self._prune:
+            segments = root.split("/") if root else []
+            self._prune_anchors.update("/".join(segments[:depth])
+                                       for depth in range(len(segments) + 1))
 
     def root_context(self) -> Context:
         return Context(prune_root=self._prune.get(""))
 
     def context(self, parent: Context, path: str, *, is_dir: bool) -> Context:
         """The context of `path`, a child of a directory whose context is `parent`."""
-        kept = parent.kept or any(p.matches(path, is_dir=is_dir) for p, _ in self._keep)
-        own = next((rule for p, rule in self._purge if p.matches(path, is_dir=is_dir)), None)
+        kept = parent.kept or self._keep_set.any(path, is_dir=is_dir)
+        first = self._purge_set.first(path, is_dir=is_dir)
+        own = self._purge[first][1] if first is not None else None
         purges, guards = parent.purges, parent.guards
         if self._judges or self._guards:
-            judges = [rule for p, rule in self._judges if p.matches(path, is_dir=is_dir)]
+            judges = [self._judges[i][1] for i in self._judge_set.matching(path, is_dir=is_dir)]
             purges = purge_chain(judges, own, parent.purges, parent.purge)
-            guards = (*(rule for p, rule in self._guards if p.matches(path, is_dir=is_dir)),
-                      *guards)
+            guards = (*(self._guards[i][1]
+                        for i in self._guard_set.matching(path, is_dir=is_dir)), *guards)
         return Context(
             kept=kept,
             purge=own or parent.purge,
@@ -143,11 +166,10 @@ class SpaceRules:
 
     def anchors_prune(self, directory: str) -> bool:
         """Whether `directory` is a prune root or holds one (so it is never deleted)."""
-        key = normalize(directory)
-        return any(root == key or is_inside(root, key) for root in self._prune)
+        return normalize(directory) in self._prune_anchors
 
     def _exist_below(self, directory: str) -> bool:
-        return any(p.could_match_below(directory) for p, _ in self._literal_exist)
+        return self._exist_set.could_match_below(directory)
 
     def must_list(self, directory: str, context: Context) -> bool:
         """Whether the plan needs the children of `directory` (whose context is given).
@@ -162,19 +184,21 @@ class SpaceRules:
         if context.kept:
             return False
         if context.targeted:
-            if context.guards or any(p.could_match_below(directory)
-                                     for p, _ in (*self._keep, *self._guards)):
+            if (context.guards or self._keep_set.could_match_below(directory)
+                    or self._guard_set.could_match_below(directory)):
                 return True
             mode = context.mode
             if any(rule.mode != mode for rule in context.purges):
                 return True  # an entry of another mode judges the files inside
             return any(
-                rule.mode != mode and p.could_match_below(directory)
-                for p, rule in (*self._purge, *self._judges)
+                patterns.could_match_below(directory)
+                for other, patterns in self._purge_by_mode.items()
+                if other != mode
             )
         if context.judged:
             return True
-        return any(p.could_match_below(directory) for p, _ in (*self._purge, *self._judges))
+        return (self._purge_set.could_match_below(directory)
+                or self._judge_set.could_match_below(directory))
 
     @property
     def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:

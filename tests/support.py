@@ -34,7 +34,7 @@ def space_spec(
     user_id: str | None = None,
 ) -> SpaceSpec:
     """A space as a manifest would give it; each entry on its own line of `test.yaml`."""
-    line = iter(range(1, 10_000))
+    line = iter(range(1, 10**7))
 
     def at() -> Location:
         return Location("test.yaml", next(line), 5)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from reconciler.matching import Pattern, is_inside, parent_of
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wcmatch import fnmatch, glob
+
+from reconciler.matching import Pattern, PatternSet, is_inside, parent_of
 
 CASES = [
     # pattern, path, is_dir, expected
@@ -83,3 +88,80 @@ def test_path_helpers() -> None:
     assert not is_inside("ab", "a")
     assert not is_inside("a", "a")
     assert is_inside("a", "")
+
+
+# -- the matcher agrees with wcmatch's whole-path glob, and stays fast --------------------------
+
+_GLOB = glob.GLOBSTAR | glob.DOTGLOB | glob.CASE | glob.FORCEUNIX
+
+segment_chars = st.sampled_from([*"ab.-!^[]*?Z", "\u00e9"])
+pattern_segment = st.one_of(
+    st.just("**"),
+    st.text(segment_chars, min_size=1, max_size=6).filter(lambda s: s not in (".", "..")),
+)
+name = st.text(st.sampled_from([*"ab.-!^[]Z", "\u00e9"]), min_size=1, max_size=5).filter(
+    lambda s: s not in (".", ".."))  # SMH names are never `.` or `..`
+
+
+def wcmatch_below(pattern: str, directory: str) -> bool:
+    """The former reference: some path one or more segments below `directory` that the
+    pattern's segments could still take (the planner's brute force oracle reads the same)."""
+    segments = pattern.rstrip("/").split("/")
+    parts = directory.split("/")
+
+    def step(i: int, j: int) -> bool:
+        if j == len(parts):
+            return i < len(segments)
+        if i == len(segments):
+            return False
+        if segments[i] == "**":
+            return step(i + 1, j) or step(i, j + 1)
+        return bool(fnmatch.fnmatch(parts[j], segments[i],
+                                    flags=fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX)
+                    ) and step(i + 1, j + 1)
+
+    return step(0, 0)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(pattern_segment, min_size=1, max_size=5), st.booleans(),
+       st.lists(name, min_size=1, max_size=5), st.booleans())
+def test_matching_agrees_with_wcmatch_glob(
+    segments: list[str], dir_only: bool, names: list[str], is_dir: bool
+) -> None:
+    text = "/".join(segments) + ("/" if dir_only else "")
+    path = "/".join(names)
+    expected = (is_dir or not dir_only) and bool(
+        glob.compile("/".join(segments), flags=_GLOB).match(path))
+    pattern = Pattern(text)
+    assert pattern.matches(path, is_dir=is_dir) is expected
+    assert PatternSet([Pattern("x/y"), pattern]).matching(path, is_dir=is_dir) == (
+        [1] if expected else [])
+    assert pattern.could_match_below(path) is wcmatch_below(text, path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4), st.booleans()),
+                min_size=1, max_size=8),
+       st.lists(name, min_size=1, max_size=4), st.booleans())
+def test_a_pattern_set_finds_what_each_pattern_finds_alone(
+    texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
+) -> None:
+    patterns = [Pattern("/".join(segs) + ("/" if d else "")) for segs, d in texts]
+    path = "/".join(names)
+    together = PatternSet(patterns)
+    alone = [i for i, p in enumerate(patterns) if p.matches(path, is_dir=is_dir)]
+    assert together.matching(path, is_dir=is_dir) == alone
+    assert together.first(path, is_dir=is_dir) == (alone[0] if alone else None)
+    assert together.could_match_below(path) is any(p.could_match_below(path) for p in patterns)
+
+
+def test_many_globstars_against_a_deep_chain_cost_linear_time() -> None:
+    pattern = Pattern("/".join(["**/a*"] * 6) + "/b")
+    deep = "/".join(["a"] * 60)
+    started = time.perf_counter()
+    for depth in range(1, 61):
+        assert pattern.matches(deep[: 2 * depth - 1], is_dir=True) is False
+        assert pattern.could_match_below(deep[: 2 * depth - 1])
+    assert pattern.matches(deep + "/b", is_dir=False)
+    assert time.perf_counter() - started < 1.0

@@ -171,3 +171,17 @@ def test_the_test_environment_is_pinned_and_the_package_keeps_lower_bounds() -> 
     ])
     assert all(spec.startswith("==") for spec in pins.values()), pins
     assert set(declared) <= set(pins), set(declared) - set(pins)
+
+
+def test_the_listing_and_request_bounds_are_the_ones_the_code_applies() -> None:
+    from reconciler.client.reader import MAX_DIRECTORY_ENTRIES, MAX_LISTING_PAGES, SmhReadClient
+    from reconciler.client.session import MAX_ANSWER_BYTES, REQUEST_DEADLINE
+
+    safety = section("## Safety")
+    assert f"at most {MAX_DIRECTORY_ENTRIES:,} entries" in safety
+    assert SmhReadClient.max_pages == MAX_LISTING_PAGES
+    assert f"at most {MAX_LISTING_PAGES:,} pages" in safety
+    assert f"{REQUEST_DEADLINE:g} s for its\n  whole answer" in safety
+    assert f"over {MAX_ANSWER_BYTES // 2**20} MiB" in safety
+    assert "30 s for a byte" in safety
+    assert (ROOT / "docs" / "reliability.md").is_file()

@@ -6,7 +6,11 @@ through, so no code path through a reader can send a write, whatever it tries.
 Listing uses marker mode (`by-marker=1`, and `limit=100` from the first 400 `ParamInvalid` to
 a larger limit on) and follows `nextMarker` to its end: a short page is not the end,
 markers may be integers or strings, an empty/null/absent marker ends, and a marker seen
-before is an error rather than an endless loop. Entry paths are the requested directory joined
+before is an error rather than an endless loop. Every listing is bounded: past
+`MAX_LISTING_PAGES` pages, or (directories) past `MAX_DIRECTORY_ENTRIES` entries or the
+caller's tighter bound, it is an error, so a server that answers with fresh markers forever
+cannot keep a plan running. A page without its `contents` list, or with a row lacking a name or
+type, is an error too, never an empty directory. Entry paths are the requested directory joined
 with each entry's `name`, spelled exactly as the server spells it.
 """
 
@@ -24,7 +28,7 @@ import httpx
 
 from reconciler.auth import Credentials, Grants, Operation, grants_for, protect_logger
 from reconciler.client.models import DirectoryPage, RecycledItem, SpaceFileCount, TaskState
-from reconciler.client.session import Answer, Query, Session, route
+from reconciler.client.session import REQUEST_DEADLINE, Answer, Query, Session, route
 from reconciler.client.shapes import (
     JsonObject,
     ShapeError,
@@ -38,8 +42,10 @@ from reconciler.client.shapes import (
     get_opt_int,
     get_opt_str,
     get_opt_text,
+    get_rows,
     get_str,
     path_from,
+    server_text,
     to_int,
 )
 from reconciler.errors import ReconcileError, SmhError
@@ -61,6 +67,12 @@ FALLBACK_PAGE_SIZE: Final = 100
 says marker-mode listing takes at most 100."""
 BY_MARKER_ROUTES: Final = frozenset({"directory", "recycled"})
 """Listings that get `by-marker=1`, as the current SDKs send it to choose marker mode."""
+MAX_DIRECTORY_ENTRIES: Final = 1_000_000
+"""The most entries one directory listing may serve (rows repeated across pages count each
+time); past it the listing is an error."""
+MAX_LISTING_PAGES: Final = 10_000
+"""The most pages one listing may take: the entry cap at 100 entries a page, the smallest
+page size the SMH docs name."""
 
 # Every type that is not a directory is a leaf for the tool: media items are files, symlinks,
 # metadata-only "virtual" items and "multi-file" items (two SDKs list it) are deleted like
@@ -103,6 +115,8 @@ class SmhReadClient:
     ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET"})
     REVOKES_TOKENS: ClassVar[bool] = False
     """Whether closing revokes the tokens it minted (a DELETE, so never for a reader)."""
+    max_pages: int = MAX_LISTING_PAGES
+    """The most pages one listing may take."""
 
     def __init__(
         self,
@@ -113,6 +127,7 @@ class SmhReadClient:
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: float = 30.0,
+        deadline: float = REQUEST_DEADLINE,
         page_size: int = MAX_PAGE_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -131,6 +146,7 @@ class SmhReadClient:
             allowed_methods=self.ALLOWED_METHODS,
             retry=retry,
             timeout=timeout,
+            deadline=deadline,
             clock=clock,
             revoke_tokens=self.REVOKES_TOKENS,
         )
@@ -232,13 +248,18 @@ class SmhReadClient:
         user_id: str | None,
         read: Callable[[JsonObject], list[_T]],
         next_marker: Callable[[JsonObject, str | None], str | None] | None = None,
+        max_items: int | None = None,
     ) -> Iterator[tuple[list[_T], str | None]]:
         """Marker paging: yields each page's items and its next marker, to the end.
 
-        `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`)."""
+        `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`).
+        At most `max_pages` pages and (when given) `max_items` items in all; beyond
+        either, the listing is an error.
+        """
         read_marker = next_marker or _next_marker
         seen: set[str] = set()
         marker: str | None = None
+        served = 0
         while True:
             query: list[tuple[str, str | None]] = [("limit", str(limit))]
             if marker is not None:
@@ -251,6 +272,11 @@ class SmhReadClient:
                 return read(obj), read_marker(obj, sent)
 
             items, marker = answer.parse(page)
+            served += len(items)
+            if max_items is not None and served > max_items:
+                raise answer.malformed(
+                    f"the listing served more than {max_items:,} entries, more than it may hold"
+                )
             yield items, marker
             if marker is None:
                 return
@@ -258,21 +284,32 @@ class SmhReadClient:
                 raise answer.malformed(
                     f"nextMarker {marker!r} was already followed: the listing would never end"
                 )
+            if len(seen) + 1 >= self.max_pages:
+                raise answer.malformed(f"the listing did not end after {self.max_pages:,} pages")
             seen.add(marker)
 
     # -- directories ---------------------------------------------------------------------------
 
     def iter_directory_pages(
-        self, space: str, path: str = "", *, user_id: str | None = None
+        self,
+        space: str,
+        path: str = "",
+        *,
+        user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> Iterator[DirectoryPage]:
-        """The pages of one directory's listing, in the server's order."""
+        """The pages of one directory's listing, in the server's order.
+
+        More than `max_entries` entries served in all (at most `MAX_DIRECTORY_ENTRIES`) is
+        an error.
+        """
         check_path(path, allow_root=True)
 
         def read(data: JsonObject) -> list[RemoteEntry]:
             return [
                 _entry(item, path, f"contents[{index}]")
-                for index, item in enumerate(get_list(data, "contents", "answer",
-                                                      default_empty=True))
+                for index, item in enumerate(get_rows(data, "contents", "answer",
+                                                      fields=("name", "type")))
             ]
 
         for entries, marker in self._follow(
@@ -282,19 +319,27 @@ class SmhReadClient:
             limit=self.page_size,
             user_id=user_id,
             read=read,
+            max_items=min(max_entries, MAX_DIRECTORY_ENTRIES),
         ):
             yield DirectoryPage(tuple(entries), marker)
 
     def list_directory(
-        self, space: str, path: str = "", *, user_id: str | None = None
+        self,
+        space: str,
+        path: str = "",
+        *,
+        user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> list[RemoteEntry]:
         """Every child of one directory, each once, in the server's order.
 
         An entry repeated across pages (the directory changed while it was being paged) is
-        kept once; the same name as both a file and a directory is an error.
+        kept once; the same name as both a file and a directory is an error. Serving more
+        than `max_entries` entries (see `iter_directory_pages`) is an error.
         """
         entries: dict[str, RemoteEntry] = {}
-        for page in self.iter_directory_pages(space, path, user_id=user_id):
+        for page in self.iter_directory_pages(space, path, user_id=user_id,
+                                              max_entries=max_entries):
             for entry in page.entries:
                 earlier = entries.setdefault(entry.path, entry)
                 if earlier.type is not entry.type:
@@ -418,8 +463,8 @@ class SmhReadClient:
         def read(data: JsonObject) -> list[RecycledItem]:
             return [
                 _recycled(item, f"contents[{index}]")
-                for index, item in enumerate(get_list(data, "contents", "answer",
-                                                      default_empty=True))
+                for index, item in enumerate(get_rows(data, "contents", "answer",
+                                                      fields=("type",)))
             ]
 
         items: list[RecycledItem] = []
@@ -508,7 +553,7 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
         crc64=get_opt_text(obj, "crc64", what),
     )
     return RemoteEntry(f"{parent}/{name}" if parent else name, entry_type, fingerprint,
-                       kind if entry_type is EntryType.UNKNOWN else None)
+                       server_text(kind, 64) if entry_type is EntryType.UNKNOWN else None)
 
 
 def server_time(header: str | None) -> str | None:

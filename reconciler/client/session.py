@@ -6,9 +6,12 @@ header, or in the `access_token` query parameter as `TokenTransport` says: `auto
 from the header to the query after a 400 `EmptyAccessToken`, which a server answers before
 doing anything, and keeps the query for the rest of the run; a token the server calls invalid
 is renewed once and the request sent again), minting tokens with a short `period` and, for a
-client that may write, revoking them when it closes, the retry policy, a cap on answer size,
-redacted debug logging (no URL with its query is ever logged by this module, and httpx's own
-lines pass through the redacting filter), and turning error answers into `SmhRequestError`.
+client that may write, revoking them when it closes, the retry policy, a cap on answer size and
+a deadline on each answer (the read timeout bounds each wait for a byte, the deadline the whole
+request: every socket wait of httpx's connections ends at it, so headers or a body dribbled a
+byte at a time end), redacted debug logging (no URL with its query is ever logged by this
+module, and httpx's own lines pass through the redacting filter), and turning error answers
+into `SmhRequestError`.
 
 `MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
 refuses any method outside its allowed set before anything is sent.
@@ -17,12 +20,15 @@ refuses any method outside its allowed set before anything is sent.
 from __future__ import annotations
 
 import json
+import ssl
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from reconciler import __version__
@@ -38,7 +44,7 @@ from reconciler.auth import (
     redact,
     token_provider,
 )
-from reconciler.client.shapes import ShapeError, as_object, get_int, get_str
+from reconciler.client.shapes import ShapeError, as_object, get_int, get_str, server_text
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
 
@@ -49,6 +55,8 @@ for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "ht
 
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 """The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
+REQUEST_DEADLINE: Final = 120.0
+"""Seconds one request may take from sending to its answer's last byte."""
 
 TOKEN_PERIOD: Final = 900
 """Seconds a minted token lives unused. SMH extends a token on every call and the provider
@@ -85,6 +93,78 @@ class MethodGuard(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+_deadlines = threading.local()
+"""When the request the calling thread is sending must be done (`ends`, monotonic seconds)."""
+
+
+def _within_deadline(timeout: float | None) -> float | None:
+    """A socket wait of at most `timeout` that also ends at the calling request's deadline."""
+    ends: float | None = getattr(_deadlines, "ends", None)
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every wait ends at the deadline of the request using it, so that
+    headers dribbled a byte at a time end as a body does."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout)))
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(
+            host, port, _within_deadline(timeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                            ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(
+            path, _within_deadline(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _network_transport() -> httpx.HTTPTransport:
+    """httpx's transport, its connections bounded by each request's deadline (httpx has no
+    total timeout of its own)."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return transport
 
 
 def encode_path(path: str) -> str:
@@ -141,13 +221,13 @@ class Answer:
         except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
-            code = _short(data.get("code"))
-            message = _short(data.get("message"))
-            request_id = _short(data.get("requestId"))
+            code = server_text(data.get("code"))
+            message = server_text(data.get("message"))
+            request_id = server_text(data.get("requestId"))
         elif self.body:
             message = _preview(self.body)
         header_id = self.headers.get("x-request-id") or self.headers.get("x-smh-request-id")
-        return code, message, request_id or _short(header_id)
+        return code, message, request_id or server_text(header_id)
 
     @property
     def code(self) -> str | None:
@@ -178,15 +258,8 @@ class Answer:
         )
 
 
-def _short(value: object, limit: int = 300) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = "".join(char if char.isprintable() else "?" for char in value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _preview(body: bytes) -> str:
-    return _short(body[:300].decode("utf-8", "replace"), limit=120) or "(empty)"
+    return server_text(body[:8192].decode("utf-8", "replace"), limit=120) or "(empty)"
 
 
 class Session:
@@ -207,6 +280,7 @@ class Session:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         revoke_tokens: bool = False,
         token_period: int = TOKEN_PERIOD,
+        deadline: float = REQUEST_DEADLINE,
     ) -> None:
         self.library = library
         self.retry = retry
@@ -217,7 +291,8 @@ class Session:
         self._token_in_query = credentials.token_transport is TokenTransport.QUERY
         self._revoke_tokens = revoke_tokens
         self._token_period = token_period
-        inner = transport if transport is not None else httpx.HTTPTransport()
+        self._deadline = deadline
+        inner = transport if transport is not None else _network_transport()
         self._http = httpx.Client(
             base_url=endpoint.rstrip("/"),
             transport=MethodGuard(inner, allowed_methods),
@@ -385,6 +460,18 @@ class Session:
         return _with_attempts(answer, attempts)
 
     def _read(self, method: str, path: str, request: httpx.Request) -> Answer:
+        # Wall time, not the injectable clock: the deadline guards against a real server.
+        ends = _deadlines.ends = time.monotonic() + self._deadline
+        try:
+            return self._read_by(ends, method, path, request)
+        except httpx.TimeoutException:
+            if time.monotonic() < ends:
+                raise  # an ordinary timeout, retried
+            raise self._past_deadline(method, path, None) from None
+        finally:
+            _deadlines.ends = None
+
+    def _read_by(self, ends: float, method: str, path: str, request: httpx.Request) -> Answer:
         response = self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
@@ -392,10 +479,12 @@ class Session:
                 raise self._too_large(method, path, response.status_code)
             chunks: list[bytes] = []
             size = 0
+            self._check_deadline(ends, method, path, response.status_code)
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > self._max_answer_bytes:
                     raise self._too_large(method, path, response.status_code)
+                self._check_deadline(ends, method, path, response.status_code)
                 chunks.append(chunk)
         except httpx.DecodingError as error:
             # A body that does not match its Content-Encoding: garbled, not worth a retry.
@@ -406,6 +495,18 @@ class Session:
         finally:
             response.close()
         return Answer(method, path, response.status_code, response.headers, b"".join(chunks))
+
+    def _check_deadline(self, ends: float, method: str, path: str, status: int) -> None:
+        if time.monotonic() > ends:
+            raise self._past_deadline(method, path, status)
+
+    def _past_deadline(self, method: str, path: str, status: int | None) -> SmhRequestError:
+        return SmhRequestError(
+            method=method,
+            route=path,
+            status=status,
+            reason=f"the answer did not arrive in full within {self._deadline:g} s",
+        )
 
     def _too_large(self, method: str, path: str, status: int) -> SmhRequestError:
         return SmhRequestError(

@@ -2,14 +2,23 @@
 `KeyError` or `TypeError` from deep inside the client.
 
 The request pipeline turns a `ShapeError` into an `SmhRequestError` that names the request.
+
+`server_text` is the one way in for the free text a server sends back (error codes and
+messages, request ids, a batch item's `code` and `message`): it is redacted as it is read, so a
+token or secret echoed by the server reaches no output, report or journal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
+
+from reconciler.auth import redact
 
 JsonObject = Mapping[str, object]
 
+_SECRET_ROOM: Final = 4096
+"""Characters read past a text's shown length, so a secret that straddles the cut is whole."""
 
 
 class ShapeError(ValueError):
@@ -33,6 +42,20 @@ def get_list(data: JsonObject, key: str, what: str, *, default_empty: bool = Fal
     if value is None and default_empty:
         return []
     return as_list(value, f"{what}.{key}")
+
+
+def get_rows(data: JsonObject, key: str, what: str, *, fields: tuple[str, ...]) -> list[object]:
+    """A listing's rows: `data[key]` must be a list (absent or null is not an empty one: a page
+    that lost its rows must never read as an empty directory), and every row an object whose
+    `fields` are non-empty strings."""
+    rows = get_list(data, key, what)
+    for index, row in enumerate(rows):
+        where = f"{key}[{index}]"
+        obj = as_object(row, where)
+        for field in fields:
+            if not get_str(obj, field, where):
+                raise ShapeError(f"{where}.{field} is empty")
+    return rows
 
 
 def get_str(data: JsonObject, key: str, what: str) -> str:
@@ -94,6 +117,23 @@ def get_marker(data: JsonObject, key: str, what: str) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ShapeError(f"{what}.{key} is {_kind(value)}, not a string or integer")
+
+
+def server_text(value: object, limit: int = 300) -> str | None:
+    """Free text from a server as it may be shown: printable, at most `limit` characters, and
+    redacted; None when `value` is not a string."""
+    if not isinstance(value, str):
+        return None
+    # Redacted before it is cut short, so that no secret is cut in two and shown in part.
+    text = redact(value[: limit + _SECRET_ROOM])
+    text = "".join(char if char.isprintable() else "?" for char in text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def get_opt_server_text(data: JsonObject, key: str, what: str) -> str | None:
+    """An optional free-text field (see `server_text`)."""
+    get_opt_str(data, key, what)
+    return server_text(data.get(key))
 
 
 def check_name(name: str, what: str) -> str:

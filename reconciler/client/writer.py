@@ -32,7 +32,7 @@ from reconciler.client.shapes import (
     as_list,
     as_object,
     get_opt_int,
-    get_opt_str,
+    get_opt_server_text,
     path_from,
     to_int,
 )
@@ -292,8 +292,8 @@ def _raw_results(raw: object) -> list[_Raw]:
                 path=None if path is None else path_from(path, f"{what}.path"),
                 status=to_int(obj.get("status"), f"{what}.status"),
                 recycled_item_id=get_opt_int(obj, "recycledItemId", what),
-                code=get_opt_str(obj, "code", what),
-                message=get_opt_str(obj, "message", what),
+                code=get_opt_server_text(obj, "code", what),
+                message=get_opt_server_text(obj, "message", what),
             )
         )
     return out

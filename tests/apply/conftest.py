@@ -23,6 +23,7 @@ from reconciler.walker import walk_library
 
 LIBRARY = "smhtest"
 TOKEN = "apply-token-7c1d9e2f"
+SECRET = "apply-library-secret-41c8"
 ENDPOINT = "https://smhtest.api.tencentsmh.cn"
 
 PATHS = [
@@ -38,7 +39,7 @@ PATHS = [
 
 
 def seed(paths: list[str] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"library": LIBRARY, "secret": "s", "token": TOKEN,
+    return {"library": LIBRARY, "secret": SECRET, "token": TOKEN,
             "spaces": {"-": list(PATHS if paths is None else paths)}, **extra}
 
 

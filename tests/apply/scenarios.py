@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.apply.conftest import LIBRARY, TOKEN
+from tests.apply.conftest import LIBRARY, SECRET, TOKEN
 
 HEAD = f"""\
 version: 1
@@ -30,7 +30,7 @@ class Scenario:
     extra_seed: dict[str, Any] = field(default_factory=dict)
 
     def seed(self) -> dict[str, Any]:
-        return {"library": LIBRARY, "secret": "s", "token": TOKEN, "spaces": self.spaces,
+        return {"library": LIBRARY, "secret": SECRET, "token": TOKEN, "spaces": self.spaces,
                 **self.extra_seed}
 
 

@@ -15,7 +15,7 @@ from deepdiff import DeepDiff
 
 from reconciler.cli import main
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import LIBRARY, TOKEN, deleted_paths
+from tests.apply.conftest import LIBRARY, SECRET, TOKEN, deleted_paths
 from tests.apply.scenarios import HEAD, SCENARIOS, Scenario, subtree, with_ancestors
 
 pytestmark = pytest.mark.e2e
@@ -498,7 +498,7 @@ def test_a_wrong_library_secret_is_one_error_about_credentials(simple: Library) 
 
 def test_a_read_only_token_names_the_grant_apply_needs(simple: Library) -> None:
     answer = httpx.get(f"{simple.url}/api/v1/token", params={
-        "library_id": LIBRARY, "library_secret": "s", "grant": ""})
+        "library_id": LIBRARY, "library_secret": SECRET, "grant": ""})
     read_only = answer.json()["accessToken"]
     code, out, _ = simple.apply(env={"SMH_ACCESS_TOKEN": read_only})
     assert code == 1

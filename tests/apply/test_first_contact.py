@@ -17,7 +17,7 @@ import pytest
 from deepdiff import DeepDiff
 
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import deleted_paths
+from tests.apply.conftest import SECRET, deleted_paths
 from tests.apply.scenarios import Scenario
 from tests.apply.test_apply_cli import MANIFEST, SEED_PATHS, Library
 
@@ -63,7 +63,7 @@ def test_plan_and_apply_work_unchanged_in_each_token_transport(
     with serve(tmp_path, token_transport=server_reads) as library:
         env: dict[str, str | None] = {"SMH_TOKEN_TRANSPORT": client_sends}
         if credential == "SMH_LIBRARY_SECRET":
-            env.update(SMH_ACCESS_TOKEN=None, SMH_LIBRARY_SECRET="s")
+            env.update(SMH_ACCESS_TOKEN=None, SMH_LIBRARY_SECRET=SECRET)
         code, plan_out, plan_err = library.run("plan", library.manifest,
                                                "--detailed-exitcode", env=env)
         assert code == 2, plan_out + plan_err

@@ -13,6 +13,7 @@ import pytest
 
 from reconciler.auth import Credentials, Secret
 from reconciler.client import RetryPolicy, SmhReadClient, SmhWriteClient
+from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Clock, Emulator
 
 LIBRARY = "smhdemo"
@@ -55,7 +56,7 @@ class Sleeps:
 
 Connect = Callable[..., Any]
 """`connect(cls=SmhReadClient, *, credentials, transport, endpoint, attempts, page_size, clock,
-timeout)`: a client against the scenario's emulator, closed after the test."""
+timeout, deadline)`: a client against the scenario's emulator, closed after the test."""
 
 
 def seeded(**changes: Any) -> dict[str, Any]:
@@ -107,6 +108,7 @@ def connect(emu: Emulator, clock: Clock, sleeps: Sleeps) -> Iterator[Connect]:
         page_size: int = 1000,
         clock: Callable[[], float] | None = None,
         timeout: float = 30.0,
+        deadline: float = REQUEST_DEADLINE,
     ) -> Any:
         client = cls(
             endpoint=endpoint,
@@ -117,6 +119,7 @@ def connect(emu: Emulator, clock: Clock, sleeps: Sleeps) -> Iterator[Connect]:
             retry=RetryPolicy(attempts=attempts, base_delay=0.5, max_delay=8.0,
                               sleep=sleeps, random=lambda: 0.5),
             timeout=timeout,
+            deadline=deadline,
             page_size=page_size,
             clock=clock or emulator_clock,
         )

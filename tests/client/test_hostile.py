@@ -5,13 +5,19 @@ around its transport spoils the answer before the client reads it."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import Any
 
 import httpx
 import pytest
 
+from reconciler.auth import Credentials, Secret
 from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWriteClient
+from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Emulator
 from reconciler.errors import SmhError
 
@@ -226,3 +232,178 @@ def test_a_bin_count_without_total_is_counted_by_listing(
     writer.batch_delete("-", [DeleteItem("hello.txt", False), DeleteItem("tmp", False)])
     assert writer.recycle_bin_items("-") == 2
     assert len(requests_of(emu, "recycled")) == 2  # the page-mode ask, then the listing
+
+
+# -- listings are bounded ----------------------------------------------------------------------
+
+
+class Marked(httpx.BaseTransport):
+    """Drops the made-up markers before the emulator sees them (it would refuse them)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_remove_param("marker")
+        return self.inner.handle_request(request)
+
+
+def test_a_directory_serving_more_entries_than_allowed_is_an_error(
+    emu: Emulator, connect: Connect
+) -> None:
+    reader: SmhReadClient = connect(page_size=1)
+    assert len(reader.list_directory("-", "", max_entries=4)) == 4
+    with pytest.raises(SmhRequestError, match="served more than 3 entries"):
+        reader.list_directory("-", "", max_entries=3)
+    assert len(requests_of(emu, "directory")) == 4 + 4  # the second stopped at its fourth page
+
+
+def test_rows_repeated_on_every_page_stop_at_the_entry_cap(
+    emu: Emulator, connect: Connect
+) -> None:
+    """A server that sends the same page with a fresh marker for ever."""
+    served = iter(range(10**9))
+    again = on("directory", lambda doc: {**doc, "nextMarker": f"fresh-{next(served)}"})
+    reader: SmhReadClient = connect(transport=Rewriting(Marked(emu.transport()), again))
+    with pytest.raises(SmhRequestError, match="served more than 10 entries"):
+        reader.list_directory("-", "", max_entries=10)
+    assert len(requests_of(emu, "directory")) == 3  # 4 rows a page
+
+
+@pytest.mark.parametrize("pages", [1, 2, 30])
+def test_a_listing_stops_after_the_page_cap(
+    emu: Emulator, connect: Connect, pages: int
+) -> None:
+    served = iter(range(10**9))
+    spoil = on("directory", lambda doc: {**doc, "contents": [],
+                                          "nextMarker": f"m{next(served)}"})
+    reader: SmhReadClient = connect(transport=Rewriting(Marked(emu.transport()), spoil))
+    reader.max_pages = pages
+    with pytest.raises(SmhRequestError, match=f"did not end after {pages} pages"):
+        reader.list_directory("-", "")
+    assert len(requests_of(emu, "directory")) == pages
+
+
+def test_the_recycle_bin_listing_is_bounded_too(emu: Emulator, connect: Connect) -> None:
+    served = iter(range(10**9))
+    spoil = on("recycled", lambda doc: {**doc, "contents": [],
+                                         "nextMarker": f"m{next(served)}"})
+    reader: SmhReadClient = connect(transport=Rewriting(Marked(emu.transport()), spoil))
+    reader.max_pages = 5
+    with pytest.raises(SmhRequestError, match="did not end after 5 pages"):
+        reader.list_recycle_bin("-")
+
+
+@pytest.mark.parametrize("doc", [{}, {"contents": None}, {"nextMarker": "m1"},
+                                 {"contents": [{"recycledItemId": 1, "originalPath": ["a"]}]}])
+def test_a_recycle_bin_page_not_in_the_documented_shape_is_an_error(
+    emu: Emulator, connect: Connect, doc: dict[str, Any]
+) -> None:
+    reader: SmhReadClient = connect(
+        transport=Rewriting(emu.transport(), on("recycled", lambda _: doc)))
+    with pytest.raises(SmhRequestError, match="unexpected answer"):
+        reader.list_recycle_bin("-")
+
+
+# -- every request has a deadline --------------------------------------------------------------
+
+
+class Dribbling(httpx.BaseTransport):
+    """Answers listings with a valid body sent a byte at a time, `pause` seconds apart."""
+
+    def __init__(self, inner: httpx.BaseTransport, pause: float) -> None:
+        self.inner = inner
+        self.pause = pause
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if "/api/v1/directory/" not in request.url.path:
+            return response
+        body = response.read()
+
+        def dribble() -> Iterator[bytes]:
+            for byte in body:
+                time.sleep(self.pause)
+                yield bytes([byte])
+
+        return httpx.Response(response.status_code, content=dribble(), request=request)
+
+
+def test_a_body_dribbled_a_byte_at_a_time_ends_at_the_deadline(
+    emu: Emulator, connect: Connect, sleeps: Sleeps
+) -> None:
+    reader: SmhReadClient = connect(transport=Dribbling(emu.transport(), 0.01), deadline=0.3)
+    started = time.monotonic()
+    with pytest.raises(SmhRequestError, match=r"did not arrive in full within 0\.3 s"):
+        reader.list_directory("-", "")
+    assert time.monotonic() - started < 2
+    assert sleeps.delays == []  # not retried: a server that dribbles would dribble again
+
+
+def test_a_slow_but_steady_answer_within_the_deadline_is_read(
+    emu: Emulator, connect: Connect
+) -> None:
+    reader: SmhReadClient = connect(transport=Dribbling(emu.transport(), 0.0), deadline=5)
+    assert len(reader.list_directory("-", "")) == 4
+
+
+def dribbling_server(pause: float, *, headers: bool = False
+                     ) -> tuple[socket.socket, threading.Thread, str]:
+    """A loopback HTTP server that answers one request with headers and then a body of spaces
+    a byte every `pause` seconds, never reaching the length it promised (with `headers`, it
+    dribbles a header line instead)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: " if headers else
+                               b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 100000\r\n\r\n")
+            with suppress(OSError):
+                while not stop.wait(pause):
+                    connection.sendall(b"x" if headers else b" ")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.stop = stop  # type: ignore[attr-defined]
+    return listener, thread, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("headers", [False, True], ids=["body", "headers"])
+def test_a_dribbling_server_over_loopback_ends_at_the_deadline(
+    connect: Connect, sleeps: Sleeps, headers: bool
+) -> None:
+    listener, thread, url = dribbling_server(0.02, headers=headers)
+    try:
+        reader: SmhReadClient = connect(
+            endpoint=url, credentials=Credentials(access_token=Secret("dribble-tok-31")),
+            deadline=0.5, timeout=5.0, attempts=3)
+        started = time.monotonic()
+        with pytest.raises(SmhRequestError, match=r"did not arrive in full within 0\.5 s"):
+            reader.list_directory("-", "")
+        assert time.monotonic() - started < 3
+        assert sleeps.delays == []
+    finally:
+        thread.stop.set()  # type: ignore[attr-defined]
+        listener.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.slow
+def test_a_dribbling_server_is_cut_off_at_the_stated_deadline(connect: Connect) -> None:
+    listener, thread, url = dribbling_server(1.0)
+    try:
+        reader: SmhReadClient = connect(
+            endpoint=url, credentials=Credentials(access_token=Secret("dribble-tok-32")),
+            attempts=1)
+        started = time.monotonic()
+        with pytest.raises(SmhRequestError, match=f"within {REQUEST_DEADLINE:g} s"):
+            reader.list_directory("-", "")
+        assert REQUEST_DEADLINE <= time.monotonic() - started < REQUEST_DEADLINE + 5
+    finally:
+        thread.stop.set()  # type: ignore[attr-defined]
+        listener.close()
+        thread.join(timeout=5)

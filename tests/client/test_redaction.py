@@ -134,3 +134,11 @@ def test_a_short_secret_is_masked_on_its_own_but_not_inside_other_words() -> Non
         "HTTP 404 LibraryNotFound for the directory"
     )
     assert redact("token t refused") == "token *** refused"
+
+
+def test_a_long_secret_is_masked_even_glued_to_other_text() -> None:
+    from reconciler.auth import Secret, redact
+
+    Secret("acctk0123456789abcdef")
+    assert redact("Deniedacctk0123456789abcdef!") == "Denied***!"
+    assert redact("x=acctk0123456789abcdefYZ") == "x=***YZ"
