@@ -219,6 +219,9 @@ class Operation(Enum):
     DELETE_PERMANENT = "delete_permanent"
     EMPTY_RECYCLE_BIN = "empty_recycle_bin"
     RESTORE = "restore"
+    CREATE_DIRECTORY = "create_directory"
+    DELETE_RECYCLED = "delete_recycled"
+    LIST_SPACES = "list_spaces"
     ADMIN = "admin"
 
 
@@ -234,7 +237,12 @@ _GRANTS: Final[Mapping[Operation, tuple[str, ...]]] = {
     ),
     Operation.EMPTY_RECYCLE_BIN: ("delete_recycled",),
     Operation.RESTORE: ("restore_recycled",),
-    # History config, history clear and the library-wide space list are admin-only.
+    Operation.CREATE_DIRECTORY: ("create_directory",),
+    # Deleting chosen bin items for good needs the same grant as emptying the bin.
+    Operation.DELETE_RECYCLED: ("delete_recycled",),
+    # Seeing every space of the library needs admin or space_admin; space_admin is narrower.
+    Operation.LIST_SPACES: ("space_admin",),
+    # History config and history clear are admin-only.
     Operation.ADMIN: ("admin",),
 }
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from reconciler.desired import Mode
 from reconciler.listing import Counted, EntryType
-from reconciler.plan import Delete, Plan, SpaceReport
+from reconciler.plan import Delete, DeleteRecycled, Plan, SpaceReport
 from reconciler.units import format_size
 
 
@@ -30,7 +30,13 @@ def item_files(delete: Delete) -> str:
     return text + " (listed)" if delete.counted is Counted.LISTING else text
 
 
-def item_size(delete: Delete) -> str:
+def bin_item_label(item: DeleteRecycled) -> str:
+    """`tmp/old.log (recycle bin #7, removed 400d ago)`: a bin item by its original path."""
+    path = item.original_path + ("/" if item.type is EntryType.DIR else "")
+    return f"{path} (recycle bin #{item.recycled_item_id}, removed {item.age or '?'} ago)"
+
+
+def item_size(delete: Delete | DeleteRecycled) -> str:
     return format_size(delete.bytes)
 
 
@@ -87,6 +93,12 @@ def summary_line(plan: Plan) -> str:
         if permanent:
             detail.append(f"{permanent} permanently")
         parts.append(f"{summary['delete']} to delete ({', '.join(detail)})")
+    if summary["create_directory"]:
+        parts.append(f"{count(summary['create_directory'], 'directory', 'directories')} "
+                     "to create")
+    if summary["delete_recycled"]:
+        parts.append(f"{count(summary['delete_recycled'], 'recycle-bin item')} to delete "
+                     "permanently")
     if summary["empty_recycle_bin"]:
         parts.append(f"{count(summary['empty_recycle_bin'], 'recycle bin')} to empty")
     if summary["clear_history"]:

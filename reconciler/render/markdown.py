@@ -6,10 +6,19 @@ GitHub refuses comments over 65,536 characters; a plan of any size renders under
 
 from __future__ import annotations
 
-from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
+from reconciler.plan import (
+    ClearHistory,
+    CreateDirectory,
+    Delete,
+    DeleteRecycled,
+    EmptyRecycleBin,
+    Plan,
+)
 from reconciler.render.common import (
+    bin_item_label,
     count,
     display_path,
+    item_size,
     listing_note,
     mode_label,
     refusal_note,
@@ -76,6 +85,12 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
             elif isinstance(change, EmptyRecycleBin):
                 rows.append(f"| 🔵 empty bin | ({count(change.items, 'item')} now) | | "
                             f"{_plain(change.reason)} |")
+            elif isinstance(change, CreateDirectory):
+                rows.append(f"| 🟢 create | {_cell(change.path + '/')} | | "
+                            f"{_plain(change.reason)} |")
+            elif isinstance(change, DeleteRecycled):
+                rows.append(f"| 🔴 delete from bin | {_cell(bin_item_label(change))} | "
+                            f"permanent, {item_size(change)} | {_plain(change.reason)} |")
         rows.extend(f"| ⚪ missing | {_cell(m.path)} | | {_plain(m.reason)} |"
                     for m in plan.missing if m.space == space)
         rows_by_space.append((space, rows))
