@@ -240,8 +240,9 @@ _GRANTS: Final[Mapping[Operation, tuple[str, ...]]] = {
     Operation.CREATE_DIRECTORY: ("create_directory",),
     # Deleting chosen bin items for good needs the same grant as emptying the bin.
     Operation.DELETE_RECYCLED: ("delete_recycled",),
-    # Seeing every space of the library needs admin or space_admin; space_admin is narrower.
-    Operation.LIST_SPACES: ("space_admin",),
+    # Seeing every space needs admin or space_admin, and a token without a space id (the
+    # space list belongs to no space) is minted only with admin.
+    Operation.LIST_SPACES: ("admin",),
     # History config and history clear are admin-only.
     Operation.ADMIN: ("admin",),
 }

@@ -431,8 +431,7 @@ class SmhReadClient:
         )
 
     def list_spaces(self) -> list[str]:
-        """Every space id of the library (needs `space_admin`); `["-"]` for a single-tenant
-        one."""
+        """Every space id of the library (needs `admin`); `["-"]` for a single-tenant one."""
 
         def read(data: JsonObject) -> list[str]:
             spaces = []
