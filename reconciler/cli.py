@@ -23,6 +23,8 @@ COMMANDS = (
     "apply",
     "undo",
     "snapshot",
+    "init",
+    "coverage",
     "emulator",
     "demo",
 )

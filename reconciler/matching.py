@@ -114,3 +114,9 @@ def _prefix_can_match(pattern: tuple[str, ...], directory: tuple[str, ...]) -> b
         return bool(_segment_matcher(pattern[i]).match(directory[j])) and step(i + 1, j + 1)
 
     return step(0, 0)
+
+
+def literal_pattern(name: str) -> str:
+    """A pattern that matches exactly `name`: `[` (the only glob character SMH allows in a
+    name) written as the class `[[]`."""
+    return name.replace("[", "[[]")

@@ -144,6 +144,15 @@ class SpaceRules:
     def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:
         return self._literal_exist
 
+    def touches(self, path: str, *, is_dir: bool) -> bool:
+        """Whether any entry governs `path` or, for a directory, anything inside it: what
+        `coverage` asks of each top-level entry."""
+        context = self.context_of(path, is_dir=is_dir)
+        if context.kept or context.targeted:
+            return True
+        return is_dir and (self.anchors_prune(path) or any(
+            p.could_match_below(path) for p, _ in (*self._keep, *self._purge)))
+
 
 @dataclass(slots=True)
 class _Node:
