@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from reconciler.auth import apply_grants
 from reconciler.desired import Mode
 from reconciler.listing import Counted, EntryType
 from reconciler.plan import Delete, DeleteRecycled, Plan, SpaceReport
@@ -152,3 +153,23 @@ def listing_note(listed_at: str, now: str | None) -> str:
         parts.append(f"{hours} h")
     parts.append(f"{minutes} min")
     return f"{note}, {' '.join(parts)} old"
+
+
+def grants_line(plan: Plan) -> str | None:
+    """`Apply needs a token granting delete_directory, delete_file (space -).`: the plan is
+    made with a read-only token; this is what the one for apply must grant."""
+    grants = apply_grants(plan)
+    if not grants:
+        return None
+    by_grants: dict[tuple[str, ...], list[str]] = {}
+    library: tuple[str, ...] = ()
+    for space, names in grants:
+        if space is None:
+            library = names
+        elif names:
+            by_grants.setdefault(names, []).append(space)
+    parts = [f"{', '.join(names)} ({'space' if len(spaces) == 1 else 'spaces'} "
+             f"{', '.join(spaces)})" for names, spaces in by_grants.items()]
+    if library:
+        parts.append(f"{', '.join(library)} (the library, for the history clear)")
+    return "Apply needs a token granting " + "; ".join(parts) + "." if parts else None

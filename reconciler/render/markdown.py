@@ -18,6 +18,7 @@ from reconciler.render.common import (
     bin_item_label,
     count,
     display_path,
+    grants_line,
     item_size,
     listing_note,
     mode_label,
@@ -101,6 +102,9 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
         state = "**blocked**: " if clear.blocked else ""
         tail += ["", f"Library maintenance: clear all earlier file versions ({state}"
                      f"{_plain(clear.reason)})."]
+    grants = grants_line(plan)
+    if grants:
+        tail += ["", _plain(grants)]
     tail += ["", "<sub>Apply the saved plan file to carry out exactly this plan.</sub>"]
 
     budget = limit - len("\n".join(head + tail)) - 500

@@ -28,6 +28,7 @@ from reconciler.render.common import (
     bin_item_label,
     count,
     display_path,
+    grants_line,
     item_files,
     item_size,
     listing_note,
@@ -165,5 +166,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
     totals = totals_line(plan)
     if totals:
         console.print(Text(totals, style="bold"))
+    grants = grants_line(plan)
+    if grants:
+        console.print(Text(grants, style="dim"))
     return out.getvalue()
 

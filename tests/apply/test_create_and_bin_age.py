@@ -103,6 +103,23 @@ def test_plan_shows_directories_to_create_and_old_bin_items_as_permanent_deletes
     assert "permanent" in text.split("old/report.pdf", 1)[1].splitlines()[0]
     assert "1 directory to create" in text
     assert "2 recycle-bin items to delete permanently" in text
+    # Planned with a read-only token, the plan says which grants apply's token needs: the
+    # narrowest for each change.
+    assert ("Apply needs a token granting create_directory, delete_directory, delete_file, "
+            "delete_recycled (space -).") in text
+    assert plan["apply_grants"] == [{"space": "-", "grants": [
+        "create_directory", "delete_directory", "delete_file", "delete_recycled"]}]
+
+
+def test_apply_with_minted_tokens_asks_only_for_the_grant_each_call_needs(run: Run) -> None:
+    code, out, err = cli("apply", run.manifest, "--auto-approve", "--state-dir",
+                         run.tmp / "state", endpoint=run.url,
+                         env={"SMH_ACCESS_TOKEN": None, "SMH_LIBRARY_SECRET": "s"})
+    assert code == 0, out + err
+    minted = [entry["query"].get("grant", "") for entry in run.emu.request_log()
+              if entry["route"] == "token" and entry["method"] in ("GET", "POST")]
+    assert "create_directory" in minted
+    assert "delete_recycled" in minted
 
 
 def test_apply_creates_the_nested_directory_and_keeps_only_the_recent_bin_item(run: Run) -> None:
