@@ -160,3 +160,17 @@ def test_a_saved_plan_deletes_no_bin_item_the_bin_no_longer_holds(run: Run,
     assert items["old/report.pdf"]["outcome"] == "deleted"
     assert items["mid/notes.txt"]["outcome"] == "stale"
     assert "notes.txt" in run.emu.state()["spaces"]["-"]["paths"]
+
+
+def test_an_offline_plan_from_a_snapshot_deletes_the_same_bin_items(run: Run) -> None:
+    listing = run.tmp / "listing.json"
+    code, _, err = run("snapshot", run.manifest, "--out", listing)
+    assert code == 0, err
+    live = json.loads(run("plan", run.manifest, "--format", "json")[1])
+    offline = json.loads(run("plan", run.manifest, "--from-listing", listing,
+                             "--format", "json")[1])
+    def bin_changes(plan: dict[str, Any]) -> list[Any]:
+        return [c for c in plan["changes"] if c["action"] in ("delete_recycled",
+                                                               "create_directory")]
+    assert bin_changes(offline) == bin_changes(live)
+    assert len(bin_changes(live)) == 3
