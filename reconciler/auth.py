@@ -25,7 +25,7 @@ from typing import Final, Protocol
 from urllib.parse import quote, quote_plus
 
 from reconciler.desired import Mode
-from reconciler.errors import ReconcileError, SmhError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.plan import (
     ClearHistory,
     CreateDirectory,
@@ -340,7 +340,7 @@ class FixedToken:
         return self._token
 
     def renew(self, space: str | None, grants: Grants, rejected: Secret) -> Secret:
-        raise SmhError(
+        raise CredentialsError(
             f"the access token in {ACCESS_TOKEN_ENV} was refused (403 InvalidAccessToken): it "
             f"is expired, revoked or for another library; export a fresh one, or set "
             f"{LIBRARY_SECRET_ENV} instead so tokens are minted and renewed as needed"

@@ -13,6 +13,13 @@ from typing import Any
 import click
 
 from reconciler import __version__
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    epilog,
+    no_color_option,
+)
 from reconciler.errors import ReconcileError
 
 # Command modules, in the order `--help` lists them.
@@ -30,10 +37,24 @@ COMMANDS = (
 )
 
 
+EXIT_USAGE = 1
+"""A usage error exits 1 like any error: 2 is `--detailed-exitcode`'s "the plan has changes"."""
+
+
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            error.show()
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            error.show()
+            raise click.exceptions.Exit(EXIT_USAGE) from None
         except ReconcileError as error:
             for line in error.message.splitlines() or ["error"]:
                 click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line,
@@ -44,8 +65,18 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=epilog(
+                 ["smh-reconcile plan prod.yaml --out plan.json",
+                  "smh-reconcile apply plan.json --report report.json",
+                  "smh-reconcile COMMAND --help"],
+                 ["0    success (plan --detailed-exitcode: no changes)",
+                  "1    an error, a usage error, a refusal, an item apply did not carry out",
+                  "2    only with plan --detailed-exitcode: the plan has changes",
+                  "130  interrupted"],
+                 [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.version_option(__version__, prog_name="smh-reconcile")
+@no_color_option
 def main() -> None:
     """Declarative reconcile for Tencent Cloud Smart Media Hosting libraries."""
 

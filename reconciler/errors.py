@@ -33,3 +33,9 @@ class ManifestError(ReconcileError):
 
 class SmhError(ReconcileError):
     """The SMH service (or the network to it) failed in a way retries did not cure."""
+
+
+class CredentialsError(SmhError):
+    """The server refused the credentials themselves (a wrong library secret, a token that is
+    invalid or expired): every request of the run would fail alike, so it ends the run with
+    one error that says which credential to check."""

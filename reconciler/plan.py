@@ -460,14 +460,27 @@ def _sort_key(change: Change) -> tuple[int, str, int, str]:
     return change.sort_key
 
 
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} {value!r} is not a non-empty string")
+    return value
+
+
 def _change_from_json(data: Mapping[str, Any]) -> Change:
     action = Action(data["action"])
     if action is Action.DELETE:
         effective = data.get("effective_mode")
+        kind = EntryType(data["type"])
+        if kind not in (EntryType.FILE, EntryType.DIR):
+            raise ValueError(f"type {kind.value!r} is never deleted")
+        path = _text(data, "path")
+        if path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"path {path!r} must not start or end with '/'")
         return Delete(
-            space=data["space"],
-            path=data["path"],
-            type=EntryType(data["type"]),
+            space=_text(data, "space"),
+            path=path,
+            type=kind,
             mode=Mode(data["mode"]),
             reason=data.get("reason", ""),
             fingerprint=Fingerprint.from_json(data.get("fingerprint", {})),
@@ -478,19 +491,26 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             withdrawn=data.get("withdrawn"),
         )
     if action is Action.CREATE_DIRECTORY:
-        return CreateDirectory(space=data["space"], path=data["path"],
+        path = _text(data, "path")
+        if path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"path {path!r} must not start or end with '/'")
+        return CreateDirectory(space=_text(data, "space"), path=path,
                                reason=data.get("reason", ""))
     if action is Action.DELETE_RECYCLED:
         size = data.get("bytes")
+        item_id = data["recycled_item_id"]
+        if not isinstance(item_id, int) or isinstance(item_id, bool):
+            raise ValueError(f"recycled_item_id {item_id!r} is not an integer")
         return DeleteRecycled(
-            space=data["space"], recycled_item_id=int(data["recycled_item_id"]),
-            original_path=data["original_path"], type=EntryType(data["type"]),
-            removal_time=data["removal_time"], bytes=None if size is None else int(size),
+            space=_text(data, "space"), recycled_item_id=item_id,
+            original_path=_text(data, "original_path"), type=EntryType(data["type"]),
+            removal_time=_text(data, "removal_time"), bytes=None if size is None else int(size),
             reason=data.get("reason", ""), age=data.get("age", ""),
             withdrawn=data.get("withdrawn"))
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(
-            space=data["space"], items=int(data.get("items", 0)), reason=data.get("reason", "")
+            space=_text(data, "space"), items=int(data.get("items", 0)),
+            reason=data.get("reason", ""),
         )
     versions = data.get("versions")
     return ClearHistory(reason=data.get("reason", ""), blocked=bool(data.get("blocked", False)),

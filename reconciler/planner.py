@@ -488,6 +488,8 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
     one: present as a directory when any spelling is one, and proven to lack a child only
     when every spelling of the directory was listed.
     """
+    if not rules.literal_exist:
+        return
     kinds: dict[str, set[bool]] = {}
     unlisted: set[str] = set()
     for entries in listing.children.values():

@@ -64,6 +64,19 @@ class SmhRequestError(SmhError):
         super().__init__(redact("".join(parts)))
 
 
+class Unreachable(SmhRequestError):
+    """No answer at all: the connection failed on every attempt (refused, reset, timed out)."""
+
+    def __init__(self, *, method: str, route: str, attempts: int, reason: str,
+                 where: str | None, seconds: float) -> None:
+        super().__init__(method=method, route=route, attempts=attempts, reason=reason)
+        target = f" to {where}" if where else ""
+        self.args = (redact(
+            f"no connection{target} ({reason}): {method} {self.route} gave up after "
+            f"{attempts} attempt(s) over {seconds:.1f} s"
+        ),)
+
+
 def is_retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUSES or 500 <= status <= 599
 
@@ -133,24 +146,30 @@ class RetryPolicy:
         method: str,
         route: str,
         describe: Callable[[_A, int], SmhRequestError],
+        where: str | None = None,
     ) -> tuple[_A, int]:
         """Calls `send` until its answer need not be retried, or the attempts run out.
 
         `send` raises only for connection errors (`httpx.TransportError`, retried); anything
         else propagates at once. Returns the final answer and the number of attempts made.
-        When attempts run out on a retryable answer, `describe(answer, attempts)` is raised.
+        When attempts run out on a retryable answer, `describe(answer, attempts)` is raised;
+        when no connection could be made at all, `Unreachable`, naming `where` (the endpoint)
+        and how long the attempts took.
         """
+        started = time.monotonic()
         for number in range(1, self.attempts + 1):
             try:
                 answer = send()
             except httpx.TransportError as error:
                 if number == self.attempts:
                     # `from None`: the chained httpx error would print the request URL.
-                    raise SmhRequestError(
+                    raise Unreachable(
                         method=method,
                         route=route,
                         attempts=number,
                         reason=_describe_transport_error(error),
+                        where=where,
+                        seconds=time.monotonic() - started,
                     ) from None
                 self.sleep(self.backoff(number))
                 continue

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from queue import SimpleQueue
 from typing import Protocol
 
 from reconciler.client.models import SpaceFileCount
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import (
     Counted,
     LibraryListing,
@@ -33,10 +34,16 @@ from reconciler.listing import (
     Stats,
 )
 from reconciler.planner import Context, SpaceRules, deleted_directories
+from reconciler.retry import Unreachable
 
 log = logging.getLogger(__name__)
 
+# Errors every other listing of the run would meet too: they end the walk as one error,
+# instead of one listing error per directory.
+RUN_ENDING = (CredentialsError, Unreachable)
+
 DEFAULT_CONCURRENCY = 8
+MAX_SPACES_AT_ONCE = 32
 
 ListDirectory = Callable[[str], Sequence[RemoteEntry]]
 
@@ -70,37 +77,49 @@ class Reader(Protocol):
 def walk_tree(
     rules: SpaceRules, list_directory: ListDirectory, executor: ThreadPoolExecutor
 ) -> tuple[dict[str, tuple[RemoteEntry, ...]], list[str]]:
-    """List the directories of one space the rules need; return them and any errors."""
+    """List the directories of one space the rules need; return them and any errors.
+
+    Each listing reports its own completion on a queue, so every answer costs the same
+    however many listings are in flight (waiting on the whole pending set would rescan it
+    on every completion).
+    """
     children: dict[str, tuple[RemoteEntry, ...]] = {}
     errors: list[str] = []
     contexts: dict[str, Context] = {"": rules.root_context()}
-    pending: dict[Future[Sequence[RemoteEntry]], str] = {
-        executor.submit(list_directory, ""): ""
-    }
+    finished: SimpleQueue[tuple[str, Future[Sequence[RemoteEntry]]]] = SimpleQueue()
+    outstanding: set[Future[Sequence[RemoteEntry]]] = set()
+
+    def submit(directory: str) -> None:
+        future = executor.submit(list_directory, directory)
+        outstanding.add(future)
+        future.add_done_callback(lambda done: finished.put((directory, done)))
+
+    submit("")
     try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                directory = pending.pop(future)
-                try:
-                    entries = tuple(future.result())
-                except ReconcileError as error:
-                    where = f"{directory}/" if directory else "the space root"
-                    errors.append(f"listing {where}: {error.message}")
+        while outstanding:
+            directory, future = finished.get()
+            outstanding.discard(future)
+            try:
+                entries = tuple(future.result())
+            except RUN_ENDING:
+                raise
+            except ReconcileError as error:
+                where = f"{directory}/" if directory else "the space root"
+                errors.append(f"listing {where}: {error.message}")
+                continue
+            children[directory] = entries
+            if errors:
+                continue
+            for entry in entries:
+                if not entry.is_dir:
                     continue
-                children[directory] = entries
-                if errors:
-                    continue
-                for entry in entries:
-                    if not entry.is_dir:
-                        continue
-                    context = rules.context(contexts[directory], entry.path, is_dir=True)
-                    if rules.must_list(entry.path, context):
-                        contexts[entry.path] = context
-                        pending[executor.submit(list_directory, entry.path)] = entry.path
+                context = rules.context(contexts[directory], entry.path, is_dir=True)
+                if rules.must_list(entry.path, context):
+                    contexts[entry.path] = context
+                    submit(entry.path)
     finally:
-        for future in pending:
-            future.cancel()
+        for pending in outstanding:
+            pending.cancel()
     return children, errors
 
 
@@ -114,13 +133,14 @@ def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCo
 
 def count_space(
     space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: SpaceFileCount | None,
+    file_count: Future[SpaceFileCount | None] | None,
 ) -> SpaceListing:
     """`listing` with what each directory the plan deletes holds, and the space's files."""
     dirs = deleted_directories(space, listing)
     futures = {path: executor.submit(count_directory, reader, space.id, path,
                                      user_id=space.user_id) for path in dirs}
-    files = file_count.live_files if file_count is not None else None
+    counted = file_count.result() if file_count is not None else None
+    files = counted.live_files if counted is not None else None
     if files is None:
         try:
             root = reader.directory_stats(space.id, "", user_id=space.user_id)
@@ -132,6 +152,8 @@ def count_space(
     for path, future in futures.items():
         try:
             stats[path] = future.result()
+        except RUN_ENDING:
+            raise
         except ReconcileError as error:
             errors.append(f"counting {path}/: {error.message}")
     counted_by_listing = sorted(p for p, s in stats.items() if s.counted is Counted.LISTING)
@@ -143,27 +165,33 @@ def count_space(
 
 def walk_space(
     space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: SpaceFileCount | None = None,
+    file_count: Future[SpaceFileCount | None] | None = None,
 ) -> SpaceListing:
-    """List one space: its needed directories, its recycle bin's size, and the counts."""
+    """List one space: its needed directories, its recycle bin's size, and the counts.
+
+    The bin read and the file count go out with the root listing, not a round trip before it.
+    """
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
         return reader.list_directory(space.id, path, user_id=space.user_id)
 
+    bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)
+    children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
     errors: list[str] = []
     bin_items: int | None = 0
     recycled: tuple[RecycledItem, ...] | None = None
     try:
-        bin_items = reader.recycle_bin_items(space.id, user_id=space.user_id)
+        bin_items = bin_read.result()
         if bin_items and space.recycle_older_than is not None:
             # Each item's removal time decides whether `recycle_bin.older_than` deletes it.
             recycled = tuple(reader.list_recycle_bin(space.id, user_id=space.user_id))
             bin_items = len(recycled)
         elif space.recycle_older_than is not None and bin_items is not None:
             recycled = ()
+    except RUN_ENDING:
+        raise
     except ReconcileError as error:
         errors.append(f"listing the recycle bin: {error.message}")
-    children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
     errors.extend(tree_errors)
     listing = SpaceListing(
         space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items,
@@ -191,14 +219,19 @@ def walk_library(
 ) -> LibraryListing:
     """List what the plan of `spec` needs, `concurrency` directories at a time."""
     selected = tuple(spec.spaces if spaces is None else spaces)
+    # Requests share one pool of `concurrency` threads; the spaces are walked side by side
+    # (each walk only waits on its requests), so many small spaces cost no more round trips
+    # than one large one.
     with ThreadPoolExecutor(max_workers=max(1, concurrency),
-                            thread_name_prefix="smh-list") as executor:
-        # The file counts go out with the first listings rather than a round trip before them.
+                            thread_name_prefix="smh-list") as executor, ThreadPoolExecutor(
+            max_workers=max(1, min(len(selected), MAX_SPACES_AT_ONCE)),
+            thread_name_prefix="smh-space") as walkers:
         # `admin` only where the plan needs it anyway (reading the history setting).
         pending = {space.id: executor.submit(_file_count, reader, space,
                                              admin=spec.clear_history) for space in selected}
-        listings = {space.id: walk_space(space, reader, executor, pending[space.id].result())
-                    for space in selected}
+        walks = {space.id: walkers.submit(walk_space, space, reader, executor, pending[space.id])
+                 for space in selected}
+        listings = {space_id: walk.result() for space_id, walk in walks.items()}
         counts = {space_id: future.result() for space_id, future in pending.items()}
     history_enabled: bool | None = None
     history_files: int | None = None

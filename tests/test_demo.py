@@ -52,6 +52,10 @@ def test_demo_runs_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert step in result.stdout
     assert "requests, all GET" in result.stdout
     assert "Report written to report.json." in result.stdout
+    # The plan is printed once (step 2); apply points back at it, plan again says no changes.
+    plan_lines = [line for line in result.stdout.splitlines() if line.startswith("  ! ")]
+    assert plan_lines and len(plan_lines) == len(set(plan_lines))
+    assert "(the plan shown in the step before)" in result.stdout
     for secret in ("demo-test-secret-aaaa", "demo-test-admin-bbbb",
                    "a-token-of-the-user-the-demo-must-not-use"):
         assert secret not in result.output

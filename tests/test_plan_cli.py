@@ -162,7 +162,7 @@ def test_markdown_stays_under_the_comment_limit_and_says_what_it_cut() -> None:
     plan = make_plan(library_spec(space), library_listing(listing))
     text = render_markdown(plan)
     assert len(text) < LIMIT <= 65_536
-    assert "rows are not shown" in text
+    assert "of 3000 rows not shown (" in text
     assert text.index("**Plan: 3000 to delete") < text.index("<details>")
 
 
@@ -172,3 +172,30 @@ def test_show_rejects_a_plan_file_of_the_wrong_shape(tmp_path: Path) -> None:
                    '"changes": ["not-a-change"], "missing": []}')
     code, _, err = run("show", str(odd))
     assert code == 1 and "not a valid plan" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["validate", "plan", "show", "apply", "undo", "snapshot",
+                                  "emulator", "demo", None])
+def test_help_has_examples_and_exit_codes(name: str | None) -> None:
+    result = CliRunner().invoke(main, [name, "--help"] if name else ["--help"])
+    assert result.exit_code == 0
+    assert "Examples:\n    smh-reconcile " in result.output
+    assert "Exit codes:\n    0 " in result.output and "  1 " in result.output
+    if name in ("plan", "apply", "undo", None):
+        assert "Environment:" in result.output and "SMH_ENDPOINT" in result.output
+        assert "NO_COLOR" in result.output
+
+
+def test_no_color_turns_colour_off_on_a_terminal(endpoint: str, manifest: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("reconciler.commands.color_wanted", lambda stream: True)
+    env = {"SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": endpoint, "NO_COLOR": None}
+
+    def out(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args), env=env, color=True)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert "\x1b[" in out("plan", str(manifest))
+    assert "\x1b[" not in out("plan", str(manifest), "--no-color")
+    assert "\x1b[" not in out("--no-color", "plan", str(manifest))

@@ -46,7 +46,7 @@ def test_markdown_cells_cannot_break_the_table() -> None:
     text = render_markdown(plan)
     row = next(line for line in text.splitlines() if line.startswith("| 🟡 delete"))
     unescaped = row.replace("\\|", "")
-    assert unescaped.count("|") == 5  # four cells: nothing in the path split the row
+    assert unescaped.count("|") == 7  # six cells: nothing in the path split the row
     assert "we\\|ird" in row
 
 

@@ -104,7 +104,7 @@ def test_missing_path_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 def test_paths_are_required() -> None:
     code, _, err = run()
 
-    assert code == 2
+    assert code == 1  # a usage error, never the 2 of plan --detailed-exitcode
     assert "Missing argument" in err
 
 

@@ -53,7 +53,7 @@ from reconciler.apply.report import (
 )
 from reconciler.client import BatchReply, DeleteItem, ItemResult, SmhWriteClient
 from reconciler.desired import Mode
-from reconciler.errors import ReconcileError, SmhError
+from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
 from reconciler.plan import (
     ClearHistory,
@@ -342,9 +342,12 @@ class Executor:
             if self.deletes[i].type is EntryType.DIR
             and any(self._done(j) or j in self._maybe for j in inside[i])
         }
+        self.progress.phase("re-check", f"re-checking {len(wanted)} item(s) of space {space} "
+                                        "against the library before sending them")
         checks = recheck(self.writer, space, {i: self.deletes[i] for i in wanted},
                          user_id=self.plan.user_id(space), type_only=type_only,
                          concurrency=self.settings.concurrency)
+        self.progress.phase("apply")
         present = [i for i, check in checks.items() if check.found is Found.PRESENT]
         self.journal.present(present)
         with self._lock:
@@ -361,6 +364,10 @@ class Executor:
             if item in self._maybe:
                 return applied_earlier(self.deletes[item])
             return ItemOutcome(Outcome.ALREADY_GONE, message="not in the library any more")
+        if check.found is Found.UNKNOWN:
+            # Not knowing is not a change: the item could not be checked, so it failed.
+            return ItemOutcome(Outcome.FAILED, check.status, check.code,
+                               f"not re-checked: {check.detail}")
         return ItemOutcome(Outcome.STALE, message=check.detail)
 
     # -- batches -------------------------------------------------------------------------------
@@ -395,6 +402,8 @@ class Executor:
                     self._await_task(space, number, reply.task_id, items, resent=resent,
                                      retried=reply.retried)
                     return
+        except CredentialsError:
+            raise  # every batch would meet it: the run ends with this one error
         except SmhError as error:
             self._failed_whole(space, number, items, error, single=single, resent=resent)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Protocol, TextIO
 
 from rich.console import Console
@@ -21,16 +22,26 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reconciler.apply.report import ItemOutcome, Outcome
+FAILED = "failed"
+
+
+class Settled(Protocol):
+    """An item's result: an apply's outcome, or an undo's."""
+
+    @property
+    def outcome(self) -> StrEnum: ...
 
 
 class ProgressSink(Protocol):
     def start(self, total: int, done: int) -> None:
         """`total` items in the plan, `done` of them already settled (a resumed apply)."""
 
-    def batch(self, space: str, outcomes: Mapping[int, ItemOutcome], *,
+    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
               task_id: int | None = None) -> None:
         """A batch (or a re-check) settled these items."""
+
+    def phase(self, label: str, detail: str | None = None) -> None:
+        """What the items settled from now on are settled by (`apply`, `re-check`, `undo`)."""
 
     def note(self, message: str) -> None:
         """A line worth showing between batches (maintenance steps, recovery)."""
@@ -38,37 +49,40 @@ class ProgressSink(Protocol):
     def stop(self) -> None: ...
 
 
-def _counts(outcomes: Mapping[int, ItemOutcome]) -> str:
-    counts = Counter(result.outcome for result in outcomes.values())
-    return ", ".join(
-        f"{counts[outcome]} {outcome.value.replace('_', ' ')}" for outcome in Outcome
-        if counts[outcome]
-    )
+def _counts(outcomes: Mapping[int, Settled]) -> str:
+    counts = Counter(result.outcome.value for result in outcomes.values())
+    return ", ".join(f"{number} {value.replace('_', ' ')}" for value, number in counts.items())
 
 
 class LineProgress:
     """One line per batch: what it settled, and how far the whole apply is."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, label: str = "apply") -> None:
         self._stream = stream
         self._total = 0
         self._done = 0
         self._batches = 0
+        self._label = "batch" if label == "apply" else label
 
     def start(self, total: int, done: int) -> None:
         self._total, self._done = total, done
         if done:
             self._write(f"resuming: {done} of {total} item(s) already settled")
 
-    def batch(self, space: str, outcomes: Mapping[int, ItemOutcome], *,
+    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
               task_id: int | None = None) -> None:
         self._batches += 1
         self._done += len(outcomes)
         task = f" (task {task_id})" if task_id is not None else ""
         self._write(
-            f"batch {self._batches} [space {space}]{task}: {_counts(outcomes)}; "
+            f"{self._label} {self._batches} [space {space}]{task}: {_counts(outcomes)}; "
             f"{self._done}/{self._total} item(s) settled"
         )
+
+    def phase(self, label: str, detail: str | None = None) -> None:
+        self._label = "batch" if label == "apply" else label
+        if detail:
+            self._write(detail)
 
     def note(self, message: str) -> None:
         self._write(message)
@@ -84,10 +98,11 @@ class LineProgress:
 class BarProgress:
     """A live bar: items settled of total, items per second, failures so far."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, label: str = "apply") -> None:
+        self._label = label
         self._console = Console(file=stream)
         self._progress = Progress(
-            TextColumn("[bold]apply"),
+            TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} items/s"),
@@ -101,14 +116,14 @@ class BarProgress:
 
     def start(self, total: int, done: int) -> None:
         self._progress.start()
-        self._task = self._progress.add_task("apply", total=total, completed=done,
+        self._task = self._progress.add_task(self._label, total=total, completed=done,
                                              rate="-", failures=0)
 
-    def batch(self, space: str, outcomes: Mapping[int, ItemOutcome], *,
+    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
               task_id: int | None = None) -> None:
         if self._task is None:
             return
-        self._failures += sum(1 for r in outcomes.values() if r.outcome is Outcome.FAILED)
+        self._failures += sum(1 for r in outcomes.values() if r.outcome.value == FAILED)
         self._progress.advance(self._task, len(outcomes))
         speed = self._progress.tasks[0].speed
         self._progress.update(self._task, failures=self._failures,
@@ -116,6 +131,11 @@ class BarProgress:
 
     def note(self, message: str) -> None:
         self._progress.console.print(message, markup=False, highlight=False)
+
+    def phase(self, label: str, detail: str | None = None) -> None:
+        self._label = label
+        if self._task is not None:
+            self._progress.update(self._task, description=label)
 
     def stop(self) -> None:
         self._progress.stop()
@@ -125,8 +145,11 @@ class NoProgress:
     def start(self, total: int, done: int) -> None:
         pass
 
-    def batch(self, space: str, outcomes: Mapping[int, ItemOutcome], *,
+    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
               task_id: int | None = None) -> None:
+        pass
+
+    def phase(self, label: str, detail: str | None = None) -> None:
         pass
 
     def note(self, message: str) -> None:
@@ -136,8 +159,9 @@ class NoProgress:
         pass
 
 
-def progress_for(stream: TextIO, env: Mapping[str, str] = os.environ) -> ProgressSink:
-    """A bar on a terminal without NO_COLOR; plain lines otherwise."""
-    if stream.isatty() and not env.get("NO_COLOR"):
-        return BarProgress(stream)
-    return LineProgress(stream)
+def progress_for(stream: TextIO, env: Mapping[str, str] = os.environ, *,
+                 label: str = "apply", color: bool = True) -> ProgressSink:
+    """A bar on a terminal without NO_COLOR (or `--no-color`); plain lines otherwise."""
+    if stream.isatty() and color and not env.get("NO_COLOR"):
+        return BarProgress(stream, label)
+    return LineProgress(stream, label)

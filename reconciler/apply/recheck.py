@@ -3,8 +3,10 @@
 Before a saved (or resumed) plan deletes anything, every item is looked up in a fresh listing
 of its parent directory, one listing per parent however many items it holds. An item whose
 type or fingerprint changed is stale and is never deleted; an item that is no longer there is
-gone; an item whose parent cannot be listed is unknown, and is treated as stale too. A parent
-that no longer exists proves its items gone.
+gone; an item whose parent cannot be listed is unknown (apply reports it failed, never stale:
+nothing says it changed). A parent that no longer exists proves its items gone. A listing
+refused for the credentials (401, 403), or a server that cannot be reached at all, ends the
+re-check with that error: no item of the run could be checked.
 
 A directory's eTag and modification time change when its children change, so a directory with
 planned items inside it that this apply already deleted is only checked for still being a
@@ -23,11 +25,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from reconciler.counting import Counter, count_directory
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
-from reconciler.retry import SmhRequestError
+from reconciler.retry import SmhRequestError, Unreachable
 from reconciler.subtree import absolute, subtree_digest
 from reconciler.units import format_size
 
@@ -51,6 +53,13 @@ class Found(StrEnum):
 class Check:
     found: Found
     detail: str | None = None
+    status: int | None = None
+    code: str | None = None
+
+
+AUTH_STATUSES = frozenset({401, 403})
+# Errors every other listing would meet too: they end the re-check, and the run, at once.
+RUN_ENDING = (CredentialsError, Unreachable)
 
 
 def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
@@ -98,12 +107,16 @@ def recheck(
         indices = by_parent[parent]
         try:
             entries = lister.list_directory(space, parent, user_id=user_id)
+        except RUN_ENDING:
+            raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
                 return {index: Check(Found.ABSENT) for index in indices}
-            return {index: Check(Found.UNKNOWN, _cannot_list(parent, error)) for index in indices}
+            if error.status in AUTH_STATUSES:
+                raise
+            return {index: _unknown(parent, error) for index in indices}
         except ReconcileError as error:
-            return {index: Check(Found.UNKNOWN, _cannot_list(parent, error)) for index in indices}
+            return {index: _unknown(parent, error) for index in indices}
         live = {entry.path: entry for entry in entries}
         checks = {}
         for index in indices:
@@ -140,12 +153,16 @@ def check_contents(
     for directory in (absolute(path, delete.path) for path in contents.listed):
         try:
             listings[directory] = lister.list_directory(space, directory, user_id=user_id)
+        except RUN_ENDING:
+            raise
         except SmhRequestError as error:
             if error.status == 404 and error.code in NOT_FOUND_CODES:
                 return Check(Found.CHANGED, f"{directory}/ inside it is gone since the plan")
-            return Check(Found.UNKNOWN, _cannot_list(directory, error))
+            if error.status in AUTH_STATUSES:
+                raise
+            return _unknown(directory, error)
         except ReconcileError as error:
-            return Check(Found.UNKNOWN, _cannot_list(directory, error))
+            return _unknown(directory, error)
     if subtree_digest(listings, delete.path, contents.skip) != contents.digest:
         return Check(Found.CHANGED, "what is inside it changed since the plan was made")
     return None
@@ -163,6 +180,8 @@ def check_counts(
         return None
     try:
         now = count_directory(lister, space, delete.path, user_id=user_id)
+    except RUN_ENDING:
+        raise
     except SmhRequestError as error:
         if error.status == 404 and error.code in NOT_FOUND_CODES:
             return None  # gone since the listing: the delete will find it gone
@@ -176,5 +195,8 @@ def check_counts(
     return None
 
 
-def _cannot_list(parent: str, error: ReconcileError) -> str:
-    return f"its directory {parent or '(space root)'}/ could not be listed: {error.message}"
+def _unknown(parent: str, error: ReconcileError) -> Check:
+    detail = f"its directory {parent or '(space root)'}/ could not be listed: {error.message}"
+    if isinstance(error, SmhRequestError):
+        return Check(Found.UNKNOWN, detail, error.status, error.code)
+    return Check(Found.UNKNOWN, detail)

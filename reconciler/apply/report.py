@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.listing import EntryType
+from reconciler.render.common import visible
 
 REPORT_KIND = "smh-reconcile-apply-report"
 REPORT_VERSION = 1
@@ -206,6 +207,8 @@ class ApplyReport:
     interrupted: bool = False
     user_ids: Mapping[str, str] = field(default_factory=dict)
     """The `user_id` each space was applied as, for spaces the manifest gives one."""
+    run_id: str = ""
+    """The run that wrote this report; `undo RUN_ID` finds it in the state folder."""
 
     def totals(self) -> dict[str, int]:
         counts = Counter(item.outcome for item in self.items)
@@ -225,6 +228,41 @@ class ApplyReport:
             step.outcome is StepOutcome.FAILED for step in self.maintenance
         )
 
+    @property
+    def complete(self) -> bool:
+        """Whether every planned item and step was carried out (else apply exits 1)."""
+        return not any(item.needs_attention for item in self.items) and all(
+            step.outcome is StepOutcome.DONE for step in self.maintenance
+        )
+
+    def advice(self) -> list[str]:
+        """What to do about what was not carried out, one line per kind of outcome."""
+        totals = self.totals()
+        lines = []
+        if self.interrupted:
+            left = totals["unanswered"] + totals["not_attempted"] + sum(
+                1 for step in self.maintenance if step.outcome is StepOutcome.NOT_ATTEMPTED)
+            lines.append(f"{_items(left)} not finished: run the same command again to finish.")
+        bin_off = sum(1 for item in self.items
+                      if item.outcome is Outcome.DELETED and item.result.code == RECYCLE_BIN_OFF)
+        if bin_off:
+            lines.append(f"{_items(bin_off)} meant for the recycle bin deleted permanently: the "
+                         "space has no recycle bin; plan again.")
+        if totals["stale"]:
+            lines.append(f"{_items(totals['stale'])} changed since the plan: plan again.")
+        if totals["failed"] or totals["maintenance_failed"]:
+            what = _items(totals["failed"]) if totals["failed"] else ""
+            if totals["maintenance_failed"]:
+                steps = f"{totals['maintenance_failed']} maintenance step(s)"
+                what = f"{what} and {steps}" if what else steps
+            where = "every error is in the report" if self.interrupted else (
+                "see above; every item's error is in the report")
+            lines.append(f"{what} failed ({where}): fix the cause, then plan again.")
+        if not self.interrupted and (totals["unanswered"] or totals["not_attempted"]):
+            lines.append(f"{_items(totals['unanswered'] + totals['not_attempted'])} not "
+                         "carried out: run the same command again to finish.")
+        return lines
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": REPORT_KIND,
@@ -236,6 +274,7 @@ class ApplyReport:
             "finished_at": self.finished_at,
             "interrupted": self.interrupted,
             "user_ids": dict(sorted(self.user_ids.items())),
+            "run_id": self.run_id,
             "items": [item.to_json() for item in self.items],
             "maintenance": [step.to_json() for step in self.maintenance],
             "totals": self.totals(),
@@ -261,12 +300,44 @@ class ApplyReport:
                 maintenance=tuple(StepReport.from_json(s) for s in data.get("maintenance", ())),
                 interrupted=bool(data.get("interrupted", False)),
                 user_ids={str(k): str(v) for k, v in (data.get("user_ids") or {}).items()},
+                run_id=str(data.get("run_id") or ""),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ReconcileError(f"not a valid apply report: {error!r}") from None
 
 
 _ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.UNANSWERED, Outcome.NOT_ATTEMPTED)
+
+
+NO_PERMISSION = "NoPermission"
+STEP_GRANTS: Mapping[str, str] = {"empty_recycle_bin": "delete_recycled",
+                                  "clear_history": "admin"}
+
+
+def needed_grant(item: ItemReport) -> str:
+    """The grant a token needs to delete this item in its mode (SMH's `grant` names), or to
+    create it, or to delete it from the recycle bin."""
+    if item.action != "delete":
+        return "create_directory" if item.action == "create_directory" else "delete_recycled"
+    kind = "directory" if item.type is EntryType.DIR else "file"
+    return f"delete_{kind}" + ("_permanent" if item.mode is Mode.PERMANENT else "")
+
+
+def grant_advice(grants: Iterable[str], refused: int) -> str:
+    """One line for everything a missing grant refused."""
+    names = ", ".join(sorted(set(grants)))
+    return (f"{_items(refused)} refused for a missing grant (403 {NO_PERMISSION}): the token "
+            f"needs {names}; export an SMH_ACCESS_TOKEN that has them, or set "
+            "SMH_LIBRARY_SECRET so that tokens are minted with the grants each call needs.")
+
+
+def _items(number: int) -> str:
+    return f"{number} item" if number == 1 else f"{number} items"
+
+
+# An apply of thousands of items that all fail the same way needs a handful of examples, not
+# thousands of lines: the report holds every item.
+SHOWN_ITEMS = 20
 
 
 def describe_error(status: int | None, code: str | None, message: str | None) -> str:
@@ -291,7 +362,8 @@ def _count_line(totals: Mapping[str, int], names: Iterable[Outcome]) -> str:
 
 
 def render_summary(report: ApplyReport) -> str:
-    """The text summary apply prints: totals, then each item and step that needs attention."""
+    """The text summary apply prints: totals, then items and steps that need attention (only
+    totals when interrupted: the report has every item), then what to do about them."""
     totals = report.totals()
     head = "Apply interrupted" if report.interrupted else "Apply finished"
     lines = [
@@ -299,16 +371,27 @@ def render_summary(report: ApplyReport) -> str:
         + _count_line(totals, Outcome)
         + "."
     ]
-    for item in report.items:
-        if item.action != "delete" and not item.needs_attention:
-            where = f"{item.space}:{item.path}" if item.space != "-" else item.path
-            what = ("created" if item.action == "create_directory"
-                    else f"deleted from the recycle bin (#{item.bin_item_id})")
-            lines.append(f"  {item.outcome.value:<13} {where}  ({what})")
-        if item.needs_attention:
-            where = f"{item.space}:{item.path}" if item.space != "-" else item.path
-            detail = describe_error(item.result.status, item.result.code, item.result.message)
-            lines.append(f"  {item.outcome.value:<13} {where}  ({detail})")
+    done_other = [] if report.interrupted else [
+        item for item in report.items if item.action != "delete" and not item.needs_attention]
+    for item in done_other[:SHOWN_ITEMS]:
+        where = f"{item.space}:{item.path}" if item.space != "-" else item.path
+        what = ("created" if item.action == "create_directory"
+                else f"deleted from the recycle bin (#{item.bin_item_id})")
+        lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({what})")
+    if len(done_other) > SHOWN_ITEMS:
+        lines.append(f"  ... and {len(done_other) - SHOWN_ITEMS} more (every item is in the "
+                     "report)")
+    attention = [] if report.interrupted else [
+        item for item in report.items if item.needs_attention]
+    for item in attention[:SHOWN_ITEMS]:
+        where = f"{item.space}:{item.path}" if item.space != "-" else item.path
+        detail = describe_error(item.result.status, item.result.code, item.result.message)
+        if item.result.code == NO_PERMISSION:
+            detail += f"; needs grant {needed_grant(item)}"
+        lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({visible(detail)})")
+    if len(attention) > SHOWN_ITEMS:
+        lines.append(f"  ... and {len(attention) - SHOWN_ITEMS} more (every item is in the "
+                     "report)")
     unknown = sum(1 for item in report.items if item.result.recycled_item_id_unknown)
     if unknown:
         lines.append(
@@ -318,6 +401,16 @@ def render_summary(report: ApplyReport) -> str:
     for step in report.maintenance:
         line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
         if step.outcome is StepOutcome.FAILED:
-            line += f" ({describe_error(step.status, step.code, step.message)})"
+            detail = describe_error(step.status, step.code, step.message)
+            if step.code == NO_PERMISSION:
+                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
+            line += f" ({visible(detail)})"
         lines.append(line)
+    refused = [needed_grant(item) for item in report.items
+               if item.outcome is Outcome.FAILED and item.result.code == NO_PERMISSION]
+    refused += [STEP_GRANTS.get(step.action, "admin") for step in report.maintenance
+                if step.outcome is StepOutcome.FAILED and step.code == NO_PERMISSION]
+    if refused:
+        lines.append(grant_advice(refused, len(refused)))
+    lines.extend(report.advice())
     return "\n".join(lines) + "\n"

@@ -6,6 +6,10 @@ that goes inside it. An item whose recycle-bin id is unknown is found by listing
 matching its original path (the most recently removed match not claimed by another item). A
 restore call the client had to re-send may answer 404 for an item its first attempt already
 restored; that item counts as restored, to a path the answer did not give.
+
+An item no longer in the recycle bin whose original path is in the library again (an earlier
+undo put it back) is `already_restored`, not a failure. Within a wave, `concurrency` restore
+calls are in flight at once, and each settled batch is shown on the progress display.
 """
 
 from __future__ import annotations
@@ -13,22 +17,37 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from reconciler.apply.batching import chunks, order
-from reconciler.apply.report import ApplyReport, ItemReport, Outcome, describe_error
+from reconciler.apply.progress import NoProgress, ProgressSink
+from reconciler.apply.recheck import Found, recheck
+from reconciler.apply.report import (
+    NO_PERMISSION,
+    ApplyReport,
+    ItemReport,
+    Outcome,
+    describe_error,
+)
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
+from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
+from reconciler.plan import Delete
+from reconciler.render.common import visible
 from reconciler.retry import SmhRequestError
 
 UNDO_REPORT_KIND = "smh-reconcile-undo-report"
+# How the server says a recycle-bin entry is not there (any more).
+NOT_IN_BIN_CODES = frozenset({"RecycledItemNotFound", "RecycledItemNotExist"})
 MAX_RESTORE_ITEMS = 1000
 
 
 class Restored(StrEnum):
     RESTORED = "restored"
+    ALREADY_RESTORED = "already_restored"
     FAILED = "failed"
 
 
@@ -89,17 +108,37 @@ class UndoReport:
 
 def render_undo_summary(report: UndoReport) -> str:
     totals = report.totals()
+    already = (f", {totals['already_restored']} already restored"
+               if totals["already_restored"] else "")
     lines = [
         f"Undo finished for library {report.library}: {totals['items']} item(s): "
-        f"{totals['restored']} restored, {totals['failed']} failed."
+        f"{totals['restored']} restored{already}, {totals['failed']} failed."
     ]
     for item in report.items:
-        where = item.path if item.space == "-" else f"{item.space}:{item.path}"
+        where = visible(item.path if item.space == "-" else f"{item.space}:{item.path}")
         if item.outcome is Restored.FAILED:
             detail = describe_error(item.status, item.code, item.message)
-            lines.append(f"  failed    {where}  ({detail})")
+            if item.code == NO_PERMISSION:
+                detail += "; needs grant restore_recycled"
+            lines.append(f"  failed    {where}  ({visible(detail)})")
         elif item.restored_path is not None and item.restored_path != item.path:
-            lines.append(f"  restored  {where}  as {item.restored_path}")
+            lines.append(f"  restored  {where}  as {visible(item.restored_path)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_undo_preview(report: ApplyReport, endpoint: str) -> str:
+    """What undo will restore, before it asks: every recycled item, by space."""
+    by_space = recycled_items(report)
+    total = sum(len(items) for items in by_space.values())
+    lines = [f"Undo of run {report.run_id or '(no run id)'} (apply of library "
+             f"{report.library}, finished {report.finished_at}) at {endpoint}: restore "
+             f"{total} item(s) from the recycle bin."]
+    for space, items in sorted(by_space.items()):
+        lines += ["", "space - (single-tenant)" if space == "-" else f"space {space}"]
+        lines += [f"  + {visible(item.path)}" for item in items]
+    permanent = sum(1 for item in report.items if item.outcome is Outcome.DELETED)
+    if permanent:
+        lines += ["", f"{permanent} item(s) the apply deleted permanently cannot be restored."]
     return "\n".join(lines) + "\n"
 
 
@@ -164,8 +203,11 @@ def undo_space(
     batch_size: int = MAX_RESTORE_ITEMS,
     user_id: str | None = None,
     applied_at: str | None = None,
+    concurrency: int = 1,
+    progress: ProgressSink | None = None,
 ) -> list[RestoreResult]:
     """Restore one space's recycled items; one result per item, in the order given."""
+    sink = progress or NoProgress()
     results: dict[int, RestoreResult] = {}
     ids: dict[int, int] = {
         position: item.result.recycled_item_id
@@ -180,19 +222,52 @@ def undo_space(
         else:
             lookup_error = None
         ids.update(find_ids(items, in_bin, set(ids.values()), not_before=applied_at))
-        for position, item in enumerate(items):
-            if position not in ids:
-                results[position] = _failure(
-                    space, item, None, lookup_error, code="RecycledItemNotFound",
-                    message="no recycle-bin entry with this original path",
-                )
+        missing = {
+            position: _failure(space, item, None, lookup_error, code="RecycledItemNotFound",
+                               message="no recycle-bin entry with this original path")
+            for position, item in enumerate(items) if position not in ids
+        }
+        if missing:
+            results.update(missing)
+            sink.batch(space, missing)
 
     space_order = order([item.path for item in items])
-    for wave in reversed(space_order.waves):
-        restorable = [position for position in wave if position in ids]
-        for batch in chunks(restorable, batch_size):
-            results.update(_restore_batch(writer, space, items, ids, batch, user_id))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                            thread_name_prefix="smh-undo") as pool:
+        for wave in reversed(space_order.waves):
+            restorable = [position for position in wave if position in ids]
+            batches = [
+                pool.submit(_restore_batch, writer, space, items, ids, batch, user_id)
+                for batch in chunks(restorable, batch_size)
+            ]
+            for future in batches:
+                settled = future.result()
+                results.update(settled)
+                sink.batch(space, settled)
+    _already_restored(writer, space, items, results, user_id)
     return [results[position] for position in range(len(items))]
+
+
+def _already_restored(writer: SmhWriteClient, space: str, items: Sequence[ItemReport],
+                      results: dict[int, RestoreResult], user_id: str | None) -> None:
+    """Items no longer in the bin whose path is in the library again: an earlier undo put
+    them back."""
+    gone = {position: items[position] for position, result in results.items()
+            if result.outcome is Restored.FAILED
+            and (result.status == 404 or result.code in NOT_IN_BIN_CODES)}
+    if not gone:
+        return
+    checks = recheck(writer, space, {
+        position: Delete(space, item.path, item.type, item.mode or Mode.RECYCLE, reason="")
+        for position, item in gone.items()}, user_id=user_id, type_only=list(gone),
+        concurrency=4)
+    for position, check in checks.items():
+        if check.found is Found.PRESENT:
+            result = results[position]
+            results[position] = RestoreResult(
+                space, result.path, result.recycled_item_id, Restored.ALREADY_RESTORED,
+                status=result.status, code=result.code,
+                message="not in the recycle bin, and its path is in the library again")
 
 
 def _restore_batch(

@@ -29,6 +29,8 @@ import httpx
 
 from reconciler import __version__
 from reconciler.auth import (
+    ACCESS_TOKEN_ENV,
+    LIBRARY_SECRET_ENV,
     Credentials,
     Grants,
     MintedToken,
@@ -39,7 +41,7 @@ from reconciler.auth import (
     token_provider,
 )
 from reconciler.client.shapes import ShapeError, as_object, get_int, get_str
-from reconciler.errors import ReconcileError
+from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
 
 logger = protect_logger(__name__)
@@ -56,6 +58,9 @@ renews it ahead of expiry, so a long run keeps working, while a token a run leav
 (a read-only client never revokes: it sends nothing but GET) is dead a quarter-hour later."""
 
 _T = TypeVar("_T")
+
+# The token endpoint's answers that mean the library id or secret is wrong, not the network.
+SECRET_REFUSED: Final = frozenset({"WrongLibraryIdOrSecret", "EmptyLibraryIdOrSecret"})
 
 Query = Sequence[tuple[str, str | None]]
 """Query parameters in order; a None value is a bare flag (`?delete`)."""
@@ -226,6 +231,7 @@ class Session:
         self.tokens = token_provider(credentials, self._mint, clock=clock)
         self.server_time: str | None = None
         """The server's time (its `Date` header, ISO-8601 UTC) on its first answer."""
+        self.clock = clock
 
     def close(self) -> None:
         try:
@@ -309,6 +315,12 @@ class Session:
             query.append(("grant", ",".join(grants)))
         query.append(("period", str(self._token_period)))
         answer = self._send("GET", route("token"), query, token=None, body=None)
+        if answer.status != 200 and answer.code in SECRET_REFUSED:
+            raise CredentialsError(
+                f"the library secret in {LIBRARY_SECRET_ENV} was refused for library "
+                f"{self.library} (HTTP {answer.status} {answer.code}): check that it is this "
+                f"library's secret, or set {ACCESS_TOKEN_ENV} instead"
+            )
         if answer.status != 200:
             raise answer.error(reason=f"no token for library {self.library!r}")
 
@@ -372,6 +384,7 @@ class Session:
             method=method,
             route=path,
             describe=lambda last, count: last.error(count),
+            where=str(self._http.base_url).rstrip("/"),
         )
         return _with_attempts(answer, attempts)
 

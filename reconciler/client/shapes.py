@@ -7,11 +7,9 @@ The request pipeline turns a `ShapeError` into an `SmhRequestError` that names t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
 
 JsonObject = Mapping[str, object]
 
-NAME_FORBIDDEN: Final = frozenset("/\x00")
 
 
 class ShapeError(ValueError):
@@ -100,7 +98,8 @@ def get_marker(data: JsonObject, key: str, what: str) -> str | None:
 
 def check_name(name: str, what: str) -> str:
     """A directory entry's name, which is joined to a path: it must be one whole segment."""
-    if name in ("", ".", "..") or any(char in NAME_FORBIDDEN for char in name):
+    # Two substring tests, not a set lookup per character: this runs for every listed entry.
+    if name in ("", ".", "..") or "/" in name or "\x00" in name:
         raise ShapeError(f"{what} has an unusable name {name!r}")
     return name
 

@@ -40,7 +40,8 @@ from reconciler.client.shapes import (
 from reconciler.errors import SmhError
 
 MAX_BATCH_ITEMS: Final = 1000
-POLL_FIRST_DELAY: Final = 0.5
+POLL_FIRST_DELAY: Final = 0.05
+"""The shortest first pause before a task is polled again; it grows with the round trip."""
 POLL_MAX_DELAY: Final = 5.0
 
 _K = TypeVar("_K", bound=Hashable)
@@ -208,14 +209,17 @@ class SmhWriteClient(SmhReadClient):
         max_wait: float = 600.0,
         user_id: str | None = None,
     ) -> TaskState:
-        """Polls a task (space None: a library task) until it ends, backing off exponentially.
+        """Polls a task (space None: a library task) until it ends, backing off exponentially
+        from a first pause of twice the first query's round trip (at least `POLL_FIRST_DELAY`),
+        so a fast server is not kept waiting and a slow one is not flooded.
 
         Waits through the retry policy's `sleep`; raises `SmhError` once `max_wait` seconds of
         waiting have passed with the task still running.
         """
         waited = 0.0
-        delay = POLL_FIRST_DELAY
+        delay: float | None = None
         while True:
+            started = self._session.clock()
             if space is None:
                 states = self.query_library_tasks([task_id])
             else:
@@ -227,6 +231,8 @@ class SmhWriteClient(SmhReadClient):
                 return state
             if waited >= max_wait:
                 raise SmhError(f"task {task_id} was still running after {waited:.1f}s")
+            if delay is None:
+                delay = max(POLL_FIRST_DELAY, 2 * (self._session.clock() - started))
             pause = min(delay, POLL_MAX_DELAY, max(max_wait - waited, 0.0))
             self._session.retry.sleep(pause)
             waited += pause

@@ -1,1 +1,54 @@
-"""One module per command; each exposes a click command named `command`."""
+"""One module per command; each exposes a click command named `command`.
+
+Also what the commands share on the command line: the `--no-color` flag (on the group and on
+each command that draws colour), whether colour is wanted, and the help epilog every command
+ends with (examples, exit codes, environment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO, TypeVar
+
+import click
+
+from reconciler.pipeline import color_wanted
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+NO_COLOR_KEY = "smh_reconcile.no_color"
+
+CREDENTIALS_ENV = ("SMH_ACCESS_TOKEN or SMH_LIBRARY_SECRET (credentials; from the secret, tokens "
+                   "with just the grants needed are minted)")
+ENDPOINT_ENV_HELP = "SMH_ENDPOINT (overrides the manifest's endpoint; --endpoint overrides it)"
+NO_COLOR_ENV = "NO_COLOR (or --no-color: no colour, no progress bar)"
+
+
+def _remember_no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta[NO_COLOR_KEY] = True
+
+
+def no_color_option(function: _F) -> _F:
+    """`--no-color`: as NO_COLOR, for this run."""
+    return click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_remember_no_color,
+                        help="No colour and no progress bar (as NO_COLOR).")(function)
+
+
+def colour(stream: TextIO) -> bool:
+    """Colour (and a live progress bar) on `stream`: a terminal, no NO_COLOR, no --no-color."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.find_root().meta.get(NO_COLOR_KEY):
+        return False
+    return color_wanted(stream)
+
+
+def epilog(examples: Sequence[str], exit_codes: Sequence[str],
+           environment: Sequence[str] = ()) -> str:
+    """The end of a command's `--help`: examples, exit codes and environment, kept as laid out."""
+    lines = ["\b", "Examples:", *(f"  {example}" for example in examples), "",
+             "\b", "Exit codes:", *(f"  {code}" for code in exit_codes)]
+    if environment:
+        lines += ["", "\b", "Environment:", *(f"  {name}" for name in environment)]
+    return "\n".join(lines)

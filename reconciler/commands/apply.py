@@ -1,9 +1,12 @@
 """`smh-reconcile apply`: carry a plan out, from manifests (planned live) or a saved plan file.
 
-The command shows the plan, checks the refusals, asks for `yes` on a terminal (and refuses to
-run unattended without `--auto-approve`), then hands the plan to the executor with a journal,
-and ends with the report: a text summary always, JSON with `--report FILE`. An unfinished
-apply of the same library, killed or interrupted, is finished first.
+The command shows the plan, checks the refusals, asks for `yes` on a terminal, naming the
+library and endpoint (and refuses to run unattended without `--auto-approve`), then hands the
+plan to the executor with a journal, and ends with the report: a text summary always, the
+JSON report kept in the state folder under the run id, and written to `--report FILE` too
+(never over an existing report). An unfinished apply of the same library, killed or
+interrupted, is finished first; a plan file applied to the end before is not applied again.
+It exits 1 when any planned item was not carried out.
 
 Ctrl-C stops sending new batches and waits for those in flight; a second Ctrl-C abandons
 them (they stay unfinished in the journal). Either way the report is written and the exit
@@ -26,7 +29,7 @@ from typing import NoReturn
 import click
 
 from reconciler.apply.executor import MAX_BATCH_SIZE, Executor, Settings
-from reconciler.apply.journal import DEFAULT_STATE_DIR
+from reconciler.apply.journal import DEFAULT_STATE_DIR, journal_path
 from reconciler.apply.planfile import (
     check_manifests_unchanged,
     check_signature,
@@ -40,19 +43,31 @@ from reconciler.apply.runner import (
     Source,
     begin,
     build_report,
+    finished_run,
+    keep_report,
+    mark_finished,
+    new_run_id,
     plan_digest,
     prepare,
     release,
 )
 from reconciler.auth import Credentials
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    colour,
+    epilog,
+    no_color_option,
+)
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.pipeline import (
     Target,
-    color_wanted,
     is_plan_file,
     live_listing,
     live_plan,
     load_target,
+    read_json,
     read_plan_file,
     resolve_endpoint,
     select_spaces,
@@ -126,20 +141,44 @@ def _planfile_target(
     return target, Source("planfile", plan_digest(plan), spaces), planned_again, True
 
 
-def _confirm(auto_approve: bool) -> None:
+def confirm(question: str, *, auto_approve: bool, verb: str = "apply") -> None:
+    """Ask for `yes` on a terminal; without one, refuse unless `--auto-approve` was given."""
     if auto_approve:
         return
     if not interactive():
         raise ReconcileError(
-            "refusing to apply without confirmation: not running in a terminal; review the "
-            "plan and pass --auto-approve to apply it unattended"
+            f"refusing to {verb} without confirmation: not running in a terminal; review the "
+            f"{'plan' if verb == 'apply' else 'preview'} and pass --auto-approve to {verb} "
+            "unattended"
         )
-    answer = click.prompt(
-        "\nDo you want to apply this plan? Only 'yes' will be accepted", default="",
-        show_default=False,
-    )
+    answer = click.prompt(f"\n{question} Only 'yes' will be accepted", default="",
+                          show_default=False)
     if answer.strip() != "yes":
-        raise ReconcileError("apply cancelled; nothing was changed")
+        raise ReconcileError(f"{verb} cancelled; nothing was changed")
+
+
+def refuse_existing_report(report_file: str | None, *, resuming: str | None = None) -> None:
+    """A report is the record of what can be restored: never written over.
+
+    The one exception is the report of an interrupted run of the apply being finished now
+    (`resuming`: its plan digest): the finishing run's report holds all it recorded, and more.
+    """
+    if report_file is None:
+        return
+    path = Path(report_file)
+    if not path.exists() or (path.is_file() and not path.stat().st_size):
+        return
+    if resuming is not None:
+        try:
+            earlier = ApplyReport.from_json(read_json(path, "apply report"))
+        except ReconcileError:
+            earlier = None
+        if earlier is not None and earlier.interrupted and earlier.plan_digest == resuming:
+            return
+    raise UsageError(
+        f"--report {report_file} already holds a report; a report is never overwritten (it "
+        "is the record undo restores from): name a new file"
+    )
 
 
 @contextmanager
@@ -163,12 +202,27 @@ def _interruptible(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _finish(report: ApplyReport, report_file: str | None) -> None:
+def _finish(report: ApplyReport, report_file: str | None, state_dir: Path) -> None:
+    kept = keep_report(state_dir, report)
     if report_file is not None:
         write_atomic(report_file, dumps(report.to_json()))
     click.echo("\n" + render_summary(report), nl=False)
     if report_file is not None:
         click.echo(f"Report written to {report_file}.")
+    click.echo(f"Run {report.run_id}: its report is kept in {kept} "
+               f"(`smh-reconcile undo {report.run_id}` restores what it recycled).")
+
+
+def _already_finished(report: ApplyReport) -> int:
+    """A plan file applied to the end before: say so, send nothing, write no report."""
+    click.echo(
+        f"This plan was already applied to library {report.library}: run {report.run_id}, "
+        f"finished {report.finished_at}. Nothing was sent and no report was written; plan "
+        "again to see the library as it is now."
+    )
+    for line in report.advice():
+        click.echo(f"That run: {line}")
+    return 0 if report.complete else 1
 
 
 def _resume_note(prepared: Prepared) -> str:
@@ -180,7 +234,14 @@ def _resume_note(prepared: Prepared) -> str:
     )
 
 
-@click.command("apply")
+@click.command("apply", epilog=epilog(
+    ["smh-reconcile apply plan.json --report report.json   # asks for yes",
+     "smh-reconcile apply plan.json --auto-approve --report report.json   # in a pipeline",
+     "smh-reconcile apply prod.yaml --space photos"],
+    ["0    every planned item was carried out (or there was nothing to do)",
+     "1    an error, a refusal, or an item not carried out (failed, stale, unanswered)",
+     "130  interrupted: run the same command again to finish"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Apply only this space (repeatable).")
@@ -201,6 +262,7 @@ def _resume_note(prepared: Prepared) -> str:
               help="Batch calls in flight at once.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
               show_default=True, help="Where the journal of an apply in progress is kept.")
+@no_color_option
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -216,14 +278,26 @@ def command(
     state_dir: str,
 ) -> None:
     """Apply the manifests' plan (planned now), or exactly a plan saved with `plan --out`."""
+    state = Path(state_dir)
     target, source, get_plan, saved = _targets(paths, spaces, endpoint, manifests)
-    prepared = prepare(Path(state_dir), target.spec.library, target.endpoint, source,
-                       get_plan, started_at=utc_now())
+    unfinished = journal_path(state, target.spec.library).exists()
+    if saved and not unfinished:
+        finished = finished_run(state, source.digest)
+        if finished is not None:
+            ctx.exit(_already_finished(finished))
+    if not unfinished:
+        refuse_existing_report(report_file)
+    started_at = utc_now()
+    run_id = new_run_id(started_at)
+    prepared = prepare(state, target.spec.library, target.endpoint, source,
+                       get_plan, started_at=started_at)
     try:
         plan = prepared.plan
         if prepared.resuming:
+            refuse_existing_report(report_file, resuming=str(prepared.header.get("plan_digest")))
             click.echo(_resume_note(prepared))
-        click.echo(render(plan, Format.TEXT, color=color_wanted(sys.stdout)), nl=False)
+        click.echo(render(plan, Format.TEXT, color=colour(sys.stdout), force=force),
+                   nl=False)
         refusals = plan.refusals(force=force)
         if refusals:
             raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
@@ -231,14 +305,15 @@ def command(
             click.echo("\nNo changes: nothing to apply.")
             release(prepared)
             return
-        _confirm(auto_approve)
+        confirm(f"Do you want to apply this plan to library {plan.library} at "
+                f"{target.endpoint}?", auto_approve=auto_approve)
         journal = begin(prepared)
     except BaseException:
         release(prepared)
         raise
 
     stop = threading.Event()
-    progress = progress_for(sys.stderr)
+    progress = progress_for(sys.stderr, color=colour(sys.stderr))
     settings = Settings(batch_size=batch_size, concurrency=concurrency,
                         recheck=saved or prepared.resuming)
     with target.writer() as writer, _interruptible(stop):
@@ -247,27 +322,38 @@ def command(
         try:
             executor.run(prepared.replay)
         except KeyboardInterrupt:
-            _abandon(prepared, executor, report_file)
+            _abandon(prepared, executor, report_file, state, run_id)
+        except ReconcileError:
+            # The run ended early (credentials refused, the server gone): the report records
+            # what was done, and the journal stays for the same command to finish the job.
+            journal.close()
+            _finish(build_report(prepared, executor, finished_at=utc_now(), run_id=run_id),
+                    report_file, state)
+            raise
         except BaseException:
             journal.close()  # it stays in place: the next apply finishes the job
             raise
-    report = build_report(prepared, executor, finished_at=utc_now())
+    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
     # The report first: it is the record of what was deleted, whatever happens next.
-    _finish(report, report_file)
+    _finish(report, report_file, state)
     if report.interrupted:
         journal.close()
         ctx.exit(EXIT_INTERRUPTED)
     journal.finish(report.finished_at)
-    ctx.exit(1 if report.failed else 0)
+    source_record = prepared.header.get("source") or {}
+    if source_record.get("kind") == "planfile":
+        mark_finished(state, str(source_record.get("digest")), report)
+    ctx.exit(0 if report.complete else 1)
 
 
-def _abandon(prepared: Prepared, executor: Executor, report_file: str | None) -> NoReturn:
+def _abandon(prepared: Prepared, executor: Executor, report_file: str | None,
+             state_dir: Path, run_id: str) -> NoReturn:
     """A second Ctrl-C: report what is known and leave at once; calls still in flight stay
     unfinished in the journal for the next apply to settle."""
-    report = build_report(prepared, executor, finished_at=utc_now())
+    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
     if prepared.journal is not None:
         prepared.journal.close()
-    _finish(report, report_file)
+    _finish(report, report_file, state_dir)
     sys.stdout.flush()
     sys.stderr.flush()
     # Worker threads may be blocked in a request; only leaving the process ends them.

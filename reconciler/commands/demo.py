@@ -10,6 +10,7 @@ folder that is removed at the end; the credentials are made up per run and never
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -27,9 +28,11 @@ import httpx
 import yaml
 
 from reconciler.auth import ACCESS_TOKEN_ENV, LIBRARY_SECRET_ENV
+from reconciler.commands import epilog
 from reconciler.emulator import Emulator
 from reconciler.errors import ReconcileError
-from reconciler.pipeline import ENDPOINT_ENV
+from reconciler.pipeline import ENDPOINT_ENV, read_plan_file
+from reconciler.render import Format, render
 
 SEED_FILE: Final = "demo-seed.yaml"
 MANIFEST_FILE: Final = "demo.yaml"
@@ -95,8 +98,11 @@ def _say(text: str, *, indent: str = "") -> None:
     click.echo(textwrap.fill(text, width=94, initial_indent=indent, subsequent_indent=indent))
 
 
-def _run(step: str, args: Sequence[str], why: str) -> None:
-    """Run one `smh-reconcile` command in this process, as a user would type it."""
+def _run(step: str, args: Sequence[str], why: str, *, shown: str | None = None) -> None:
+    """Run one `smh-reconcile` command in this process, as a user would type it.
+
+    `shown` is a plan an earlier step printed: where the command starts by printing it again,
+    a line pointing back at it stands in for the copy."""
     # Imported here: the command group imports this module to register `demo`.
     from reconciler.cli import main
 
@@ -104,7 +110,18 @@ def _run(step: str, args: Sequence[str], why: str) -> None:
     click.secho(f"{step} $ smh-reconcile {shlex.join(args)}", bold=True)
     _say(why, indent="      ")
     click.echo()
-    code = main.main(list(args), prog_name="smh-reconcile", standalone_mode=False)
+    if shown is None:
+        code = main.main(list(args), prog_name="smh-reconcile", standalone_mode=False)
+    else:
+        captured = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(captured):
+                code = main.main(list(args), prog_name="smh-reconcile", standalone_mode=False)
+        finally:
+            output = captured.getvalue()
+            if output.startswith(shown):
+                output = "(the plan shown in the step before)\n" + output[len(shown):]
+            click.echo(output, nl=False)
     if code not in (0, None):
         raise ReconcileError(f"the demo stopped: `smh-reconcile {shlex.join(args)}` "
                              f"exited with {code}")
@@ -177,7 +194,8 @@ def run_demo() -> int:
         _run("[3/4]", ["apply", "plan.json", "--auto-approve", "--report", "report.json"],
              f"The plan sent {_requests_since(emulator, before_plan)}. Apply exactly that plan: "
              "each item is re-checked, deleted in batches, then the bins are emptied; the "
-             "report lists every item's outcome.")
+             "report lists every item's outcome.",
+             shown=render(read_plan_file("plan.json").plan, Format.TEXT))
         files, recycled = _library_facts(emulator)
         _run("[4/4]", ["plan", MANIFEST_FILE],
              f"The library now holds {files} files and {recycled} recycled items. Plan again: "
@@ -186,7 +204,9 @@ def run_demo() -> int:
     return 0
 
 
-@click.command("demo")
+@click.command("demo", epilog=epilog(
+    ["smh-reconcile demo"],
+    ["0  the demo ran to the end", "1  a step failed (the message says which)"]))
 @click.pass_context
 def command(ctx: click.Context) -> None:
     """Run validate, plan, apply and plan again against a local emulator with sample data."""

@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from reconciler.commands import epilog
 from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
 from reconciler.errors import ReconcileError
 
@@ -54,7 +55,9 @@ def run(*, host: str, port: int, seed: Path | None, token_transport: str = "both
     return 0
 
 
-@click.command("emulator")
+@click.command("emulator", epilog=epilog(
+    ["smh-reconcile emulator --port 0 --seed seed.yaml   # prints: listening on http://..."],
+    ["0  stopped (Ctrl-C or SIGTERM)", "1  an invalid seed, a port that is taken, a usage error"]))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")

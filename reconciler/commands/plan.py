@@ -12,10 +12,17 @@ import sys
 import click
 
 from reconciler.apply.planfile import sign
+from reconciler.commands import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV_HELP,
+    NO_COLOR_ENV,
+    colour,
+    epilog,
+    no_color_option,
+)
 from reconciler.errors import ReconcileError
 from reconciler.listing import listing_from_json
 from reconciler.pipeline import (
-    color_wanted,
     live_plan,
     load_target,
     read_json,
@@ -36,11 +43,18 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
 
 
 def emit(plan: Plan, fmt: Format) -> None:
-    rendered = render(plan, fmt, color=color_wanted(sys.stdout), now=utc_now())
+    rendered = render(plan, fmt, color=colour(sys.stdout), now=utc_now())
     click.echo(rendered, nl=False)
 
 
-@click.command("plan")
+@click.command("plan", epilog=epilog(
+    ["smh-reconcile plan manifests/ --out plan.json",
+     "smh-reconcile plan prod.yaml --format markdown > plan.md",
+     "smh-reconcile plan prod.yaml --detailed-exitcode   # in a drift job"],
+    ["0  the plan was made (with --detailed-exitcode: and it has no changes)",
+     "1  an error: a usage error, a manifest problem, a space that could not be listed",
+     "2  only with --detailed-exitcode: the plan has changes or missing paths"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Plan only this space (repeatable).")
@@ -55,6 +69,7 @@ def emit(plan: Plan, fmt: Format) -> None:
               help="Plan offline from a listing saved by `smh-reconcile snapshot`.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY,
               show_default=True, help="Directories listed at once.")
+@no_color_option
 @click.pass_context
 def command(
     ctx: click.Context,

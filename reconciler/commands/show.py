@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import click
 
+from reconciler.commands import NO_COLOR_ENV, epilog, no_color_option
 from reconciler.commands.plan import emit
 from reconciler.pipeline import read_plan_file
 from reconciler.render import Format
 
 
-@click.command("show")
+@click.command("show", epilog=epilog(
+    ["smh-reconcile show plan.json", "smh-reconcile show plan.json --format markdown"],
+    ["0  shown", "1  an error (a usage error, a file that is not a plan)"],
+    [NO_COLOR_ENV]))
 @click.argument("planfile", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text",
               show_default=True)
+@no_color_option
 def command(planfile: str, fmt: str) -> None:
     """Render a plan saved with `plan --out`."""
     emit(read_plan_file(planfile).plan, Format(fmt))

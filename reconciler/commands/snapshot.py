@@ -10,13 +10,18 @@ import os
 
 import click
 
+from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.listing import listing_to_json
 from reconciler.pipeline import live_listing, load_target, write_atomic
 from reconciler.plan import dumps
 from reconciler.walker import DEFAULT_CONCURRENCY
 
 
-@click.command("snapshot")
+@click.command("snapshot", epilog=epilog(
+    ["smh-reconcile snapshot prod.yaml --out listing.json",
+     "smh-reconcile plan prod.yaml --from-listing listing.json   # offline, no credentials"],
+    ["0  saved", "1  an error (a usage error, a manifest problem, a listing that failed)"],
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="LISTING",
               help="Where to save the listing (JSON), for `plan --from-listing`.")

@@ -11,6 +11,7 @@ import json
 
 import click
 
+from reconciler.commands import epilog
 from reconciler.manifest import check_manifests
 
 
@@ -37,7 +38,9 @@ def validate(paths: tuple[str, ...], *, output_format: str) -> int:
     return 0
 
 
-@click.command(name="validate")
+@click.command(name="validate", epilog=epilog(
+    ["smh-reconcile validate manifests/", "smh-reconcile validate prod.yaml --format json"],
+    ["0  the manifests are valid", "1  a problem in a manifest, or a usage error"]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format",

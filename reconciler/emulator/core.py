@@ -171,6 +171,12 @@ class Emulator:
                 size, mtime = attributes or (None, None)
                 self._lib.write_file(target, path, size, mtime)
 
+    def set_recycle_bin(self, enabled: bool) -> None:
+        """Turn the library's recycle bin on or off, as its administrator might between a
+        plan and its apply (`reset` restores the seed's setting)."""
+        with self._lock:
+            self._lib.recycle_bin = enabled
+
     def reset(self) -> None:
         """Library state back to the seed; stats, log, tasks and faults cleared.
         Issued tokens stay valid."""

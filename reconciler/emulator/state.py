@@ -190,6 +190,7 @@ class Library:
         self.next_write = 1
         self.tasks: dict[int, Task] = {}
         self.history_enabled = seed.history_enabled
+        self.recycle_bin = seed.recycle_bin
         self.history_config: dict[str, int] = {
             "fileHistoryCount": 10, "fileHistoryExpireDay": 0, "mergeInterval": 0}
         self.earlier_versions = seed.earlier_versions
@@ -276,7 +277,7 @@ class Library:
             raise ApiError(403, "NoPermission")
 
     def bin_enabled(self) -> None:
-        if not self.seed.recycle_bin:
+        if not self.recycle_bin:
             raise ApiError(400, "RecycleBinNotEnabled")
 
     def touch(self, d: Dir) -> None:
@@ -363,7 +364,7 @@ class Library:
 
     def delete_grant(self, kind: str, permanent: bool) -> str:
         base = "delete_directory" if kind == "dir" else "delete_file"
-        return f"{base}_permanent" if permanent and self.seed.recycle_bin else base
+        return f"{base}_permanent" if permanent and self.recycle_bin else base
 
     def delete(self, space: SpaceState, segments: tuple[str, ...], expect: str | None,
                permanent: bool, found: tuple[str, Dir, str] | None = None) -> int | None:
@@ -389,7 +390,7 @@ class Library:
             file_key = parent.remove_file(name)
             recycled_kind = media_type(name, media=self.seed.media)
         self.touch(parent)
-        if permanent or not self.seed.recycle_bin or self.faults.recycle_bin_off:
+        if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
         item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
                         node if kind == "dir" else None, file_key, space.retention_days)

@@ -20,13 +20,15 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
-def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = None) -> str:
-    """`plan` in `fmt`; `now` (ISO-8601 UTC) lets an offline plan say how old its listing is."""
+def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = None,
+           force: bool = False) -> str:
+    """`plan` in `fmt`; `now` (ISO-8601 UTC) lets an offline plan say how old its listing is;
+    `force` words the text render's warnings for an apply run with `--force`."""
     if fmt is Format.JSON:
         return render_json(plan)
     if fmt is Format.MARKDOWN:
         return render_markdown(plan, now=now)
-    return render_text(plan, color=color, now=now)
+    return render_text(plan, color=color, now=now, force=force)
 
 
 __all__ = ["Format", "render", "render_json", "render_markdown", "render_text"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 
 from reconciler.auth import apply_grants
@@ -10,6 +11,33 @@ from reconciler.desired import Mode
 from reconciler.listing import Counted, EntryType
 from reconciler.plan import Delete, DeleteRecycled, Plan, SpaceReport
 from reconciler.units import format_size
+
+# Characters that draw nothing, or change how the characters around them are drawn: controls,
+# format characters (the bidi embeddings, overrides, isolates and marks among them, zero-width
+# joiners, the byte-order mark) and line or paragraph separators.
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if unicodedata.category(char) not in _UNSEEN_CATEGORIES:
+        return char
+    point = ord(char)
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control, bidi and other invisible character written as an escape
+    (`\\x1b`, `\\u202e`), so that a name reads as what it is and never reorders or hides
+    its neighbours. The text and Markdown renders show every name, path, pattern and reason
+    through this; JSON keeps them exact."""
+    if text.isprintable():
+        return text
+    return "".join(_escape_char(char) for char in text)
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:
@@ -118,17 +146,27 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
-def warnings(plan: Plan) -> list[str]:
+FORCE_HINT = " (use --force to apply anyway)"
+
+
+def warnings(plan: Plan, *, force: bool = False) -> list[str]:
     """What apply will refuse, one line each: the plan's own refusals, never a second list;
-    then what the plan left alone for its reviewer to look at (`Plan.warnings`)."""
-    return [*plan.refusals(force=False), *(warning.describe() for warning in plan.warnings)]
+    then what the plan left alone for its reviewer to look at (`Plan.warnings`).
+
+    With `force` (an apply run with `--force`), the limits it passes are still listed, without
+    the hint to use `--force`."""
+    notes = plan.refusals(force=False)
+    if force:
+        notes = [note.removesuffix(FORCE_HINT) for note in notes]
+    return [*notes, *(warning.describe() for warning in plan.warnings)]
 
 
-def refusal_note(plan: Plan) -> str | None:
-    if plan.refusals(force=False) and not plan.refusals(force=True):
-        return "apply will refuse this plan unless run with --force"
+def refusal_note(plan: Plan, *, force: bool = False) -> str | None:
     if plan.refusals(force=True):
         return "apply will refuse this plan"
+    if plan.refusals(force=False):
+        return ("--force: apply goes ahead despite these" if force
+                else "apply will refuse this plan unless run with --force")
     return None
 
 

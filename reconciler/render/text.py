@@ -39,6 +39,7 @@ from reconciler.render.common import (
     space_label,
     summary_line,
     totals_line,
+    visible,
     warnings,
 )
 
@@ -61,8 +62,37 @@ def _line(row: _Row, width: int, files_width: int, size_width: int) -> Text:
         text.append(f"  {row.files.rjust(files_width)}  {row.size.rjust(size_width)}",
                     style="dim")
     text.append(f"  {row.detail.ljust(10)}  ", style=row.style if row.sigil == "!" else "")
-    text.append(row.reason, style="dim")
+    text.append(visible(row.reason), style="dim")
     return text
+
+
+class _Printer:
+    """Lines to a rich console when colour is wanted; otherwise plain text, without rich's
+    per-line rendering, which is most of the cost of a plan of a million items."""
+
+    def __init__(self, color: bool) -> None:
+        self._plain: list[str] | None = None if color else []
+        self._out = io.StringIO()
+        self._console = Console(
+            file=self._out,
+            force_terminal=True,
+            color_system="standard",
+            width=200,
+            soft_wrap=True,
+            highlight=False,
+            emoji=False,
+        )
+
+    def print(self, text: Text | None = None) -> None:
+        if self._plain is not None:
+            self._plain.append("" if text is None else text.plain)
+        else:
+            self._console.print("" if text is None else text)
+
+    def value(self) -> str:
+        if self._plain is not None:
+            return "".join(line + "\n" for line in self._plain)
+        return self._out.getvalue()
 
 
 def _lines(rows: list[_Row]) -> list[Text]:
@@ -82,7 +112,7 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
             rows.append(_Row(
                 "!" if permanent else "-",
                 "bold red" if permanent else "yellow",
-                display_path(change),
+                visible(display_path(change)),
                 mode_label(change),
                 change.reason,
                 item_files(change),
@@ -101,21 +131,13 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
 
 
 def _missing_row(missing: Missing) -> _Row:
-    return _Row("?", "magenta", missing.path, "missing", missing.reason)
+    return _Row("?", "magenta", visible(missing.path), "missing", missing.reason)
 
 
-def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> str:
-    out = io.StringIO()
-    console = Console(
-        file=out,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        width=200,
-        soft_wrap=True,
-        highlight=False,
-        emoji=False,
-    )
+def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
+                force: bool = False) -> str:
+    """The plan for a terminal; `force` (apply with `--force`) words the warnings for it."""
+    console = _Printer(color)
     title = f"smh-reconcile plan for library {plan.library}"
     if plan.listed_at:
         title += f" (from {listing_note(plan.listed_at, now)})"
@@ -137,7 +159,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
         if deletes:
             lines.append(Text(f"  = {removal_totals(deletes)}", style="bold"))
         if report is not None and report.errors:
-            lines = [Text(f"  listing failed: {e}", style="bold red") for e in report.errors]
+            lines = [Text(f"  listing failed: {visible(e)}", style="bold red")
+                     for e in report.errors]
         for line in lines or [Text("  no changes", style="dim")]:
             console.print(line)
 
@@ -153,12 +176,12 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
                    clear.reason)
         console.print(_line(row, len(label), 0, 0))
 
-    notes = warnings(plan)
+    notes = warnings(plan, force=force)
     if notes:
         console.print()
         for note in notes:
-            console.print(Text(f"WARNING: {note}", style="bold red"))
-        refusal = refusal_note(plan)
+            console.print(Text(f"WARNING: {visible(note)}", style="bold red"))
+        refusal = refusal_note(plan, force=force)
         if refusal:
             console.print(Text(f"WARNING: {refusal}", style="bold red"))
     console.print()
@@ -169,5 +192,5 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None) -> s
     grants = grants_line(plan)
     if grants:
         console.print(Text(grants, style="dim"))
-    return out.getvalue()
+    return console.value()
 

@@ -43,12 +43,17 @@ class Library:
         self.manifest = tmp_path / "library.yaml"
         self.manifest.write_text(scenario.manifest)
         self.state_dir = tmp_path / "state"
+        self.tmp_path = tmp_path
+        self.runs = 0
         self.report = tmp_path / "report.json"
 
     def run(self, *args: str | Path, **kwargs: Any) -> tuple[int, str, str]:
         return cli(*args, endpoint=self.url, **kwargs)
 
     def apply(self, *extra: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        """Apply with --auto-approve; each run writes a report of its own (`self.report`)."""
+        self.runs += 1
+        self.report = self.tmp_path / f"report-{self.runs}.json"
         return self.run("apply", self.manifest, "--auto-approve", "--report", self.report,
                         "--state-dir", self.state_dir, *extra, **kwargs)
 
@@ -190,7 +195,8 @@ def test_on_a_terminal_only_yes_applies(simple: Library,
     assert untouched(simple)
     code, out, _ = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir,
                               stdin="yes\n")
-    assert code == 0 and "Do you want to apply this plan?" in out
+    assert code == 0
+    assert f"Do you want to apply this plan to library {LIBRARY} at {simple.url}?" in out
     assert simple.converged()
 
 
@@ -259,7 +265,9 @@ def test_a_saved_plan_is_applied_exactly_and_changed_items_are_stale(
     before = len(simple.emu.request_log())
     code, out, err = simple.run("apply", planfile, "--auto-approve", "--report", simple.report,
                                 "--state-dir", simple.state_dir)
-    assert code == 0, out + err
+    # An item not carried out fails the run, with what to do about it.
+    assert code == 1, out + err
+    assert "1 item changed since the plan: plan again." in out
     items = {item["path"]: item for item in simple.load_report()["items"]}
     assert items["tmp"]["outcome"] == "stale"
     assert "etag" in items["tmp"]["message"]
@@ -376,3 +384,149 @@ def test_a_space_the_plan_file_does_not_have_is_a_usage_error(
                               "--state-dir", simple.state_dir)
     assert code == 1 and "--space nope: not in the plan file" in err
     assert untouched(simple)
+
+
+# -- exit codes and reports a pipeline can trust -----------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["apply", "--no-such-flag", "x.yaml"],
+    ["aply", "x.yaml"],
+    ["apply"],
+    ["apply", "x.yaml", "--batch-size", "0"],
+    ["plan", "x.yaml", "--format", "yaml"],
+    ["undo"],
+])
+def test_a_usage_error_exits_1_never_the_2_of_detailed_exitcode(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+
+
+def test_apply_refuses_a_report_path_that_holds_a_report(simple: Library) -> None:
+    simple.report.write_text('{"kind": "smh-reconcile-apply-report"}')
+    code, _, err = simple.run("apply", simple.manifest, "--auto-approve", "--report",
+                                simple.report, "--state-dir", simple.state_dir)
+    assert code == 1 and "already holds a report" in err
+    assert untouched(simple)
+    assert simple.report.read_text() == '{"kind": "smh-reconcile-apply-report"}'
+
+
+def test_every_run_keeps_its_report_in_the_state_folder_and_undo_finds_it_by_run_id(
+    simple: Library,
+) -> None:
+    code, out, _ = simple.run("apply", simple.manifest, "--auto-approve",
+                              "--state-dir", simple.state_dir)
+    assert code == 0
+    (kept,) = (simple.state_dir / "reports").glob("*.json")
+    report = json.loads(kept.read_text())
+    run_id = report["run_id"]
+    assert kept.name == f"{run_id}.json" and f"smh-reconcile undo {run_id}" in out
+    assert {item["outcome"] for item in report["items"]} == {"recycled", "deleted"}
+    code, out, err = simple.run("undo", run_id, "--auto-approve", "--state-dir",
+                                simple.state_dir)
+    assert code == 0, out + err
+    assert "2 restored" in out
+    assert "old.log" in simple.emu.state()["spaces"]["-"]["paths"]
+
+
+def test_a_rerun_of_a_finished_plan_says_so_and_touches_no_report(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    first = tmp_path / "first.json"
+    args = ("apply", planfile, "--auto-approve", "--state-dir", simple.state_dir)
+    assert simple.run(*args, "--report", first)[0] == 0
+    recorded = first.read_text()
+    before = len(simple.emu.request_log())
+    code, out, err = simple.run(*args, "--report", first)
+    assert code == 0, out + err
+    assert "This plan was already applied" in out and "Nothing was sent" in out
+    assert first.read_text() == recorded
+    assert len(simple.emu.request_log()) == before
+    assert len(list((simple.state_dir / "reports").glob("*.json"))) == 1
+    # undo of the kept report still restores what the first run recycled.
+    code, out, _ = simple.run("undo", first, "--auto-approve")
+    assert code == 0 and "2 restored" in out
+
+
+def test_a_forced_apply_does_not_say_it_needs_force(simple: Library) -> None:
+    simple.manifest.write_text(MANIFEST.replace("max_delete_percent: 100",
+                                                "max_delete_percent: 10, min_existing: 1"))
+    code, out, _ = simple.apply("--force")
+    assert code == 0
+    assert "unless run with --force" not in out and "use --force" not in out
+    assert "WARNING: safety limit: space -: removes" in out
+    assert "--force: apply goes ahead despite these" in out
+
+
+# -- errors a user can act on ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["http://127.0.0.1:abc", "http://[::1"])
+def test_a_malformed_endpoint_is_one_clear_line(simple: Library, bad: str) -> None:
+    for args, env in (((), {"SMH_ENDPOINT": bad}), (("--endpoint", bad), {})):
+        code, out, err = simple.run("plan", simple.manifest, *args, env=env)
+        assert code == 1
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+        assert "is not a valid URL" in err and bad in err
+
+
+def test_a_refused_connection_names_the_endpoint_and_how_long_it_tried(
+    simple: Library,
+) -> None:
+    with Emulator.from_seed(simple.scenario.seed()).serve() as url:
+        pass  # a port that nothing listens on any more
+    code, _, err = simple.run("plan", simple.manifest, env={"SMH_ENDPOINT": url})
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert f"no connection to {url}" in line and "attempt(s) over" in line and " s" in line
+
+
+def test_a_wrong_library_secret_is_one_error_about_credentials(simple: Library) -> None:
+    env = {"SMH_ACCESS_TOKEN": None, "SMH_LIBRARY_SECRET": "not-the-secret"}
+    for command in (("plan", simple.manifest),
+                    ("apply", simple.manifest, "--auto-approve", "--state-dir",
+                     simple.state_dir)):
+        code, out, err = simple.run(*command, env=env)
+        assert code == 1
+        (line,) = err.strip().splitlines()
+        assert "SMH_LIBRARY_SECRET was refused" in line and "plan again" not in line
+        assert "not-the-secret" not in out + err
+    assert untouched(simple)
+
+
+def test_a_read_only_token_names_the_grant_apply_needs(simple: Library) -> None:
+    answer = httpx.get(f"{simple.url}/api/v1/token", params={
+        "library_id": LIBRARY, "library_secret": "s", "grant": ""})
+    read_only = answer.json()["accessToken"]
+    code, out, _ = simple.apply(env={"SMH_ACCESS_TOKEN": read_only})
+    assert code == 1
+    assert ("3 items refused for a missing grant (403 NoPermission): the token needs "
+            "delete_file, delete_file_permanent;") in out
+    assert "HTTP 403 NoPermission: No permission.; needs grant delete_file)" in out
+    assert len(out.split("Apply finished", 1)[1].splitlines()) < 12
+
+
+def test_the_recheck_phase_is_labelled_in_the_progress(simple: Library, tmp_path: Path) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--state-dir",
+                              simple.state_dir)
+    assert code == 0
+    assert "re-checking 4 item(s) of space - against the library before sending them" in err
+    assert err.index("re-checking") < err.index("batch 1 [space -]")
+
+
+def test_a_saved_plan_against_a_server_that_is_gone_is_one_error(
+    simple: Library, tmp_path: Path
+) -> None:
+    planfile = tmp_path / "plan.json"
+    assert simple.run("plan", simple.manifest, "--out", planfile)[0] == 0
+    with Emulator.from_seed(simple.scenario.seed()).serve() as url:
+        pass  # a port that nothing listens on any more
+    code, _, err = simple.run("apply", planfile, "--auto-approve", "--endpoint", url,
+                              "--state-dir", simple.state_dir)
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if line.startswith("Error")]
+    assert f"no connection to {url}" in line and "attempt(s) over" in line

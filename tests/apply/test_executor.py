@@ -7,12 +7,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import read_records, replay
 from reconciler.apply.report import Outcome, StepOutcome
 from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator, HttpRequest
 from reconciler.plan import Plan
+from reconciler.retry import SmhRequestError
 from tests.apply.conftest import (
     JournalFactory,
     deleted_paths,
@@ -295,6 +298,36 @@ def test_an_item_a_lost_answer_deleted_is_not_reported_failed_when_its_retry_fai
         result = executor.results[index]
         assert result.outcome is Outcome.RECYCLED, result
         assert result.recycled_item_id_unknown
+
+
+def test_an_item_whose_directory_cannot_be_relisted_failed_it_is_not_stale(
+    emu: Emulator, new_journal: JournalFactory
+) -> None:
+    with writer_for(emu, attempts=1) as client:
+        plan = plan_for(library_spec(PURGE), client)
+        faults_per_request(emu, lambda request: {"error_rate": 1.0, "error_statuses": [500]}
+                           if request.method == "GET" and "/directory/" in request.target
+                           and "photos" in request.target else None)
+        executor = run(plan, client, new_journal, recheck=True, concurrency=1)
+    result = outcomes(executor, plan)
+    assert result["photos/2024/b.jpg.part"] is Outcome.FAILED
+    assert "not re-checked" in (executor.results[0].message or "")
+    assert executor.results[0].status == 500
+    assert result["tmp/x.part"] is Outcome.DELETED
+
+
+def test_a_recheck_refused_for_the_credentials_ends_the_run(
+    emu: Emulator, new_journal: JournalFactory
+) -> None:
+    with writer_for(emu, attempts=1) as client:
+        plan = plan_for(library_spec(PURGE), client)
+        faults_per_request(emu, lambda request: {"error_rate": 1.0, "error_statuses": [403]}
+                           if request.method == "GET" and "/directory/" in request.target
+                           else None)
+        with pytest.raises(SmhRequestError) as caught:
+            run(plan, client, new_journal, recheck=True)
+    assert caught.value.status == 403
+    assert deleted_paths(emu) == []
 
 
 def test_a_task_ending_204_is_verified_by_listing_and_nothing_is_sent_again(

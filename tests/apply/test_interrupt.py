@@ -172,6 +172,10 @@ def test_ctrl_c_stops_sending_waits_and_reports_then_a_rerun_finishes(setup: Set
     assert "Traceback" not in err
     report = json.loads(setup.report.read_text())
     assert report["interrupted"] and report["totals"]["not_attempted"] > 0
+    # Totals on screen, what to do, and no line per item left: those are in the report.
+    summary = out.split("Apply interrupted", 1)[1]
+    assert "not finished: run the same command again to finish." in summary
+    assert "not_attempted" not in summary and ".bin" not in summary
     # Everything sent was waited for: the journal has no batch without an outcome.
     recorded = replay(read_records(setup.journal))
     assert recorded.maybe_applied == set() and recorded.open_tasks == []

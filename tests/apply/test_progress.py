@@ -42,3 +42,13 @@ def test_the_bar_counts_items_and_failures() -> None:
     progress.stop()
     text = stream.getvalue()
     assert "2/3" in text and "1 failed" in text
+
+
+def test_the_bar_says_which_phase_it_counts() -> None:
+    stream = Terminal()
+    progress = BarProgress(stream)
+    progress.start(3, 0)
+    progress.phase("re-check", "re-checking 3 item(s)")
+    progress.stop()
+    assert "re-check" in stream.getvalue()
+    assert isinstance(progress_for(Terminal(), {}, color=False), LineProgress)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from reconciler.apply.report import (
@@ -68,19 +70,52 @@ def test_totals_count_every_outcome() -> None:
     assert REPORT.failed
 
 
-def test_the_summary_lists_what_needs_attention() -> None:
-    text = render_summary(REPORT)
+def test_the_summary_lists_what_needs_attention_and_what_to_do() -> None:
+    text = render_summary(replace(REPORT, interrupted=False))
     assert text.splitlines()[0] == (
-        "Apply interrupted for library smhdemo: 7 item(s): 2 recycled, 1 deleted, "
+        "Apply finished for library smhdemo: 7 item(s): 2 recycled, 1 deleted, "
         "1 already gone, 1 failed, 1 stale, 1 not attempted."
     )
-    assert "  failed        s1:e.jpg  (HTTP 403 NoPermission: not allowed)" in text
+    assert "1 item changed since the plan: plan again." in text
+    assert "1 item and 1 maintenance step(s) failed" in text
+    assert "1 item not carried out: run the same command again to finish." in text
+    assert ("  failed        s1:e.jpg  (HTTP 403 NoPermission: not allowed; needs grant "
+            "delete_file)") in text
+    assert "1 item refused for a missing grant (403 NoPermission): the token needs delete_file" \
+        in text
     assert "  stale         f.jpg  (changed since the plan: etag)" in text
     assert "  not_attempted g.jpg  (no detail)" in text
     assert "1 recycled item(s) have no recorded recycle-bin id" in text
     assert "Maintenance: empty recycle bin (space -): done" in text
     assert "Maintenance: clear history: failed (HTTP 429 RateLimitExceeded)" in text
     assert "a.jpg" not in text
+
+
+def test_an_interrupted_summary_shows_totals_and_how_to_finish() -> None:
+    text = render_summary(REPORT)
+    assert text.splitlines()[0] == (
+        "Apply interrupted for library smhdemo: 7 item(s): 2 recycled, 1 deleted, "
+        "1 already gone, 1 failed, 1 stale, 1 not attempted."
+    )
+    assert "g.jpg" not in text and "e.jpg" not in text  # the report has every item
+    assert "1 item not finished: run the same command again to finish." in text
+
+
+def test_thousands_of_failures_show_a_few_examples() -> None:
+    failed = tuple(item(f"f{i}.jpg", ItemOutcome(Outcome.FAILED, 403, "NoPermission"))
+                   for i in range(500))
+    text = render_summary(ApplyReport("lib", "https://x", "d", "t0", "t1", failed))
+    assert len(text.splitlines()) < 30
+    assert "... and 480 more (every item is in the report)" in text
+
+
+def test_only_a_report_with_every_item_done_is_complete() -> None:
+    assert not REPORT.complete
+    for outcome in (Outcome.STALE, Outcome.FAILED, Outcome.UNANSWERED, Outcome.NOT_ATTEMPTED):
+        assert not ApplyReport("lib", "https://x", "d", "t0", "t1",
+                               (item("a", ItemOutcome(outcome)),)).complete
+    assert ApplyReport("lib", "https://x", "d", "t0", "t1",
+                       (item("a", ItemOutcome(Outcome.ALREADY_GONE)),)).complete
 
 
 def test_a_clean_report_says_so_in_one_line() -> None:

@@ -60,14 +60,14 @@ def test_undo_puts_the_library_back_as_it_was(emu: Emulator, tmp_path: Path) -> 
         report = apply(emu, url, tmp_path)
         assert emu.state()["spaces"]["-"]["paths"] != before
         undo_report = tmp_path / "undo.json"
-        code, out, err = cli("undo", report, "--report", undo_report, url=url)
+        code, out, err = cli("undo", report, "--auto-approve", "--report", undo_report, url=url)
     assert code == 0, out + err
     assert "Undo finished for library smhtest: 5 item(s): 5 restored, 0 failed." in out
     assert emu.state()["spaces"]["-"]["paths"] == before
     assert emu.state()["spaces"]["-"]["recycled"] == []
     data = json.loads(undo_report.read_text())
     assert data["kind"] == "smh-reconcile-undo-report"
-    assert data["totals"] == {"items": 5, "restored": 5, "failed": 0}
+    assert data["totals"] == {"items": 5, "restored": 5, "already_restored": 0, "failed": 0}
     assert TOKEN not in undo_report.read_text() + out + err
 
 
@@ -85,7 +85,7 @@ def test_undo_finds_unknown_ids_by_path_and_handles_async_restores(
                 item["recycled_item_id_unknown"] = True
         report.write_text(json.dumps(data))
         emu.set_faults({"async_threshold": 1})
-        code, out, err = cli("undo", report, url=url)
+        code, out, err = cli("undo", report, "--auto-approve", url=url)
     assert code == 0, out + err
     assert emu.state()["spaces"]["-"]["paths"] == before
     restores = [e for e in emu.request_log() if e["route"] == "recycled"
@@ -103,7 +103,7 @@ def test_items_no_longer_in_the_bin_are_reported_failed(emu: Emulator, tmp_path:
         answer = httpx.delete(f"{url}/api/v1/recycled/{LIBRARY}/-/{gone['recycled_item_id']}",
                               params={"access_token": TOKEN})
         assert answer.status_code == 204
-        code, out, _ = cli("undo", report, url=url)
+        code, out, _ = cli("undo", report, "--auto-approve", url=url)
     assert code == 1
     assert "1 failed" in out
     assert "failed    cache  (HTTP 404 RecycledItemNotFound" in out
@@ -129,3 +129,48 @@ def test_unknown_ids_match_the_newest_unclaimed_bin_entry_of_that_path() -> None
     # An entry removed well before the apply started is an older delete of the same path.
     assert find_ids(items, in_bin, {7, 5}, not_before="2027-01-01T00:10:01.500Z") == {0: 4}
     assert find_ids(items, in_bin, {7, 5}, not_before="2027-01-01T00:12:00.000Z") == {}
+
+
+@pytest.mark.e2e
+def test_undo_previews_and_asks_like_apply(emu: Emulator, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with emu.serve() as url:
+        report = apply(emu, url, tmp_path)
+        after_apply = emu.state()["spaces"]["-"]["paths"]
+        code, out, err = cli("undo", report, url=url)
+        assert code == 1 and "not running in a terminal" in err and "--auto-approve" in err
+        assert "restore 5 item(s) from the recycle bin" in out
+        assert "  + docs/old.md" in out and "  + tmp" in out
+        monkeypatch.setattr("reconciler.commands.apply.interactive", lambda: True)
+        result = CliRunner().invoke(main, ["undo", str(report)], input="no\n", env={
+            "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": url, "SMH_LIBRARY_SECRET": None})
+        assert result.exit_code == 1 and "undo cancelled" in result.stderr
+        assert f"restore these items to library {LIBRARY} at {url}?" in result.stdout
+        assert emu.state()["spaces"]["-"]["paths"] == after_apply
+        result = CliRunner().invoke(main, ["undo", str(report), "--concurrency", "2"],
+                                    input="yes\n", env={
+            "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": url, "SMH_LIBRARY_SECRET": None})
+        assert result.exit_code == 0, result.output
+        # Progress, one line per restore call off a terminal.
+        assert "undo 1 [space -]: " in result.stderr and "item(s) settled" in result.stderr
+
+
+@pytest.mark.e2e
+def test_a_second_undo_reports_already_restored_not_failures(emu: Emulator,
+                                                             tmp_path: Path) -> None:
+    before = emu.state()["spaces"]["-"]["paths"]
+    with emu.serve() as url:
+        report = apply(emu, url, tmp_path)
+        assert cli("undo", report, "--auto-approve", url=url)[0] == 0
+        code, out, err = cli("undo", report, "--auto-approve", url=url)
+    assert code == 0, out + err
+    assert "5 item(s): 0 restored, 5 already restored, 0 failed." in out
+    assert emu.state()["spaces"]["-"]["paths"] == before
+
+
+def test_undo_of_an_unknown_run_id_is_one_clear_line(tmp_path: Path) -> None:
+    code, _, err = cli("undo", "20270101T000000Z-abcd", "--state-dir", tmp_path, url="x")
+    assert code == 1 and err.strip() == (
+        f"Error: no report of run 20270101T000000Z-abcd in {tmp_path / 'reports'}")
+    code, _, err = cli("undo", "nothing-here.json", url="x")
+    assert code == 1 and "no such report file, and not a run id" in err

@@ -20,10 +20,10 @@ from reconciler.auth import (
     grants_for,
     redact,
 )
-from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWriteClient
+from reconciler.client import DeleteItem, SmhReadClient, SmhWriteClient
 from reconciler.client.session import TOKEN_PERIOD
 from reconciler.emulator import Clock, Emulator
-from reconciler.errors import ReconcileError, SmhError
+from reconciler.errors import CredentialsError, ReconcileError, SmhError
 
 from .conftest import (
     ADMIN_TOKEN,
@@ -211,10 +211,10 @@ def test_a_wrong_library_secret_is_a_clear_error(connect: Connect) -> None:
     reader: SmhReadClient = connect(
         credentials=Credentials(library_secret=Secret("wrong-secret-1"))
     )
-    with pytest.raises(SmhRequestError) as caught:
+    with pytest.raises(CredentialsError) as caught:
         reader.list_directory("-", "")
-    assert caught.value.code == "WrongLibraryIdOrSecret"
-    assert "no token for library 'smhdemo'" in str(caught.value)
+    assert "WrongLibraryIdOrSecret" in str(caught.value)
+    assert "SMH_LIBRARY_SECRET was refused for library smhdemo" in str(caught.value)
     assert "wrong-secret-1" not in str(caught.value) and SECRET not in str(caught.value)
 
 
