@@ -4,6 +4,7 @@ included."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,10 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.adoption import exist_entry, starter_manifest
+from reconciler.auth import Credentials, Secret
 from reconciler.cli import main
+from reconciler.client import SmhReadClient
+from reconciler.commands.init import library_spaces, list_top_levels
 from reconciler.emulator import Clock, Emulator
 from reconciler.listing import EntryType, RemoteEntry
 from reconciler.matching import Pattern
@@ -118,3 +122,28 @@ def test_init_in_a_single_tenant_library_declares_space_dash(tmp_path: Path) -> 
         assert code == 0, stderr
         assert yaml.safe_load(stdout)["spaces"] == [{"id": "-", "exist": ["a/", "c.txt"]}]
         assert httpx.get(f"{url}/_emulator/stats").json()["total"] > 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_init_shows_its_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    emu = Emulator.from_seed(big_seed(12))
+    reader = SmhReadClient(endpoint="https://smhbig.api.tencentsmh.cn", library=LIBRARY,
+                           credentials=Credentials(access_token=Secret(TOKEN)),
+                           transport=emu.transport())
+    terminal = _Terminal()
+    with reader:
+        listed = list_top_levels(reader, library_spaces(reader, ()), concurrency=4,
+                                 stream=terminal)
+    assert len(listed) == 12
+    assert terminal.getvalue().endswith("listing the top level of each space: 12/12\n")
+    piped = io.StringIO()
+    with SmhReadClient(endpoint="https://smhbig.api.tencentsmh.cn", library=LIBRARY,
+                       credentials=Credentials(access_token=Secret(TOKEN)),
+                       transport=emu.transport()) as reader:
+        list_top_levels(reader, ["team-001"], concurrency=1, stream=piped)
+    assert piped.getvalue() == ""

@@ -20,6 +20,7 @@ from reconciler.adoption import (
     render_coverage_text,
     untouched,
 )
+from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.counting import count_directory
 from reconciler.errors import ReconcileError
 from reconciler.listing import RemoteEntry, Stats
@@ -28,7 +29,13 @@ from reconciler.render import Format
 from reconciler.walker import DEFAULT_CONCURRENCY
 
 
-@click.command("coverage")
+@click.command("coverage", epilog=epilog(
+    ["smh-reconcile coverage manifests/",
+     "smh-reconcile coverage manifests/ --detailed-exitcode --format markdown  # scheduled"],
+    ["0  shown (with --detailed-exitcode: and everything is covered)",
+     "1  an error (a usage error, a manifest problem, a space that could not be listed)",
+     "2  only with --detailed-exitcode: a space or a top-level entry is not covered"],
+    [CREDENTIALS_ENV + "; listing every space needs admin", ENDPOINT_ENV_HELP]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice([f.value for f in Format]), default="text",
               show_default=True, help="text for terminals, json for machines, markdown for PRs.")

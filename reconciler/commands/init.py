@@ -21,6 +21,7 @@ import click
 from reconciler.adoption import starter_manifest
 from reconciler.auth import Credentials
 from reconciler.client import SmhReadClient
+from reconciler.commands import CREDENTIALS_ENV, NO_COLOR_ENV, colour, epilog, no_color_option
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.listing import RemoteEntry
 from reconciler.pipeline import (
@@ -36,13 +37,14 @@ from reconciler.walker import DEFAULT_CONCURRENCY
 
 
 class _Progress:
-    """`listed 120/300 spaces` on one line of a terminal; nothing elsewhere."""
+    """`listing the top level of each space: 120/300` on one line of a terminal (not under
+    NO_COLOR or --no-color); nothing elsewhere."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
         self.stream = stream
         self.total = total
         self.done = 0
-        self.enabled = stream.isatty()
+        self.enabled = colour(stream)
 
     def step(self) -> None:
         self.done += 1
@@ -87,7 +89,13 @@ def library_spaces(reader: SmhReadClient, wanted: Sequence[str]) -> list[str]:
     return sorted(set(wanted))
 
 
-@click.command("init")
+@click.command("init", epilog=epilog(
+    ["smh-reconcile init --library smhdemo --out manifests/smhdemo.yaml",
+     "smh-reconcile init --library smhdemo --space marketing --space archive > two.yaml"],
+    ["0  written, and its plan has no changes",
+     "1  an error (a usage error, a listing that failed, a plan with changes: run it again)"],
+    [CREDENTIALS_ENV + "; listing every space needs admin",
+     "SMH_ENDPOINT (the endpoint when --endpoint is not given)", NO_COLOR_ENV]))
 @click.option("--library", required=True, metavar="ID", help="The LibraryId to adopt.")
 @click.option("--endpoint", metavar="URL",
               help=f"The API base URL (else {ENDPOINT_ENV}, else https://ID.api.tencentsmh.cn);"
@@ -98,6 +106,7 @@ def library_spaces(reader: SmhReadClient, wanted: Sequence[str]) -> list[str]:
               help="Write the manifest here (never over an existing file); default stdout.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=DEFAULT_CONCURRENCY,
               show_default=True, help="Spaces listed at once.")
+@no_color_option
 def command(library: str, endpoint: str | None, spaces: tuple[str, ...], out: str | None,
             concurrency: int) -> None:
     """Write a starter manifest that declares what the library holds (read-only)."""
