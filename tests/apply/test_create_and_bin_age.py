@@ -137,6 +137,15 @@ def test_apply_creates_the_nested_directory_and_keeps_only_the_recent_bin_item(r
     assert by_action[("delete_recycled", "old/report.pdf")]["bin_item_id"] == 1
     assert by_action[("delete", "tmp")]["outcome"] == "recycled"
     assert "deleted from the recycle bin (#1)" in out
+    # Journaled like any item: each creation and each bin batch before it is sent, and after.
+    journal = next((run.tmp / "state" / "archive").glob("journal-*.jsonl")).read_text()
+    records = [json.loads(line) for line in journal.splitlines()]
+    changes = [(r["action"], r["phase"]) for r in records if r["type"] == "change"]
+    assert changes.index(("create_directory", "sent")) < changes.index(
+        ("create_directory", "done"))
+    assert ("delete_recycled", "sent") in changes and ("delete_recycled", "done") in changes
+    order = [r["type"] for r in records]
+    assert order.index("change") < order.index("batch")  # created before the space's deletes
     code, out, _ = run("plan", run.manifest, "--detailed-exitcode")
     # Only the file the tool never creates is left.
     assert code == 2 and "docs/handbook.pdf" in out
