@@ -95,6 +95,7 @@ class SpaceSpec:
     """`recycle_bin.older_than` in seconds: bin items removed longer ago are deleted."""
     recycle_older_than_text: str | None = None
     """`recycle_bin.older_than` as written (`30d`), for reasons."""
+    recycle_older_than_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -418,8 +418,8 @@ def recycled_deletes(space: SpaceSpec, listing: SpaceListing,
     reference = _instant(now)
     if space.recycle_older_than is None or listing.recycled is None or reference is None:
         return []
-    reason = (f"recycle_bin.older_than {space.recycle_older_than_text} "
-              f"({space.location.short()})")
+    where = space.recycle_older_than_location or space.location
+    reason = f"recycle_bin.older_than {space.recycle_older_than_text} ({where.short()})"
     out: list[DeleteRecycled] = []
     for item in listing.recycled:
         removed = _instant(item.removal_time)

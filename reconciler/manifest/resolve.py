@@ -143,4 +143,6 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
         create_missing=bool(data.get("create_missing", False)),
         recycle_older_than=None if older_than is None else parse_duration(older_than),
         recycle_older_than_text=older_than,
+        recycle_older_than_location=None if older_than is None else document.location(
+            (*base, "recycle_bin", "older_than")),
     )

@@ -92,6 +92,7 @@ def test_plan_shows_directories_to_create_and_old_bin_items_as_permanent_deletes
     binned = [c for c in plan["changes"] if c["action"] == "delete_recycled"]
     assert [(c["original_path"], c["bytes"], c["age"]) for c in binned] == [
         ("mid/notes.txt", 40, "40d"), ("old/report.pdf", 4000, "400d")]
+    assert {c["reason"] for c in binned} == {"recycle_bin.older_than 30d (library.yaml:13)"}
     assert plan["summary"]["create_directory"] == 1
     assert plan["summary"]["delete_recycled"] == 2
     # A file is never created: it stays missing.
