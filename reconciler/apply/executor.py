@@ -537,6 +537,8 @@ class Executor:
                                if found is not None and found.is_dir else
                                ItemOutcome(Outcome.FAILED, 409, "SameNameDirectoryOrFileExists",
                                            "a file of that name is in the way"))
+            except CredentialsError:
+                raise  # every call would meet it: the run ends with this one error
             except ReconcileError as error:
                 outcome = _from_error(error)
             self.journal.change(change.action.value, space, "done", item, outcome)
@@ -557,6 +559,8 @@ class Executor:
         try:
             before = {item.recycled_item_id: item
                       for item in self.writer.list_recycle_bin(space, user_id=user_id)}
+        except CredentialsError:
+            raise
         except ReconcileError as error:
             self._settle_bin(space, {c.recycled_item_id: _from_error(error) for c in planned})
             return
@@ -587,11 +591,15 @@ class Executor:
         said: ReconcileError | None = None
         try:
             self.writer.delete_recycled(space, batch, user_id=user_id)
+        except CredentialsError:
+            raise
         except ReconcileError as error:
             said = error  # a 500 says nothing of each item either: the listing tells
         try:
             left = {entry.recycled_item_id
                     for entry in self.writer.list_recycle_bin(space, user_id=user_id)}
+        except CredentialsError:
+            raise
         except ReconcileError as error:
             outcomes = {i: ItemOutcome(Outcome.FAILED, message=(
                 f"the bin could not be listed after the delete call to see whether it went: "

@@ -184,3 +184,20 @@ def test_an_offline_plan_from_a_snapshot_deletes_the_same_bin_items(run: Run) ->
                                                                "create_directory")]
     assert bin_changes(offline) == bin_changes(live)
     assert len(bin_changes(live)) == 3
+
+
+def test_a_token_without_delete_recycled_fails_each_bin_item_and_deletes_none(run: Run) -> None:
+    minted = httpx.get(f"{run.url}/api/v1/token", params={
+        "library_id": LIBRARY, "library_secret": "s",
+        "grant": "delete_file,delete_directory,create_directory"}).json()["accessToken"]
+    report_file = run.tmp / "report.json"
+    code, out, err = cli("apply", run.manifest, "--auto-approve", "--report", report_file,
+                         "--state-dir", run.tmp / "state", endpoint=run.url,
+                         env={"SMH_ACCESS_TOKEN": minted})
+    assert code == 1, out + err
+    assert sorted(run.bin_paths()) == ["mid/notes.txt", "new/draft.txt", "old/report.pdf", "tmp"]
+    report = json.loads(report_file.read_text())
+    binned = [item for item in report["items"] if item.get("action") == "delete_recycled"]
+    assert {(item["outcome"], item["code"]) for item in binned} == {("failed", "NoPermission")}
+    assert "needs grant delete_recycled" in out
+    assert minted not in out + err + report_file.read_text()
