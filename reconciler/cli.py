@@ -30,6 +30,8 @@ COMMANDS = (
     "apply",
     "undo",
     "snapshot",
+    "init",
+    "coverage",
     "emulator",
     "demo",
 )

@@ -166,13 +166,16 @@ def load_target(
 
 def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> LibraryListing:
     with target.reader() as reader:
-        return walk_library(target.spec, reader, concurrency=concurrency, listed_at=utc_now())
+        listing = walk_library(target.spec, reader, concurrency=concurrency,
+                               listed_at=utc_now())
+        # Ages are measured by the server's clock, never this machine's.
+        return replace(listing, listed_at=reader.server_time() or listing.listed_at)
 
 
 def live_plan(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
     """List the library now and plan against it."""
     listing = live_listing(target, concurrency=concurrency)
-    return make_plan(target.spec, replace(listing, listed_at=None))
+    return make_plan(target.spec, replace(listing, listed_at=None), now=listing.listed_at)
 
 
 def color_wanted(stream: TextIO) -> bool:

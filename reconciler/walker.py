@@ -25,7 +25,14 @@ from reconciler.client.models import SpaceFileCount
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
-from reconciler.listing import Counted, LibraryListing, RemoteEntry, SpaceListing, Stats
+from reconciler.listing import (
+    Counted,
+    LibraryListing,
+    RecycledItem,
+    RemoteEntry,
+    SpaceListing,
+    Stats,
+)
 from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
 
@@ -49,6 +56,10 @@ class Reader(Protocol):
     ) -> list[RemoteEntry]: ...
 
     def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None: ...
+
+    def list_recycle_bin(
+        self, space: str, *, user_id: str | None = None
+    ) -> list[RecycledItem]: ...
 
     def history_enabled(self) -> bool: ...
 
@@ -168,15 +179,23 @@ def walk_space(
     children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
     errors: list[str] = []
     bin_items: int | None = 0
+    recycled: tuple[RecycledItem, ...] | None = None
     try:
         bin_items = bin_read.result()
+        if bin_items and space.recycle_older_than is not None:
+            # Each item's removal time decides whether `recycle_bin.older_than` deletes it.
+            recycled = tuple(reader.list_recycle_bin(space.id, user_id=space.user_id))
+            bin_items = len(recycled)
+        elif space.recycle_older_than is not None and bin_items is not None:
+            recycled = ()
     except RUN_ENDING:
         raise
     except ReconcileError as error:
         errors.append(f"listing the recycle bin: {error.message}")
     errors.extend(tree_errors)
     listing = SpaceListing(
-        space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items
+        space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items,
+        recycled=recycled,
     )
     if not errors:
         listing = count_space(space, listing, reader, executor, file_count)

@@ -135,7 +135,8 @@ def _planfile_target(
 
     def planned_again() -> Plan:
         listing = live_listing(target)
-        return narrow(plan, make_plan(spec, replace(listing, listed_at=None)), listing, spec)
+        fresh = make_plan(spec, replace(listing, listed_at=None), now=listing.listed_at)
+        return narrow(plan, fresh, listing, spec)
 
     return target, Source("planfile", plan_digest(plan), spaces), planned_again, True
 

@@ -25,7 +25,7 @@ from reconciler.desired import (
 from reconciler.manifest.problems import PathStep
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import normalize
-from reconciler.units import parse_size
+from reconciler.units import parse_duration, parse_size
 
 
 def manifest_digest(documents: Sequence[YamlDocument]) -> str:
@@ -127,6 +127,8 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
             )
         return tuple(out)
 
+    recycle_bin = data.get("recycle_bin") or {}
+    older_than = recycle_bin.get("older_than")
     return SpaceSpec(
         id=data["id"],
         location=document.location(base),
@@ -136,6 +138,11 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
         protect=rules("protect", RuleKind.PROTECT, None),
         purge=rules("purge", RuleKind.PURGE, "pattern"),
         prune=rules("prune", RuleKind.PRUNE, "root"),
-        empty_recycle_bin=bool((data.get("recycle_bin") or {}).get("empty", False)),
+        empty_recycle_bin=bool(recycle_bin.get("empty", False)),
         allow_whole_space=bool(data.get("allow_whole_space", False)),
+        create_missing=bool(data.get("create_missing", False)),
+        recycle_older_than=None if older_than is None else parse_duration(older_than),
+        recycle_older_than_text=older_than,
+        recycle_older_than_location=None if older_than is None else document.location(
+            (*base, "recycle_bin", "older_than")),
     )
