@@ -22,6 +22,7 @@ from queue import SimpleQueue
 from typing import Protocol
 
 from reconciler.client.models import SpaceFileCount
+from reconciler.client.reader import MAX_DIRECTORY_ENTRIES
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
@@ -52,7 +53,8 @@ class Reader(Protocol):
     """The read side of the SMH client, as far as the walker needs it."""
 
     def list_directory(
-        self, space: str, path: str, *, user_id: str | None = None
+        self, space: str, path: str, *, user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> list[RemoteEntry]: ...
 
     def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None: ...
@@ -163,6 +165,22 @@ def count_space(
     return replace(listing, stats=stats, files=files, errors=listing.errors + tuple(errors))
 
 
+def entry_bound(file_count: Future[SpaceFileCount | None] | None, *, wait: bool) -> int:
+    """The most entries a listing of the space may serve: what the space's file count says it
+    holds in all (twice over, and a thousand more, for rows repeated while it changes), else
+    the client's own cap. Below the root the count was asked for first, so it is waited for;
+    the root listing, sent beside it, takes it only if it is in."""
+    if file_count is None or not (wait or file_count.done()):
+        return MAX_DIRECTORY_ENTRIES
+    try:
+        counted = file_count.result()
+    except ReconcileError:
+        return MAX_DIRECTORY_ENTRIES
+    if counted is None:
+        return MAX_DIRECTORY_ENTRIES
+    return min(MAX_DIRECTORY_ENTRIES, 2 * (counted.file_num + counted.dir_num) + 1000)
+
+
 def walk_space(
     space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
     file_count: Future[SpaceFileCount | None] | None = None,
@@ -173,7 +191,8 @@ def walk_space(
     """
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
-        return reader.list_directory(space.id, path, user_id=space.user_id)
+        return reader.list_directory(space.id, path, user_id=space.user_id,
+                                     max_entries=entry_bound(file_count, wait=path != ""))
 
     bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)
     children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
