@@ -31,6 +31,8 @@ COMMANDS = (
     "undo",
     "snapshot",
     "explain",
+    "init",
+    "coverage",
     "emulator",
     "demo",
 )

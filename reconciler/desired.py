@@ -102,6 +102,13 @@ class SpaceSpec:
     prune: tuple[Rule, ...] = ()
     empty_recycle_bin: bool = False
     allow_whole_space: bool = False
+    create_missing: bool = False
+    """Absent literal `exist` directories are created (`create_directory` changes)."""
+    recycle_older_than: int | None = None
+    """`recycle_bin.older_than` in seconds: bin items removed longer ago are deleted."""
+    recycle_older_than_text: str | None = None
+    """`recycle_bin.older_than` as written (`30d`), for reasons."""
+    recycle_older_than_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

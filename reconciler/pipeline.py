@@ -172,7 +172,7 @@ def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> L
 def plan_live(spec: LibrarySpec, listing: LibraryListing) -> Plan:
     """The plan of a listing made just now. Its ages are measured against the listing's
     time; the plan does not carry that time, which marks plans made from a saved listing."""
-    return replace(make_plan(spec, listing), listed_at=None)
+    return make_plan(spec, replace(listing, listed_at=None), now=listing.listed_at)
 
 
 def live_plan(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:

@@ -13,6 +13,7 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,9 @@ from reconciler.matching import Pattern, PatternSet, normalize, parent_of
 from reconciler.plan import (
     Change,
     ClearHistory,
+    CreateDirectory,
     Delete,
+    DeleteRecycled,
     EmptyRecycleBin,
     Missing,
     Plan,
@@ -33,7 +36,7 @@ from reconciler.plan import (
 )
 from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
 from reconciler.subtree import with_contents
-from reconciler.units import format_size
+from reconciler.units import format_duration, format_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +206,15 @@ class SpaceRules:
     @property
     def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:
         return self._literal_exist
+
+    def touches(self, path: str, *, is_dir: bool) -> bool:
+        """Whether any entry governs `path` or, for a directory, anything inside it: what
+        `coverage` asks of each top-level entry."""
+        context = self.context_of(path, is_dir=is_dir)
+        if context.kept or context.targeted:
+            return True
+        return is_dir and (self.anchors_prune(path) or any(
+            p.could_match_below(path) for p, _ in (*self._keep, *self._purge)))
 
 
 @dataclass(slots=True)
@@ -421,12 +433,12 @@ def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[
         yield from _counted(listing, inner, errors)
 
 
-def plan_space(space: SpaceSpec, listing: SpaceListing,
-               listed_at: str | None = None) -> SpacePlan:
-    """The plan of one space over `listing`; ages are measured against `listed_at`."""
+def plan_space(space: SpaceSpec, listing: SpaceListing, *, now: str | None = None) -> SpacePlan:
+    """One space's plan; `now` (ISO-8601 UTC, when the listing was made) is what the ages of
+    files and of recycle-bin items are measured against."""
     if listing.errors:
         return _failed(space, listing, listing.errors)
-    forest = _forest(space, listing, listed_at)
+    forest = _forest(space, listing, now)
     errors = list(forest.errors)
     deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
     if errors:
@@ -452,10 +464,74 @@ def plan_space(space: SpaceSpec, listing: SpaceListing,
         files=files,
         files_estimated=estimated,
     )
+    missing = list(_missing(space, forest.rules, listing))
+    if space.create_missing:
+        created, missing = created_directories(space, forest.rules, listing, missing, deletes)
+        changes.extend(created)
+    changes.extend(recycled_deletes(space, listing, now))
     return SpacePlan(
-        changes=tuple(changes), missing=tuple(_missing(space, forest.rules, listing)),
+        changes=tuple(changes), missing=tuple(missing),
         report=report, warnings=tuple(forest.warnings),
     )
+
+
+def created_directories(
+    space: SpaceSpec, rules: SpaceRules, listing: SpaceListing, missing: Sequence[Missing],
+    deletes: Sequence[Delete],
+) -> tuple[list[CreateDirectory], list[Missing]]:
+    """`create_missing: true`: each missing literal `exist` directory that apply can create
+    becomes a `create_directory` change; what stays missing is a file path, a path where a
+    file stands in the way, or a path inside an item the plan deletes."""
+    directories = {pattern.body for pattern, _ in rules.literal_exist if pattern.dir_only}
+    files = {normalize(entry.path) for entries in listing.children.values()
+             for entry in entries if not entry.is_dir}
+    deleted = {normalize(delete.path) for delete in deletes}
+    created: list[CreateDirectory] = []
+    still: list[Missing] = []
+    for entry in missing:
+        segments = entry.path.split("/")
+        prefixes = {"/".join(segments[:depth]) for depth in range(1, len(segments) + 1)}
+        if entry.path in directories and not prefixes & (files | deleted):
+            created.append(CreateDirectory(space=space.id, path=entry.path,
+                                           reason=f"create_missing: {entry.reason}"))
+        else:
+            still.append(entry)
+    return created, still
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def recycled_deletes(space: SpaceSpec, listing: SpaceListing,
+                     now: str | None) -> list[DeleteRecycled]:
+    """`recycle_bin.older_than`: each bin item removed longer ago than the duration, measured
+    against `now` (when the listing was made). An item without a readable removal time, or a
+    plan without `now`, deletes nothing: its age is unknown."""
+    reference = _instant(now)
+    if space.recycle_older_than is None or listing.recycled is None or reference is None:
+        return []
+    where = space.recycle_older_than_location or space.location
+    reason = f"recycle_bin.older_than {space.recycle_older_than_text} ({where.short()})"
+    out: list[DeleteRecycled] = []
+    for item in listing.recycled:
+        removed = _instant(item.removal_time)
+        if removed is None or item.removal_time is None:
+            continue
+        age = (reference - removed).total_seconds()
+        if age > space.recycle_older_than:
+            out.append(DeleteRecycled(
+                space=space.id, recycled_item_id=item.recycled_item_id,
+                original_path=item.original_path, type=item.type,
+                removal_time=item.removal_time, bytes=item.size, reason=reason,
+                age=format_duration(age)))
+    return out
 
 
 def _failed(space: SpaceSpec, listing: SpaceListing, errors: Sequence[str]) -> SpacePlan:
@@ -534,8 +610,11 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
                 break
 
 
-def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
-    """The plan for one library: every space's changes plus the library-wide checks."""
+def make_plan(spec: LibrarySpec, listing: LibraryListing, *, now: str | None = None) -> Plan:
+    """The plan for one library: every space's changes plus the library-wide checks.
+
+    Ages are measured against the listing's `listed_at`, else `now` (the time a live
+    listing was made, which a live plan does not show as `listed_at`)."""
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
@@ -544,7 +623,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
             space_listing = SpaceListing(space=space.id, errors=("space was not listed",))
-        result = plan_space(space, space_listing, listing.listed_at)
+        result = plan_space(space, space_listing, now=listing.listed_at or now)
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
@@ -591,7 +670,8 @@ def _safety(
 ) -> Iterable[SafetyViolation]:
     """The limits the plan breaches, counted in what its deletes remove (files and bytes)."""
     deletes = [change for change in changes if isinstance(change, Delete)]
-    yield from check_limits(spec, deletes, reports)
+    bin_deletes = [change for change in changes if isinstance(change, DeleteRecycled)]
+    yield from check_limits(spec, deletes, reports, bin_deletes=bin_deletes)
     yield from whole_space_violations(spec, deletes, listing)
 
 
@@ -618,16 +698,19 @@ def whole_space_violations(
 
 
 def check_limits(
-    spec: LibrarySpec, deletes: Sequence[Delete], reports: Sequence[SpaceReport]
+    spec: LibrarySpec, deletes: Sequence[Delete], reports: Sequence[SpaceReport], *,
+    bin_deletes: Sequence[DeleteRecycled] = (),
 ) -> Iterable[SafetyViolation]:
-    """The count, percent and byte limits of `spec.safety` that `deletes` breach."""
+    """The count, percent and byte limits of `spec.safety` that `deletes` breach. Recycle-bin
+    items deleted for good count toward `max_deletes` and `max_delete_bytes`."""
     safety = spec.safety
-    if safety.max_deletes is not None and len(deletes) > safety.max_deletes:
+    items = len(deletes) + len(bin_deletes)
+    if safety.max_deletes is not None and items > safety.max_deletes:
         yield SafetyViolation(
             limit="max_deletes",
             message=(
-                f"{len(deletes)} delete items exceed safety.max_deletes ({safety.max_deletes}) "
-                f"by {len(deletes) - safety.max_deletes}: {_removes(deletes)}"
+                f"{items} delete items exceed safety.max_deletes ({safety.max_deletes}) "
+                f"by {items - safety.max_deletes}: {_removes(deletes, bin_deletes)}"
             ),
         )
     for report in reports:
@@ -650,21 +733,27 @@ def check_limits(
                 ),
             )
     if safety.max_delete_bytes is not None:
-        size = _bytes(deletes)
-        unknown = sum(1 for delete in deletes if delete.bytes is None)
+        size = _bytes(deletes) + sum(item.bytes or 0 for item in bin_deletes)
+        unknown = (sum(1 for delete in deletes if delete.bytes is None)
+                   + sum(1 for item in bin_deletes if item.bytes is None))
         if size > safety.max_delete_bytes or unknown:
             over = (f"over safety.max_delete_bytes ({format_size(safety.max_delete_bytes)}) by "
                     f"{format_size(max(0, size - safety.max_delete_bytes))}")
             if unknown:
                 over += f"; the server gave no size for {unknown} of them"
             yield SafetyViolation(limit="max_delete_bytes",
-                                  message=f"the plan {_removes(deletes)}, {over}")
+                                  message=f"the plan {_removes(deletes, bin_deletes)}, {over}")
 
 
 def _bytes(deletes: Iterable[Delete]) -> int:
     return sum(delete.bytes or 0 for delete in deletes)
 
 
-def _removes(deletes: Sequence[Delete]) -> str:
+def _removes(deletes: Sequence[Delete], bin_deletes: Sequence[DeleteRecycled] = ()) -> str:
     files = sum(delete.files for delete in deletes)
-    return f"removes {files:,} {'file' if files == 1 else 'files'}, {format_size(_bytes(deletes))}"
+    text = f"removes {files:,} {'file' if files == 1 else 'files'}, {format_size(_bytes(deletes))}"
+    if bin_deletes:
+        size = sum(item.bytes or 0 for item in bin_deletes)
+        text += (f", and deletes {len(bin_deletes)} recycle-bin "
+                 f"{'item' if len(bin_deletes) == 1 else 'items'} for good ({format_size(size)})")
+    return text

@@ -148,11 +148,11 @@ def test_the_reader_takes_the_listings_time_from_the_servers_date() -> None:
     with SmhReadClient(endpoint="https://smhtest.api.tencentsmh.cn", library="smhtest",
                        credentials=Credentials.from_env({"SMH_ACCESS_TOKEN": "t"}),
                        transport=emu.transport()) as reader:
-        assert reader.listed_at() is None
+        assert reader.server_time() is None
         reader.list_directory("-", "")
         clock.advance(3600)
         reader.list_directory("-", "a")
-        assert reader.listed_at() == "2027-01-15T08:00:00.000Z"
+        assert reader.server_time() == "2027-01-15T08:00:00.000Z"
 
 
 class _WithoutDate(httpx.BaseTransport):

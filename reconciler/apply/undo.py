@@ -33,6 +33,7 @@ from reconciler.apply.report import (
     describe_error,
 )
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
+from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.plan import Delete
 from reconciler.render.common import visible
@@ -257,7 +258,7 @@ def _already_restored(writer: SmhWriteClient, space: str, items: Sequence[ItemRe
     if not gone:
         return
     checks = recheck(writer, space, {
-        position: Delete(space, item.path, item.type, item.mode, reason="")
+        position: Delete(space, item.path, item.type, item.mode or Mode.RECYCLE, reason="")
         for position, item in gone.items()}, user_id=user_id, type_only=list(gone),
         concurrency=4)
     for position, check in checks.items():

@@ -16,9 +16,6 @@ with each entry's `name`, spelled exactly as the server spells it.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
@@ -136,8 +133,6 @@ class SmhReadClient:
         self.library = library
         self.page_size = page_size
         self._limit_cap = MAX_PAGE_SIZE
-        self._listed_at: str | None = None
-        self._listed_at_lock = threading.Lock()
         self._session = Session(
             endpoint=endpoint,
             library=library,
@@ -164,6 +159,10 @@ class SmhReadClient:
 
     def close(self) -> None:
         self._session.close()
+
+    def server_time(self) -> str | None:
+        """When the server first answered this client, by its own clock (`Date`)."""
+        return self._session.server_time
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._session!r})"
@@ -216,22 +215,7 @@ class SmhReadClient:
                                 query=self._capped(query), user_id=user_id, ok=(200, 400))
         if answer.status != 200:
             raise answer.error()
-        if resource == ["directory"] and self._listed_at is None:
-            self._note_listed_at(answer.headers.get("date"))
         return answer
-
-    def _note_listed_at(self, header: str | None) -> None:
-        moment = server_time(header)
-        if moment is not None:
-            with self._listed_at_lock:
-                if self._listed_at is None:
-                    self._listed_at = moment
-
-    def listed_at(self) -> str | None:
-        """When the listing was made: the server's `Date` on the first directory page this
-        client read (ISO-8601 UTC), None before that or when the server sent no usable `Date`.
-        Plans measure ages against it, never against the local clock."""
-        return self._listed_at
 
     def _capped(self, query: Query) -> Query:
         cap = self._limit_cap
@@ -506,7 +490,7 @@ class SmhReadClient:
             for page, _ in self._follow(
                 route("space", self.library, "list"),
                 space=None,
-                grants=ADMIN,
+                grants=grants_for(Operation.LIST_SPACES),
                 limit=MAX_PAGE_SIZE,
                 user_id=None,
                 read=read,
@@ -556,20 +540,6 @@ def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> 
                        server_text(kind, 64) if entry_type is EntryType.UNKNOWN else None)
 
 
-def server_time(header: str | None) -> str | None:
-    """An HTTP `Date` header as ISO-8601 UTC with milliseconds; None when absent or unreadable."""
-    if not header:
-        return None
-    try:
-        moment = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _next_marker(data: JsonObject, sent: str | None) -> str | None:
     return get_marker(data, "nextMarker", "answer")
 
@@ -594,7 +564,17 @@ def _recycled(item: object, what: str) -> RecycledItem:
         type=entry_type,
         removal_time=get_opt_str(obj, "removalTime", what),
         remaining_days=get_opt_int(obj, "remainingTime", what),
+        size=_size(obj.get("size")),
     )
+
+
+def _size(value: object) -> int | None:
+    """A bin row's `size` (a string of bytes, like every SMH size); None when it has none."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _task_states(data: object) -> list[TaskState]:

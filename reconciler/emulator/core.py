@@ -294,7 +294,7 @@ class Emulator:
         })
 
     def _render(self, reply: Reply, request_id: str, *, head: bool) -> HttpResponse:
-        # `Date` from the emulator's clock, as a server sends its own: plans measure ages by it.
+        # The server's time, as SMH sends it: what a plan measures ages against.
         headers = [("X-Request-Id", request_id),
                    ("Date", email.utils.formatdate(self.clock.now(), usegmt=True))]
         headers.extend(reply.headers.items())

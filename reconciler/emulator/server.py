@@ -89,8 +89,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
     def send_response(self, code: int, message: str | None = None) -> None:
-        # Without the `Date` of this machine's clock: the emulator sends its own, from its
-        # clock, and a client measuring ages by the server's time must see that one alone.
+        # Without the `Date` of this machine's clock: the emulator sends its own clock's.
         self.log_request(code)
         self.send_response_only(code, message)
         self.send_header("Server", self.version_string())

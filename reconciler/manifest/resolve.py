@@ -131,6 +131,8 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
             )
         return tuple(out)
 
+    recycle_bin = data.get("recycle_bin") or {}
+    older_than = recycle_bin.get("older_than")
     return SpaceSpec(
         id=data["id"],
         location=document.location(base),
@@ -140,8 +142,13 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
         protect=rules("protect", RuleKind.PROTECT, "pattern", deletes=False),
         purge=rules("purge", RuleKind.PURGE, "pattern", deletes=True),
         prune=rules("prune", RuleKind.PRUNE, "root", deletes=True),
-        empty_recycle_bin=bool((data.get("recycle_bin") or {}).get("empty", False)),
+        empty_recycle_bin=bool(recycle_bin.get("empty", False)),
         allow_whole_space=bool(data.get("allow_whole_space", False)),
+        create_missing=bool(data.get("create_missing", False)),
+        recycle_older_than=None if older_than is None else parse_duration(older_than),
+        recycle_older_than_text=older_than,
+        recycle_older_than_location=None if older_than is None else document.location(
+            (*base, "recycle_bin", "older_than")),
     )
 
 

@@ -5,6 +5,7 @@
 - a literal purge path that is also an `exist` path; the same prune root twice;
 - a purge pattern that matches every top-level name, or a prune root that is the space
   itself, unless the space sets `allow_whole_space: true`;
+- `recycle_bin.older_than` must be a duration, and cannot sit beside `recycle_bin.empty: true`;
 - across files: the same (library, space) twice, and one library given different `endpoint`
   or `safety` settings.
 
@@ -207,7 +208,28 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
             problem(where, message)
         elif "*" in text or "?" in text:
             problem(where, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
+    problems.extend(_check_recycle_bin(document, base, space))
     return problems
+
+
+def _check_recycle_bin(document: YamlDocument, base: tuple[PathStep, ...],
+                       space: dict[str, Any]) -> list[Problem]:
+    recycle_bin = space.get("recycle_bin")
+    if not isinstance(recycle_bin, dict) or "older_than" not in recycle_bin:
+        return []
+    path: tuple[PathStep, ...] = (*base, "recycle_bin", "older_than")
+    older_than = recycle_bin["older_than"]
+    if not isinstance(older_than, str):
+        return []  # the schema says what it must be
+    try:
+        parse_duration(older_than)
+    except ValueError as error:
+        return [Problem(document.location(path), format_where(path), str(error))]
+    if recycle_bin.get("empty") is True:
+        return [Problem(document.location(path), format_where(path),
+                        "`older_than` keeps the bin's newer items and `empty: true` deletes "
+                        "them all: give one or the other")]
+    return []
 
 
 def _predicate_problems(

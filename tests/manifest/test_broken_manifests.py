@@ -94,7 +94,7 @@ BROKEN: list[tuple[str, str, int, int, str, str]] = [
     ("exist_null", HEAD + "spaces:\n  - id: a\n    exist:\n      -\n", 6, 8,
      "spaces[0].exist[0]", "must be a string (got null)"),
     ("recycle_bin_bool", HEAD + "spaces:\n  - id: a\n    recycle_bin: true\n", 5, 18,
-     "spaces[0].recycle_bin", "must be a mapping with `empty` (got true)"),
+     "spaces[0].recycle_bin", "must be a mapping with `empty`, `older_than` (got true)"),
     ("recycle_bin_empty_string",
      HEAD + "spaces:\n  - id: a\n    recycle_bin:\n      empty: 'yes'\n", 6, 14,
      "spaces[0].recycle_bin.empty", 'must be true or false (got "yes")'),
