@@ -51,7 +51,7 @@ BIN = (bin_item(1, "old/report.pdf", 400, 4000), bin_item(2, "mid/notes.txt", 40
        bin_item(3, "new/draft.txt", 10))
 
 
-def bin_plan(safety: Safety | None = None, **kwargs: object) -> Plan:
+def bin_plan(safety: Safety | None = None, **kwargs: Any) -> Plan:
     space = older_than_space(**kwargs)
     listing, _ = walk(space, ["a.txt"], bin_items=len(BIN))
     listing = replace(listing, recycled=BIN)

@@ -258,8 +258,8 @@ def test_a_token_echoed_in_a_listing_error_reaches_no_output_or_plan_file(
             return answer
         credential = request.headers.get("authorization", "")
         token = credential.removeprefix("Bearer ")
-        doc = {"code": f"Denied{token}", "message": f"{credential} / {token} refused",
-               "requestId": token}
+        doc: dict[str, Any] = {"code": f"Denied{token}",
+                               "message": f"{credential} / {token} refused", "requestId": token}
         if status == 200:  # a listing whose rows echo it in their type
             doc = {"contents": [{"name": "k", "type": token}]}
         return with_json(answer, doc, status=status)
