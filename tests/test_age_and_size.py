@@ -41,7 +41,7 @@ def iso(epoch: float) -> str:
 
 
 def seed_files() -> list[dict[str, Any]]:
-    files = [
+    files: list[dict[str, Any]] = [
         {"path": "logs/2026/old.log", "mtime": iso(NOW - 100 * DAY)},
         {"path": "logs/2026/recent.log", "mtime": iso(NOW - 10 * DAY)},
         {"path": "logs/app/ancient.log", "mtime": iso(NOW - 400 * DAY)},

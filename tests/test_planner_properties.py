@@ -484,7 +484,7 @@ def test_keep_newest_keeps_exactly_n_per_directory(
     paths: list[str], drawn: list[tuple[int | None, int | None]], pattern: str, newest: int
 ) -> None:
     paths = consistent(paths)
-    manifest = {"exist": [], "protect": [], "prune": [],
+    manifest: dict[str, Any] = {"exist": [], "protect": [], "prune": [],
                 "purge": [(pattern, "recycle", {}, newest)]}
     plan, oracle = run_predicates(manifest, paths, drawn)
     gone = {d.path for d in plan.deletes}
