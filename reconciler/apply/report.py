@@ -371,41 +371,15 @@ def render_summary(report: ApplyReport) -> str:
         + _count_line(totals, Outcome)
         + "."
     ]
-    done_other = [] if report.interrupted else [
-        item for item in report.items if item.action != "delete" and not item.needs_attention]
-    for item in done_other[:SHOWN_ITEMS]:
-        where = f"{item.space}:{item.path}" if item.space != "-" else item.path
-        what = ("created" if item.action == "create_directory"
-                else f"deleted from the recycle bin (#{item.bin_item_id})")
-        lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({what})")
-    if len(done_other) > SHOWN_ITEMS:
-        lines.append(f"  ... and {len(done_other) - SHOWN_ITEMS} more (every item is in the "
-                     "report)")
-    attention = [] if report.interrupted else [
-        item for item in report.items if item.needs_attention]
-    for item in attention[:SHOWN_ITEMS]:
-        where = f"{item.space}:{item.path}" if item.space != "-" else item.path
-        detail = describe_error(item.result.status, item.result.code, item.result.message)
-        if item.result.code == NO_PERMISSION:
-            detail += f"; needs grant {needed_grant(item)}"
-        lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({visible(detail)})")
-    if len(attention) > SHOWN_ITEMS:
-        lines.append(f"  ... and {len(attention) - SHOWN_ITEMS} more (every item is in the "
-                     "report)")
+    if not report.interrupted:
+        lines += _item_lines(report)
     unknown = sum(1 for item in report.items if item.result.recycled_item_id_unknown)
     if unknown:
         lines.append(
             f"  {unknown} recycled item(s) have no recorded recycle-bin id; undo finds them "
             "by their original path"
         )
-    for step in report.maintenance:
-        line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
-        if step.outcome is StepOutcome.FAILED:
-            detail = describe_error(step.status, step.code, step.message)
-            if step.code == NO_PERMISSION:
-                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
-            line += f" ({visible(detail)})"
-        lines.append(line)
+    lines += _step_lines(report)
     refused = [needed_grant(item) for item in report.items
                if item.outcome is Outcome.FAILED and item.result.code == NO_PERMISSION]
     refused += [STEP_GRANTS.get(step.action, "admin") for step in report.maintenance
@@ -414,3 +388,45 @@ def render_summary(report: ApplyReport) -> str:
         lines.append(grant_advice(refused, len(refused)))
     lines.extend(report.advice())
     return "\n".join(lines) + "\n"
+
+
+def _where(item: ItemReport) -> str:
+    return visible(f"{item.space}:{item.path}" if item.space != "-" else item.path)
+
+
+def _capped(lines: list[str], total: int) -> list[str]:
+    if total > SHOWN_ITEMS:
+        lines.append(f"  ... and {total - SHOWN_ITEMS} more (every item is in the report)")
+    return lines
+
+
+def _item_lines(report: ApplyReport) -> list[str]:
+    """Items other than deletes that went well, then every item that needs attention."""
+    done_other = [item for item in report.items
+                  if item.action != "delete" and not item.needs_attention]
+    lines = []
+    for item in done_other[:SHOWN_ITEMS]:
+        what = ("created" if item.action == "create_directory"
+                else f"deleted from the recycle bin (#{item.bin_item_id})")
+        lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({what})")
+    _capped(lines, len(done_other))
+    attention = [item for item in report.items if item.needs_attention]
+    for item in attention[:SHOWN_ITEMS]:
+        detail = describe_error(item.result.status, item.result.code, item.result.message)
+        if item.result.code == NO_PERMISSION:
+            detail += f"; needs grant {needed_grant(item)}"
+        lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({visible(detail)})")
+    return _capped(lines, len(attention))
+
+
+def _step_lines(report: ApplyReport) -> list[str]:
+    lines = []
+    for step in report.maintenance:
+        line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
+        if step.outcome is StepOutcome.FAILED:
+            detail = describe_error(step.status, step.code, step.message)
+            if step.code == NO_PERMISSION:
+                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
+            line += f" ({visible(detail)})"
+        lines.append(line)
+    return lines
