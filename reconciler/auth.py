@@ -24,7 +24,16 @@ from enum import Enum
 from typing import Final, Protocol
 from urllib.parse import quote, quote_plus
 
+from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError
+from reconciler.plan import (
+    ClearHistory,
+    CreateDirectory,
+    Delete,
+    DeleteRecycled,
+    EmptyRecycleBin,
+    Plan,
+)
 
 ACCESS_TOKEN_ENV: Final = "SMH_ACCESS_TOKEN"
 LIBRARY_SECRET_ENV: Final = "SMH_LIBRARY_SECRET"
@@ -224,6 +233,9 @@ class Operation(Enum):
     DELETE_PERMANENT = "delete_permanent"
     EMPTY_RECYCLE_BIN = "empty_recycle_bin"
     RESTORE = "restore"
+    CREATE_DIRECTORY = "create_directory"
+    DELETE_RECYCLED = "delete_recycled"
+    LIST_SPACES = "list_spaces"
     ADMIN = "admin"
 
 
@@ -239,7 +251,13 @@ _GRANTS: Final[Mapping[Operation, tuple[str, ...]]] = {
     ),
     Operation.EMPTY_RECYCLE_BIN: ("delete_recycled",),
     Operation.RESTORE: ("restore_recycled",),
-    # History config, history clear and the library-wide space list are admin-only.
+    Operation.CREATE_DIRECTORY: ("create_directory",),
+    # Deleting chosen bin items for good needs the same grant as emptying the bin.
+    Operation.DELETE_RECYCLED: ("delete_recycled",),
+    # Seeing every space needs admin or space_admin, and a token without a space id (the
+    # space list belongs to no space) is minted only with admin.
+    Operation.LIST_SPACES: ("admin",),
+    # History config and history clear are admin-only.
     Operation.ADMIN: ("admin",),
 }
 
@@ -253,6 +271,30 @@ def grants_for(*operations: Operation) -> Grants:
     for operation in operations:
         names.update(_GRANTS[operation])
     return tuple(sorted(names))
+
+
+def apply_grants(plan: Plan) -> list[tuple[str | None, Grants]]:
+    """The grants apply will ask for to carry `plan` out, by space (None: the library-level
+    token of the history clear), so a plan made with a read-only token can say so."""
+    needed: dict[str, set[Operation]] = {}
+    library: list[tuple[str | None, Grants]] = []
+    for change in plan.changes:
+        if isinstance(change, ClearHistory):
+            library.append((None, grants_for(Operation.ADMIN)))
+            continue
+        operations = needed.setdefault(change.space, set())
+        if isinstance(change, Delete):
+            operations.add(Operation.DELETE_PERMANENT if change.mode is Mode.PERMANENT
+                           else Operation.DELETE_RECYCLE)
+        elif isinstance(change, CreateDirectory):
+            operations.add(Operation.CREATE_DIRECTORY)
+        elif isinstance(change, DeleteRecycled):
+            operations.add(Operation.DELETE_RECYCLED)
+        elif isinstance(change, EmptyRecycleBin):
+            operations.add(Operation.EMPTY_RECYCLE_BIN)
+    spaces: list[tuple[str | None, Grants]] = [
+        (space, grants_for(*operations)) for space, operations in sorted(needed.items())]
+    return spaces + library
 
 
 def delete_grants(*, permanent: Iterable[bool]) -> Grants:

@@ -30,6 +30,9 @@ COMMANDS = (
     "apply",
     "undo",
     "snapshot",
+    "explain",
+    "init",
+    "coverage",
     "emulator",
     "demo",
 )

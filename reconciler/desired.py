@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from reconciler.predicates import NO_PREDICATES, Predicates
+
 
 class Mode(StrEnum):
     """How an item is deleted: moved to the recycle bin, or removed for good."""
@@ -51,7 +53,9 @@ class Rule:
     prune (`""` is the whole space, `photos/` a directory). A trailing `/` means "directories
     only". `mode` is the resolved deletion mode for purge and prune entries, None otherwise.
     `order` is the entry's position among the space's purge entries (file order), which
-    decides precedence when several purge entries match one path.
+    decides precedence when several purge entries match one path. `predicates` and
+    `keep_newest` (section "Age and size" of the README) make the entry judge files one by
+    one: such an entry never deletes, or keeps, a directory as a whole.
     """
 
     kind: RuleKind
@@ -59,10 +63,19 @@ class Rule:
     location: Location
     mode: Mode | None = None
     order: int = 0
+    predicates: Predicates = NO_PREDICATES
+    keep_newest: int | None = None
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the entry judges files one by one (it has predicates or `keep_newest`)."""
+        return bool(self.predicates) or self.keep_newest is not None
 
     def describe(self) -> str:
-        """`purge tmp/ (prod.yaml:14)`: the reason a plan shows for a change."""
-        return f"{self.kind.value} {self.pattern or '(space root)'} ({self.location.short()})"
+        """`purge logs/**/*.log older_than 90d (m.yaml:12)`: the reason a plan shows."""
+        newest = f" keep_newest {self.keep_newest}" if self.keep_newest is not None else ""
+        return (f"{self.kind.value} {self.pattern or '(space root)'}"
+                f"{self.predicates.describe()}{newest} ({self.location.short()})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,13 @@ class SpaceSpec:
     prune: tuple[Rule, ...] = ()
     empty_recycle_bin: bool = False
     allow_whole_space: bool = False
+    create_missing: bool = False
+    """Absent literal `exist` directories are created (`create_directory` changes)."""
+    recycle_older_than: int | None = None
+    """`recycle_bin.older_than` in seconds: bin items removed longer ago are deleted."""
+    recycle_older_than_text: str | None = None
+    """`recycle_bin.older_than` as written (`30d`), for reasons."""
+    recycle_older_than_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

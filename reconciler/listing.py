@@ -141,6 +141,31 @@ class RemoteEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RecycledItem:
+    """One entry of a space's recycle bin; `size` is the bin row's bytes, None when it has
+    none."""
+
+    recycled_item_id: int
+    original_path: str
+    type: EntryType
+    removal_time: str | None = None
+    remaining_days: int | None = None
+    size: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recycled_item_id": self.recycled_item_id, "original_path": self.original_path,
+                "type": self.type.value, "removal_time": self.removal_time, "size": self.size}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RecycledItem:
+        size = data.get("size")
+        return cls(recycled_item_id=int(data["recycled_item_id"]),
+                   original_path=str(data["original_path"]), type=EntryType(data["type"]),
+                   removal_time=data.get("removal_time"),
+                   size=None if size is None else _count(size))
+
+
+@dataclass(frozen=True, slots=True)
 class SpaceListing:
     """What was listed of one space.
 
@@ -150,6 +175,7 @@ class SpaceListing:
     the space's bin, or None when the space has no recycle bin (`RecycleBinNotEnabled`).
     `stats` holds what each directory the plan deletes holds, recursively; `files` is how many
     files the space holds outside its bin and history, None when the server would not say.
+    `recycled` holds the bin's items themselves, when the plan needs them.
     """
 
     space: str
@@ -158,6 +184,8 @@ class SpaceListing:
     recycle_bin_items: int | None = 0
     stats: dict[str, Stats] = field(default_factory=dict)
     files: int | None = None
+    recycled: tuple[RecycledItem, ...] | None = None
+    """Every item of the bin, where the plan needed them (`recycle_bin.older_than`)."""
 
     @property
     def recycle_bin_enabled(self) -> bool:
@@ -193,6 +221,8 @@ def listing_to_json(listing: LibraryListing, *, digest: str) -> dict[str, Any]:
     spaces: dict[str, Any] = {}
     for space_id, space in sorted(listing.spaces.items()):
         spaces[space_id] = {
+            **({"recycled": [item.to_json() for item in space.recycled]}
+               if space.recycled is not None else {}),
             "recycle_bin_items": space.recycle_bin_items,
             "files": space.files,
             "stats": {path: stats.to_json() for path, stats in sorted(space.stats.items())},
@@ -250,6 +280,8 @@ def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
                 stats={str(path): Stats.from_json(stats)
                        for path, stats in space["stats"].items()},
                 files=None if files is None else _count(files),
+                recycled=None if space.get("recycled") is None else tuple(
+                    RecycledItem.from_json(item) for item in space["recycled"]),
             )
         history = data.get("history_enabled")
         history_files = data.get("history_files")

@@ -238,3 +238,9 @@ def _closure(states: Iterable[_State]) -> list[_State]:
         if node.globstar is not None:
             pending.append((node.globstar, False))
     return list(seen.values())
+
+
+def literal_pattern(name: str) -> str:
+    """A pattern that matches exactly `name`: `[` (the only glob character SMH allows in a
+    name) written as the class `[[]`."""
+    return name.replace("[", "[[]")

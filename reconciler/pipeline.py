@@ -166,13 +166,18 @@ def load_target(
 
 def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> LibraryListing:
     with target.reader() as reader:
-        return walk_library(target.spec, reader, concurrency=concurrency, listed_at=utc_now())
+        return walk_library(target.spec, reader, concurrency=concurrency)
+
+
+def plan_live(spec: LibrarySpec, listing: LibraryListing) -> Plan:
+    """The plan of a listing made just now. Its ages are measured against the listing's
+    time; the plan does not carry that time, which marks plans made from a saved listing."""
+    return make_plan(spec, replace(listing, listed_at=None), now=listing.listed_at)
 
 
 def live_plan(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
     """List the library now and plan against it."""
-    listing = live_listing(target, concurrency=concurrency)
-    return make_plan(target.spec, replace(listing, listed_at=None))
+    return plan_live(target.spec, live_listing(target, concurrency=concurrency))
 
 
 def color_wanted(stream: TextIO) -> bool:

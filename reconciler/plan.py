@@ -30,6 +30,8 @@ class Action(StrEnum):
     DELETE = "delete"
     EMPTY_RECYCLE_BIN = "empty_recycle_bin"
     CLEAR_HISTORY = "clear_history"
+    CREATE_DIRECTORY = "create_directory"
+    DELETE_RECYCLED = "delete_recycled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,60 @@ class ClearHistory:
         return data
 
 
-Change = Delete | EmptyRecycleBin | ClearHistory
+@dataclass(frozen=True, slots=True)
+class CreateDirectory:
+    """Create an absent literal `exist` directory (`create_missing: true`), before that space's
+    deletes. SMH creates missing parents itself."""
+
+    space: str
+    path: str
+    reason: str
+
+    action = Action.CREATE_DIRECTORY
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (0, self.space, 0, self.path)
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        return {"action": self.action.value, "space": self.space, "path": self.path,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRecycled:
+    """Delete one recycle-bin item for good (`recycle_bin.older_than`), after that space's
+    deletes. `bytes` is the bin row's size, None when it has none."""
+
+    space: str
+    recycled_item_id: int
+    original_path: str
+    type: EntryType
+    removal_time: str
+    bytes: int | None
+    reason: str
+    age: str = ""
+    """How long ago it was removed, when the plan was made (`400d`), for the renders."""
+    withdrawn: str | None = None
+    """Set by apply on an item of a plan file that the bin no longer holds as planned: why.
+    It is reported stale and never sent."""
+
+    action = Action.DELETE_RECYCLED
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (0, self.space, 1, f"{self.original_path}\0{self.recycled_item_id:020d}")
+
+    def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
+        return {"action": self.action.value, "space": self.space,
+                "recycled_item_id": self.recycled_item_id, "original_path": self.original_path,
+                "type": self.type.value, "removal_time": self.removal_time, "bytes": self.bytes,
+                "age": self.age, "reason": self.reason,
+                **({"withdrawn": self.withdrawn}
+                   if fingerprints and self.withdrawn is not None else {})}
+
+
+Change = Delete | EmptyRecycleBin | ClearHistory | CreateDirectory | DeleteRecycled
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +292,14 @@ class Plan:
         return tuple(change for change in self.changes if isinstance(change, Delete))
 
     @property
+    def created(self) -> tuple[CreateDirectory, ...]:
+        return tuple(change for change in self.changes if isinstance(change, CreateDirectory))
+
+    @property
+    def bin_deletes(self) -> tuple[DeleteRecycled, ...]:
+        return tuple(change for change in self.changes if isinstance(change, DeleteRecycled))
+
+    @property
     def errors(self) -> tuple[tuple[str, str], ...]:
         return tuple((report.space, error) for report in self.spaces for error in report.errors)
 
@@ -304,6 +367,8 @@ class Plan:
                 1 for change in self.changes if isinstance(change, EmptyRecycleBin)
             ),
             "clear_history": 1 if self.clear_history is not None else 0,
+            "create_directory": len(self.created),
+            "delete_recycled": len(self.bin_deletes),
             "missing": len(self.missing),
             "errors": len(self.errors),
         }
@@ -425,6 +490,23 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             counted=Counted(data.get("counted", Counted.STATS.value)),
             withdrawn=data.get("withdrawn"),
         )
+    if action is Action.CREATE_DIRECTORY:
+        path = _text(data, "path")
+        if path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"path {path!r} must not start or end with '/'")
+        return CreateDirectory(space=_text(data, "space"), path=path,
+                               reason=data.get("reason", ""))
+    if action is Action.DELETE_RECYCLED:
+        size = data.get("bytes")
+        item_id = data["recycled_item_id"]
+        if not isinstance(item_id, int) or isinstance(item_id, bool):
+            raise ValueError(f"recycled_item_id {item_id!r} is not an integer")
+        return DeleteRecycled(
+            space=_text(data, "space"), recycled_item_id=item_id,
+            original_path=_text(data, "original_path"), type=EntryType(data["type"]),
+            removal_time=_text(data, "removal_time"), bytes=None if size is None else int(size),
+            reason=data.get("reason", ""), age=data.get("age", ""),
+            withdrawn=data.get("withdrawn"))
     if action is Action.EMPTY_RECYCLE_BIN:
         return EmptyRecycleBin(
             space=_text(data, "space"), items=int(data.get("items", 0)),

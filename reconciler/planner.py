@@ -13,6 +13,7 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,9 @@ from reconciler.matching import Pattern, PatternSet, normalize, parent_of
 from reconciler.plan import (
     Change,
     ClearHistory,
+    CreateDirectory,
     Delete,
+    DeleteRecycled,
     EmptyRecycleBin,
     Missing,
     Plan,
@@ -31,8 +34,9 @@ from reconciler.plan import (
     SafetyViolation,
     SpaceReport,
 )
+from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
 from reconciler.subtree import with_contents
-from reconciler.units import format_size
+from reconciler.units import format_duration, format_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +47,41 @@ class Context:
     matching the path itself, else its nearest purge-matched ancestor's. `prune` is the
     innermost prune root strictly containing the path; `prune_root` is set when the path
     is itself a prune root, and is what its children inherit.
+
+    Entries with predicates or `keep_newest` judge files one by one (`reconciler.predicates`):
+    `purges` is the chain of purge entries that may target a file here, in the order the
+    rules weigh them (empty when no such entry is involved), and `guards` the protect entries
+    with predicates that matched the path or an ancestor. Neither ever targets or keeps a
+    directory as a whole, and nor does a prune root with predicates.
     """
 
     kept: bool = False
     purge: Rule | None = None
     prune: Rule | None = None
     prune_root: Rule | None = None
+    purges: tuple[Rule, ...] = ()
+    guards: tuple[Rule, ...] = ()
 
     @property
     def targeted(self) -> bool:
-        return self.purge is not None or self.prune is not None
+        """Whether an entry without predicates targets the path (so a directory whole)."""
+        return self.purge is not None or (self.prune is not None and not self.prune.conditional)
 
     @property
     def rule(self) -> Rule | None:
         """The rule that targets the path (and gives its mode and reason)."""
-        return self.purge or self.prune
+        return self.purge or (self.prune if self.targeted else None)
+
+    @property
+    def judged(self) -> bool:
+        """Whether an entry with predicates may delete files at or inside the path."""
+        return bool(self.purges) or (self.prune is not None and self.prune.conditional)
+
+    @property
+    def candidates(self) -> tuple[Rule, ...]:
+        """The entries that may target a file here, first to last."""
+        purges = self.purges or ((self.purge,) if self.purge is not None else ())
+        return (*purges, *((self.prune,) if self.prune is not None else ()))
 
     @property
     def mode(self) -> Mode:
@@ -79,9 +103,13 @@ class SpaceRules:
 
     def __init__(self, space: SpaceSpec) -> None:
         self.space = space
-        self._keep = [(Pattern.compile(r.pattern), r) for r in (*space.exist, *space.protect)]
+        self._keep = [(Pattern.compile(r.pattern), r) for r in (*space.exist, *space.protect)
+                      if not r.conditional]
         self._purge = [(Pattern.compile(r.pattern), r) for r in sorted(space.purge,
-                                                                       key=lambda r: r.order)]
+                                                                       key=lambda r: r.order)
+                       if not r.conditional]
+        self._guards = [(Pattern.compile(r.pattern), r) for r in space.protect if r.conditional]
+        self._judges = [(Pattern.compile(r.pattern), r) for r in space.purge if r.conditional]
         self._prune = {_root_key(r.pattern): r for r in space.prune}
         self._literal_exist = [
             (pattern, rule)
@@ -90,9 +118,13 @@ class SpaceRules:
         ]
         self._keep_set = PatternSet(pattern for pattern, _ in self._keep)
         self._purge_set = PatternSet(pattern for pattern, _ in self._purge)
-        modes = {rule.mode for _, rule in self._purge}
+        # Entries with predicates take part where a directory's files must be looked at.
+        self._judge_set = PatternSet(pattern for pattern, _ in self._judges)
+        self._guard_set = PatternSet(pattern for pattern, _ in self._guards)
+        deleting = (*self._purge, *self._judges)
+        modes = {rule.mode for _, rule in deleting}
         self._purge_by_mode = {
-            mode: PatternSet(pattern for pattern, rule in self._purge if rule.mode == mode)
+            mode: PatternSet(pattern for pattern, rule in deleting if rule.mode == mode)
             for mode in modes
         }
         self._exist_set = PatternSet(pattern for pattern, _ in self._literal_exist)
@@ -110,11 +142,19 @@ class SpaceRules:
         kept = parent.kept or self._keep_set.any(path, is_dir=is_dir)
         first = self._purge_set.first(path, is_dir=is_dir)
         own = self._purge[first][1] if first is not None else None
+        purges, guards = parent.purges, parent.guards
+        if self._judges or self._guards:
+            judges = [self._judges[i][1] for i in self._judge_set.matching(path, is_dir=is_dir)]
+            purges = purge_chain(judges, own, parent.purges, parent.purge)
+            guards = (*(self._guards[i][1]
+                        for i in self._guard_set.matching(path, is_dir=is_dir)), *guards)
         return Context(
             kept=kept,
             purge=own or parent.purge,
             prune=parent.prune_root or parent.prune,
             prune_root=self._prune.get(normalize(path)) if is_dir else None,
+            purges=purges,
+            guards=guards,
         )
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:
@@ -147,19 +187,34 @@ class SpaceRules:
         if context.kept:
             return False
         if context.targeted:
-            if self._keep_set.could_match_below(directory):
+            if (context.guards or self._keep_set.could_match_below(directory)
+                    or self._guard_set.could_match_below(directory)):
                 return True
             mode = context.mode
+            if any(rule.mode != mode for rule in context.purges):
+                return True  # an entry of another mode judges the files inside
             return any(
                 patterns.could_match_below(directory)
                 for other, patterns in self._purge_by_mode.items()
                 if other != mode
             )
-        return self._purge_set.could_match_below(directory)
+        if context.judged:
+            return True
+        return (self._purge_set.could_match_below(directory)
+                or self._judge_set.could_match_below(directory))
 
     @property
     def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:
         return self._literal_exist
+
+    def touches(self, path: str, *, is_dir: bool) -> bool:
+        """Whether any entry governs `path` or, for a directory, anything inside it: what
+        `coverage` asks of each top-level entry."""
+        context = self.context_of(path, is_dir=is_dir)
+        if context.kept or context.targeted:
+            return True
+        return is_dir and (self.anchors_prune(path) or any(
+            p.could_match_below(path) for p, _ in (*self._keep, *self._purge)))
 
 
 @dataclass(slots=True)
@@ -187,18 +242,19 @@ class _Forest:
     """The delete items of one space as a forest: each directory item holds the items inside
     it that are deleted on their own (another mode), before it."""
 
-    def __init__(self, space: SpaceSpec, listing: SpaceListing) -> None:
+    def __init__(self, space: SpaceSpec, listing: SpaceListing, now: float | None) -> None:
         self.space = space
         self.listing = listing
+        self.now = now
         self.rules = SpaceRules(space)
+        self._keeps_newest = any(rule.keep_newest is not None
+                                 for rule in (*space.purge, *space.prune))
         self.errors: list[str] = []
         self.warnings: list[PlanWarning] = []
         self.roots, _ = self._plan_dir("", self.rules.root_context())
 
-    def _delete(self, entry: RemoteEntry, context: Context) -> Delete:
-        rule = context.rule
-        assert rule is not None
-        mode = context.mode
+    def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
+        mode = rule.mode if rule.mode is not None else Mode.RECYCLE
         without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
         return Delete(
             space=self.space.id,
@@ -214,28 +270,49 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        for entry in self.listing.children.get(directory, ()):
-            if entry.type is EntryType.UNKNOWN:
+        entries = self.listing.children.get(directory, ())
+        contexts = [None if entry.type is EntryType.UNKNOWN
+                    else self.rules.context(context, entry.path, is_dir=entry.is_dir)
+                    for entry in entries]
+        spared = self._spared(entries, contexts)
+        for entry, child in zip(entries, contexts, strict=True):
+            if child is None:
                 # It might be a container holding kept paths: kept, and so is its directory.
                 self.warnings.append(PlanWarning(self.space.id, entry.path, (
                     f"entry type {entry.server_type!r} is not one this tool knows; it is "
                     "kept, and so is every directory that holds it")))
                 holds_kept = True
-                continue
-            child = self.rules.context(context, entry.path, is_dir=entry.is_dir)
-            if child.kept:
+            elif child.kept or self._guarded(entry, child):
                 holds_kept = True
             elif not entry.is_dir:
-                if child.targeted:
-                    forest.append(_Node(self._delete(entry, child)))
+                rule = child.rule if not child.judged else targeting(
+                    child.candidates, entry, self.now, spared.get(entry.path, frozenset()))
+                if rule is not None:
+                    forest.append(_Node(self._delete(entry, rule)))
             else:
                 inner, blocked = self._plan_subdir(entry, child)
                 holds_kept = holds_kept or blocked
-                if child.targeted and not blocked:
-                    forest.append(self._collapse(self._delete(entry, child), inner))
+                if child.rule is not None and not blocked:
+                    forest.append(self._collapse(self._delete(entry, child.rule), inner))
                 else:
                     forest.extend(inner)
         return forest, holds_kept
+
+    def _guarded(self, entry: RemoteEntry, context: Context) -> bool:
+        """Whether a protect entry with predicates keeps a file."""
+        return (not entry.is_dir and bool(context.guards)
+                and guarded(context.guards, entry, self.now) is not None)
+
+    def _spared(self, entries: Sequence[RemoteEntry],
+                contexts: Sequence[Context | None]) -> dict[str, frozenset[Rule]]:
+        """The `keep_newest` entries that spare each file of one directory."""
+        if not self._keeps_newest:
+            return {}
+        files = [(entry, context.candidates) for entry, context in zip(entries, contexts,
+                                                                       strict=True)
+                 if context is not None and not entry.is_dir and not context.kept
+                 and not self._guarded(entry, context)]
+        return spared_newest(files, self.now)
 
     def _plan_subdir(self, entry: RemoteEntry, context: Context) -> tuple[list[_Node], bool]:
         """A child directory's forest, and whether it must stay (it holds something kept)."""
@@ -270,18 +347,20 @@ class _Forest:
             stack.extend(node.inner)
 
 
-_FORESTS: OrderedDict[tuple[int, int, bool], tuple[SpaceSpec, object, _Forest]] = OrderedDict()
+_FORESTS: OrderedDict[tuple[int, int, bool, float | None],
+                      tuple[SpaceSpec, object, _Forest]] = OrderedDict()
 
 
-def _forest(space: SpaceSpec, listing: SpaceListing) -> _Forest:
-    """The forest of `space` over `listing`. The walker needs it to know what to count and
-    the planner again once the counts are in; counts never change it, so the second call
-    takes the first one's (same spec, same listed children, same bin state)."""
-    key = (id(space), id(listing.children), listing.recycle_bin_enabled)
+def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None) -> _Forest:
+    """The forest of `space` over `listing` made at `listed_at`. The walker needs it to know
+    what to count and the planner again once the counts are in; counts never change it, so
+    the second call takes the first one's (same spec, listed children, bin state and time)."""
+    now = parse_time(listed_at)
+    key = (id(space), id(listing.children), listing.recycle_bin_enabled, now)
     cached = _FORESTS.get(key)
     if cached is not None and cached[0] is space and cached[1] is listing.children:
         return cached[2]
-    forest = _Forest(space, listing)
+    forest = _Forest(space, listing, now)
     _FORESTS[key] = (space, listing.children, forest)
     while len(_FORESTS) > 64:
         _FORESTS.popitem(last=False)
@@ -294,18 +373,30 @@ def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:
     context = rules.context_of(delete.path, is_dir=delete.type is EntryType.DIR)
     if context.kept:
         return "an exist or protect entry keeps it"
-    if not context.targeted:
-        return "no purge or prune entry targets it"
-    if delete.type is EntryType.DIR and rules.anchors_prune(delete.path):
-        return "it is a prune root or holds one"
-    if context.mode is not delete.mode:
-        return f"the manifests delete it in {context.mode.value} mode, not {delete.mode.value}"
+    if delete.type is EntryType.DIR:
+        if not context.targeted:
+            return ("no purge or prune entry without predicates targets it (an entry with "
+                    "predicates judges files only)" if context.judged
+                    else "no purge or prune entry targets it")
+        if rules.anchors_prune(delete.path):
+            return "it is a prune root or holds one"
+        modes = {context.mode}
+    else:
+        # Which entry targets a file can hang on its attributes and its siblings: any of its
+        # candidates may; apply's fresh plan then decides on what the library holds now.
+        modes = {rule.mode or Mode.RECYCLE for rule in context.candidates}
+        if not modes:
+            return "no purge or prune entry targets it"
+    if delete.mode not in modes:
+        shown = " or ".join(sorted(mode.value for mode in modes))
+        return f"the manifests delete it in {shown} mode, not {delete.mode.value}"
     return None
 
 
-def deleted_directories(space: SpaceSpec, listing: SpaceListing) -> list[str]:
+def deleted_directories(space: SpaceSpec, listing: SpaceListing,
+                        listed_at: str | None = None) -> list[str]:
     """The directory items the plan of `space` deletes, which the walker must count."""
-    forest = _forest(space, listing)
+    forest = _forest(space, listing, listed_at)
     if forest.errors:
         return []
     return sorted(node.delete.path for node in forest.nodes()
@@ -342,10 +433,12 @@ def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[
         yield from _counted(listing, inner, errors)
 
 
-def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
+def plan_space(space: SpaceSpec, listing: SpaceListing, *, now: str | None = None) -> SpacePlan:
+    """One space's plan; `now` (ISO-8601 UTC, when the listing was made) is what the ages of
+    files and of recycle-bin items are measured against."""
     if listing.errors:
         return _failed(space, listing, listing.errors)
-    forest = _forest(space, listing)
+    forest = _forest(space, listing, now)
     errors = list(forest.errors)
     deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
     if errors:
@@ -371,10 +464,74 @@ def plan_space(space: SpaceSpec, listing: SpaceListing) -> SpacePlan:
         files=files,
         files_estimated=estimated,
     )
+    missing = list(_missing(space, forest.rules, listing))
+    if space.create_missing:
+        created, missing = created_directories(space, forest.rules, listing, missing, deletes)
+        changes.extend(created)
+    changes.extend(recycled_deletes(space, listing, now))
     return SpacePlan(
-        changes=tuple(changes), missing=tuple(_missing(space, forest.rules, listing)),
+        changes=tuple(changes), missing=tuple(missing),
         report=report, warnings=tuple(forest.warnings),
     )
+
+
+def created_directories(
+    space: SpaceSpec, rules: SpaceRules, listing: SpaceListing, missing: Sequence[Missing],
+    deletes: Sequence[Delete],
+) -> tuple[list[CreateDirectory], list[Missing]]:
+    """`create_missing: true`: each missing literal `exist` directory that apply can create
+    becomes a `create_directory` change; what stays missing is a file path, a path where a
+    file stands in the way, or a path inside an item the plan deletes."""
+    directories = {pattern.body for pattern, _ in rules.literal_exist if pattern.dir_only}
+    files = {normalize(entry.path) for entries in listing.children.values()
+             for entry in entries if not entry.is_dir}
+    deleted = {normalize(delete.path) for delete in deletes}
+    created: list[CreateDirectory] = []
+    still: list[Missing] = []
+    for entry in missing:
+        segments = entry.path.split("/")
+        prefixes = {"/".join(segments[:depth]) for depth in range(1, len(segments) + 1)}
+        if entry.path in directories and not prefixes & (files | deleted):
+            created.append(CreateDirectory(space=space.id, path=entry.path,
+                                           reason=f"create_missing: {entry.reason}"))
+        else:
+            still.append(entry)
+    return created, still
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def recycled_deletes(space: SpaceSpec, listing: SpaceListing,
+                     now: str | None) -> list[DeleteRecycled]:
+    """`recycle_bin.older_than`: each bin item removed longer ago than the duration, measured
+    against `now` (when the listing was made). An item without a readable removal time, or a
+    plan without `now`, deletes nothing: its age is unknown."""
+    reference = _instant(now)
+    if space.recycle_older_than is None or listing.recycled is None or reference is None:
+        return []
+    where = space.recycle_older_than_location or space.location
+    reason = f"recycle_bin.older_than {space.recycle_older_than_text} ({where.short()})"
+    out: list[DeleteRecycled] = []
+    for item in listing.recycled:
+        removed = _instant(item.removal_time)
+        if removed is None or item.removal_time is None:
+            continue
+        age = (reference - removed).total_seconds()
+        if age > space.recycle_older_than:
+            out.append(DeleteRecycled(
+                space=space.id, recycled_item_id=item.recycled_item_id,
+                original_path=item.original_path, type=item.type,
+                removal_time=item.removal_time, bytes=item.size, reason=reason,
+                age=format_duration(age)))
+    return out
 
 
 def _failed(space: SpaceSpec, listing: SpaceListing, errors: Sequence[str]) -> SpacePlan:
@@ -453,8 +610,11 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
                 break
 
 
-def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
-    """The plan for one library: every space's changes plus the library-wide checks."""
+def make_plan(spec: LibrarySpec, listing: LibraryListing, *, now: str | None = None) -> Plan:
+    """The plan for one library: every space's changes plus the library-wide checks.
+
+    Ages are measured against the listing's `listed_at`, else `now` (the time a live
+    listing was made, which a live plan does not show as `listed_at`)."""
     changes: list[Change] = []
     missing: list[Missing] = []
     reports: list[SpaceReport] = []
@@ -463,7 +623,7 @@ def make_plan(spec: LibrarySpec, listing: LibraryListing) -> Plan:
         space_listing = listing.spaces.get(space.id)
         if space_listing is None:
             space_listing = SpaceListing(space=space.id, errors=("space was not listed",))
-        result = plan_space(space, space_listing)
+        result = plan_space(space, space_listing, now=listing.listed_at or now)
         changes.extend(result.changes)
         missing.extend(result.missing)
         reports.append(result.report)
@@ -510,7 +670,8 @@ def _safety(
 ) -> Iterable[SafetyViolation]:
     """The limits the plan breaches, counted in what its deletes remove (files and bytes)."""
     deletes = [change for change in changes if isinstance(change, Delete)]
-    yield from check_limits(spec, deletes, reports)
+    bin_deletes = [change for change in changes if isinstance(change, DeleteRecycled)]
+    yield from check_limits(spec, deletes, reports, bin_deletes=bin_deletes)
     yield from whole_space_violations(spec, deletes, listing)
 
 
@@ -537,16 +698,19 @@ def whole_space_violations(
 
 
 def check_limits(
-    spec: LibrarySpec, deletes: Sequence[Delete], reports: Sequence[SpaceReport]
+    spec: LibrarySpec, deletes: Sequence[Delete], reports: Sequence[SpaceReport], *,
+    bin_deletes: Sequence[DeleteRecycled] = (),
 ) -> Iterable[SafetyViolation]:
-    """The count, percent and byte limits of `spec.safety` that `deletes` breach."""
+    """The count, percent and byte limits of `spec.safety` that `deletes` breach. Recycle-bin
+    items deleted for good count toward `max_deletes` and `max_delete_bytes`."""
     safety = spec.safety
-    if safety.max_deletes is not None and len(deletes) > safety.max_deletes:
+    items = len(deletes) + len(bin_deletes)
+    if safety.max_deletes is not None and items > safety.max_deletes:
         yield SafetyViolation(
             limit="max_deletes",
             message=(
-                f"{len(deletes)} delete items exceed safety.max_deletes ({safety.max_deletes}) "
-                f"by {len(deletes) - safety.max_deletes}: {_removes(deletes)}"
+                f"{items} delete items exceed safety.max_deletes ({safety.max_deletes}) "
+                f"by {items - safety.max_deletes}: {_removes(deletes, bin_deletes)}"
             ),
         )
     for report in reports:
@@ -569,21 +733,27 @@ def check_limits(
                 ),
             )
     if safety.max_delete_bytes is not None:
-        size = _bytes(deletes)
-        unknown = sum(1 for delete in deletes if delete.bytes is None)
+        size = _bytes(deletes) + sum(item.bytes or 0 for item in bin_deletes)
+        unknown = (sum(1 for delete in deletes if delete.bytes is None)
+                   + sum(1 for item in bin_deletes if item.bytes is None))
         if size > safety.max_delete_bytes or unknown:
             over = (f"over safety.max_delete_bytes ({format_size(safety.max_delete_bytes)}) by "
                     f"{format_size(max(0, size - safety.max_delete_bytes))}")
             if unknown:
                 over += f"; the server gave no size for {unknown} of them"
             yield SafetyViolation(limit="max_delete_bytes",
-                                  message=f"the plan {_removes(deletes)}, {over}")
+                                  message=f"the plan {_removes(deletes, bin_deletes)}, {over}")
 
 
 def _bytes(deletes: Iterable[Delete]) -> int:
     return sum(delete.bytes or 0 for delete in deletes)
 
 
-def _removes(deletes: Sequence[Delete]) -> str:
+def _removes(deletes: Sequence[Delete], bin_deletes: Sequence[DeleteRecycled] = ()) -> str:
     files = sum(delete.files for delete in deletes)
-    return f"removes {files:,} {'file' if files == 1 else 'files'}, {format_size(_bytes(deletes))}"
+    text = f"removes {files:,} {'file' if files == 1 else 'files'}, {format_size(_bytes(deletes))}"
+    if bin_deletes:
+        size = sum(item.bytes or 0 for item in bin_deletes)
+        text += (f", and deletes {len(bin_deletes)} recycle-bin "
+                 f"{'item' if len(bin_deletes) == 1 else 'items'} for good ({format_size(size)})")
+    return text

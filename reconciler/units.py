@@ -1,4 +1,4 @@
-"""Sizes in bytes as people write them (`50 GB`, `1.5 GiB`) and as the renders show them.
+"""Sizes and durations as people write them (`50 GB`, `1.5 GiB`, `30d`) and as renders show them.
 
 Decimal units are powers of 1000 and binary units powers of 1024, as SPEC section 7 says; the
 renders use decimal units with one decimal, the way file managers and SMH's console do.
@@ -46,3 +46,27 @@ def format_size(size: int | None) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}"
     return f"{size} B"
+
+
+DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+
+
+def parse_duration(text: object) -> int:
+    """Seconds from a duration text: an integer with a unit s, m, h, d or w (`90d`, `24h`);
+    ValueError with a message for a person."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a duration: write an integer with a unit s, m, h, d or w, "
+            "e.g. \"30d\""
+        )
+    return int(match[1]) * DURATION_UNITS[match[2]]
+
+
+def format_duration(seconds: float) -> str:
+    """An age as people read it: `400d`, `5h`, `12m`, `30s` (whole units, rounded down)."""
+    for unit, scale in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= scale:
+            return f"{int(seconds // scale)}{unit}"
+    return f"{max(0, int(seconds))}s"

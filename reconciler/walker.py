@@ -22,10 +22,18 @@ from queue import SimpleQueue
 from typing import Protocol
 
 from reconciler.client.models import SpaceFileCount
+from reconciler.client.reader import MAX_DIRECTORY_ENTRIES
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
-from reconciler.listing import Counted, LibraryListing, RemoteEntry, SpaceListing, Stats
+from reconciler.listing import (
+    Counted,
+    LibraryListing,
+    RecycledItem,
+    RemoteEntry,
+    SpaceListing,
+    Stats,
+)
 from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
 
@@ -45,10 +53,15 @@ class Reader(Protocol):
     """The read side of the SMH client, as far as the walker needs it."""
 
     def list_directory(
-        self, space: str, path: str, *, user_id: str | None = None
+        self, space: str, path: str, *, user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> list[RemoteEntry]: ...
 
     def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None: ...
+
+    def list_recycle_bin(
+        self, space: str, *, user_id: str | None = None
+    ) -> list[RecycledItem]: ...
 
     def history_enabled(self) -> bool: ...
 
@@ -61,6 +74,8 @@ class Reader(Protocol):
     ) -> SpaceFileCount | None: ...
 
     def list_spaces(self) -> list[str]: ...
+
+    def server_time(self) -> str | None: ...
 
 
 def walk_tree(
@@ -122,10 +137,11 @@ def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCo
 
 def count_space(
     space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: Future[SpaceFileCount | None] | None,
+    file_count: Future[SpaceFileCount | None] | None, listed_at: str | None = None,
 ) -> SpaceListing:
-    """`listing` with what each directory the plan deletes holds, and the space's files."""
-    dirs = deleted_directories(space, listing)
+    """`listing` with what each directory the plan deletes holds, and the space's files
+    (the plan's ages are measured against `listed_at`, so what it deletes hangs on it)."""
+    dirs = deleted_directories(space, listing, listed_at)
     futures = {path: executor.submit(count_directory, reader, space.id, path,
                                      user_id=space.user_id) for path in dirs}
     counted = file_count.result() if file_count is not None else None
@@ -152,34 +168,61 @@ def count_space(
     return replace(listing, stats=stats, files=files, errors=listing.errors + tuple(errors))
 
 
+def entry_bound(file_count: Future[SpaceFileCount | None] | None, *, wait: bool) -> int:
+    """The most entries a listing of the space may serve: what the space's file count says it
+    holds in all (twice over, and a thousand more, for rows repeated while it changes), else
+    the client's own cap. Below the root the count was asked for first, so it is waited for;
+    the root listing, sent beside it, takes it only if it is in."""
+    if file_count is None or not (wait or file_count.done()):
+        return MAX_DIRECTORY_ENTRIES
+    try:
+        counted = file_count.result()
+    except ReconcileError:
+        return MAX_DIRECTORY_ENTRIES
+    if counted is None:
+        return MAX_DIRECTORY_ENTRIES
+    return min(MAX_DIRECTORY_ENTRIES, 2 * (counted.file_num + counted.dir_num) + 1000)
+
+
 def walk_space(
     space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: Future[SpaceFileCount | None] | None = None,
+    file_count: Future[SpaceFileCount | None] | None = None, listed_at: str | None = None,
 ) -> SpaceListing:
     """List one space: its needed directories, its recycle bin's size, and the counts.
 
     The bin read and the file count go out with the root listing, not a round trip before it.
+    `listed_at` defaults to the server's time (`Date`) on the first answer the reader got.
     """
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
-        return reader.list_directory(space.id, path, user_id=space.user_id)
+        return reader.list_directory(space.id, path, user_id=space.user_id,
+                                     max_entries=entry_bound(file_count, wait=path != ""))
 
     bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)
     children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
     errors: list[str] = []
     bin_items: int | None = 0
+    recycled: tuple[RecycledItem, ...] | None = None
     try:
         bin_items = bin_read.result()
+        if bin_items and space.recycle_older_than is not None:
+            # Each item's removal time decides whether `recycle_bin.older_than` deletes it.
+            recycled = tuple(reader.list_recycle_bin(space.id, user_id=space.user_id))
+            bin_items = len(recycled)
+        elif space.recycle_older_than is not None and bin_items is not None:
+            recycled = ()
     except RUN_ENDING:
         raise
     except ReconcileError as error:
         errors.append(f"listing the recycle bin: {error.message}")
     errors.extend(tree_errors)
     listing = SpaceListing(
-        space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items
+        space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items,
+        recycled=recycled,
     )
     if not errors:
-        listing = count_space(space, listing, reader, executor, file_count)
+        listing = count_space(space, listing, reader, executor, file_count,
+                              listed_at or reader.server_time())
     log.info(
         "space %s: listed %d directories, %d entries%s",
         space.id,
@@ -198,7 +241,10 @@ def walk_library(
     concurrency: int = DEFAULT_CONCURRENCY,
     listed_at: str | None = None,
 ) -> LibraryListing:
-    """List what the plan of `spec` needs, `concurrency` directories at a time."""
+    """List what the plan of `spec` needs, `concurrency` directories at a time.
+
+    `listed_at` is when the listing was made: by default the server's `Date` on the first
+    answer the reader got (never the local clock), against which the plan measures ages."""
     selected = tuple(spec.spaces if spaces is None else spaces)
     # Requests share one pool of `concurrency` threads; the spaces are walked side by side
     # (each walk only waits on its requests), so many small spaces cost no more round trips
@@ -210,10 +256,16 @@ def walk_library(
         # `admin` only where the plan needs it anyway (reading the history setting).
         pending = {space.id: executor.submit(_file_count, reader, space,
                                              admin=spec.clear_history) for space in selected}
-        walks = {space.id: walkers.submit(walk_space, space, reader, executor, pending[space.id])
+        walks = {space.id: walkers.submit(walk_space, space, reader, executor, pending[space.id],
+                                          listed_at)
                  for space in selected}
         listings = {space_id: walk.result() for space_id, walk in walks.items()}
         counts = {space_id: future.result() for space_id, future in pending.items()}
+    listed_at = listed_at or reader.server_time()
+    if listed_at is None and any(rule.predicates.reads_age for space in selected
+                                 for rule in (*space.protect, *space.purge, *space.prune)):
+        log.warning("the server sent no usable Date header, so the listing has no time: age "
+                    "rules (older_than, newer_than) delete nothing and protect every file")
     history_enabled: bool | None = None
     history_files: int | None = None
     if spec.clear_history:

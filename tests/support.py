@@ -121,27 +121,40 @@ class TreeLister:
 def walk(
     space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0,
     unknown: Mapping[str, str] | None = None,
+    attributes: Mapping[str, tuple[str | None, str | None]] | None = None,
+    listed_at: str | None = None,
 ) -> tuple[SpaceListing, TreeLister]:
     """What the walker lists of `paths` for `space`, and what it counts, without any server.
 
-    `unknown` maps paths to a type the tool does not know, which the listing shows them as."""
+    `unknown` maps paths to a type the tool does not know, which the listing shows them as;
+    `attributes` maps files to their `(modificationTime, size)` (None: the server gave none);
+    the plan's ages are measured against `listed_at`."""
     lister = TreeLister(paths)
     for directory, entries in lister.tree.items():
         lister.tree[directory] = tuple(
             replace(entry, type=EntryType.UNKNOWN, server_type=unknown[entry.path])
             if unknown and entry.path in unknown else entry for entry in entries)
+    for directory, entries in lister.tree.items():
+        lister.tree[directory] = tuple(
+            replace(entry, fingerprint=replace(entry.fingerprint,
+                                               modification_time=attributes[entry.path][0],
+                                               size=attributes[entry.path][1]))
+            if attributes and entry.path in attributes else entry for entry in entries)
     with ThreadPoolExecutor(max_workers=4) as executor:
         children, errors = walk_tree(SpaceRules(space), lister, executor)
     listing = SpaceListing(space=space.id, children=children, errors=tuple(errors),
                            recycle_bin_items=bin_items)
-    stats = {path: lister.stats(path) for path in deleted_directories(space, listing)}
+    stats = {path: lister.stats(path)
+             for path in deleted_directories(space, listing, listed_at)}
     listing = replace(listing, stats=stats, files=lister.stats("").files)
     return listing, lister
 
 
-def library_listing(*listings: SpaceListing, history_enabled: bool | None = None) -> LibraryListing:
+def library_listing(*listings: SpaceListing, history_enabled: bool | None = None,
+                    listed_at: str | None = None) -> LibraryListing:
     return LibraryListing(
         library="smhtest",
         spaces={listing.space: listing for listing in listings},
         history_enabled=history_enabled,
+        listed_at=listed_at,
     )

@@ -187,6 +187,31 @@ def test_a_listing_that_never_ends_ends_in_a_listing_error(
     assert code == 1 and deletes_sent(site.emu) == []
 
 
+def test_a_listing_that_serves_more_entries_than_the_space_holds_is_a_listing_error(
+    site: Site,
+) -> None:
+    # The space's file count says it holds 5 files and a few directories; this listing of
+    # tmp/ serves 100 new names a page, for ever.
+    served = iter(range(10**9))
+
+    def spoil(request: HttpRequest, answer: HttpResponse) -> HttpResponse:
+        if not is_listing(request, "tmp"):
+            return answer
+        rows = [{"name": f"n{next(served)}", "type": "file", "size": "1"} for _ in range(100)]
+        return with_json(answer, {"path": ["tmp"], "contents": rows,
+                                  "nextMarker": f"m{next(served)}"}, status=200)
+
+    spoil_answers(site.emu, spoil)
+    code, out, err = site.plan()
+    assert code == 1 and "listing tmp/:" in out + err
+    assert "more than 1,018 entries" in out + err  # 2 x (5 files + 4 dirs) + 1,000
+    pages = [e for e in site.emu.request_log() if e["route"] == "directory"
+             and e["path"] == "tmp" and "stats" not in e["query"]]
+    assert len(pages) == 11
+    code, out, err = site.apply()
+    assert code == 1 and deletes_sent(site.emu) == []
+
+
 @pytest.mark.slow
 def test_a_listing_that_never_ends_stops_at_the_stated_page_cap(site: Site) -> None:
     spoil_answers(site.emu, endless_markers("tmp"))
@@ -233,8 +258,8 @@ def test_a_token_echoed_in_a_listing_error_reaches_no_output_or_plan_file(
             return answer
         credential = request.headers.get("authorization", "")
         token = credential.removeprefix("Bearer ")
-        doc = {"code": f"Denied{token}", "message": f"{credential} / {token} refused",
-               "requestId": token}
+        doc: dict[str, Any] = {"code": f"Denied{token}",
+                               "message": f"{credential} / {token} refused", "requestId": token}
         if status == 200:  # a listing whose rows echo it in their type
             doc = {"contents": [{"name": "k", "type": token}]}
         return with_json(answer, doc, status=status)

@@ -175,7 +175,7 @@ def test_show_rejects_a_plan_file_of_the_wrong_shape(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["validate", "plan", "show", "apply", "undo", "snapshot",
-                                  "emulator", "demo", None])
+                                  "emulator", "demo", "init", "coverage", None])
 def test_help_has_examples_and_exit_codes(name: str | None) -> None:
     result = CliRunner().invoke(main, [name, "--help"] if name else ["--help"])
     assert result.exit_code == 0

@@ -1,9 +1,12 @@
 """Carrying a plan out: batched deletes, tasks, splits, re-checks, maintenance, in order.
 
-Per space, in the plan's order of spaces: re-check what needs it (every item of a saved or
-resumed plan; otherwise only items a lost answer may have deleted), then the waves of
-`batching.order`, each wave's batches `concurrency` at a time, then the space's recycle bin;
-the history clear last of all. Every batch is journaled before it is sent and its outcome
+Per space, in the plan's order of spaces: create its missing directories (`create_missing`),
+re-check what needs it (every item of a saved or resumed plan; otherwise only items a lost
+answer may have deleted), then the waves of `batching.order`, each wave's batches
+`concurrency` at a time, then the bin items it deletes for good (`recycle_bin.older_than`:
+the bin is listed before and after the detail-free batch call, to send only items still there
+as planned and to report each one), then the space's recycle bin; the history clear last of
+all. Every batch is journaled before it is sent and its outcome
 when it returns; a 202's task id is journaled before it is polled.
 
 A recycle delete answered 204 (no `recycledItemId`) shows that the space has no recycle bin
@@ -43,6 +46,7 @@ from reconciler.apply.recheck import Check, Found, recheck
 from reconciler.apply.report import (
     RECYCLE_BIN_OFF,
     ItemOutcome,
+    ItemReport,
     Outcome,
     StepOutcome,
     StepReport,
@@ -51,12 +55,20 @@ from reconciler.client import BatchReply, DeleteItem, ItemResult, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
-from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
+from reconciler.plan import (
+    ClearHistory,
+    CreateDirectory,
+    Delete,
+    DeleteRecycled,
+    EmptyRecycleBin,
+    Plan,
+)
 from reconciler.retry import SmhRequestError
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 1000
+DELETE_RECYCLED = "delete_recycled"
 AUTH_STATUSES = frozenset({401, 403})
 
 
@@ -145,6 +157,8 @@ class Executor:
         self._recorded_steps: Mapping[tuple[str, str | None], Mapping[str, Any]] = {}
         self._bin_off: set[str] = set()
         """Spaces where a recycle delete came back deleted permanently: no more are sent."""
+        self._created: dict[tuple[str, str], ItemOutcome] = {}
+        self._bin_deleted: dict[tuple[str, int], ItemOutcome] = {}
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -174,6 +188,27 @@ class Executor:
                 self._steps.get(key) or StepReport(key[0], key[1], StepOutcome.NOT_ATTEMPTED)
                 for key in planned
             ]
+
+    @property
+    def other_items(self) -> list[ItemReport]:
+        """The directories created and the bin items deleted for good, in plan order, each
+        with its outcome (not attempted when apply never got to it)."""
+        reports: list[ItemReport] = []
+        with self._lock:
+            for change in self.plan.changes:
+                if isinstance(change, CreateDirectory):
+                    outcome = self._created.get((change.space, change.path))
+                    reports.append(ItemReport(
+                        change.space, change.path, EntryType.DIR, None,
+                        outcome or ItemOutcome(Outcome.NOT_ATTEMPTED),
+                        action=change.action.value))
+                elif isinstance(change, DeleteRecycled):
+                    outcome = self._bin_deleted.get((change.space, change.recycled_item_id))
+                    reports.append(ItemReport(
+                        change.space, change.original_path, change.type, Mode.PERMANENT,
+                        outcome or ItemOutcome(Outcome.NOT_ATTEMPTED),
+                        action=change.action.value, bin_item_id=change.recycled_item_id))
+        return reports
 
     def _settle(self, batch: int | None, outcomes: Mapping[int, ItemOutcome], *,
                 space: str, task_id: int | None = None) -> None:
@@ -211,10 +246,9 @@ class Executor:
             if replay is not None:
                 self._attach(replay, pool)
             spaces = list(dict.fromkeys(delete.space for delete in self.deletes))
-            spaces += [
-                change.space for change in self.plan.changes
-                if isinstance(change, EmptyRecycleBin) and change.space not in spaces
-            ]
+            for change in self.plan.changes:
+                if not isinstance(change, ClearHistory) and change.space not in spaces:
+                    spaces.append(change.space)
             for space in spaces:
                 if self.stop.is_set():
                     break
@@ -239,6 +273,7 @@ class Executor:
         self._wait(futures)
 
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
+        self._create_directories(space)
         indices = [i for i, delete in enumerate(self.deletes) if delete.space == space]
         space_order = order([self.deletes[i].path for i in indices])
         inside = {indices[p]: [indices[q] for q in space_order.inside(p)]
@@ -263,6 +298,9 @@ class Executor:
                 pool.submit(self._send, space, tuple(batch))
                 for batch in chunks(sendable, self.settings.batch_size)
             ])
+        if self.stop.is_set():
+            return
+        self._delete_recycled(space)
         if self.stop.is_set():
             return
         if any(isinstance(c, EmptyRecycleBin) and c.space == space for c in self.plan.changes):
@@ -477,6 +515,118 @@ class Executor:
     def _item(self, item: int) -> DeleteItem:
         delete = self.deletes[item]
         return DeleteItem(delete.path, permanent=delete.mode is Mode.PERMANENT)
+
+    # -- directories and recycle-bin items -------------------------------------------------
+
+    def _create_directories(self, space: str) -> None:
+        """Create the space's missing directories, before its deletes, one call each (SMH
+        creates missing parents itself). A name already taken by a directory is done; by a
+        file, failed."""
+        user_id = self.plan.user_id(space)
+        for change in self.plan.created:
+            if change.space != space or self.stop.is_set():
+                continue
+            item = {"path": change.path}
+            self.journal.change(change.action.value, space, "sent", item)
+            try:
+                if self.writer.create_directory(space, change.path, user_id=user_id):
+                    outcome = ItemOutcome(Outcome.CREATED, 201)
+                else:
+                    found = self.writer.info(space, change.path, user_id=user_id)
+                    outcome = (ItemOutcome(Outcome.CREATED, 409, message="it was there already")
+                               if found is not None and found.is_dir else
+                               ItemOutcome(Outcome.FAILED, 409, "SameNameDirectoryOrFileExists",
+                                           "a file of that name is in the way"))
+            except CredentialsError:
+                raise  # every call would meet it: the run ends with this one error
+            except ReconcileError as error:
+                outcome = _from_error(error)
+            self.journal.change(change.action.value, space, "done", item, outcome)
+            with self._lock:
+                self._created[(space, change.path)] = outcome
+            self.progress.note(f"create {change.path}/ (space {space}): "
+                               f"{outcome.outcome.value}")
+
+    def _delete_recycled(self, space: str) -> None:
+        """Delete the space's planned bin items for good. The batch call's answer says nothing
+        of each item, so the bin is listed before (only items still there, as planned, are
+        sent: never one this apply recycled) and after (each item is reported from it)."""
+        planned = [c for c in self.plan.bin_deletes if c.space == space]
+        if not planned:
+            return
+        user_id = self.plan.user_id(space)
+        outcomes: dict[int, ItemOutcome] = {}
+        try:
+            before = {item.recycled_item_id: item
+                      for item in self.writer.list_recycle_bin(space, user_id=user_id)}
+        except CredentialsError:
+            raise
+        except ReconcileError as error:
+            self._settle_bin(space, {c.recycled_item_id: _from_error(error) for c in planned})
+            return
+        sendable: list[int] = []
+        for change in planned:
+            now = before.get(change.recycled_item_id)
+            if change.withdrawn is not None:
+                outcomes[change.recycled_item_id] = ItemOutcome(Outcome.STALE,
+                                                                message=change.withdrawn)
+            elif now is None:
+                outcomes[change.recycled_item_id] = ItemOutcome(
+                    Outcome.ALREADY_GONE, message="not in the recycle bin any more")
+            elif now.original_path != change.original_path:
+                outcomes[change.recycled_item_id] = ItemOutcome(
+                    Outcome.STALE, message=f"the bin item is now {now.original_path}, not "
+                                           "the one planned")
+            else:
+                sendable.append(change.recycled_item_id)
+        self._settle_bin(space, outcomes)
+        for batch in chunks(sendable, self.settings.batch_size):
+            if self.stop.is_set():
+                return
+            self._delete_bin_batch(space, batch, user_id)
+
+    def _delete_bin_batch(self, space: str, batch: Sequence[int], user_id: str | None) -> None:
+        item = {"recycled_item_ids": list(batch)}
+        self.journal.change(DELETE_RECYCLED, space, "sent", item)
+        said: ReconcileError | None = None
+        try:
+            self.writer.delete_recycled(space, batch, user_id=user_id)
+        except CredentialsError:
+            raise
+        except ReconcileError as error:
+            said = error  # a 500 says nothing of each item either: the listing tells
+        try:
+            left = {entry.recycled_item_id
+                    for entry in self.writer.list_recycle_bin(space, user_id=user_id)}
+        except CredentialsError:
+            raise
+        except ReconcileError as error:
+            outcomes = {i: ItemOutcome(Outcome.FAILED, message=(
+                f"the bin could not be listed after the delete call to see whether it went: "
+                f"{error.message}")) for i in batch}
+        else:
+            failed = _from_error(said) if said is not None else None
+            outcomes = {
+                i: ItemOutcome(Outcome.FAILED, failed.status if failed else None,
+                               failed.code if failed else "StillInRecycleBin",
+                               "still in the recycle bin after the delete call"
+                               + (f" ({failed.message})" if failed and failed.message else ""))
+                if i in left else ItemOutcome(Outcome.DELETED, 204)
+                for i in batch
+            }
+        self.journal.change(DELETE_RECYCLED, space, "done", item)
+        self._settle_bin(space, outcomes)
+
+    def _settle_bin(self, space: str, outcomes: Mapping[int, ItemOutcome]) -> None:
+        if not outcomes:
+            return
+        self.journal.change(DELETE_RECYCLED, space, "outcomes", {
+            "items": {str(i): outcome.to_json() for i, outcome in outcomes.items()}})
+        with self._lock:
+            self._bin_deleted.update({(space, i): o for i, o in outcomes.items()})
+        deleted = sum(1 for outcome in outcomes.values() if outcome.outcome.done)
+        self.progress.note(f"recycle bin of space {space}: {deleted} of {len(outcomes)} "
+                           "item(s) deleted for good")
 
     # -- maintenance ---------------------------------------------------------------------------
 

@@ -253,6 +253,17 @@ class Journal:
         self.append({"type": "step", "action": action, "space": space, "phase": phase,
                      "task_id": task_id})
 
+    def change(self, action: str, space: str, phase: str, item: Mapping[str, Any],
+               outcome: ItemOutcome | None = None) -> None:
+        """Record a directory creation or a bin item's deletion about to be sent (`sent`) or
+        its outcome (`done`). Both are safe to repeat, so a resumed apply does them again
+        (finding a directory there, or an item gone from the bin) rather than replaying them."""
+        record: dict[str, Any] = {"type": "change", "action": action, "space": space,
+                                  "phase": phase, **item}
+        if outcome is not None:
+            record["outcome"] = outcome.to_json()
+        self.append(record)
+
     def step_done(self, report: StepReport) -> None:
         self.append({"type": "step", "phase": "done", **report.to_json()})
 

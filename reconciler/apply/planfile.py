@@ -6,10 +6,14 @@ work out again:
 - the manifests it was made from are read again and must be byte for byte what the plan
   recorded (`check_manifests`);
 - every change must be one those manifests give: a delete of that path, in that type and
-  mode, that no exist or protect entry keeps (`unjustified`), and maintenance they declare;
+  mode, that no exist or protect entry keeps (`unjustified`), maintenance they declare, a
+  directory created only where a space with `create_missing: true` names it as a literal
+  `exist` directory, and a recycle-bin item deleted only where `recycle_bin.older_than` is;
 - the library is planned again from them, and the saved plan is carried out only as far as
   that fresh plan agrees (`narrow`): an item the fresh plan no longer deletes is withdrawn
-  (reported stale), each space's recycle bin is as found now, and the safety limits and the
+  (reported stale), a directory is created only while it is still missing, a bin item is
+  deleted only while the bin still holds it and still finds it old enough, each space's
+  recycle bin is as found now, and the safety limits and the
   whole-space guard are computed from the items and today's counts, never read from the file;
 - the endpoint comes from the manifests, `SMH_ENDPOINT` or `--endpoint`, never from the file;
 - with `SMH_PLAN_SIGNING_KEY` set, `plan --out` signs the file (HMAC-SHA256) and apply refuses
@@ -24,15 +28,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler.desired import LibrarySpec
+from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import ReconcileError
 from reconciler.listing import LibraryListing
 from reconciler.manifest import InvalidManifests
 from reconciler.manifest.load import check_manifests
 from reconciler.manifest.resolve import resolve
 from reconciler.plan import (
+    Change,
     ClearHistory,
+    CreateDirectory,
     Delete,
+    DeleteRecycled,
     EmptyRecycleBin,
     Plan,
     PlanFile,
@@ -140,7 +147,26 @@ def unjustified(spec: LibrarySpec, plan: Plan) -> list[str]:
                                 "do not declare recycle_bin.empty there")
         elif isinstance(change, ClearHistory) and not spec.clear_history:
             problems.append("clear history: the manifests do not declare history.clear")
+        elif isinstance(change, CreateDirectory):
+            space = specs.get(change.space)
+            if space is None or not _creatable(space, change.path):
+                problems.append(f"create directory {change.path} in space {change.space}: the "
+                                "manifests do not give it as a literal exist directory of a "
+                                "space with create_missing: true")
+        elif isinstance(change, DeleteRecycled):
+            space = specs.get(change.space)
+            if space is None or space.recycle_older_than is None:
+                problems.append(f"delete recycle-bin item {change.recycled_item_id} "
+                                f"({change.original_path}) in space {change.space}: the "
+                                "manifests do not declare recycle_bin.older_than there")
     return problems
+
+
+def _creatable(space: SpaceSpec, path: str) -> bool:
+    """Whether `path` is a literal `exist` directory of a space that creates missing ones."""
+    return space.create_missing and any(
+        pattern.dir_only and pattern.body == path
+        for pattern, _ in SpaceRules(space).literal_exist)
 
 
 def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec) -> Plan:
@@ -151,8 +177,25 @@ def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec)
     history setting and today's safety limits over the remaining items replace the file's.
     """
     fresh_deletes = {(d.space, d.path): d for d in fresh.deletes}
-    changes: list[Delete | EmptyRecycleBin | ClearHistory] = []
+    fresh_created = {(c.space, c.path) for c in fresh.created}
+    fresh_bin = {(b.space, b.recycled_item_id): b for b in fresh.bin_deletes}
+    changes: list[Change] = []
     for change in saved.changes:
+        if isinstance(change, CreateDirectory):
+            # Created only while still absent and still given: else there is nothing to do.
+            if (change.space, change.path) in fresh_created:
+                changes.append(change)
+            continue
+        if isinstance(change, DeleteRecycled):
+            # Only an item the bin still holds, at the same original path, still old enough.
+            now_item = fresh_bin.get((change.space, change.recycled_item_id))
+            if now_item is not None and now_item.original_path == change.original_path:
+                changes.append(now_item)
+            else:
+                changes.append(replace(change, withdrawn=(
+                    "the recycle bin no longer holds it as planned (gone, or not the item the "
+                    "plan saw): it is not deleted")))
+            continue
         if isinstance(change, Delete):
             now = fresh_deletes.get((change.space, change.path))
             if now is None or now.type is not change.type:
@@ -170,6 +213,8 @@ def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec)
             if listed is None or listed.recycle_bin_enabled:
                 changes.append(change)
     live = [c for c in changes if isinstance(c, Delete) and c.withdrawn is None]
-    safety: list[SafetyViolation] = [*check_limits(spec, live, fresh.spaces),
+    bin_deletes = [c for c in changes if isinstance(c, DeleteRecycled) and c.withdrawn is None]
+    safety: list[SafetyViolation] = [*check_limits(spec, live, fresh.spaces,
+                                                   bin_deletes=bin_deletes),
                                      *whole_space_violations(spec, live, listing)]
     return replace(saved, changes=tuple(changes), safety=tuple(safety), spaces=fresh.spaces)

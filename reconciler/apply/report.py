@@ -30,6 +30,7 @@ deletes apply then did not send."""
 class Outcome(StrEnum):
     RECYCLED = "recycled"
     DELETED = "deleted"
+    CREATED = "created"
     ALREADY_GONE = "already_gone"
     FAILED = "failed"
     STALE = "stale"
@@ -39,7 +40,7 @@ class Outcome(StrEnum):
     @property
     def done(self) -> bool:
         """The item is no longer in the library, as the plan wanted."""
-        return self in (Outcome.RECYCLED, Outcome.DELETED, Outcome.ALREADY_GONE)
+        return self in (Outcome.RECYCLED, Outcome.DELETED, Outcome.ALREADY_GONE, Outcome.CREATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +85,26 @@ class ItemOutcome:
         )
 
 
+ITEM_ACTIONS = ("delete", "create_directory", "delete_recycled")
+
+
 @dataclass(frozen=True, slots=True)
 class ItemReport:
-    """One delete item of the plan and its outcome; `mode` is the mode the server applied."""
+    """One item of the plan and its outcome; `mode` is the mode the server applied.
+
+    `action` is `delete` for a delete item, `create_directory` for a directory created
+    (`create_missing`), `delete_recycled` for a recycle-bin item deleted for good, whose
+    `path` is its original path and `bin_item_id` its recycledItemId.
+    """
 
     space: str
     path: str
     type: EntryType
-    mode: Mode
+    mode: Mode | None
+    """None for a directory created."""
     result: ItemOutcome
+    action: str = "delete"
+    bin_item_id: int | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -104,22 +116,33 @@ class ItemReport:
         return self.outcome in _ATTENTION or self.result.code == RECYCLE_BIN_OFF
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "space": self.space,
             "path": self.path,
             "type": self.type.value,
-            "mode": self.mode.value,
+            "mode": None if self.mode is None else self.mode.value,
             **self.result.to_json(),
         }
+        if self.action != "delete":
+            data["action"] = self.action
+        if self.bin_item_id is not None:
+            data["bin_item_id"] = self.bin_item_id
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ItemReport:
+        action = str(data.get("action", "delete"))
+        if action not in ITEM_ACTIONS:
+            raise ValueError(f"unknown item action {action!r}")
+        bin_item = data.get("bin_item_id")
         return cls(
             space=str(data["space"]),
             path=str(data["path"]),
             type=EntryType(data["type"]),
-            mode=Mode(data["mode"]),
+            mode=None if data.get("mode") is None else Mode(data["mode"]),
             result=ItemOutcome.from_json(data),
+            action=action,
+            bin_item_id=None if bin_item is None else int(bin_item),
         )
 
 
@@ -292,7 +315,10 @@ STEP_GRANTS: Mapping[str, str] = {"empty_recycle_bin": "delete_recycled",
 
 
 def needed_grant(item: ItemReport) -> str:
-    """The grant a token needs to delete this item in its mode (SMH's `grant` names)."""
+    """The grant a token needs to delete this item in its mode (SMH's `grant` names), or to
+    create it, or to delete it from the recycle bin."""
+    if item.action != "delete":
+        return "create_directory" if item.action == "create_directory" else "delete_recycled"
     kind = "directory" if item.type is EntryType.DIR else "file"
     return f"delete_{kind}" + ("_permanent" if item.mode is Mode.PERMANENT else "")
 
@@ -345,31 +371,15 @@ def render_summary(report: ApplyReport) -> str:
         + _count_line(totals, Outcome)
         + "."
     ]
-    attention = [] if report.interrupted else [
-        item for item in report.items if item.needs_attention]
-    for item in attention[:SHOWN_ITEMS]:
-        where = f"{item.space}:{item.path}" if item.space != "-" else item.path
-        detail = describe_error(item.result.status, item.result.code, item.result.message)
-        if item.result.code == NO_PERMISSION:
-            detail += f"; needs grant {needed_grant(item)}"
-        lines.append(f"  {item.outcome.value:<13} {visible(where)}  ({visible(detail)})")
-    if len(attention) > SHOWN_ITEMS:
-        lines.append(f"  ... and {len(attention) - SHOWN_ITEMS} more (every item is in the "
-                     "report)")
+    if not report.interrupted:
+        lines += _item_lines(report)
     unknown = sum(1 for item in report.items if item.result.recycled_item_id_unknown)
     if unknown:
         lines.append(
             f"  {unknown} recycled item(s) have no recorded recycle-bin id; undo finds them "
             "by their original path"
         )
-    for step in report.maintenance:
-        line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
-        if step.outcome is StepOutcome.FAILED:
-            detail = describe_error(step.status, step.code, step.message)
-            if step.code == NO_PERMISSION:
-                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
-            line += f" ({visible(detail)})"
-        lines.append(line)
+    lines += _step_lines(report)
     refused = [needed_grant(item) for item in report.items
                if item.outcome is Outcome.FAILED and item.result.code == NO_PERMISSION]
     refused += [STEP_GRANTS.get(step.action, "admin") for step in report.maintenance
@@ -378,3 +388,45 @@ def render_summary(report: ApplyReport) -> str:
         lines.append(grant_advice(refused, len(refused)))
     lines.extend(report.advice())
     return "\n".join(lines) + "\n"
+
+
+def _where(item: ItemReport) -> str:
+    return visible(f"{item.space}:{item.path}" if item.space != "-" else item.path)
+
+
+def _capped(lines: list[str], total: int) -> list[str]:
+    if total > SHOWN_ITEMS:
+        lines.append(f"  ... and {total - SHOWN_ITEMS} more (every item is in the report)")
+    return lines
+
+
+def _item_lines(report: ApplyReport) -> list[str]:
+    """Items other than deletes that went well, then every item that needs attention."""
+    done_other = [item for item in report.items
+                  if item.action != "delete" and not item.needs_attention]
+    lines = []
+    for item in done_other[:SHOWN_ITEMS]:
+        what = ("created" if item.action == "create_directory"
+                else f"deleted from the recycle bin (#{item.bin_item_id})")
+        lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({what})")
+    _capped(lines, len(done_other))
+    attention = [item for item in report.items if item.needs_attention]
+    for item in attention[:SHOWN_ITEMS]:
+        detail = describe_error(item.result.status, item.result.code, item.result.message)
+        if item.result.code == NO_PERMISSION:
+            detail += f"; needs grant {needed_grant(item)}"
+        lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({visible(detail)})")
+    return _capped(lines, len(attention))
+
+
+def _step_lines(report: ApplyReport) -> list[str]:
+    lines = []
+    for step in report.maintenance:
+        line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
+        if step.outcome is StepOutcome.FAILED:
+            detail = describe_error(step.status, step.code, step.message)
+            if step.code == NO_PERMISSION:
+                detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
+            line += f" ({visible(detail)})"
+        lines.append(line)
+    return lines

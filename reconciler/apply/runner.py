@@ -202,7 +202,7 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
                    Mode.PERMANENT if bin_was_off(result) else delete.final_mode, result)
         for delete, result in item_outcomes(prepared.plan.deletes, executor.results,
                                             executor.unanswered)
-    )
+    ) + tuple(executor.other_items)
     steps = tuple(executor.steps)
     interrupted = any(
         item.outcome in (Outcome.NOT_ATTEMPTED, Outcome.UNANSWERED) for item in items

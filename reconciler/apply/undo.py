@@ -33,6 +33,7 @@ from reconciler.apply.report import (
     describe_error,
 )
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
+from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.plan import Delete
 from reconciler.render.common import visible
@@ -194,6 +195,27 @@ def find_ids(items: Sequence[ItemReport], bin_items: Sequence[RecycledItem],
     return found
 
 
+def _look_up_ids(
+    writer: SmhWriteClient, space: str, items: Sequence[ItemReport], ids: dict[int, int],
+    user_id: str | None, applied_at: str | None,
+) -> dict[int, RestoreResult]:
+    """Add to `ids` the bin entries of items whose recycled id the report lacks (by original
+    path); the failures of those with none."""
+    try:
+        in_bin = writer.list_recycle_bin(space, user_id=user_id)
+    except ReconcileError as error:
+        in_bin = []
+        lookup_error: ReconcileError | None = error
+    else:
+        lookup_error = None
+    ids.update(find_ids(items, in_bin, set(ids.values()), not_before=applied_at))
+    return {
+        position: _failure(space, item, None, lookup_error, code="RecycledItemNotFound",
+                           message="no recycle-bin entry with this original path")
+        for position, item in enumerate(items) if position not in ids
+    }
+
+
 def undo_space(
     writer: SmhWriteClient,
     space: str,
@@ -213,19 +235,7 @@ def undo_space(
         for position, item in enumerate(items) if item.result.recycled_item_id is not None
     }
     if len(ids) < len(items):
-        try:
-            in_bin = writer.list_recycle_bin(space, user_id=user_id)
-        except ReconcileError as error:
-            in_bin = []
-            lookup_error: ReconcileError | None = error
-        else:
-            lookup_error = None
-        ids.update(find_ids(items, in_bin, set(ids.values()), not_before=applied_at))
-        missing = {
-            position: _failure(space, item, None, lookup_error, code="RecycledItemNotFound",
-                               message="no recycle-bin entry with this original path")
-            for position, item in enumerate(items) if position not in ids
-        }
+        missing = _look_up_ids(writer, space, items, ids, user_id, applied_at)
         if missing:
             results.update(missing)
             sink.batch(space, missing)
@@ -257,7 +267,7 @@ def _already_restored(writer: SmhWriteClient, space: str, items: Sequence[ItemRe
     if not gone:
         return
     checks = recheck(writer, space, {
-        position: Delete(space, item.path, item.type, item.mode, reason="")
+        position: Delete(space, item.path, item.type, item.mode or Mode.RECYCLE, reason="")
         for position, item in gone.items()}, user_id=user_id, type_only=list(gone),
         concurrency=4)
     for position, check in checks.items():

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.listing import EntryType, RemoteEntry
+from reconciler.listing import EntryType, RecycledItem, RemoteEntry
+
+__all__ = [
+    "BatchReply", "DeleteItem", "DirectoryPage", "EntryType", "ItemResult", "RecycledItem",
+    "SpaceFileCount", "TaskState",
+]
 
 OK_STATUSES = frozenset({200, 204})
 
@@ -85,17 +90,6 @@ class TaskState:
     @property
     def succeeded(self) -> bool:
         return self.status in (200, 204, 207)
-
-
-@dataclass(frozen=True, slots=True)
-class RecycledItem:
-    """One entry of a space's recycle bin."""
-
-    recycled_item_id: int
-    original_path: str
-    type: EntryType
-    removal_time: str | None = None
-    remaining_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,10 @@ class SmhReadClient:
     def close(self) -> None:
         self._session.close()
 
+    def server_time(self) -> str | None:
+        """When the server first answered this client, by its own clock (`Date`)."""
+        return self._session.server_time
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._session!r})"
 
@@ -486,7 +490,7 @@ class SmhReadClient:
             for page, _ in self._follow(
                 route("space", self.library, "list"),
                 space=None,
-                grants=ADMIN,
+                grants=grants_for(Operation.LIST_SPACES),
                 limit=MAX_PAGE_SIZE,
                 user_id=None,
                 read=read,
@@ -560,7 +564,17 @@ def _recycled(item: object, what: str) -> RecycledItem:
         type=entry_type,
         removal_time=get_opt_str(obj, "removalTime", what),
         remaining_days=get_opt_int(obj, "remainingTime", what),
+        size=_size(obj.get("size")),
     )
+
+
+def _size(value: object) -> int | None:
+    """A bin row's `size` (a string of bytes, like every SMH size); None when it has none."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _task_states(data: object) -> list[TaskState]:

@@ -19,6 +19,8 @@ refuses any method outside its allowed set before anything is sent.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import ssl
 import threading
@@ -302,6 +304,8 @@ class Session:
         )
         self._library_secret = credentials.library_secret
         self.tokens = token_provider(credentials, self._mint, clock=clock)
+        self.server_time: str | None = None
+        """The server's time (its `Date` header, ISO-8601 UTC) on its first answer."""
         self.clock = clock
 
     def close(self) -> None:
@@ -494,6 +498,8 @@ class Session:
             ) from None
         finally:
             response.close()
+        if self.server_time is None:
+            self.server_time = _server_time(response.headers.get("date"))
         return Answer(method, path, response.status_code, response.headers, b"".join(chunks))
 
     def _check_deadline(self, ends: float, method: str, path: str, status: int) -> None:
@@ -526,3 +532,17 @@ def _again(refused: Answer, retried: Answer) -> Answer:
 
 def _with_attempts(answer: Answer, attempts: int) -> Answer:
     return Answer(answer.method, answer.route, answer.status, answer.headers, answer.body, attempts)
+
+
+def _server_time(header: str | None) -> str | None:
+    """An HTTP `Date` header as ISO-8601 UTC with milliseconds; None when absent or unreadable."""
+    if not header:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,8 +1,9 @@
-"""`SmhWriteClient`: the only class that can send DELETE and POST to SMH.
+"""`SmhWriteClient`: the only class that can send DELETE, POST and PUT to SMH.
 
 Owns batch delete (200 and 207 per-item results, matched to the request's items in request
 order; 202 tasks), the seeds' single-item deletes (Delete File, Delete Directory or Album),
-emptying a space's recycle bin, restoring recycled items, clearing the library's earlier
+creating directories, emptying a space's recycle bin, deleting chosen bin items for good,
+restoring recycled items, clearing the library's earlier
 versions, and waiting for tasks. A space root is refused before any request is built. Closing
 it revokes the tokens it minted.
 
@@ -49,7 +50,7 @@ _K = TypeVar("_K", bound=Hashable)
 class SmhWriteClient(SmhReadClient):
     """Reads and writes one SMH library."""
 
-    ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET", "POST", "DELETE"})
+    ALLOWED_METHODS: ClassVar[frozenset[str]] = frozenset({"GET", "POST", "DELETE", "PUT"})
     REVOKES_TOKENS: ClassVar[bool] = True
 
     # -- deletes -------------------------------------------------------------------------------
@@ -124,6 +125,45 @@ class SmhWriteClient(SmhReadClient):
             user_id=user_id,
             ok=(200, 204),
         )
+
+    def delete_recycled(
+        self, space: str, ids: Sequence[int], *, user_id: str | None = None
+    ) -> None:
+        """Deletes recycle-bin items for good in one call (204). SMH's answer says nothing of
+        each item (a failure is a 500 for the whole call): list the bin again to know."""
+        if not 1 <= len(ids) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a bin delete holds 1 to {MAX_BATCH_ITEMS} items, not {len(ids)}")
+        self._call(
+            "POST",
+            route("recycled", self.library, space),
+            space=space,
+            grants=grants_for(Operation.DELETE_RECYCLED),
+            query=[("delete", None)],
+            user_id=user_id,
+            body=[int(recycled_id) for recycled_id in ids],
+            ok=(200, 204),
+        )
+
+    # -- directories ---------------------------------------------------------------------------
+
+    def create_directory(self, space: str, path: str, *, user_id: str | None = None) -> bool:
+        """Creates a directory and any missing parents (201); False when that name is taken
+        already (409 `SameNameDirectoryOrFileExists`: a directory, or a file in the way)."""
+        check_path(path, allow_root=False)
+        answer = self._call(
+            "PUT",
+            route("directory", self.library, space, path=path),
+            space=space,
+            grants=grants_for(Operation.CREATE_DIRECTORY),
+            query=[("conflict_resolution_strategy", "ask")],
+            user_id=user_id,
+            ok=(200, 201, 204, 409),
+        )
+        if answer.status == 409:
+            if answer.code != "SameNameDirectoryOrFileExists":
+                raise answer.error()
+            return False
+        return True
 
     def restore_recycled(
         self, space: str, ids: Sequence[int], *, user_id: str | None = None

@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -67,6 +66,7 @@ from reconciler.pipeline import (
     live_listing,
     live_plan,
     load_target,
+    plan_live,
     read_json,
     read_plan_file,
     resolve_endpoint,
@@ -75,7 +75,6 @@ from reconciler.pipeline import (
     write_atomic,
 )
 from reconciler.plan import Plan, dumps
-from reconciler.planner import make_plan
 from reconciler.render import Format, render
 
 EXIT_INTERRUPTED = 130
@@ -135,7 +134,7 @@ def _planfile_target(
 
     def planned_again() -> Plan:
         listing = live_listing(target)
-        return narrow(plan, make_plan(spec, replace(listing, listed_at=None)), listing, spec)
+        return narrow(plan, plan_live(spec, listing), listing, spec)
 
     return target, Source("planfile", plan_digest(plan), spaces), planned_again, True
 

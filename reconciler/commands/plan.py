@@ -20,8 +20,9 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
+from reconciler.desired import DesiredState, LibrarySpec
 from reconciler.errors import ReconcileError
-from reconciler.listing import listing_from_json
+from reconciler.listing import LibraryListing, listing_from_json
 from reconciler.pipeline import (
     live_plan,
     load_target,
@@ -33,6 +34,22 @@ from reconciler.plan import Plan, PlanFile, dumps
 from reconciler.planner import make_plan
 from reconciler.render import Format, render
 from reconciler.walker import DEFAULT_CONCURRENCY
+
+
+def saved_listing(path: str, state: DesiredState, spec: LibrarySpec) -> LibraryListing:
+    """The listing a `snapshot` saved, checked to be of the manifests' library."""
+    try:
+        listing, digest = listing_from_json(read_json(path, "listing"))
+    except ValueError as error:
+        raise ReconcileError(f"{path}: {error}") from None
+    if listing.library != spec.library:
+        raise ReconcileError(
+            f"{path} lists library {listing.library}, the manifests describe {spec.library}"
+        )
+    if digest != state.digest:
+        click.echo("Warning: the manifests changed since this listing was made; "
+                   "directories the new rules need may be missing from it.", err=True)
+    return listing
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
@@ -85,19 +102,7 @@ def command(
     """Show what apply would change. Sends only GET requests."""
     if from_listing is not None:
         state, _, spec = load_target(paths, env=os.environ, spaces=spaces, need_credentials=False)
-        try:
-            listing, digest = listing_from_json(read_json(from_listing, "listing"))
-        except ValueError as error:
-            raise ReconcileError(f"{from_listing}: {error}") from None
-        if listing.library != spec.library:
-            raise ReconcileError(
-                f"{from_listing} lists library {listing.library}, the manifests describe "
-                f"{spec.library}"
-            )
-        if digest != state.digest:
-            click.echo("Warning: the manifests changed since this listing was made; "
-                       "directories the new rules need may be missing from it.", err=True)
-        plan = make_plan(spec, listing)
+        plan = make_plan(spec, saved_listing(from_listing, state, spec))
         where = spec.default_endpoint
     else:
         state, target, spec = load_target(paths, env=os.environ, spaces=spaces,

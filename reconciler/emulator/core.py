@@ -15,6 +15,7 @@ The choices made where SMH's documentation is silent are listed in this package'
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import math
@@ -315,9 +316,10 @@ class Emulator:
             "dropped": dropped,
         })
 
-    @staticmethod
-    def _render(reply: Reply, request_id: str, *, head: bool) -> HttpResponse:
-        headers = [("X-Request-Id", request_id)]
+    def _render(self, reply: Reply, request_id: str, *, head: bool) -> HttpResponse:
+        # The server's time, as SMH sends it: what a plan measures ages against.
+        headers = [("X-Request-Id", request_id),
+                   ("Date", email.utils.formatdate(self.clock.now(), usegmt=True))]
         headers.extend(reply.headers.items())
         body = b""
         if reply.raw is not None:

@@ -13,6 +13,11 @@ emulator" section):
       "-": [photos/2024/a.jpg, tmp/]     # a trailing "/" makes an (empty) directory
       # or, for a file whose size or modification time matters:
       # - {path: logs/2024-01.log, size: 2048, mtime: "2024-01-31T23:59:00Z"}
+    recycle_retention_days: 3650 # optional; how long a bin keeps its items (default 30)
+    recycled:                    # optional: what each space's recycle bin holds
+      "-":
+        - {path: tmp/old.log, removed: "2026-01-01T00:00:00Z", size: 512}
+        - {path: drafts/, removed: "2025-06-01T00:00:00Z"}   # a (empty) directory
 """
 
 from __future__ import annotations
@@ -40,6 +45,18 @@ class SeedError(ValueError):
 
 
 @dataclass(frozen=True)
+class SeededBinItem:
+    """A recycle-bin item a seed gives: its original path (`dir` when it is a directory), when
+    it was removed (epoch seconds), and its size and modification time where given."""
+
+    path: str
+    dir: bool
+    removed: float
+    size: int | None = None
+    mtime: float | None = None
+
+
+@dataclass(frozen=True)
 class Seed:
     library: str
     secret: str
@@ -52,6 +69,9 @@ class Seed:
     spaces: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
     # space id -> file path -> (size, modification time as epoch seconds), where a seed gave them
     attributes: Mapping[str, Mapping[str, Attributes]] = field(default_factory=dict)
+    # space id -> the items its recycle bin starts with, oldest removal first
+    recycled: Mapping[str, tuple[SeededBinItem, ...]] = field(default_factory=dict)
+    recycle_retention_days: int = 30
 
     @property
     def multi_space(self) -> bool:
@@ -98,7 +118,7 @@ def parse_seed(doc: object, *, source: str = "seed") -> Seed:
     if not isinstance(doc, Mapping):
         raise SeedError(f"{source}: the seed must be a mapping")
     unknown = set(doc) - {"library", "secret", "token", "type", "recycle_bin", "history",
-                          "spaces"}
+                          "spaces", "recycled", "recycle_retention_days"}
     if unknown:
         raise SeedError(f"{source}: unknown key(s): {', '.join(sorted(map(str, unknown)))}")
     library = doc.get("library")
@@ -140,9 +160,61 @@ def parse_seed(doc: object, *, source: str = "seed") -> Seed:
         parsed[space] = (files, dirs)
         if given:
             attributes[space] = given
+    retention = doc.get("recycle_retention_days", 30)
+    if not isinstance(retention, int) or isinstance(retention, bool) or not 0 < retention <= 10000:
+        raise SeedError(f"{source}: 'recycle_retention_days' must be an integer in (0, 10000]")
+    recycled = _parse_recycled(doc.get("recycled"), parsed, source)
     return Seed(library=library, secret=secret, token=token, media=kind == "media",
                 recycle_bin=recycle_bin, history_enabled=enabled, earlier_versions=versions,
-                spaces=parsed, attributes=attributes)
+                spaces=parsed, attributes=attributes, recycled=recycled,
+                recycle_retention_days=retention)
+
+
+def _parse_recycled(
+    doc: object, spaces: Mapping[str, object], source: str
+) -> dict[str, tuple[SeededBinItem, ...]]:
+    """`recycled: {SPACE: [{path, removed, size?, mtime?}, ...]}`: each space's bin."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, Mapping):
+        raise SeedError(f"{source}: 'recycled' must be a mapping of space id to bin items")
+    out: dict[str, tuple[SeededBinItem, ...]] = {}
+    for space, entries in doc.items():
+        where = f"{source}: recycled.{space}"
+        if space not in spaces:
+            raise SeedError(f"{where}: no such space in 'spaces'")
+        if not isinstance(entries, list):
+            raise SeedError(f"{where}: must be a list of bin items")
+        items: list[SeededBinItem] = []
+        for index, entry in enumerate(entries):
+            here = f"{where}[{index}]"
+            if not isinstance(entry, Mapping) or "removed" not in entry:
+                raise SeedError(f"{here}: a bin item is a mapping with 'path' and 'removed'")
+            path, attributes = seed_entry({k: v for k, v in entry.items() if k != "removed"},
+                                          here)
+            segments = split_path(path)
+            if not segments:
+                raise SeedError(f"{here}: invalid path {path!r}")
+            removed = _instant(entry["removed"], f"{here}: 'removed'")
+            size, mtime = attributes or (None, None)
+            items.append(SeededBinItem("/".join(segments), path.endswith("/"), removed,
+                                       size, mtime))
+        out[str(space)] = tuple(sorted(items, key=lambda item: item.removed))
+    return out
+
+
+def _instant(value: object, what: str) -> float:
+    """Epoch seconds from an ISO-8601 time (UTC when no zone is given)."""
+    if isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as a datetime
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise SeedError(f"{what} must be an ISO-8601 UTC time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
 
 
 def _parse_paths(
@@ -191,18 +263,7 @@ def seed_entry(entry: object, where: str) -> tuple[str, Attributes | None]:
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         raise SeedError(f"{where}: 'size' must be a non-negative integer of bytes")
     mtime = entry.get("mtime")
-    epoch: float | None = None
-    if mtime is not None:
-        if isinstance(mtime, dt.datetime):  # YAML reads an unquoted timestamp as a datetime
-            moment = mtime
-        else:
-            try:
-                moment = dt.datetime.fromisoformat(str(mtime).replace("Z", "+00:00"))
-            except ValueError:
-                raise SeedError(f"{where}: 'mtime' must be an ISO-8601 UTC time") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        epoch = moment.timestamp()
+    epoch = None if mtime is None else _instant(mtime, f"{where}: 'mtime'")
     return entry["path"], (size, epoch)
 
 

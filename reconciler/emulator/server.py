@@ -147,6 +147,12 @@ class _QuietHandler(WSGIRequestHandler):
             self.wfile.write(body)
         self.wfile.flush()
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Without the `Date` of this machine's clock: the emulator sends its own clock's.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
 
 def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",
                          port: int = 0) -> BaseWSGIServer:

@@ -21,7 +21,7 @@ from .clock import Clock
 from .errors import ApiError
 from .faults import Faults
 from .listing import Lister
-from .seed import Seed, split_path
+from .seed import Seed, SeededBinItem, split_path
 from .tree import (
     Dir,
     Metadata,
@@ -182,6 +182,10 @@ class Library:
             for space, (files, dirs) in seed.spaces.items()
         }
         self.next_recycled = 1
+        for space_state in self.spaces.values():
+            space_state.retention_days = seed.recycle_retention_days
+        for space_id, bin_items in seed.recycled.items():
+            self.seed_bin(self.spaces[space_id], bin_items)
         self.next_task = 1
         self.next_write = 1
         self.tasks: dict[int, Task] = {}
@@ -191,6 +195,24 @@ class Library:
             "fileHistoryCount": 10, "fileHistoryExpireDay": 0, "mergeInterval": 0}
         self.earlier_versions = seed.earlier_versions
         self.last_history_clear: float | None = None
+
+    def seed_bin(self, space: SpaceState, items: tuple[SeededBinItem, ...]) -> None:
+        """Put a seed's bin items in a space's bin, oldest first (ids grow with removal)."""
+        for seeded in items:
+            segments = tuple(seeded.path.split("/"))
+            key = f"{seeded.path}\0recycled-{self.next_recycled}"
+            if seeded.dir:
+                node: Dir | None = Dir(segments[-1], None, key, seeded.removed,
+                                       int(seeded.removed * 1000))
+                kind, file_key = "dir", None
+            else:
+                node, file_key = None, key
+                kind = media_type(segments[-1], media=self.seed.media)
+                space.meta.attributes[key] = (seeded.size, seeded.mtime)
+            space.bin[self.next_recycled] = Recycled(
+                self.next_recycled, segments, kind, seeded.removed, node, file_key,
+                space.retention_days)
+            self.next_recycled += 1
 
     def state(self) -> dict[str, Any]:
         """The `/_emulator/state` document."""

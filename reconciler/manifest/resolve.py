@@ -25,7 +25,8 @@ from reconciler.desired import (
 from reconciler.manifest.problems import PathStep
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import normalize
-from reconciler.units import parse_size
+from reconciler.predicates import DURATION_KEYS, NO_PREDICATES, PREDICATE_KEYS, Predicates
+from reconciler.units import parse_duration, parse_size
 
 
 def manifest_digest(documents: Sequence[YamlDocument]) -> str:
@@ -106,36 +107,56 @@ def _space(document: YamlDocument, index: int, data: dict[str, Any], default: Mo
     base: tuple[PathStep, ...] = ("spaces", index)
     mode = Mode(data["mode"]) if "mode" in data else default
 
-    def rules(key: str, kind: RuleKind, field: str | None) -> tuple[Rule, ...]:
+    def rules(key: str, kind: RuleKind, field: str, *, deletes: bool) -> tuple[Rule, ...]:
         entries = data.get(key) or []
         locations = document.item_locations((*base, key))
         out = []
         for order, (entry, location) in enumerate(zip(entries, locations, strict=True)):
             if isinstance(entry, dict):
-                text = entry[field] if field else ""
+                text = entry[field]
                 entry_mode = Mode(entry["mode"]) if "mode" in entry else mode
+                predicates, newest = _predicates(entry), entry.get("keep_newest")
             else:
-                text, entry_mode = entry, mode
+                text, entry_mode, predicates, newest = entry, mode, NO_PREDICATES, None
             out.append(
                 Rule(
                     kind=kind,
                     pattern=normalize(text),
                     location=location,
-                    mode=entry_mode if field else None,
+                    mode=entry_mode if deletes else None,
                     order=order,
+                    predicates=predicates,
+                    keep_newest=newest,
                 )
             )
         return tuple(out)
 
+    recycle_bin = data.get("recycle_bin") or {}
+    older_than = recycle_bin.get("older_than")
     return SpaceSpec(
         id=data["id"],
         location=document.location(base),
         mode=mode,
         user_id=data.get("user_id"),
-        exist=rules("exist", RuleKind.EXIST, None),
-        protect=rules("protect", RuleKind.PROTECT, None),
-        purge=rules("purge", RuleKind.PURGE, "pattern"),
-        prune=rules("prune", RuleKind.PRUNE, "root"),
-        empty_recycle_bin=bool((data.get("recycle_bin") or {}).get("empty", False)),
+        exist=rules("exist", RuleKind.EXIST, "pattern", deletes=False),
+        protect=rules("protect", RuleKind.PROTECT, "pattern", deletes=False),
+        purge=rules("purge", RuleKind.PURGE, "pattern", deletes=True),
+        prune=rules("prune", RuleKind.PRUNE, "root", deletes=True),
+        empty_recycle_bin=bool(recycle_bin.get("empty", False)),
         allow_whole_space=bool(data.get("allow_whole_space", False)),
+        create_missing=bool(data.get("create_missing", False)),
+        recycle_older_than=None if older_than is None else parse_duration(older_than),
+        recycle_older_than_text=older_than,
+        recycle_older_than_location=None if older_than is None else document.location(
+            (*base, "recycle_bin", "older_than")),
     )
+
+
+def _predicates(entry: dict[str, Any]) -> Predicates:
+    """An entry's predicates, parsed (the semantic checks have read every value once)."""
+    if not any(key in entry for key in PREDICATE_KEYS):
+        return NO_PREDICATES
+    values = {key: (parse_duration(entry[key]) if key in DURATION_KEYS else parse_size(entry[key]))
+              for key in PREDICATE_KEYS if key in entry}
+    written = tuple((key, str(entry[key]).strip()) for key in PREDICATE_KEYS if key in entry)
+    return Predicates(**values, written=written)

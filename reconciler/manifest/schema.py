@@ -39,7 +39,7 @@ _ANNOTATIONS = frozenset(
 )
 _FAST_KEYWORDS = frozenset(
     {"type", "minLength", "maxLength", "pattern", "enum", "const", "required", "properties",
-     "additionalProperties"}
+     "additionalProperties", "minimum"}
 )
 
 Accept = Callable[[Any], bool]
@@ -115,6 +115,12 @@ def fast_accept(schema: Any) -> Accept | None:
             return pattern is None or pattern.search(value) is not None
 
         checks.append(string_ok)
+    if "minimum" in schema:
+        minimum = schema["minimum"]
+        checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
+    if "minimum" in schema:
+        minimum = schema["minimum"]
+        checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
     for keyword in ("enum", "const"):
         if keyword in schema:
             allowed = schema[keyword] if keyword == "enum" else [schema[keyword]]

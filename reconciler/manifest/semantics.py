@@ -5,6 +5,7 @@
 - a literal purge path that is also an `exist` path; the same prune root twice;
 - a purge pattern that matches every top-level name, or a prune root that is the space
   itself, unless the space sets `allow_whole_space: true`;
+- `recycle_bin.older_than` must be a duration, and cannot sit beside `recycle_bin.empty: true`;
 - across files: the same (library, space) twice, and one library given different `endpoint`
   or `safety` settings.
 
@@ -22,7 +23,8 @@ from reconciler.desired import Location, Safety
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
 from reconciler.matching import Pattern, normalize
-from reconciler.units import parse_size
+from reconciler.predicates import DURATION_KEYS, SIZE_KEYS
+from reconciler.units import parse_duration, parse_size
 
 MAX_NAME_LENGTH = 255
 """SMH refuses longer file and directory names (FileNameLengthExceed)."""
@@ -149,7 +151,7 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
     # Exist entries by their path without a trailing `/`, to meet literal purge twins.
     exists: dict[str, tuple[PathStep, ...]] = {}
     for key in ("exist", "protect"):
-        for text, where in _entries(space, key, None):
+        for text, where in _entries(space, key, "pattern"):
             if text == "":
                 continue
             message = path_syntax_problem(text)
@@ -181,6 +183,10 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
                 "a path cannot both exist and be purged",
             )
 
+    for key in ("protect", "purge", "prune"):
+        for where, message in _predicate_problems(space, key):
+            problem(where, message)
+
     roots: dict[str, tuple[PathStep, ...]] = {}
     for text, where in _entries(space, "prune", "root"):
         earlier = roots.setdefault(normalize(text.strip("/")), where)
@@ -202,7 +208,55 @@ def _check_space(document: YamlDocument, index: int, space: dict[str, Any]) -> l
             problem(where, message)
         elif "*" in text or "?" in text:
             problem(where, "a prune root is a directory, not a pattern: `*` and `?` cannot appear")
+    problems.extend(_check_recycle_bin(document, base, space))
     return problems
+
+
+def _check_recycle_bin(document: YamlDocument, base: tuple[PathStep, ...],
+                       space: dict[str, Any]) -> list[Problem]:
+    recycle_bin = space.get("recycle_bin")
+    if not isinstance(recycle_bin, dict) or "older_than" not in recycle_bin:
+        return []
+    path: tuple[PathStep, ...] = (*base, "recycle_bin", "older_than")
+    older_than = recycle_bin["older_than"]
+    if not isinstance(older_than, str):
+        return []  # the schema says what it must be
+    try:
+        parse_duration(older_than)
+    except ValueError as error:
+        return [Problem(document.location(path), format_where(path), str(error))]
+    if recycle_bin.get("empty") is True:
+        return [Problem(document.location(path), format_where(path),
+                        "`older_than` keeps the bin's newer items and `empty: true` deletes "
+                        "them all: give one or the other")]
+    return []
+
+
+def _predicate_problems(
+    space: dict[str, Any], key: str
+) -> Iterator[tuple[tuple[PathStep, ...], str]]:
+    """Durations and sizes that are not, in the predicates of `space[key]`'s mapping entries
+    (a duration string of the wrong form is the schema's to report)."""
+    items = space.get(key)
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        for name in DURATION_KEYS:
+            value = item.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                try:
+                    parse_duration(value)
+                except ValueError as error:
+                    yield (key, index, name), str(error)
+        for name in SIZE_KEYS:
+            value = item.get(name)
+            if isinstance(value, str):
+                try:
+                    parse_size(value)
+                except ValueError as error:
+                    yield (key, index, name), str(error)
 
 
 def _check_across(documents: Sequence[YamlDocument]) -> list[Problem]:

@@ -6,9 +6,10 @@ import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 
+from reconciler.auth import apply_grants
 from reconciler.desired import Mode
 from reconciler.listing import Counted, EntryType
-from reconciler.plan import Delete, Plan, SpaceReport
+from reconciler.plan import Delete, DeleteRecycled, Plan, SpaceReport
 from reconciler.units import format_size
 
 # Characters that draw nothing, or change how the characters around them are drawn: controls,
@@ -58,7 +59,13 @@ def item_files(delete: Delete) -> str:
     return text + " (listed)" if delete.counted is Counted.LISTING else text
 
 
-def item_size(delete: Delete) -> str:
+def bin_item_label(item: DeleteRecycled) -> str:
+    """`tmp/old.log (recycle bin #7, removed 400d ago)`: a bin item by its original path."""
+    path = item.original_path + ("/" if item.type is EntryType.DIR else "")
+    return f"{path} (recycle bin #{item.recycled_item_id}, removed {item.age or '?'} ago)"
+
+
+def item_size(delete: Delete | DeleteRecycled) -> str:
     return format_size(delete.bytes)
 
 
@@ -115,6 +122,12 @@ def summary_line(plan: Plan) -> str:
         if permanent:
             detail.append(f"{permanent} permanently")
         parts.append(f"{summary['delete']} to delete ({', '.join(detail)})")
+    if summary["create_directory"]:
+        parts.append(f"{count(summary['create_directory'], 'directory', 'directories')} "
+                     "to create")
+    if summary["delete_recycled"]:
+        parts.append(f"{count(summary['delete_recycled'], 'recycle-bin item')} to delete "
+                     "permanently")
     if summary["empty_recycle_bin"]:
         parts.append(f"{count(summary['empty_recycle_bin'], 'recycle bin')} to empty")
     if summary["clear_history"]:
@@ -178,3 +191,23 @@ def listing_note(listed_at: str, now: str | None) -> str:
         parts.append(f"{hours} h")
     parts.append(f"{minutes} min")
     return f"{note}, {' '.join(parts)} old"
+
+
+def grants_line(plan: Plan) -> str | None:
+    """`Apply needs a token granting delete_directory, delete_file (space -).`: the plan is
+    made with a read-only token; this is what the one for apply must grant."""
+    grants = apply_grants(plan)
+    if not grants:
+        return None
+    by_grants: dict[tuple[str, ...], list[str]] = {}
+    library: tuple[str, ...] = ()
+    for space, names in grants:
+        if space is None:
+            library = names
+        elif names:
+            by_grants.setdefault(names, []).append(space)
+    parts = [f"{', '.join(names)} ({'space' if len(spaces) == 1 else 'spaces'} "
+             f"{', '.join(spaces)})" for names, spaces in by_grants.items()]
+    if library:
+        parts.append(f"{', '.join(library)} (the library, for the history clear)")
+    return "Apply needs a token granting " + "; ".join(parts) + "." if parts else None

@@ -19,10 +19,20 @@ from dataclasses import dataclass
 from typing import Final
 
 from reconciler.desired import Mode
-from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
+from reconciler.plan import (
+    ClearHistory,
+    CreateDirectory,
+    Delete,
+    DeleteRecycled,
+    EmptyRecycleBin,
+    Missing,
+    Plan,
+)
 from reconciler.render.common import (
+    bin_item_label,
     count,
     display_path,
+    grants_line,
     item_files,
     item_size,
     listing_note,
@@ -111,6 +121,17 @@ def empty_bin_row(change: EmptyRecycleBin) -> Row:
                             code(change.reason)))
 
 
+def create_row(change: CreateDirectory) -> Row:
+    return Row(Rank.OTHER, ("🟢 create", code(change.path + "/"), "", "", "",
+                            code(change.reason)))
+
+
+def bin_delete_row(change: DeleteRecycled) -> Row:
+    """A recycle-bin item deleted for good: a permanent delete, by its original path."""
+    return Row(Rank.PERMANENT, ("🔴 delete from bin", code(bin_item_label(change)), "",
+                                item_size(change), "permanent", code(change.reason)))
+
+
 def missing_row(missing: Missing) -> Row:
     return Row(Rank.OTHER, ("⚪ missing", code(missing.path), "", "", "",
                             code(missing.reason)))
@@ -142,6 +163,12 @@ def _space_counts(plan: Plan, space: str) -> str:
         parts.append(f"{len(deletes)} to delete ({', '.join(detail)})")
     if any(isinstance(c, EmptyRecycleBin) and c.space == space for c in plan.changes):
         parts.append("recycle bin to empty")
+    created = sum(1 for c in plan.created if c.space == space)
+    if created:
+        parts.append(f"{count(created, 'directory', 'directories')} to create")
+    binned = sum(1 for c in plan.bin_deletes if c.space == space)
+    if binned:
+        parts.append(f"{count(binned, 'recycle-bin item')} to delete permanently")
     missing = sum(1 for m in plan.missing if m.space == space)
     if missing:
         parts.append(count(missing, "missing path"))
@@ -173,8 +200,14 @@ def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
         for change in plan.changes:
             if isinstance(change, ClearHistory) or change.space != space:
                 continue
-            rows.append(delete_row(change) if isinstance(change, Delete)
-                        else empty_bin_row(change))
+            if isinstance(change, Delete):
+                rows.append(delete_row(change))
+            elif isinstance(change, EmptyRecycleBin):
+                rows.append(empty_bin_row(change))
+            elif isinstance(change, CreateDirectory):
+                rows.append(create_row(change))
+            else:
+                rows.append(bin_delete_row(change))
         rows.extend(missing_row(m) for m in plan.missing if m.space == space)
         errors = _listing_errors(plan, space)
         if not rows and not errors:
@@ -314,6 +347,9 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
         state = "**blocked**: " if clear.blocked else ""
         tail += [f"Library maintenance: clear all earlier file versions ({state}"
                  f"{code(clear.reason, in_table=False)}).", ""]
+    grants = grants_line(plan)
+    if grants:
+        tail += [prose(grants), ""]
     tail += ["<sub>Apply the saved plan file to carry out exactly this plan.</sub>"]
 
     parts = sections(plan, spaces)

@@ -1,6 +1,7 @@
 """The plan for a terminal: grouped by space, one line per item with a sigil and its reason.
 
-Sigils: `-` to the recycle bin, `!` permanent, `~` maintenance, `?` missing. Colour comes
+Sigils: `-` to the recycle bin, `!` permanent (recycle-bin items too), `+` a directory to
+create, `~` maintenance, `?` missing. Colour comes
 from rich and only when the caller asks for it (a TTY without NO_COLOR); the words alone
 say everything, so a log or a pipe loses nothing.
 """
@@ -14,10 +15,20 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.desired import Mode
-from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Missing, Plan
+from reconciler.plan import (
+    ClearHistory,
+    CreateDirectory,
+    Delete,
+    DeleteRecycled,
+    EmptyRecycleBin,
+    Missing,
+    Plan,
+)
 from reconciler.render.common import (
+    bin_item_label,
     count,
     display_path,
+    grants_line,
     item_files,
     item_size,
     listing_note,
@@ -110,6 +121,11 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
         elif isinstance(change, EmptyRecycleBin):
             subject = f"empty the recycle bin ({count(change.items, 'item')} now)"
             rows.append(_Row("~", "cyan", subject, "", change.reason))
+        elif isinstance(change, CreateDirectory):
+            rows.append(_Row("+", "green", change.path + "/", "create", change.reason))
+        elif isinstance(change, DeleteRecycled):
+            rows.append(_Row("!", "bold red", bin_item_label(change), "permanent",
+                             change.reason, "", item_size(change)))
     rows.extend(_missing_row(m) for m in missing)
     return rows
 
@@ -173,5 +189,8 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
     totals = totals_line(plan)
     if totals:
         console.print(Text(totals, style="bold"))
+    grants = grants_line(plan)
+    if grants:
+        console.print(Text(grants, style="dim"))
     return console.value()
 

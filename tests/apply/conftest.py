@@ -103,7 +103,7 @@ def deleted_paths(emu: Emulator, since: int = 0) -> list[tuple[str, str]]:
     """(space, path) of every delete request the library acted on, from the `since`-th
     logged request on: batch items and single deletes (a request answered with an injected
     error never got that far)."""
-    found = []
+    found: list[tuple[str, str]] = []
     for entry in emu.request_log()[since:]:
         if entry["space"] is None:
             continue

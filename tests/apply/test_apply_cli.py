@@ -4,7 +4,7 @@ without faults; refusals, the prompt, plan files, the report, and secrets kept o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.apply.scenarios import HEAD, SCENARIOS, Scenario, subtree, with_ances
 pytestmark = pytest.mark.e2e
 
 
-def cli(*args: str | Path, endpoint: str, env: dict[str, str | None] | None = None,
+def cli(*args: str | Path, endpoint: str, env: Mapping[str, str | None] | None = None,
         stdin: str | None = None) -> tuple[int, str, str]:
     environment: dict[str, str | None] = {
         "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": endpoint, "SMH_LIBRARY_SECRET": None,

@@ -5,7 +5,7 @@ from is carried out only as far as a fresh plan of the same manifests agrees."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Library
     scenario = Scenario("planfile", {"-": SEED_PATHS}, MANIFEST, {}, {}, ("-", "x.part"))
     emu = Emulator.from_seed(scenario.seed(), clock=Clock(start=1_800_000_000.0))
     with emu.serve() as url:
-        lib = Library(scenario, tmp_path, url, emu, emu.clock)  # type: ignore[arg-type]
+        lib = Library(scenario, tmp_path, url, emu, emu.clock)
         lib.manifest = Path("library.yaml")
         lib.manifest.write_text(MANIFEST)
         yield lib
@@ -53,7 +53,7 @@ def edit(planfile: Path, change: Callable[[dict[str, Any]], None]) -> None:
 
 
 def apply_file(library: Library, planfile: Path, *extra: str,
-               env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
+               env: Mapping[str, str | None] | None = None) -> tuple[int, str, str]:
     return library.run("apply", planfile, "--auto-approve", "--state-dir", library.state_dir,
                        *extra, env=env)
 
@@ -214,7 +214,7 @@ def test_a_signed_plan_refuses_any_edit(library: Library) -> None:
 def save_plan_with(library: Library, env: dict[str, str]) -> Path:
     planfile = Path("plan.json")
     code, out, err = library.run("plan", library.manifest, "--out", planfile,
-                                 env=dict(env))  # type: ignore[arg-type]
+                                 env=dict(env))
     assert code == 0, out + err
     return planfile
 

@@ -64,7 +64,7 @@ def test_recycled_items_carry_their_id_or_say_it_is_unknown() -> None:
 
 def test_totals_count_every_outcome() -> None:
     assert REPORT.totals() == {
-        "recycled": 2, "deleted": 1, "already_gone": 1, "failed": 1, "stale": 1,
+        "recycled": 2, "deleted": 1, "created": 0, "already_gone": 1, "failed": 1, "stale": 1,
         "unanswered": 0, "not_attempted": 1, "items": 7, "maintenance_failed": 1,
     }
     assert REPORT.failed

@@ -3,6 +3,7 @@ run is reopened and the executor resumes from what it recorded."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class Killed(BaseException):
 
 
 def die_at_first_outcome(journal: Journal) -> None:
-    def outcomes(batch: int | None, results: dict[int, ItemOutcome]) -> None:
+    def outcomes(batch: int | None, results: Mapping[int, ItemOutcome]) -> None:
         raise Killed
 
     journal.outcomes = outcomes  # type: ignore[method-assign]

@@ -373,7 +373,7 @@ def test_list_spaces(clock: Clock, connect: Connect, reader: SmhReadClient) -> N
 def test_the_space_list_pages_by_next_marker_else_by_a_new_marker(
     clock: Clock, connect: Connect, marker_only: bool
 ) -> None:
-    spaces = {f"space-{i:02d}": [] for i in range(7)}
+    spaces: dict[str, list[str]] = {f"space-{i:02d}": [] for i in range(7)}
     multi = Emulator.from_seed(seeded(spaces=spaces), clock=clock)
     multi.set_faults({"max_list_limit": 3, "space_list_marker_only": marker_only})
     assert connect(transport=multi.transport()).list_spaces() == sorted(spaces)

@@ -323,7 +323,9 @@ def test_unknown_route(client: httpx.Client) -> None:
 
 
 def test_info_items_match_listed_items(client: httpx.Client) -> None:
-    for item in client.get(api("directory", "photos")).json()["contents"] + client.get(
-            api("directory", "photos", "2024")).json()["contents"]:
+    items = client.get(api("directory", "photos")).json()["contents"] + client.get(
+        api("directory", "photos", "2024")).json()["contents"]
+    assert {item["type"] for item in items} >= {"dir", "file"}
+    for item in items:
         info = client.get(api("directory", *item["path"]), params={"info": ""}).json()
         assert {k: info[k] for k in item} == item

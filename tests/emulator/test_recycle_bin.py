@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from reconciler.emulator import Clock, Emulator
+from reconciler.emulator.seed import SeedError
 
-from .conftest import BASE_SEED, api, error_code, token
+from .conftest import ADMIN, BASE_SEED, api, error_code, token
 
 
 def recycle(c: httpx.Client, *paths: str) -> list[int]:
@@ -223,3 +224,59 @@ def test_lifecycle_and_retention(client: httpx.Client, clock: Clock) -> None:
     assert client.get(api("recycled")).json()["totalNum"] == 0
     assert error_code(client.post(api("recycled"), params={"lifecycle": ""},
                                   json={"retentionDays": 0})) == (400, "ParamInvalid")
+
+
+SEEDED_BIN = {
+    "recycle_retention_days": 1000,
+    "recycled": {"-": [
+        {"path": "new/draft.txt", "removed": "2027-01-05T08:00:00Z", "size": 10},
+        {"path": "old/report.pdf", "removed": "2025-12-11T08:00:00Z", "size": 4000},
+        {"path": "drafts/", "removed": "2026-12-01T08:00:00Z"},
+    ]},
+}
+
+
+def test_seeded_bin_items_keep_their_removal_times_and_sizes(clock: Clock) -> None:
+    emu = Emulator.from_seed({**BASE_SEED, **SEEDED_BIN}, clock=clock)
+    with httpx.Client(transport=emu.transport(), base_url="https://smhtest.api.tencentsmh.cn",
+                      params={"access_token": ADMIN}) as c:
+        rows = c.get(api("recycled"), params={"order_by": "removalTime",
+                                              "order_by_type": "asc"}).json()["contents"]
+    assert [(r["recycledItemId"], "/".join(r["originalPath"]), r["type"], r["size"],
+             r["removalTime"]) for r in rows] == [
+        (1, "old/report.pdf", "file", "4000", "2025-12-11T08:00:00.000Z"),
+        (2, "drafts", "dir", "0", "2026-12-01T08:00:00.000Z"),
+        (3, "new/draft.txt", "file", "10", "2027-01-05T08:00:00.000Z"),
+    ]
+    # 1000 days of retention, less the 400 days since the oldest removal (at the fixed clock).
+    assert rows[0]["remainingTime"] == 600
+
+
+def test_seeded_bin_items_past_the_retention_are_gone_and_reset_brings_the_rest_back(
+        clock: Clock) -> None:
+    emu = Emulator.from_seed({**BASE_SEED, **SEEDED_BIN, "recycle_retention_days": 30},
+                             clock=clock)
+    assert [i["originalPath"] for i in emu.state()["spaces"]["-"]["recycled"]] == [
+        "new/draft.txt"]
+
+
+def test_the_batch_delete_of_bin_items_answers_without_any_per_item_detail(clock: Clock) -> None:
+    emu = Emulator.from_seed({**BASE_SEED, **SEEDED_BIN}, clock=clock)
+    with httpx.Client(transport=emu.transport(), base_url="https://smhtest.api.tencentsmh.cn",
+                      params={"access_token": ADMIN}) as c:
+        response = c.post(api("recycled"), params={"delete": ""}, json=[1, 3, 99])
+    assert response.status_code == 204 and response.content == b""
+    assert [i["recycledItemId"] for i in emu.state()["spaces"]["-"]["recycled"]] == [2]
+    emu.reset()
+    assert len(emu.state()["spaces"]["-"]["recycled"]) == 3
+
+
+@pytest.mark.parametrize(("recycled", "fragment"), [
+    ({"nope": []}, "no such space"),
+    ({"-": [{"path": "a.txt"}]}, "'removed'"),
+    ({"-": [{"path": "a.txt", "removed": "yesterday"}]}, "ISO-8601"),
+    ({"-": "a.txt"}, "list of bin items"),
+])
+def test_bad_seeded_bin_items(recycled: object, fragment: str) -> None:
+    with pytest.raises(SeedError, match=fragment):
+        Emulator.from_seed({**BASE_SEED, "recycled": recycled})

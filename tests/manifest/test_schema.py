@@ -52,8 +52,8 @@ def test_every_key_of_the_spec_example_is_in_the_schema() -> None:
         "version", "library", "endpoint", "mode", "safety", "spaces", "history",
     }
     assert set(space) == {
-        "id", "user_id", "mode", "allow_whole_space", "exist", "protect", "purge", "prune",
-        "recycle_bin",
+        "id", "user_id", "mode", "allow_whole_space", "create_missing", "exist", "protect",
+        "purge", "prune", "recycle_bin",
     }
 
 
