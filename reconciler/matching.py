@@ -147,6 +147,7 @@ class PatternSet:
 
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
+        self._suffixes = _name_suffixes(self.patterns)
         self._root = _Node()
         wild_nodes: dict[tuple[int, str], _Node] = {}
         for index, pattern in enumerate(self.patterns):
@@ -182,6 +183,8 @@ class PatternSet:
         path = normalize(path)
         if not path:
             return []
+        if self._suffixes is not None and not path.endswith(self._suffixes):
+            return []  # no pattern's last segment can match the path's last name
         found: set[int] = set()
         for state, consumed in self._walk(path.split("/")):
             found.update(state.ends)
@@ -222,6 +225,29 @@ class PatternSet:
                 return ()
             states = _closure(step)
         return states
+
+
+_MAGIC = frozenset("*?[]\\")
+
+
+def _name_suffixes(patterns: Sequence[Pattern]) -> tuple[str, ...] | None:
+    """What a path must end with for one of `patterns` to match it: each pattern's last
+    segment from its last magic character on, or None when some pattern has no such text
+    (it ends in `**`, or its last segment ends in a wildcard). Every path the trie would
+    match ends so, so paths that do not are refused without walking it."""
+    suffixes: set[str] = set()
+    for pattern in patterns:
+        if not pattern.segments:
+            continue
+        last = pattern.segments[-1]
+        if last == GLOBSTAR:
+            return None
+        cut = max((i for i, char in enumerate(last) if char in _MAGIC), default=-1)
+        tail = last[cut + 1:]
+        if not tail:
+            return None
+        suffixes.add(tail)
+    return tuple(sorted(suffixes)) or None
 
 
 def _closure(states: Iterable[_State]) -> list[_State]:
