@@ -15,9 +15,10 @@ file.
 """
 
 from .clock import Clock, ClockLike
-from .core import Emulator, HttpRequest, HttpResponse
+from .core import Emulator
 from .errors import ApiError
 from .faults import Faults, FaultsError
+from .http import HttpRequest, HttpResponse
 from .seed import SAMPLE_SEED, Seed, SeedError, load_seed_file, parse_seed
 
 __all__ = [

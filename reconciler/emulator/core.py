@@ -26,17 +26,17 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 
-from . import api_content, api_library, api_recycled
+from . import api_content, api_library, api_recycled, server
 from .clock import Clock, ClockLike, as_clock
 from .errors import STATUS_CODES, ApiError
 from .faults import Faults, FaultsError, TokenBucket
+from .http import HttpRequest, HttpResponse
 from .seed import Seed, SeedError, load_seed_file, parse_seed, seed_entry
 from .state import Call, Library, Reply, error_doc
 
@@ -56,23 +56,6 @@ ROUTES: dict[str, Callable[[Library, Call], Reply]] = {
     "directory-history": api_library.route_history,
     "space": api_library.route_space,
 }
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    target: str  # percent-encoded path, optionally followed by "?query"
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes = b""
-    drop: bool = False  # close the connection without answering
-    length: int | None = None  # a HEAD answer's Content-Length: its GET body's length
 
 
 class Emulator:
@@ -197,18 +180,15 @@ class Emulator:
 
     def transport(self) -> httpx.BaseTransport:
         """An in-process httpx transport answering from this emulator."""
-        from .server import EmulatorTransport
-        return EmulatorTransport(self)
+        return server.EmulatorTransport(self)
 
     @property
     def wsgi_app(self) -> Callable[..., Any]:
-        from .server import make_wsgi_app
-        return make_wsgi_app(self)
+        return server.make_wsgi_app(self)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
         """Serve on loopback from a background thread (threaded); yields the base URL."""
-        from .server import serve
-        return serve(self, host=host, port=port)
+        return server.serve(self, host=host, port=port)
 
     # -- request handling ---------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:

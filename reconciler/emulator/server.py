@@ -17,16 +17,13 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .core import HttpRequest
-
-if TYPE_CHECKING:
-    from .core import Emulator
+from .http import Handler, HttpRequest
 
 REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
            207: "Multi-Status", 302: "Found", 304: "Not Modified", 400: "Bad Request",
@@ -41,7 +38,7 @@ logger = logging.getLogger(__name__)
 class EmulatorTransport(httpx.BaseTransport):
     """Serves httpx requests from the emulator in the calling thread."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Handler) -> None:
         self._emulator = emulator
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -56,7 +53,7 @@ class EmulatorTransport(httpx.BaseTransport):
                               request=request)
 
 
-def make_wsgi_app(emulator: Emulator) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+def make_wsgi_app(emulator: Handler) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # The raw URI keeps %2F apart from "/" until the core decodes it; PATH_INFO is already
         # decoded (and, per PEP 3333, latin-1 mangled).
@@ -154,7 +151,7 @@ class _QuietHandler(WSGIRequestHandler):
         self.send_header("Server", self.version_string())
 
 
-def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",
+def make_loopback_server(emulator: Handler, host: str = "127.0.0.1",
                          port: int = 0) -> BaseWSGIServer:
     """A threaded werkzeug server for the emulator; binding failures raise `OSError`.
 
@@ -173,7 +170,7 @@ def make_loopback_server(emulator: Emulator, host: str = "127.0.0.1",
 
 
 @contextmanager
-def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve(emulator: Handler, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve on loopback from a background thread; yields the base URL."""
     server = make_loopback_server(emulator, host, port)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
