@@ -29,8 +29,8 @@ _SEGMENT_FLAGS = fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX
 
 
 def normalize(path: str) -> str:
-    """The form paths are compared in: Unicode NFC."""
-    return unicodedata.normalize("NFC", path)
+    """The form paths are compared in: Unicode NFC (an ASCII path is its own NFC form)."""
+    return path if path.isascii() else unicodedata.normalize("NFC", path)
 
 
 def parent_of(path: str) -> str:
@@ -180,6 +180,8 @@ class PatternSet:
 
     def matching(self, path: str, *, is_dir: bool) -> list[int]:
         """The indices of every pattern matching `path`, in order."""
+        if not self.patterns:
+            return []
         path = normalize(path)
         if not path:
             return []
