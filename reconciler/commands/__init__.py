@@ -22,6 +22,8 @@ CREDENTIALS_ENV = ("SMH_ACCESS_TOKEN or SMH_LIBRARY_SECRET (credentials; from th
                    "with just the grants needed are minted)")
 ENDPOINT_ENV_HELP = "SMH_ENDPOINT (overrides the manifest's endpoint; --endpoint overrides it)"
 NO_COLOR_ENV = "NO_COLOR (or --no-color: no colour, no progress bar)"
+SIGNING_ENV = ("SMH_PLAN_SIGNING_KEY (plan --out signs the plan file with it; apply refuses a "
+               "plan file whose signature is missing or wrong)")
 
 
 def _remember_no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -55,6 +55,7 @@ from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
     NO_COLOR_ENV,
+    SIGNING_ENV,
     colour,
     epilog,
     no_color_option,
@@ -239,7 +240,7 @@ def _resume_note(prepared: Prepared) -> str:
     ["0    every planned item was carried out (or there was nothing to do)",
      "1    an error, a refusal, or an item not carried out (failed, stale, unanswered)",
      "130  interrupted: run the same command again to finish"],
-    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, SIGNING_ENV, NO_COLOR_ENV]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Apply only this space (repeatable).")

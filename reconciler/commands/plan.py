@@ -16,6 +16,7 @@ from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
     NO_COLOR_ENV,
+    SIGNING_ENV,
     colour,
     epilog,
     no_color_option,
@@ -71,7 +72,7 @@ def emit(plan: Plan, fmt: Format) -> None:
     ["0  the plan was made (with --detailed-exitcode: and it has no changes)",
      "1  an error: a usage error, a manifest problem, a space that could not be listed",
      "2  only with --detailed-exitcode: the plan has changes or missing paths"],
-    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, NO_COLOR_ENV]))
+    [CREDENTIALS_ENV, ENDPOINT_ENV_HELP, SIGNING_ENV, NO_COLOR_ENV]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--space", "spaces", multiple=True, metavar="ID",
               help="Plan only this space (repeatable).")
