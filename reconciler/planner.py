@@ -13,7 +13,6 @@ The manifest rules (README, "The rules") live here, in two parts that share one 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -499,32 +498,22 @@ def created_directories(
     return created, still
 
 
-def _instant(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
 def recycled_deletes(space: SpaceSpec, listing: SpaceListing,
                      now: str | None) -> list[DeleteRecycled]:
     """`recycle_bin.older_than`: each bin item removed longer ago than the duration, measured
     against `now` (when the listing was made). An item without a readable removal time, or a
     plan without `now`, deletes nothing: its age is unknown."""
-    reference = _instant(now)
+    reference = parse_time(now)
     if space.recycle_older_than is None or listing.recycled is None or reference is None:
         return []
     where = space.recycle_older_than_location or space.location
     reason = f"recycle_bin.older_than {space.recycle_older_than_text} ({where.short()})"
     out: list[DeleteRecycled] = []
     for item in listing.recycled:
-        removed = _instant(item.removal_time)
+        removed = parse_time(item.removal_time)
         if removed is None or item.removal_time is None:
             continue
-        age = (reference - removed).total_seconds()
+        age = reference - removed
         if age > space.recycle_older_than:
             out.append(DeleteRecycled(
                 space=space.id, recycled_item_id=item.recycled_item_id,
