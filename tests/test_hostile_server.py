@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from reconciler.client import SmhReadClient
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
-from tests.apply.conftest import LIBRARY
 from tests.apply.scenarios import HEAD
+from tests.apply.support import LIBRARY
 from tests.apply.test_apply_cli import cli
 from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
 from tests.test_apply_properties import manifest_text, manifests

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN
+from tests.apply.support import LIBRARY, SECRET, TOKEN
 
 HEAD = f"""\
 version: 1

@@ -15,8 +15,8 @@ from deepdiff import DeepDiff
 
 from reconciler.cli import main
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN, deleted_paths
 from tests.apply.scenarios import HEAD, SCENARIOS, Scenario, subtree, with_ancestors
+from tests.apply.support import LIBRARY, SECRET, TOKEN, deleted_paths
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.emulator import Clock, Emulator
 from reconciler.emulator.tree import iso_time
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN
+from tests.apply.support import LIBRARY, SECRET, TOKEN
 from tests.apply.test_apply_cli import cli
 
 pytestmark = pytest.mark.e2e

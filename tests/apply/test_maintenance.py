@@ -10,7 +10,7 @@ from reconciler.apply import maintenance
 from reconciler.apply.journal import Journal, read_records
 from reconciler.apply.report import StepOutcome
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import seed, writer_for
+from tests.apply.support import seed, writer_for
 
 
 def journal(tmp_path: Path) -> Journal:
