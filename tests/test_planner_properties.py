@@ -341,13 +341,16 @@ class PredicateOracle:
 
     def candidates(self, path: str) -> list[Rule]:
         """Purge entries matching the path or an ancestor (nearest first, file order), then
-        the innermost prune root."""
+        the innermost prune root, up to the first entry without predicates: no entry after it
+        is ever asked."""
         levels = [path, *self.ancestors(path)]
         out = [rule for at in levels for rule in sorted(self.space.purge, key=lambda r: r.order)
                if at in self.kinds and Pattern.compile(rule.pattern).matches(
                    at, is_dir=self.kinds[at])]
         root = self.innermost_root(path)
-        return out + ([root] if root is not None else [])
+        out += [root] if root is not None else []
+        unconditional = [i for i, rule in enumerate(out) if not rule.conditional]
+        return out[: unconditional[0] + 1] if unconditional else out
 
     def _spare(self) -> set[tuple[str, Rule]]:
         """(file, keep_newest entry) pairs: the entry spares the file."""
