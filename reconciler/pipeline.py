@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -141,27 +141,37 @@ class Target:
         )
 
 
-def load_target(
-    paths: Sequence[str | Path],
-    *,
+def load_spec(
+    paths: Sequence[str | Path], *, spaces: Sequence[str] = (), cwd: Path = Path()
+) -> tuple[DesiredState, LibrarySpec]:
+    """Load and validate manifests (`paths` relative to `cwd`): the desired state, and the
+    spec of its one library narrowed to `spaces`."""
+    state = load_desired_state(paths, base=cwd)
+    return state, select_spaces(one_library(state), spaces)
+
+
+def make_target(
+    spec: LibrarySpec,
     env: Mapping[str, str],
-    spaces: Sequence[str] = (),
+    *,
     endpoint: str | None = None,
     transport: httpx.BaseTransport | None = None,
-    need_credentials: bool = True,
-) -> tuple[DesiredState, Target | None, LibrarySpec]:
-    """Load and validate manifests, and say where their library is."""
-    state = load_desired_state(paths)
-    spec = select_spaces(one_library(state), spaces)
-    if not need_credentials:
-        return state, None, spec
-    target = Target(
+) -> Target:
+    """Where the library of `spec` is and how to authenticate to it, from `env`."""
+    return Target(
         spec=spec,
         endpoint=resolve_endpoint(spec, env, endpoint),
         credentials=Credentials.from_env(env),
         transport=transport,
     )
-    return state, target, spec
+
+
+def recorded_target(library: str, endpoint: str, override: str | None,
+                    env: Mapping[str, str]) -> Target:
+    """Where to apply a saved plan, or undo a report: `--endpoint`, else `SMH_ENDPOINT`, else
+    the endpoint the document recorded (else the library's default)."""
+    spec = LibrarySpec(library=library, spaces=(), endpoint=endpoint or None)
+    return make_target(spec, env, endpoint=override)
 
 
 def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> LibraryListing:
@@ -178,11 +188,6 @@ def plan_live(spec: LibrarySpec, listing: LibraryListing) -> Plan:
 def live_plan(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
     """List the library now and plan against it."""
     return plan_live(target.spec, live_listing(target, concurrency=concurrency))
-
-
-def color_wanted(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never under NO_COLOR (https://no-color.org)."""
-    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def write_atomic(path: str | Path, text: str) -> None:

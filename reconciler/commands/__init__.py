@@ -7,12 +7,12 @@ ends with (examples, exit codes, environment).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
 import click
 
-from reconciler.pipeline import color_wanted
+from reconciler.terminal import color_wanted
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -38,12 +38,13 @@ def no_color_option(function: _F) -> _F:
                         help="No colour and no progress bar (as NO_COLOR).")(function)
 
 
-def colour(stream: TextIO) -> bool:
-    """Colour (and a live progress bar) on `stream`: a terminal, no NO_COLOR, no --no-color."""
+def colour(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Colour (and a live progress bar) on `stream`: a terminal, no NO_COLOR in `env`, no
+    --no-color."""
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().meta.get(NO_COLOR_KEY):
         return False
-    return color_wanted(stream)
+    return color_wanted(stream, env)
 
 
 def epilog(examples: Sequence[str], exit_codes: Sequence[str],
