@@ -190,6 +190,12 @@ def live_plan(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> Plan
     return plan_live(target.spec, live_listing(target, concurrency=concurrency))
 
 
+def located(path: str | Path, cwd: Path) -> str | Path:
+    """`path` taken relative to `cwd`: as given when `cwd` is the working directory itself,
+    so that every message names it as the user spelled it."""
+    return path if cwd == Path() else cwd / path
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` so that a reader never sees half a file."""
     target = Path(path)

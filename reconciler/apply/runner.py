@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -64,6 +64,7 @@ from reconciler.pipeline import (
     live_listing,
     live_plan,
     load_spec,
+    located,
     make_target,
     plan_live,
     read_json,
@@ -157,7 +158,7 @@ class Source:
            manifests: Sequence[str] = (), cwd: Path = Path()) -> Source:
         """A plan file when `paths` is one saved plan, else manifests (`cwd`: where relative
         paths are)."""
-        if len(paths) == 1 and is_plan_file(cwd / paths[0]):
+        if len(paths) == 1 and is_plan_file(located(paths[0], cwd)):
             return cls(SourceKind.PLAN_FILE, tuple(paths), tuple(spaces), tuple(manifests))
         if manifests:
             raise UsageError("--manifests is for applying a plan file; the manifests to apply "
@@ -295,7 +296,7 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
 @dataclass(frozen=True, slots=True)
 class Options:
     """How to apply: where (`endpoint` overrides the manifests' and `SMH_ENDPOINT`), the state
-    folder and `--report` file (relative to `cwd`), `force`, batches, and colour."""
+    folder and `--report` file (relative to `cwd`), `force`, batches, colour and output."""
 
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     report_file: str | None = None
@@ -305,10 +306,12 @@ class Options:
     concurrency: int = 4
     color: bool = False
     cwd: Path = Path()
+    out: TextIO | None = field(default=None, compare=False)
+    """Where the plan, the summary and the notes are written (None: standard output)."""
 
     @property
     def state(self) -> Path:
-        return self.cwd / self.state_dir
+        return Path(located(self.state_dir, self.cwd))
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +344,7 @@ def run_apply(
     if start.saved and not unfinished:
         finished = finished_run(options.state, start.origin.digest)
         if finished is not None:
-            _say_already_finished(finished)
+            _say_already_finished(finished, options.out)
             return finished
     if not unfinished:
         refuse_existing_report(options.report_file, cwd=options.cwd)
@@ -388,7 +391,7 @@ def _start(source: Source, options: Options, env: Mapping[str, str]) -> _Start:
 
 def _planfile_start(source: Source, options: Options, env: Mapping[str, str]) -> _Start:
     """A saved plan, checked against the manifests it was made from (`apply.planfile`)."""
-    saved = read_plan_file(options.cwd / source.paths[0])
+    saved = read_plan_file(located(source.paths[0], options.cwd))
     check_signature(saved, env)
     spec = check_manifests_unchanged(saved, source.manifests or None, base=options.cwd)
     plan = saved.plan
@@ -431,7 +434,7 @@ def refuse_existing_report(report_file: str | None, *, resuming: str | None = No
     """
     if report_file is None:
         return
-    path = cwd / report_file
+    path = Path(located(report_file, cwd))
     if not path.exists() or (path.is_file() and not path.stat().st_size):
         return
     if resuming is not None:
@@ -454,13 +457,14 @@ def _approved(prepared: Prepared, target: Target, options: Options,
     if prepared.resuming:
         refuse_existing_report(options.report_file, cwd=options.cwd,
                                resuming=str(prepared.header.get("plan_digest")))
-        click.echo(_resume_note(prepared))
-    click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False)
+        click.echo(_resume_note(prepared), file=options.out)
+    click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False,
+               file=options.out)
     refusals = plan.refusals(force=options.force)
     if refusals:
         raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
     if not plan.changes:
-        click.echo("\nNo changes: nothing to apply.")
+        click.echo("\nNo changes: nothing to apply.", file=options.out)
         return False
     confirm(f"Do you want to apply this plan to library {plan.library} at "
             f"{target.endpoint}?")
@@ -524,24 +528,25 @@ def _finish(report: ApplyReport, options: Options) -> None:
     keep_report(options.state, report)
     report_file = options.report_file
     if report_file is not None:
-        write_atomic(options.cwd / report_file, dumps(report.to_json()))
-    click.echo("\n" + render_summary(report), nl=False)
+        write_atomic(located(report_file, options.cwd), dumps(report.to_json()))
+    click.echo("\n" + render_summary(report), nl=False, file=options.out)
     if report_file is not None:
-        click.echo(f"Report written to {report_file}.")
+        click.echo(f"Report written to {report_file}.", file=options.out)
     kept = stored_report_path(options.state_dir, report.run_id)
     click.echo(f"Run {report.run_id}: its report is kept in {kept} "
-               f"(`smh-reconcile undo {report.run_id}` restores what it recycled).")
+               f"(`smh-reconcile undo {report.run_id}` restores what it recycled).",
+               file=options.out)
 
 
-def _say_already_finished(report: ApplyReport) -> None:
+def _say_already_finished(report: ApplyReport, out: TextIO | None) -> None:
     """A plan file applied to the end before: say so, send nothing, write no report."""
     click.echo(
         f"This plan was already applied to library {report.library}: run {report.run_id}, "
         f"finished {report.finished_at}. Nothing was sent and no report was written; plan "
-        "again to see the library as it is now."
+        "again to see the library as it is now.", file=out
     )
     for line in report.advice():
-        click.echo(f"That run: {line}")
+        click.echo(f"That run: {line}", file=out)
 
 
 def _resume_note(prepared: Prepared) -> str:

@@ -25,7 +25,14 @@ from reconciler.apply.undo import (
     undo_space,
 )
 from reconciler.errors import ReconcileError
-from reconciler.pipeline import Target, read_json, recorded_target, utc_now, write_atomic
+from reconciler.pipeline import (
+    Target,
+    located,
+    read_json,
+    recorded_target,
+    utc_now,
+    write_atomic,
+)
 from reconciler.plan import dumps
 
 
@@ -44,9 +51,9 @@ class UndoOptions:
 
 def read_apply_report(given: str, state_dir: Path, *, cwd: Path = Path()) -> ApplyReport:
     """The apply report in the file `given`, or the one kept for run id `given`."""
-    path = cwd / given
+    path = Path(located(given, cwd))
     if not path.exists() and RUN_ID.match(given):
-        kept = stored_report_path(cwd / state_dir, given)
+        kept = stored_report_path(Path(located(state_dir, cwd)), given)
         if not kept.exists():
             raise ReconcileError(f"no report of run {given} in "
                                  f"{stored_report_path(state_dir, given).parent}")
@@ -78,7 +85,7 @@ def run_undo(given: str, options: UndoOptions, *, env: Mapping[str, str],
                         plan_digest=applied.plan_digest, started_at=started_at,
                         finished_at=utc_now(), items=tuple(results))
     if options.report_file is not None:
-        write_atomic(options.cwd / options.report_file, dumps(report.to_json()))
+        write_atomic(located(options.report_file, options.cwd), dumps(report.to_json()))
     click.echo("\n" + render_undo_summary(report), nl=False)
     if options.report_file is not None:
         click.echo(f"Report written to {options.report_file}.")

@@ -1,4 +1,5 @@
-"""One module per command; each exposes a click command named `command`.
+"""One module per command; each exposes a click command named `command`, a thin parser around
+a plain typed function that does the work (taking the environment as a mapping).
 
 Also what the commands share on the command line: the `--no-color` flag (on the group and on
 each command that draws colour), whether colour is wanted, and the help epilog every command
@@ -12,6 +13,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
+from reconciler.errors import ReconcileError
 from reconciler.terminal import color_wanted
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -45,6 +47,12 @@ def colour(stream: TextIO, env: Mapping[str, str]) -> bool:
     if context is not None and context.find_root().meta.get(NO_COLOR_KEY):
         return False
     return color_wanted(stream, env)
+
+
+def print_error(error: ReconcileError) -> None:
+    """An expected error as the command line shows it: one line per problem, on stderr."""
+    for line in error.message.splitlines() or ["error"]:
+        click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line, err=True)
 
 
 def epilog(examples: Sequence[str], exit_codes: Sequence[str],

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -42,15 +43,17 @@ def apply(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
           spaces: Sequence[str] = (), endpoint: str | None = None,
           manifests: Sequence[str] = (), auto_approve: bool = False, force: bool = False,
           report_file: str | None = None, batch_size: int = MAX_BATCH_SIZE,
-          concurrency: int = 4, state_dir: str = DEFAULT_STATE_DIR) -> int:
-    """Apply `paths` (relative to `cwd`) with the environment `env`; the exit code."""
+          concurrency: int = 4, state_dir: str = DEFAULT_STATE_DIR,
+          out: TextIO | None = None) -> int:
+    """Apply `paths` (relative to `cwd`) with the environment `env`, writing to `out` (else
+    standard output); the exit code."""
     from reconciler.apply.progress import progress_for
     from reconciler.apply.runner import Options, Source, exit_code, run_apply
 
     source = Source.of(paths, spaces=spaces, manifests=manifests, cwd=cwd)
     options = Options(state_dir=Path(state_dir), report_file=report_file, endpoint=endpoint,
                       force=force, batch_size=batch_size, concurrency=concurrency,
-                      color=colour(sys.stdout, env), cwd=cwd)
+                      color=colour(out or sys.stdout, env), cwd=cwd, out=out)
     return exit_code(run_apply(
         source, options, env=env, confirm=partial(confirm, auto_approve=auto_approve),
         progress=progress_for(sys.stderr, env, color=colour(sys.stderr, env)),

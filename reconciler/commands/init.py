@@ -29,6 +29,7 @@ from reconciler.pipeline import (
     check_endpoint,
     live_plan,
     load_spec,
+    located,
     make_target,
     utc_now,
     write_atomic,
@@ -121,7 +122,7 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
          concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Write a starter manifest of `library` to `out` (relative to `cwd`; else stdout), proven
     to plan to no changes; the exit code."""
-    if out is not None and (cwd / out).exists():
+    if out is not None and Path(located(out, cwd)).exists():
         raise UsageError(f"{out} exists already; init never overwrites a file")
     where = check_endpoint(endpoint or env.get(ENDPOINT_ENV)
                            or f"https://{library}.api.tencentsmh.cn")
@@ -135,7 +136,7 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
     if out is None:
         click.echo(text, nl=False)
         return 0
-    write_atomic(cwd / out, text)
+    write_atomic(located(out, cwd), text)
     entries = sum(len(entries) for entries in listed.values())
     click.echo(f"Wrote {out}: {len(listed)} space(s), {entries} top-level entries, "
                "and its plan has no changes.", err=True)

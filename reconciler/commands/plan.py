@@ -29,6 +29,7 @@ from reconciler.listing import LibraryListing, listing_from_json
 from reconciler.pipeline import (
     live_plan,
     load_spec,
+    located,
     make_target,
     read_json,
     utc_now,
@@ -45,7 +46,7 @@ def saved_listing(path: str, state: DesiredState, spec: LibrarySpec, *,
     """The listing a `snapshot` saved (`path` relative to `cwd`), checked to be of the
     manifests' library."""
     try:
-        listing, digest = listing_from_json(read_json(cwd / path, "listing"))
+        listing, digest = listing_from_json(read_json(located(path, cwd), "listing"))
     except ValueError as error:
         raise ReconcileError(f"{path}: {error}") from None
     if listing.library != spec.library:
@@ -90,7 +91,7 @@ def plan(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
             manifest_files=spec.sources, created_at=utc_now(),
             manifest_digests={path: state.file_digests[path] for path in spec.sources},
         ), env)
-        write_atomic(cwd / out, dumps(saved.to_json()))
+        write_atomic(located(out, cwd), dumps(saved.to_json()))
     emit(made, fmt, env)
     if out is not None and fmt is Format.TEXT:
         click.echo(f"\nSaved the plan to {out}; apply exactly this plan with "

@@ -14,7 +14,7 @@ import click
 
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.listing import listing_to_json
-from reconciler.pipeline import live_listing, load_spec, make_target, write_atomic
+from reconciler.pipeline import live_listing, load_spec, located, make_target, write_atomic
 from reconciler.plan import dumps
 from reconciler.walker import DEFAULT_CONCURRENCY
 
@@ -27,7 +27,7 @@ def snapshot(paths: Sequence[str], *, out: str, env: Mapping[str, str], cwd: Pat
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
     target = make_target(spec, env, endpoint=endpoint)
     listing = live_listing(target, concurrency=concurrency)
-    write_atomic(cwd / out, dumps(listing_to_json(listing, digest=state.digest)))
+    write_atomic(located(out, cwd), dumps(listing_to_json(listing, digest=state.digest)))
     entries = sum(space.entry_count() for space in listing.spaces.values())
     click.echo(f"Saved {entries} entries of {len(listing.spaces)} space(s) of library "
                f"{spec.library} to {out} (listed {listing.listed_at}).")
