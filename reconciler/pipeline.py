@@ -28,12 +28,11 @@ from reconciler.desired import DesiredState, LibrarySpec
 from reconciler.errors import ReconcileError, UsageError
 from reconciler.listing import LibraryListing
 from reconciler.manifest import load_desired_state
+from reconciler.options import DEFAULT_CONCURRENCY, ENDPOINT_ENV
 from reconciler.plan import FORMAT_VERSION, PLAN_FILE_KIND, Plan, PlanFile
 from reconciler.planner import make_plan
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy
-from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
-
-ENDPOINT_ENV = "SMH_ENDPOINT"
+from reconciler.walker import walk_library
 
 _Client = TypeVar("_Client", bound=SmhReadClient)
 

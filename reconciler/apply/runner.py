@@ -40,8 +40,8 @@ from typing import Any, NoReturn, TextIO
 
 import click
 
-from reconciler.apply.executor import MAX_BATCH_SIZE, Executor, Settings, bin_was_off, item_outcomes
-from reconciler.apply.journal import DEFAULT_STATE_DIR, Journal, Replay, journal_path
+from reconciler.apply.executor import Executor, Settings, bin_was_off, item_outcomes
+from reconciler.apply.journal import Journal, Replay, journal_path
 from reconciler.apply.planfile import (
     check_manifests_unchanged,
     check_signature,
@@ -58,6 +58,7 @@ from reconciler.apply.report import (
 )
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError, UsageError
+from reconciler.options import DEFAULT_STATE_DIR, MAX_BATCH_SIZE
 from reconciler.pipeline import (
     Target,
     is_plan_file,

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply.journal import DEFAULT_STATE_DIR
 from reconciler.apply.progress import ProgressSink
 from reconciler.apply.report import ApplyReport, ItemReport
 from reconciler.apply.runner import RUN_ID, refuse_existing_report, stored_report_path
 from reconciler.apply.undo import (
-    MAX_RESTORE_ITEMS,
     RestoreResult,
     UndoReport,
     recycled_items,
@@ -25,6 +23,7 @@ from reconciler.apply.undo import (
     undo_space,
 )
 from reconciler.errors import ReconcileError
+from reconciler.options import DEFAULT_STATE_DIR, MAX_RESTORE_ITEMS
 from reconciler.pipeline import (
     Target,
     located,

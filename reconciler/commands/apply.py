@@ -25,8 +25,6 @@ from typing import TextIO
 
 import click
 
-from reconciler.apply.executor import MAX_BATCH_SIZE
-from reconciler.apply.journal import DEFAULT_STATE_DIR
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -36,6 +34,7 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
+from reconciler.options import DEFAULT_STATE_DIR, MAX_BATCH_SIZE
 from reconciler.terminal import confirm
 
 

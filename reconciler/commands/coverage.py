@@ -11,24 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.adoption import (
-    coverage,
-    render_coverage_markdown,
-    render_coverage_text,
-    untouched,
-)
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
-from reconciler.counting import count_directory
 from reconciler.errors import ReconcileError
-from reconciler.listing import RemoteEntry, Stats
-from reconciler.pipeline import load_spec, make_target
-from reconciler.render import Format
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, Format
+
+if TYPE_CHECKING:
+    from reconciler.listing import RemoteEntry, Stats
 
 
 @click.command("coverage", epilog=epilog(
@@ -59,6 +52,17 @@ def show_coverage(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = P
                   fmt: Format = Format.TEXT, detailed_exitcode: bool = False,
                   endpoint: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Show what the manifests `paths` (relative to `cwd`) do not govern; the exit code."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.adoption import (
+        coverage,
+        render_coverage_markdown,
+        render_coverage_text,
+        untouched,
+    )
+    from reconciler.counting import count_directory
+    from reconciler.pipeline import load_spec, make_target
+
     _, spec = load_spec(paths, cwd=cwd)
     target = make_target(spec, env, endpoint=endpoint)
     errors: list[tuple[str, str]] = []

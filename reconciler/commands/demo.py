@@ -14,29 +14,25 @@ import contextlib
 import io
 import json
 import os
-import secrets
 import shlex
-import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import click
-import httpx
-import yaml
 
-from reconciler.auth import ACCESS_TOKEN_ENV, LIBRARY_SECRET_ENV
 from reconciler.commands import epilog, print_error
 from reconciler.commands.apply import apply
 from reconciler.commands.plan import plan
 from reconciler.commands.validate import validate
-from reconciler.emulator import Emulator
 from reconciler.errors import ReconcileError
-from reconciler.pipeline import ENDPOINT_ENV, read_plan_file
-from reconciler.render import Format, render
+from reconciler.options import ENDPOINT_ENV, Format
+
+if TYPE_CHECKING:
+    from reconciler.emulator import Emulator
 
 SEED_FILE: Final = "demo-seed.yaml"
 MANIFEST_FILE: Final = "demo.yaml"
@@ -57,6 +53,11 @@ def bundled(name: str) -> str:
 
 def demo_emulator(*, secret: str, admin_token: str) -> Emulator:
     """The sample library, with this run's credentials and items already in the bins."""
+    import httpx
+    import yaml
+
+    from reconciler.emulator import Emulator
+
     seed: dict[str, Any] = yaml.safe_load(bundled(SEED_FILE))
     seed.update(secret=secret, token=admin_token)
     emulator = Emulator.from_seed(seed)
@@ -135,12 +136,16 @@ def _missing(plan_file: Path) -> str:
 
 def made_up_secret() -> str:
     """A credential for this run only: the emulator forgets it when the demo ends."""
+    import secrets
+
     return secrets.token_urlsafe(24)
 
 
 def demo_environment(env: Mapping[str, str], *, url: str, secret: str) -> dict[str, str]:
     """`env` for the demo's commands: the emulator's endpoint and this run's secret, and
     none of the caller's own credentials."""
+    from reconciler.auth import ACCESS_TOKEN_ENV, LIBRARY_SECRET_ENV
+
     kept = {name: value for name, value in env.items()
             if name not in (ENDPOINT_ENV, LIBRARY_SECRET_ENV, ACCESS_TOKEN_ENV)}
     return {**kept, ENDPOINT_ENV: url, LIBRARY_SECRET_ENV: secret}
@@ -148,6 +153,8 @@ def demo_environment(env: Mapping[str, str], *, url: str, secret: str) -> dict[s
 
 def run_demo(env: Mapping[str, str]) -> int:
     """The walkthrough, its commands given their own environment (from `env`) and folder."""
+    import tempfile
+
     secret, admin_token = made_up_secret(), made_up_secret()
     emulator = demo_emulator(secret=secret, admin_token=admin_token)
     with contextlib.ExitStack() as stack:
@@ -173,6 +180,9 @@ def _introduce(emulator: Emulator, url: str, workdir: Path) -> None:
 
 
 def _walk_through(emulator: Emulator, workdir: Path, env: Mapping[str, str]) -> None:
+    from reconciler.pipeline import read_plan_file
+    from reconciler.render import render
+
     _run("[1/4]", ["validate", MANIFEST_FILE],
          "Check the manifest against the schema and the rules, with no network call.",
          lambda out: validate([MANIFEST_FILE], cwd=workdir))

@@ -17,11 +17,12 @@ from types import FrameType
 import click
 
 from reconciler.commands import epilog
-from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
 from reconciler.errors import ReconcileError
 
 
 def run(*, host: str, port: int, seed: Path | None, token_transport: str = "both") -> int:
+    from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
+
     try:
         emulator = (Emulator.from_seed_file(seed, token_transport=token_transport)
                     if seed is not None

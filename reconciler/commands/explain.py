@@ -9,18 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.commands.plan import saved_listing
-from reconciler.desired import LibrarySpec
 from reconciler.errors import ReconcileError
-from reconciler.explain import explain, to_json, to_text
-from reconciler.listing import LibraryListing, RemoteEntry
-from reconciler.pipeline import Target, load_spec, make_target
-from reconciler.planner import make_plan
-from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
+from reconciler.options import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from reconciler.desired import LibrarySpec
+    from reconciler.listing import LibraryListing, RemoteEntry
+    from reconciler.pipeline import Target
 
 
 def explain_paths(paths: Sequence[str], remote: Sequence[str], *, env: Mapping[str, str],
@@ -29,6 +30,10 @@ def explain_paths(paths: Sequence[str], remote: Sequence[str], *, env: Mapping[s
                   concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Explain each of `remote` under the manifests `paths` (relative to `cwd`); the exit
     code."""
+    from reconciler.explain import explain, to_json, to_text
+    from reconciler.pipeline import load_spec, make_target
+    from reconciler.planner import make_plan
+
     found: dict[tuple[str, str], RemoteEntry | None] = {}
     listing: LibraryListing
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
@@ -51,6 +56,8 @@ def _listed(target: Target, spec: LibrarySpec, remote: Sequence[str],
             concurrency: int) -> LibraryListing:
     """The library listed now; each path the listing did not reach is asked of the server
     (into `found`)."""
+    from reconciler.walker import walk_library
+
     with target.reader() as reader:
         listing = walk_library(spec, reader, concurrency=concurrency)
         for space in spec.spaces:

@@ -12,30 +12,18 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from reconciler.adoption import starter_manifest
-from reconciler.auth import Credentials
-from reconciler.client import SmhReadClient
 from reconciler.commands import CREDENTIALS_ENV, NO_COLOR_ENV, colour, epilog, no_color_option
 from reconciler.errors import ReconcileError, UsageError
-from reconciler.listing import RemoteEntry
-from reconciler.pipeline import (
-    ENDPOINT_ENV,
-    check_endpoint,
-    live_plan,
-    load_spec,
-    located,
-    make_target,
-    utc_now,
-    write_atomic,
-)
-from reconciler.render.common import summary_line
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, ENDPOINT_ENV
+
+if TYPE_CHECKING:
+    from reconciler.client import SmhReadClient
+    from reconciler.listing import RemoteEntry
 
 
 class _Progress:
@@ -64,6 +52,8 @@ def list_top_levels(reader: SmhReadClient, spaces: Sequence[str], *, concurrency
                     stream: TextIO, env: Mapping[str, str]) -> dict[str, list[RemoteEntry]]:
     """The top-level entries of each space, listed `concurrency` spaces at a time (with
     progress on `stream`, when `env` allows)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     progress = _Progress(stream, len(spaces), env)
 
     def one(space: str) -> list[RemoteEntry]:
@@ -122,6 +112,11 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
          concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Write a starter manifest of `library` to `out` (relative to `cwd`; else stdout), proven
     to plan to no changes; the exit code."""
+    from reconciler.adoption import starter_manifest
+    from reconciler.auth import Credentials
+    from reconciler.client import SmhReadClient
+    from reconciler.pipeline import check_endpoint, located, utc_now, write_atomic
+
     if out is not None and Path(located(out, cwd)).exists():
         raise UsageError(f"{out} exists already; init never overwrites a file")
     where = check_endpoint(endpoint or env.get(ENDPOINT_ENV)
@@ -146,6 +141,9 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
 def _check_plans_clean(text: str, endpoint: str, concurrency: int,
                        env: Mapping[str, str]) -> None:
     """Plan the manifest against the library; fail unless the plan has no changes."""
+    from reconciler.pipeline import live_plan, load_spec, make_target
+    from reconciler.render.common import summary_line
+
     with tempfile.TemporaryDirectory(prefix="smh-init-") as folder:
         path = Path(folder) / "starter.yaml"
         path.write_text(text, encoding="utf-8")

@@ -10,10 +10,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.apply.planfile import sign
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -23,28 +23,22 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
-from reconciler.desired import DesiredState, LibrarySpec
 from reconciler.errors import ReconcileError
-from reconciler.listing import LibraryListing, listing_from_json
-from reconciler.pipeline import (
-    live_plan,
-    load_spec,
-    located,
-    make_target,
-    read_json,
-    utc_now,
-    write_atomic,
-)
-from reconciler.plan import Plan, PlanFile, dumps
-from reconciler.planner import make_plan
-from reconciler.render import Format, render
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, Format
+
+if TYPE_CHECKING:
+    from reconciler.desired import DesiredState, LibrarySpec
+    from reconciler.listing import LibraryListing
+    from reconciler.plan import Plan
 
 
 def saved_listing(path: str, state: DesiredState, spec: LibrarySpec, *,
                   cwd: Path = Path()) -> LibraryListing:
     """The listing a `snapshot` saved (`path` relative to `cwd`), checked to be of the
     manifests' library."""
+    from reconciler.listing import listing_from_json
+    from reconciler.pipeline import located, read_json
+
     try:
         listing, digest = listing_from_json(read_json(located(path, cwd), "listing"))
     except ValueError as error:
@@ -67,6 +61,9 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
 
 
 def emit(plan: Plan, fmt: Format, env: Mapping[str, str]) -> None:
+    from reconciler.pipeline import utc_now
+    from reconciler.render import render
+
     rendered = render(plan, fmt, color=colour(sys.stdout, env), now=utc_now())
     click.echo(rendered, nl=False)
 
@@ -77,6 +74,18 @@ def plan(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
          from_listing: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Plan the manifests `paths` (relative to `cwd`) with the environment `env`, print the
     plan, save it to `out`; the exit code."""
+    from reconciler.apply.planfile import sign
+    from reconciler.pipeline import (
+        live_plan,
+        load_spec,
+        located,
+        make_target,
+        utc_now,
+        write_atomic,
+    )
+    from reconciler.plan import PlanFile, dumps
+    from reconciler.planner import make_plan
+
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
     if from_listing is not None:
         made = make_plan(spec, saved_listing(from_listing, state, spec, cwd=cwd))

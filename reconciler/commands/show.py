@@ -10,13 +10,14 @@ import click
 
 from reconciler.commands import NO_COLOR_ENV, epilog, no_color_option
 from reconciler.commands.plan import emit
-from reconciler.pipeline import located, read_plan_file
-from reconciler.render import Format
+from reconciler.options import Format
 
 
 def show(planfile: str, *, env: Mapping[str, str], cwd: Path = Path(),
          fmt: Format = Format.TEXT) -> int:
     """Render the plan saved in `planfile` (relative to `cwd`); the exit code."""
+    from reconciler.pipeline import located, read_plan_file
+
     emit(read_plan_file(located(planfile, cwd)).plan, fmt, env)
     return 0
 

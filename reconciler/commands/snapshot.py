@@ -13,10 +13,7 @@ from pathlib import Path
 import click
 
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
-from reconciler.listing import listing_to_json
-from reconciler.pipeline import live_listing, load_spec, located, make_target, write_atomic
-from reconciler.plan import dumps
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY
 
 
 def snapshot(paths: Sequence[str], *, out: str, env: Mapping[str, str], cwd: Path = Path(),
@@ -24,6 +21,10 @@ def snapshot(paths: Sequence[str], *, out: str, env: Mapping[str, str], cwd: Pat
              concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Save the listing the manifests `paths` (relative to `cwd`) need to `out`; the exit
     code."""
+    from reconciler.listing import listing_to_json
+    from reconciler.pipeline import live_listing, load_spec, located, make_target, write_atomic
+    from reconciler.plan import dumps
+
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
     target = make_target(spec, env, endpoint=endpoint)
     listing = live_listing(target, concurrency=concurrency)

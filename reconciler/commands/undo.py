@@ -18,8 +18,6 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply.journal import DEFAULT_STATE_DIR
-from reconciler.apply.undo import MAX_RESTORE_ITEMS
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -28,6 +26,7 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
+from reconciler.options import DEFAULT_STATE_DIR, MAX_RESTORE_ITEMS
 from reconciler.terminal import confirm
 
 
