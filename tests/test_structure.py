@@ -1,9 +1,12 @@
 """The package's shape: no two modules import each other, not even through a chain or an
-import inside a function; and the apply run reads in steps of at most 50 lines."""
+import inside a function; the apply run reads in steps of at most 50 lines; and `validate`
+starts without loading what only the other commands need."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +127,23 @@ def test_no_function_of_the_apply_run_is_over_50_lines() -> None:
              for file in (sorted(root.rglob("*.py")) if root.is_dir() else [root])]
     assert len(files) > 5
     assert [found for file in files for found in long_functions(file)] == []
+
+
+HEAVY = ("httpx", "rich", "jsonschema", "deepdiff", "werkzeug", "reconciler.client",
+         "reconciler.emulator", "reconciler.render", "reconciler.apply", "reconciler.planner",
+         "reconciler.walker", "reconciler.targets")
+_LOADED = """
+import sys
+from reconciler.cli import main
+code = main.main(["validate", sys.argv[1]], standalone_mode=False)
+heavy = sys.argv[2].split()
+print(code, sorted(name for name in sys.modules if name.startswith(tuple(heavy))))
+"""
+
+
+def test_validate_starts_without_loading_what_only_other_commands_need() -> None:
+    manifest = PACKAGE.parent / "manifests" / "demo.yaml"
+    done = subprocess.run([sys.executable, "-c", _LOADED, str(manifest), " ".join(HEAVY)],
+                          capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert "1 manifest valid" in done.stdout

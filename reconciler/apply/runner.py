@@ -56,27 +56,23 @@ from reconciler.apply.report import (
     StepOutcome,
     render_summary,
 )
+from reconciler.clock import utc_now
 from reconciler.desired import Mode
+from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ReconcileError, UsageError
+from reconciler.files import is_plan_file, located, read_json, read_plan_file, write_atomic
 from reconciler.options import DEFAULT_STATE_DIR, MAX_BATCH_SIZE
-from reconciler.pipeline import (
+from reconciler.plan import Plan, dumps
+from reconciler.render import Format, render
+from reconciler.targets import (
     Target,
-    is_plan_file,
     live_listing,
     live_plan,
     load_spec,
-    located,
     make_target,
     plan_live,
-    read_json,
-    read_plan_file,
-    resolve_endpoint,
     select_spaces,
-    utc_now,
-    write_atomic,
 )
-from reconciler.plan import Plan, dumps
-from reconciler.render import Format, render
 
 EXIT_INTERRUPTED = 130
 REPORTS_DIR = "reports"

@@ -22,17 +22,12 @@ from reconciler.apply.undo import (
     render_undo_summary,
     undo_space,
 )
+from reconciler.clock import utc_now
 from reconciler.errors import ReconcileError
+from reconciler.files import located, read_json, write_atomic
 from reconciler.options import DEFAULT_STATE_DIR, MAX_RESTORE_ITEMS
-from reconciler.pipeline import (
-    Target,
-    located,
-    read_json,
-    recorded_target,
-    utc_now,
-    write_atomic,
-)
 from reconciler.plan import dumps
+from reconciler.targets import Target, recorded_target
 
 
 @dataclass(frozen=True, slots=True)

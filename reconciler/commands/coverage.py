@@ -61,7 +61,7 @@ def show_coverage(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = P
         untouched,
     )
     from reconciler.counting import count_directory
-    from reconciler.pipeline import load_spec, make_target
+    from reconciler.targets import load_spec, make_target
 
     _, spec = load_spec(paths, cwd=cwd)
     target = make_target(spec, env, endpoint=endpoint)

@@ -180,7 +180,7 @@ def _introduce(emulator: Emulator, url: str, workdir: Path) -> None:
 
 
 def _walk_through(emulator: Emulator, workdir: Path, env: Mapping[str, str]) -> None:
-    from reconciler.pipeline import read_plan_file
+    from reconciler.files import read_plan_file
     from reconciler.render import render
 
     _run("[1/4]", ["validate", MANIFEST_FILE],

@@ -21,7 +21,7 @@ from reconciler.options import DEFAULT_CONCURRENCY
 if TYPE_CHECKING:
     from reconciler.desired import LibrarySpec
     from reconciler.listing import LibraryListing, RemoteEntry
-    from reconciler.pipeline import Target
+    from reconciler.targets import Target
 
 
 def explain_paths(paths: Sequence[str], remote: Sequence[str], *, env: Mapping[str, str],
@@ -31,8 +31,8 @@ def explain_paths(paths: Sequence[str], remote: Sequence[str], *, env: Mapping[s
     """Explain each of `remote` under the manifests `paths` (relative to `cwd`); the exit
     code."""
     from reconciler.explain import explain, to_json, to_text
-    from reconciler.pipeline import load_spec, make_target
     from reconciler.planner import make_plan
+    from reconciler.targets import load_spec, make_target
 
     found: dict[tuple[str, str], RemoteEntry | None] = {}
     listing: LibraryListing

@@ -115,7 +115,9 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
     from reconciler.adoption import starter_manifest
     from reconciler.auth import Credentials
     from reconciler.client import SmhReadClient
-    from reconciler.pipeline import check_endpoint, located, utc_now, write_atomic
+    from reconciler.clock import utc_now
+    from reconciler.endpoints import check_endpoint
+    from reconciler.files import located, write_atomic
 
     if out is not None and Path(located(out, cwd)).exists():
         raise UsageError(f"{out} exists already; init never overwrites a file")
@@ -141,8 +143,8 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
 def _check_plans_clean(text: str, endpoint: str, concurrency: int,
                        env: Mapping[str, str]) -> None:
     """Plan the manifest against the library; fail unless the plan has no changes."""
-    from reconciler.pipeline import live_plan, load_spec, make_target
     from reconciler.render.common import summary_line
+    from reconciler.targets import live_plan, load_spec, make_target
 
     with tempfile.TemporaryDirectory(prefix="smh-init-") as folder:
         path = Path(folder) / "starter.yaml"

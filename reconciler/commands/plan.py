@@ -36,8 +36,8 @@ def saved_listing(path: str, state: DesiredState, spec: LibrarySpec, *,
                   cwd: Path = Path()) -> LibraryListing:
     """The listing a `snapshot` saved (`path` relative to `cwd`), checked to be of the
     manifests' library."""
+    from reconciler.files import located, read_json
     from reconciler.listing import listing_from_json
-    from reconciler.pipeline import located, read_json
 
     try:
         listing, digest = listing_from_json(read_json(located(path, cwd), "listing"))
@@ -61,7 +61,7 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
 
 
 def emit(plan: Plan, fmt: Format, env: Mapping[str, str]) -> None:
-    from reconciler.pipeline import utc_now
+    from reconciler.clock import utc_now
     from reconciler.render import render
 
     rendered = render(plan, fmt, color=colour(sys.stdout, env), now=utc_now())
@@ -75,16 +75,11 @@ def plan(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
     """Plan the manifests `paths` (relative to `cwd`) with the environment `env`, print the
     plan, save it to `out`; the exit code."""
     from reconciler.apply.planfile import sign
-    from reconciler.pipeline import (
-        live_plan,
-        load_spec,
-        located,
-        make_target,
-        utc_now,
-        write_atomic,
-    )
+    from reconciler.clock import utc_now
+    from reconciler.files import located, write_atomic
     from reconciler.plan import PlanFile, dumps
     from reconciler.planner import make_plan
+    from reconciler.targets import live_plan, load_spec, make_target
 
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
     if from_listing is not None:

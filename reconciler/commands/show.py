@@ -16,7 +16,7 @@ from reconciler.options import Format
 def show(planfile: str, *, env: Mapping[str, str], cwd: Path = Path(),
          fmt: Format = Format.TEXT) -> int:
     """Render the plan saved in `planfile` (relative to `cwd`); the exit code."""
-    from reconciler.pipeline import located, read_plan_file
+    from reconciler.files import located, read_plan_file
 
     emit(read_plan_file(located(planfile, cwd)).plan, fmt, env)
     return 0

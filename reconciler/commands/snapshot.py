@@ -21,9 +21,10 @@ def snapshot(paths: Sequence[str], *, out: str, env: Mapping[str, str], cwd: Pat
              concurrency: int = DEFAULT_CONCURRENCY) -> int:
     """Save the listing the manifests `paths` (relative to `cwd`) need to `out`; the exit
     code."""
+    from reconciler.files import located, write_atomic
     from reconciler.listing import listing_to_json
-    from reconciler.pipeline import live_listing, load_spec, located, make_target, write_atomic
     from reconciler.plan import dumps
+    from reconciler.targets import live_listing, load_spec, make_target
 
     state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
     target = make_target(spec, env, endpoint=endpoint)
