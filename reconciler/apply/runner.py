@@ -135,6 +135,8 @@ def plan_digest(plan: Plan) -> str:
 
 
 class SourceKind(StrEnum):
+    """Whether an apply's plan is made from manifests now, or read from a saved plan file."""
+
     MANIFESTS = "manifests"
     PLAN_FILE = "planfile"
 
@@ -167,12 +169,12 @@ class Source:
 class Origin:
     """What an apply was started from, so that only the same command finishes it."""
 
-    kind: str  # "manifests" or "planfile"
+    kind: SourceKind
     digest: str
     spaces: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "digest": self.digest, "spaces": sorted(self.spaces)}
+        return {"kind": self.kind.value, "digest": self.digest, "spaces": sorted(self.spaces)}
 
 
 @dataclass(slots=True)
@@ -291,7 +293,7 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
+class ApplyOptions:
     """How to apply: where (`endpoint` overrides the manifests' and `SMH_ENDPOINT`), the state
     folder and `--report` file (relative to `cwd`), `force`, batches, colour and output."""
 
@@ -324,7 +326,7 @@ class _Start:
 
 def run_apply(
     source: Source,
-    options: Options,
+    options: ApplyOptions,
     *,
     env: Mapping[str, str],
     confirm: Callable[[str], None],
@@ -377,16 +379,16 @@ def holding(prepared: Prepared) -> Iterator[Prepared]:
         release(prepared)
 
 
-def _start(source: Source, options: Options, env: Mapping[str, str]) -> _Start:
+def _start(source: Source, options: ApplyOptions, env: Mapping[str, str]) -> _Start:
     if source.kind is SourceKind.PLAN_FILE:
         return _planfile_start(source, options, env)
     state, spec = load_spec(source.paths, spaces=source.spaces, cwd=options.cwd)
     target = make_target(spec, env, endpoint=options.endpoint)
-    return _Start(target, Origin(SourceKind.MANIFESTS.value, state.digest, source.spaces),
+    return _Start(target, Origin(SourceKind.MANIFESTS, state.digest, source.spaces),
                   lambda: live_plan(target), False)
 
 
-def _planfile_start(source: Source, options: Options, env: Mapping[str, str]) -> _Start:
+def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str]) -> _Start:
     """A saved plan, checked against the manifests it was made from (`apply.planfile`)."""
     saved = read_plan_file(located(source.paths[0], options.cwd))
     check_signature(saved, env)
@@ -418,7 +420,7 @@ def _planfile_start(source: Source, options: Options, env: Mapping[str, str]) ->
         listing = live_listing(target)
         return narrow(plan, plan_live(spec, listing), listing, spec)
 
-    return _Start(target, Origin(SourceKind.PLAN_FILE.value, plan_digest(plan), spaces),
+    return _Start(target, Origin(SourceKind.PLAN_FILE, plan_digest(plan), spaces),
                   planned_again, True)
 
 
@@ -447,7 +449,7 @@ def refuse_existing_report(report_file: str | None, *, resuming: str | None = No
     )
 
 
-def _approved(prepared: Prepared, target: Target, options: Options,
+def _approved(prepared: Prepared, target: Target, options: ApplyOptions,
               confirm: Callable[[str], None]) -> bool:
     """Show the plan, check its refusals and ask: whether there is anything to apply."""
     plan = prepared.plan
@@ -468,7 +470,7 @@ def _approved(prepared: Prepared, target: Target, options: Options,
     return True
 
 
-def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Options, *,
+def _execute(prepared: Prepared, journal: Journal, start: _Start, options: ApplyOptions, *,
              progress: ProgressSink, stop: threading.Event, run_id: str) -> ApplyReport:
     """Carry the approved plan out, then write the report (first: it is the record of what
     was deleted, whatever happens next) and finish the journal unless interrupted."""
@@ -520,7 +522,7 @@ def _interruptible(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _finish(report: ApplyReport, options: Options) -> None:
+def _finish(report: ApplyReport, options: ApplyOptions) -> None:
     """Keep the report in the state folder, write it to `--report`, and sum it up."""
     keep_report(options.state, report)
     report_file = options.report_file
@@ -555,7 +557,7 @@ def _resume_note(prepared: Prepared) -> str:
     )
 
 
-def _abandon(prepared: Prepared, executor: Executor, options: Options,
+def _abandon(prepared: Prepared, executor: Executor, options: ApplyOptions,
              run_id: str) -> NoReturn:
     """A second Ctrl-C: report what is known and leave at once; calls still in flight stay
     unfinished in the journal for the next apply to settle."""

@@ -47,10 +47,10 @@ def apply(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
     """Apply `paths` (relative to `cwd`) with the environment `env`, writing to `out` (else
     standard output); the exit code."""
     from reconciler.apply.progress import progress_for
-    from reconciler.apply.runner import Options, Source, exit_code, run_apply
+    from reconciler.apply.runner import ApplyOptions, Source, exit_code, run_apply
 
     source = Source.of(paths, spaces=spaces, manifests=manifests, cwd=cwd)
-    options = Options(state_dir=Path(state_dir), report_file=report_file, endpoint=endpoint,
+    options = ApplyOptions(state_dir=Path(state_dir), report_file=report_file, endpoint=endpoint,
                       force=force, batch_size=batch_size, concurrency=concurrency,
                       color=colour(out or sys.stdout, env), cwd=cwd, out=out)
     return exit_code(run_apply(
