@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def test_fast_path_declines_schemas_it_does_not_understand() -> None:
     assert fast_accept({"type": "object", "additionalProperties": {"type": "string"}}) is None
 
 
+@functools.cache
 def _manifests() -> list[Any]:
     documents = []
     for path in sorted((REPO / "manifests").glob("*.yaml")):
@@ -124,8 +126,13 @@ def _manifest_validator() -> Any:
     return schema_module._validator()
 
 
+@functools.cache
+def _document_accept() -> Any:
+    return document_accept(inline_refs(load_schema(), load_schema()["$defs"]))
+
+
 def test_the_whole_document_path_accepts_the_example_manifests_without_jsonschema() -> None:
-    accept = document_accept(inline_refs(load_schema(), load_schema()["$defs"]))
+    accept = _document_accept()
     documents = _manifests()
     assert len(documents) >= 3
     for document in documents:
@@ -134,10 +141,11 @@ def test_the_whole_document_path_accepts_the_example_manifests_without_jsonschem
 
 
 def _replace_at(document: Any, steps: list[int], value: Any) -> Any:
-    """`document` with the node the `steps` pick (each an index into a node's children)
-    replaced by `value`."""
-    if not steps or not isinstance(document, dict | list) or not document:
+    """`document` with the leaf the `steps` lead to (each an index into a node's children,
+    the first child once they run out) replaced by `value`."""
+    if not isinstance(document, dict | list) or not document:
         return value
+    steps = steps or [0]
     if isinstance(document, dict):
         keys = sorted(document, key=str)
         key = keys[steps[0] % len(keys)]
@@ -153,21 +161,25 @@ _LEAF = (st.none() | st.booleans() | st.integers(-3, 200) | st.integers(10**20, 
                             "sha", "2027-01-01"]))
 
 
-@settings(max_examples=600)
-@given(which=st.integers(0, 2), steps=st.lists(st.integers(0, 50), max_size=6),
-       value=st.recursive(_LEAF, lambda children: st.lists(children, max_size=2)
-                          | st.dictionaries(st.sampled_from(
-                              ["pattern", "root", "mode", "id", "other", "empty", "exist",
-                               "older_than", "max_deletes"]), children, max_size=2),
-                          max_leaves=4),
-       extra=st.sampled_from([None, "other", "mode", "history", "safety"]))
+_PLAUSIBLE = st.sampled_from(["tmp/", "a/b.txt", "**/*.part", "recycle", "permanent", "7d",
+                              "50 GB", 0, 1, 60, 100, 101, -1, 2.5, True, False, None])
+
+
+@settings(max_examples=400, deadline=None)
+@given(which=st.integers(0, 2), steps=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+       value=_PLAUSIBLE | _PLAUSIBLE | _PLAUSIBLE | st.recursive(
+           _LEAF, lambda children: st.lists(children, max_size=2) | st.dictionaries(
+               st.sampled_from(["pattern", "root", "mode", "id", "other", "empty", "exist",
+                                "older_than", "max_deletes"]), children, max_size=2),
+           max_leaves=4),
+       extra=st.sampled_from([None, None, None, "other", "mode", "history", "safety"]))
 def test_the_whole_document_path_never_accepts_what_the_validator_rejects(
     which: int, steps: list[int], value: Any, extra: str | None
 ) -> None:
     document = _replace_at(_manifests()[which], steps, value)
     if extra is not None and isinstance(document, dict):
         document = {**document, extra: value}
-    if document_accept(inline_refs(load_schema(), load_schema()["$defs"]))(document):
+    if _document_accept()(document):
         assert _manifest_validator().is_valid(document), document
 
 
@@ -175,3 +187,30 @@ def test_the_whole_document_path_declines_what_it_does_not_understand() -> None:
     accept = document_accept({"type": "object", "properties": {"a": {"oneOf": [True]}}})
     assert accept({}) and not accept({"a": 1})
     assert not document_accept({"anyOf": [True]})({})
+
+
+def test_the_whole_document_path_takes_valid_edits_and_leaves_invalid_ones_to_jsonschema() -> None:
+    demo = _manifests()[0]
+    safety = demo["safety"]
+    space = demo["spaces"][0]
+    valid = [
+        {**demo, "safety": {**safety, "max_delete_percent": 100}},
+        {**demo, "safety": {**safety, "max_delete_percent": 12.5}},
+        {**demo, "spaces": [{**space, "purge": [*space["purge"], "x/"]}]},
+    ]
+    invalid = [
+        {**demo, "version": 2},
+        {**demo, "version": True},
+        {**demo, "spaces": []},
+        {**demo, "other": 1},
+        {**demo, "safety": {**safety, "max_delete_percent": 101}},
+        {**demo, "safety": {**safety, "max_delete_percent": float("nan")}},
+        {**demo, "safety": {**safety, "max_delete_percent": True}},
+        {**demo, "spaces": [{**space, "mode": "perm"}]},
+        {**demo, "spaces": [{**space, "purge": [{"pattern": "x", "mode": "perm"}]}]},
+    ]
+    for document in valid:
+        assert _manifest_validator().is_valid(document) and _document_accept()(document)
+    for document in invalid:
+        assert not _manifest_validator().is_valid(document), document
+        assert not _document_accept()(document), document
