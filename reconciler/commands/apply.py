@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -46,6 +45,8 @@ def apply(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
           out: TextIO | None = None) -> int:
     """Apply `paths` (relative to `cwd`) with the environment `env`, writing to `out` (else
     standard output); the exit code."""
+    import threading
+
     from reconciler.apply.progress import progress_for
     from reconciler.apply.runner import ApplyOptions, Source, exit_code, run_apply
 
