@@ -34,6 +34,7 @@ from reconciler.listing import (
     SpaceListing,
     Stats,
 )
+from reconciler.options import DEFAULT_CONCURRENCY
 from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
 
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 # instead of one listing error per directory.
 RUN_ENDING = (CredentialsError, Unreachable)
 
-DEFAULT_CONCURRENCY = 8
 MAX_SPACES_AT_ONCE = 32
 
 ListDirectory = Callable[[str], Sequence[RemoteEntry]]

@@ -55,6 +55,7 @@ from reconciler.client import BatchReply, DeleteItem, ItemResult, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
+from reconciler.options import MAX_BATCH_SIZE
 from reconciler.plan import (
     ClearHistory,
     CreateDirectory,
@@ -67,7 +68,6 @@ from reconciler.retry import SmhRequestError
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_SIZE = 1000
 DELETE_RECYCLED = "delete_recycled"
 AUTH_STATUSES = frozenset({401, 403})
 

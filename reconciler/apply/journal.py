@@ -29,7 +29,6 @@ from reconciler.apply.report import ItemOutcome, StepReport
 from reconciler.errors import ReconcileError
 
 JOURNAL_VERSION: Final = 1
-DEFAULT_STATE_DIR: Final = ".smh-reconcile"
 
 
 def journal_path(state_dir: Path, library: str) -> Path:

@@ -35,6 +35,7 @@ from reconciler.apply.report import (
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
+from reconciler.options import MAX_RESTORE_ITEMS
 from reconciler.plan import Delete
 from reconciler.render.common import visible
 from reconciler.retry import SmhRequestError
@@ -42,7 +43,6 @@ from reconciler.retry import SmhRequestError
 UNDO_REPORT_KIND = "smh-reconcile-undo-report"
 # How the server says a recycle-bin entry is not there (any more).
 NOT_IN_BIN_CODES = frozenset({"RecycledItemNotFound", "RecycledItemNotExist"})
-MAX_RESTORE_ITEMS = 1000
 
 
 class Restored(StrEnum):
