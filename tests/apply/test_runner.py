@@ -25,8 +25,8 @@ from reconciler.apply.runner import (
 )
 from reconciler.emulator import Clock, Emulator
 from reconciler.errors import ReconcileError
-from tests.apply.conftest import LIBRARY, TOKEN
 from tests.apply.scenarios import HEAD, Scenario
+from tests.apply.support import LIBRARY, TOKEN
 
 pytestmark = pytest.mark.e2e
 
