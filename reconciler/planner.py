@@ -269,7 +269,7 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        entries = self.listing.children.get(directory, ())
+        entries = tuple(self.listing.children.get(directory, ()))  # read once, used twice
         contexts = [None if entry.type is EntryType.UNKNOWN
                     else self.rules.context(context, entry.path, is_dir=entry.is_dir)
                     for entry in entries]
