@@ -334,7 +334,15 @@ class Entries(Sequence[RemoteEntry]):
         return self._view(index)
 
     def __iter__(self) -> Iterator[RemoteEntry]:
-        return map(self._view, range(len(self._names)))
+        # `_view` spelled out: this makes a view of every entry each time a directory is read.
+        prefix, records, types = self._prefix, self._records, _TYPES
+        for index, name in enumerate(self._names):
+            entry = _new(ListedEntry)
+            _set_path(entry, prefix + name)
+            _set_type(entry, types[records[index * RECORD_SIZE] & _TYPE_BITS])
+            _set_source(entry, self)
+            _set_index(entry, index)
+            yield entry
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
