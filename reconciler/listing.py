@@ -358,6 +358,10 @@ class Entries(Sequence[RemoteEntry]):
     def names(self) -> tuple[str, ...]:
         return self._names
 
+    def paths(self) -> Iterator[str]:
+        """The paths of the entries, in order, without a view of each."""
+        return map(self._prefix.__add__, self._names)
+
     def directories(self) -> Iterator[str]:
         """The paths of the entries that are directories, in order."""
         records, prefix = self._records, self._prefix
@@ -426,6 +430,13 @@ _set_path: Callable[[RemoteEntry, str], None] = vars(RemoteEntry)["path"].__set_
 _set_type: Callable[[RemoteEntry, EntryType], None] = vars(RemoteEntry)["type"].__set__
 _set_source: Callable[[ListedEntry, Entries], None] = vars(ListedEntry)["_source"].__set__
 _set_index: Callable[[ListedEntry, int], None] = vars(ListedEntry)["_index"].__set__
+
+
+def entry_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
+    """The paths of `entries`."""
+    if isinstance(entries, Entries):
+        return entries.paths()
+    return (entry.path for entry in entries)
 
 
 def directory_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
