@@ -193,7 +193,6 @@ def _pack(type_code: int, etag: str | None, mtime: str | None, size: str | None,
     """The record of an entry, None when a field cannot be packed as the server spelled it."""
     flags = type_code
     time, tag = _NO_TIME, _NO_TAG
-    size_value = crc_value = 0
     if mtime is not None:
         if len(mtime) != 24 or not mtime.isascii():
             return None
@@ -209,18 +208,11 @@ def _pack(type_code: int, etag: str | None, mtime: str | None, size: str | None,
                 return None
             flags |= _ETAG_NUMBER
             tag = number.to_bytes(16, "little")
-    if size is not None:
-        number = _number(size)
-        if number is None:
-            return None
-        flags |= _SIZE
-        size_value = number
-    if crc64 is not None:
-        number = _number(crc64)
-        if number is None:
-            return None
-        flags |= _CRC64
-        crc_value = number
+    size_value = 0 if size is None else _number(size)
+    crc_value = 0 if crc64 is None else _number(crc64)
+    if size_value is None or crc_value is None:
+        return None
+    flags |= (_SIZE if size is not None else 0) | (_CRC64 if crc64 is not None else 0)
     return _RECORD.pack(flags, time, tag, size_value, crc_value)
 
 
