@@ -11,7 +11,9 @@ before is an error rather than an endless loop. Every listing is bounded: past
 caller's tighter bound, it is an error, so a server that answers with fresh markers forever
 cannot keep a plan running. A page without its `contents` list, or with a row lacking a name or
 type, is an error too, never an empty directory. Entry paths are the requested directory joined
-with each entry's `name`, spelled exactly as the server spells it.
+with each entry's `name`, spelled exactly as the server spells it. Each page is read straight
+into the listing's compact form (`reconciler.listing.Entries`) and its body let go of before the
+next one is asked for.
 """
 
 from __future__ import annotations
