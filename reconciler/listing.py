@@ -289,7 +289,7 @@ class Entries(Sequence[RemoteEntry]):
         prefix = f"{directory}/" if directory else ""
         builder = EntriesBuilder(directory)
         for entry in entries:
-            if not entry.path.startswith(prefix) or len(entry.path) == len(prefix):
+            if not entry.path.startswith(prefix):
                 raise ValueError(f"{entry.path!r} is not a child of {directory!r}")
             builder.add_entry(entry.path[len(prefix):], entry)
         return builder.build()
