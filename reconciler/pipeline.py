@@ -29,7 +29,7 @@ from reconciler.errors import ReconcileError, UsageError
 from reconciler.listing import LibraryListing
 from reconciler.manifest import load_desired_state
 from reconciler.plan import FORMAT_VERSION, PLAN_FILE_KIND, Plan, PlanFile
-from reconciler.planner import make_plan
+from reconciler.planner import deleted_directories, make_plan
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy
 from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
 
@@ -166,7 +166,8 @@ def load_target(
 
 def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> LibraryListing:
     with target.reader() as reader:
-        return walk_library(target.spec, reader, concurrency=concurrency)
+        return walk_library(target.spec, reader, to_count=deleted_directories,
+                            concurrency=concurrency)
 
 
 def plan_live(spec: LibrarySpec, listing: LibraryListing) -> Plan:

@@ -16,7 +16,7 @@ from reconciler.errors import ReconcileError
 from reconciler.explain import explain, to_json, to_text
 from reconciler.listing import LibraryListing, RemoteEntry
 from reconciler.pipeline import load_target
-from reconciler.planner import make_plan
+from reconciler.planner import deleted_directories, make_plan
 from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
 
 
@@ -55,7 +55,8 @@ def command(
         _, target, spec = load_target(paths, env=os.environ, spaces=spaces, endpoint=endpoint)
         assert target is not None
         with target.reader() as reader:
-            listing = walk_library(spec, reader, concurrency=concurrency)
+            listing = walk_library(spec, reader, to_count=deleted_directories,
+                                   concurrency=concurrency)
             for space in spec.spaces:
                 listed = listing.spaces.get(space.id)
                 for raw in remote:

@@ -18,7 +18,7 @@ from reconciler.client import RetryPolicy, SmhWriteClient
 from reconciler.desired import LibrarySpec
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
+from reconciler.planner import deleted_directories, make_plan
 from reconciler.walker import walk_library
 
 LIBRARY = "smhtest"
@@ -70,7 +70,7 @@ def writer(emu: Emulator) -> Iterator[SmhWriteClient]:
 
 
 def plan_for(spec: LibrarySpec, client: SmhWriteClient) -> Plan:
-    return make_plan(spec, walk_library(spec, client))
+    return make_plan(spec, walk_library(spec, client, to_count=deleted_directories))
 
 
 JournalFactory = Callable[[Plan], Journal]
