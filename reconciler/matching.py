@@ -123,12 +123,15 @@ class _Node:
     patterns that end in that `**`, which must have consumed at least one segment.
     """
 
-    __slots__ = ("ends", "globstar", "is_globstar", "literal", "trailing", "wild")
+    __slots__ = ("ends", "globstar", "is_globstar", "literal", "passing", "trailing", "wild")
 
     def __init__(self, *, is_globstar: bool = False) -> None:
         self.is_globstar = is_globstar
         self.literal: dict[str, _Node] = {}
         self.wild: list[tuple[SegmentTest, _Node]] = []
+        # The wild children a path can pass through (they lead further): a name that is not
+        # the path's last is tested against these only.
+        self.passing: list[tuple[SegmentTest, _Node]] = []
         self.globstar: _Node | None = None
         self.ends: list[int] = []
         self.trailing: list[int] = []
@@ -148,6 +151,9 @@ class PatternSet:
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
         self._suffixes = _name_suffixes(self.patterns)
+        # What a file's path must end with for one of the patterns to match it (None: any
+        # file may be matched).
+        self.file_suffixes = _name_suffixes([p for p in self.patterns if not p.dir_only])
         self._root = _Node()
         wild_nodes: dict[tuple[int, str], _Node] = {}
         for index, pattern in enumerate(self.patterns):
@@ -174,6 +180,14 @@ class PatternSet:
                     node = child
                 if position == len(segments) - 1:
                     node.ends.append(index)
+        pending = [self._root]
+        while pending:
+            node = pending.pop()
+            node.passing = [(test, child) for test, child in node.wild if child.has_children]
+            pending.extend(node.literal.values())
+            pending.extend(child for _, child in node.wild)
+            if node.globstar is not None:
+                pending.append(node.globstar)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -214,7 +228,8 @@ class PatternSet:
     def _walk(self, names: Sequence[str]) -> Iterable[_State]:
         """The states after running `names` through the trie (none: nothing can match)."""
         states = _closure([(self._root, False)])
-        for name in names:
+        last = len(names) - 1
+        for position, name in enumerate(names):
             step: list[_State] = []
             for node, _ in states:
                 if node.is_globstar:
@@ -222,7 +237,9 @@ class PatternSet:
                 child = node.literal.get(name)
                 if child is not None:
                     step.append((child, False))
-                step.extend((child, False) for test, child in node.wild if test(name))
+                # A wild child with nothing below it only matters for the last name.
+                wild = node.wild if position == last else node.passing
+                step.extend((child, False) for test, child in wild if test(name))
             if not step:
                 return ()
             states = _closure(step)
@@ -235,8 +252,9 @@ _MAGIC = frozenset("*?[]\\")
 def _name_suffixes(patterns: Sequence[Pattern]) -> tuple[str, ...] | None:
     """What a path must end with for one of `patterns` to match it: each pattern's last
     segment from its last magic character on, or None when some pattern has no such text
-    (it ends in `**`, or its last segment ends in a wildcard). Every path the trie would
-    match ends so, so paths that do not are refused without walking it."""
+    (it ends in `**`, or its last segment ends in a wildcard); `()` when no pattern can match
+    anything. Every path the trie would match ends so, so paths that do not are refused
+    without walking it."""
     suffixes: set[str] = set()
     for pattern in patterns:
         if not pattern.segments:
@@ -249,7 +267,7 @@ def _name_suffixes(patterns: Sequence[Pattern]) -> tuple[str, ...] | None:
         if not tail:
             return None
         suffixes.add(tail)
-    return tuple(sorted(suffixes)) or None
+    return tuple(sorted(suffixes))
 
 
 def _closure(states: Iterable[_State]) -> list[_State]:

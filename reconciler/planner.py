@@ -89,11 +89,13 @@ class _Forest:
         forest: list[_Node] = []
         holds_kept = False
         entries = self.listing.children.get(directory, ())
-        contexts = [None if entry.type is EntryType.UNKNOWN
-                    else self.rules.context(context, entry.path, is_dir=entry.is_dir)
-                    for entry in entries]
+        contexts, unseen = self.rules.child_contexts(context, entries)
+        # Files no entry sees, in a directory nothing keeps or targets, are left alone.
+        passed = unseen if unseen.inert else None
         spared = self._spared(entries, contexts)
         for entry, child in zip(entries, contexts, strict=True):
+            if passed is not None and child is passed:
+                continue
             if child is None:
                 # It might be a container holding kept paths: kept, and so is its directory.
                 self.warnings.append(PlanWarning(self.space.id, entry.path, (
@@ -358,15 +360,20 @@ def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
     if not targets:
         return 0
     removed = 0
-    for entries in listing.children.values():
-        for entry in entries:
-            path = entry.path
-            while path:
-                if path in targets:
-                    removed += 1
-                    break
-                path = parent_of(path)
+    for directory, entries in listing.children.items():
+        if _at_or_under(directory, targets):
+            removed += len(entries)
+        else:
+            removed += sum(1 for entry in entries if entry.path in targets)
     return removed
+
+
+def _at_or_under(directory: str, targets: set[str]) -> bool:
+    while directory:
+        if directory in targets:
+            return True
+        directory = parent_of(directory)
+    return False
 
 
 def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iterable[Missing]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.desired import Mode, Rule, SpaceSpec
-from reconciler.listing import RemoteEntry
+from reconciler.listing import EntryType, RemoteEntry
 from reconciler.matching import Pattern, PatternSet, is_inside, normalize
 from reconciler.predicates import parse_time
 
@@ -73,6 +73,12 @@ class Context:
         return (*purges, *((self.prune,) if self.prune is not None else ()))
 
     @property
+    def inert(self) -> bool:
+        """Whether no entry keeps, protects, targets or judges a file with this context."""
+        return not (self.kept or self.guards or self.purges or self.purge is not None
+                    or self.prune is not None)
+
+    @property
     def mode(self) -> Mode:
         rule = self.rule
         return rule.mode if rule is not None and rule.mode is not None else Mode.RECYCLE
@@ -117,6 +123,11 @@ class SpaceRules:
             for mode in modes
         }
         self._exist_set = PatternSet(pattern for pattern, _ in self._literal_exist)
+        # What a file's path must end with for any entry to see it (None: any file may be).
+        ends = [patterns.file_suffixes for patterns in (self._keep_set, self._purge_set,
+                                                        self._judge_set, self._guard_set)]
+        self._file_ends = (None if any(end is None for end in ends)
+                           else tuple(sorted({suffix for end in ends for suffix in end or ()})))
         self._prune_anchors: set[str] = set()
         for root in self._prune:
             segments = root.split("/") if root else []
@@ -145,6 +156,28 @@ class SpaceRules:
             purges=purges,
             guards=guards,
         )
+
+    def child_contexts(self, parent: Context, entries: Sequence[RemoteEntry]
+                       ) -> tuple[list[Context | None], Context]:
+        """The contexts of one directory's entries (None for an entry of a type this tool
+        does not know), with the one context its unseen files share: a file whose path ends
+        with no file pattern's literal ending is matched by no entry, so it takes its
+        directory's view as it is, without being matched or given a context of its own."""
+        unseen = Context(kept=parent.kept, purge=parent.purge,
+                         prune=parent.prune_root or parent.prune, purges=parent.purges,
+                         guards=parent.guards)
+        ends = self._file_ends
+        out: list[Context | None] = []
+        for entry in entries:
+            kind = entry.type
+            if (kind is EntryType.FILE and ends is not None
+                    and not normalize(entry.path).endswith(ends)):
+                out.append(unseen)
+            elif kind is EntryType.UNKNOWN:
+                out.append(None)
+            else:
+                out.append(self.context(parent, entry.path, is_dir=kind is EntryType.DIR))
+        return out, unseen
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:
         """The context of any path, from the root down through its ancestors (directories)."""
