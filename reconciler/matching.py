@@ -102,7 +102,12 @@ def _segment_test(segment: str) -> SegmentTest:
     if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
         return segment.__eq__
     matcher = fnmatch.compile(segment, flags=_SEGMENT_FLAGS)
-    return lambda name: bool(matcher.match(name))
+    # The literal text before its first magic character and after its last: a name lacking
+    # either is refused without running the matcher.
+    magic = [i for i, char in enumerate(segment) if char in _MAGIC]
+    head, tail = (segment[:magic[0]], segment[magic[-1] + 1:]) if magic else ("", "")
+    return lambda name: (name.startswith(head) and name.endswith(tail)
+                         and bool(matcher.match(name)))
 
 
 def _collapsed(segments: tuple[str, ...]) -> tuple[str, ...]:
@@ -201,8 +206,17 @@ class PatternSet:
             return []
         if self._suffixes is not None and not path.endswith(self._suffixes):
             return []  # no pattern's last segment can match the path's last name
+        return self._found(self._walk(path.split("/")), is_dir=is_dir)
+
+    def inside(self, directory: str) -> Within:
+        """Where `directory` leaves the trie: its children are matched from there, one name
+        each, instead of each walking the whole path again."""
+        names = normalize(directory).split("/") if directory else []
+        return Within(self, tuple(self._walk(names, final=False)) if self.patterns else ())
+
+    def _found(self, states: Iterable[_State], *, is_dir: bool) -> list[int]:
         found: set[int] = set()
-        for state, consumed in self._walk(path.split("/")):
+        for state, consumed in states:
             found.update(state.ends)
             if consumed:
                 found.update(state.trailing)
@@ -225,25 +239,51 @@ class PatternSet:
         return any(state.is_globstar or state.has_children
                    for state, _ in self._walk(directory.split("/")))
 
-    def _walk(self, names: Sequence[str]) -> Iterable[_State]:
-        """The states after running `names` through the trie (none: nothing can match)."""
+    def _walk(self, names: Sequence[str], *, final: bool = True) -> Iterable[_State]:
+        """The states after running `names` through the trie (none: nothing can match);
+        `final` when the last name ends the path."""
         states = _closure([(self._root, False)])
         last = len(names) - 1
         for position, name in enumerate(names):
-            step: list[_State] = []
-            for node, _ in states:
-                if node.is_globstar:
-                    step.append((node, True))
-                child = node.literal.get(name)
-                if child is not None:
-                    step.append((child, False))
-                # A wild child with nothing below it only matters for the last name.
-                wild = node.wild if position == last else node.passing
-                step.extend((child, False) for test, child in wild if test(name))
+            step = _step(states, name, final=final and position == last)
             if not step:
                 return ()
             states = _closure(step)
         return states
+
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """A directory's place in a pattern set's trie (`PatternSet.inside`)."""
+
+    patterns: PatternSet
+    states: tuple[_State, ...]
+
+    def matching(self, name: str, *, is_dir: bool) -> list[int]:
+        """The indices of every pattern matching the directory's child `name`, in order."""
+        if not self.states:
+            return []
+        name = normalize(name)
+        suffixes = self.patterns._suffixes
+        if suffixes is not None and not name.endswith(suffixes):
+            return []
+        step = _step(self.states, name, final=True)
+        return self.patterns._found(_closure(step), is_dir=is_dir) if step else []
+
+
+def _step(states: Iterable[_State], name: str, *, final: bool) -> list[_State]:
+    """The states one name takes `states` to, before their closure."""
+    step: list[_State] = []
+    for node, _ in states:
+        if node.is_globstar:
+            step.append((node, True))
+        child = node.literal.get(name)
+        if child is not None:
+            step.append((child, False))
+        # A wild child with nothing below it only matters for the path's last name.
+        wild = node.wild if final else node.passing
+        step.extend((child, False) for test, child in wild if test(name))
+    return step
 
 
 _MAGIC = frozenset("*?[]\\")

@@ -89,7 +89,7 @@ class _Forest:
         forest: list[_Node] = []
         holds_kept = False
         entries = self.listing.children.get(directory, ())
-        contexts, unseen = self.rules.child_contexts(context, entries)
+        contexts, unseen = self.rules.child_contexts(directory, context, entries)
         # Files no entry sees, in a directory nothing keeps or targets, are left alone.
         passed = unseen if unseen.inert else None
         spared = self._spared(entries, contexts)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from reconciler.desired import Mode, Rule, SpaceSpec
 from reconciler.listing import EntryType, RemoteEntry
@@ -84,6 +85,15 @@ class Context:
         return rule.mode if rule is not None and rule.mode is not None else Mode.RECYCLE
 
 
+class _Matcher(Protocol):
+    def matching(self, key: str, *, is_dir: bool) -> list[int]: ...
+
+
+# The keep, purge, judge and guard patterns of a space, as sets or as a directory's place in
+# them (`PatternSet.inside`).
+_Sets = tuple[_Matcher, _Matcher, _Matcher, _Matcher]
+
+
 def _root_key(root: str) -> str:
     return normalize(root).strip("/")
 
@@ -123,9 +133,9 @@ class SpaceRules:
             for mode in modes
         }
         self._exist_set = PatternSet(pattern for pattern, _ in self._literal_exist)
+        self._sets = (self._keep_set, self._purge_set, self._judge_set, self._guard_set)
         # What a file's path must end with for any entry to see it (None: any file may be).
-        ends = [patterns.file_suffixes for patterns in (self._keep_set, self._purge_set,
-                                                        self._judge_set, self._guard_set)]
+        ends = [patterns.file_suffixes for patterns in self._sets]
         self._file_ends = (None if any(end is None for end in ends)
                            else tuple(sorted({suffix for end in ends for suffix in end or ()})))
         self._prune_anchors: set[str] = set()
@@ -139,15 +149,22 @@ class SpaceRules:
 
     def context(self, parent: Context, path: str, *, is_dir: bool) -> Context:
         """The context of `path`, a child of a directory whose context is `parent`."""
-        kept = parent.kept or self._keep_set.any(path, is_dir=is_dir)
-        first = self._purge_set.first(path, is_dir=is_dir)
-        own = self._purge[first][1] if first is not None else None
+        return self._context(parent, path, path, self._sets, is_dir=is_dir)
+
+    def _context(self, parent: Context, path: str, key: str, sets: _Sets, *,
+                 is_dir: bool) -> Context:
+        """The context of `path`, matched as `key` against `sets` (the keep, purge, judge and
+        guard patterns: the sets themselves, or where the path's directory left them)."""
+        keep, purge, judge, guard = sets
+        kept = parent.kept or bool(keep.matching(key, is_dir=is_dir))
+        found = purge.matching(key, is_dir=is_dir)
+        own = self._purge[found[0]][1] if found else None
         purges, guards = parent.purges, parent.guards
         if self._judges or self._guards:
-            judges = [self._judges[i][1] for i in self._judge_set.matching(path, is_dir=is_dir)]
+            judges = [self._judges[i][1] for i in judge.matching(key, is_dir=is_dir)]
             purges = purge_chain(judges, own, parent.purges, parent.purge)
-            guards = (*(self._guards[i][1]
-                        for i in self._guard_set.matching(path, is_dir=is_dir)), *guards)
+            guards = (*(self._guards[i][1] for i in guard.matching(key, is_dir=is_dir)),
+                      *guards)
         return Context(
             kept=kept,
             purge=own or parent.purge,
@@ -157,26 +174,38 @@ class SpaceRules:
             guards=guards,
         )
 
-    def child_contexts(self, parent: Context, entries: Sequence[RemoteEntry]
+    def child_contexts(self, directory: str, parent: Context, entries: Sequence[RemoteEntry]
                        ) -> tuple[list[Context | None], Context]:
-        """The contexts of one directory's entries (None for an entry of a type this tool
-        does not know), with the one context its unseen files share: a file whose path ends
-        with no file pattern's literal ending is matched by no entry, so it takes its
-        directory's view as it is, without being matched or given a context of its own."""
+        """The contexts of the entries of `directory`, whose context is `parent` (None for an
+        entry of a type this tool does not know), with the one context its unseen files
+        share: a file whose path ends with no file pattern's literal ending is matched by no
+        entry, so it takes its directory's view as it is, without being matched or given a
+        context of its own. The others are matched from where the directory left each
+        pattern set's trie, one name each."""
         unseen = Context(kept=parent.kept, purge=parent.purge,
                          prune=parent.prune_root or parent.prune, purges=parent.purges,
                          guards=parent.guards)
         ends = self._file_ends
+        within: _Sets | None = None
+        prefix = f"{directory}/" if directory else ""
         out: list[Context | None] = []
         for entry in entries:
-            kind = entry.type
+            kind, path = entry.type, entry.path
             if (kind is EntryType.FILE and ends is not None
-                    and not normalize(entry.path).endswith(ends)):
+                    and not normalize(path).endswith(ends)):
                 out.append(unseen)
-            elif kind is EntryType.UNKNOWN:
+                continue
+            if kind is EntryType.UNKNOWN:
                 out.append(None)
-            else:
-                out.append(self.context(parent, entry.path, is_dir=kind is EntryType.DIR))
+                continue
+            is_dir, name = kind is EntryType.DIR, path[len(prefix):]
+            if not path.startswith(prefix) or "/" in name:
+                out.append(self.context(parent, path, is_dir=is_dir))
+                continue
+            if within is None:
+                keep, purge, judge, guard = (patterns.inside(directory) for patterns in self._sets)
+                within = (keep, purge, judge, guard)
+            out.append(self._context(parent, path, name, within, is_dir=is_dir))
         return out, unseen
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:

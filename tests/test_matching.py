@@ -156,6 +156,23 @@ def test_a_pattern_set_finds_what_each_pattern_finds_alone(
     assert together.could_match_below(path) is any(p.could_match_below(path) for p in patterns)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4), st.booleans()),
+                min_size=1, max_size=8),
+       st.lists(name, min_size=1, max_size=4), st.booleans())
+def test_a_child_matched_from_its_directory_finds_what_its_whole_path_finds(
+    texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
+) -> None:
+    patterns = PatternSet(Pattern("/".join(segs) + ("/" if d else "")) for segs, d in texts)
+    path = "/".join(names)
+    found = patterns.matching(path, is_dir=is_dir)
+    assert patterns.inside("/".join(names[:-1])).matching(names[-1], is_dir=is_dir) == found
+    # A file whose path has none of the file patterns' literal endings matches none of them.
+    ends = patterns.file_suffixes
+    if not is_dir and ends is not None and not path.endswith(ends):
+        assert found == []
+
+
 def test_many_globstars_against_a_deep_chain_cost_linear_time() -> None:
     pattern = Pattern("/".join(["**/a*"] * 6) + "/b")
     deep = "/".join(["a"] * 60)
