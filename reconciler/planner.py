@@ -385,11 +385,17 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
     """
     if not rules.literal_exist:
         return
+    # Only the paths on the way to a literal `exist` path are ever asked about.
+    asked = {"/".join(segments[:depth]) for segments in
+             (pattern.body.split("/") for pattern, _ in rules.literal_exist)
+             for depth in range(len(segments) + 1)}
     kinds: dict[str, set[bool]] = {}
     unlisted: set[str] = set()
     for entries in listing.children.values():
         for entry in entries:
             key = normalize(entry.path)
+            if key not in asked:
+                continue
             kinds.setdefault(key, set()).add(entry.is_dir)
             if entry.is_dir and entry.path not in listing.children:
                 unlisted.add(key)
