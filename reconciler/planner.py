@@ -88,14 +88,10 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        entries = self.listing.children.get(directory, ())
-        contexts, unseen = self.rules.child_contexts(directory, context, entries)
-        # Files no entry sees, in a directory nothing keeps or targets, are left alone.
-        passed = unseen if unseen.inert else None
-        spared = self._spared(entries, contexts)
-        for entry, child in zip(entries, contexts, strict=True):
-            if passed is not None and child is passed:
-                continue
+        entries = self.rules.child_contexts(
+            directory, context, self.listing.children.get(directory, ()))
+        spared = self._spared(entries)
+        for entry, child in entries:
             if child is None:
                 # It might be a container holding kept paths: kept, and so is its directory.
                 self.warnings.append(PlanWarning(self.space.id, entry.path, (
@@ -118,13 +114,12 @@ class _Forest:
                     forest.extend(inner)
         return forest, holds_kept
 
-    def _spared(self, entries: Sequence[RemoteEntry],
-                contexts: Sequence[Context | None]) -> dict[str, frozenset[Rule]]:
+    def _spared(self, entries: Sequence[tuple[RemoteEntry, Context | None]]
+                ) -> dict[str, frozenset[Rule]]:
         """The `keep_newest` entries that spare each file of one directory."""
         if not self._keeps_newest:
             return {}
-        files = [(entry, context.candidates) for entry, context in zip(entries, contexts,
-                                                                       strict=True)
+        files = [(entry, context.candidates) for entry, context in entries
                  if context is not None and not entry.is_dir
                  and not keeps(context, entry, self.now)]
         return spared_newest(files, self.now)

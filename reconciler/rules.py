@@ -175,38 +175,44 @@ class SpaceRules:
         )
 
     def child_contexts(self, directory: str, parent: Context, entries: Sequence[RemoteEntry]
-                       ) -> tuple[list[Context | None], Context]:
-        """The contexts of the entries of `directory`, whose context is `parent` (None for an
-        entry of a type this tool does not know), with the one context its unseen files
-        share: a file whose path ends with no file pattern's literal ending is matched by no
-        entry, so it takes its directory's view as it is, without being matched or given a
-        context of its own. The others are matched from where the directory left each
-        pattern set's trie, one name each."""
+                       ) -> list[tuple[RemoteEntry, Context | None]]:
+        """The entries of `directory` (whose context is `parent`) the rules have something to
+        say about, each with its context (None for an entry of a type this tool does not
+        know).
+
+        A file whose path ends with no file pattern's literal ending is matched by no entry:
+        it takes its directory's view as it is, one context they share, and where that view
+        neither keeps, protects, targets nor judges a file, the file is left out altogether.
+        The others are matched from where the directory left each pattern set's trie, one
+        name each.
+        """
         unseen = Context(kept=parent.kept, purge=parent.purge,
                          prune=parent.prune_root or parent.prune, purges=parent.purges,
                          guards=parent.guards)
+        passed = unseen.inert
         ends = self._file_ends
         within: _Sets | None = None
         prefix = f"{directory}/" if directory else ""
-        out: list[Context | None] = []
+        out: list[tuple[RemoteEntry, Context | None]] = []
         for entry in entries:
             kind, path = entry.type, entry.path
-            if (kind is EntryType.FILE and ends is not None
-                    and not normalize(path).endswith(ends)):
-                out.append(unseen)
+            if kind is EntryType.FILE and ends is not None and not (
+                    path if path.isascii() else normalize(path)).endswith(ends):
+                if not passed:
+                    out.append((entry, unseen))
                 continue
             if kind is EntryType.UNKNOWN:
-                out.append(None)
+                out.append((entry, None))
                 continue
             is_dir, name = kind is EntryType.DIR, path[len(prefix):]
             if not path.startswith(prefix) or "/" in name:
-                out.append(self.context(parent, path, is_dir=is_dir))
+                out.append((entry, self.context(parent, path, is_dir=is_dir)))
                 continue
             if within is None:
                 keep, purge, judge, guard = (patterns.inside(directory) for patterns in self._sets)
                 within = (keep, purge, judge, guard)
-            out.append(self._context(parent, path, name, within, is_dir=is_dir))
-        return out, unseen
+            out.append((entry, self._context(parent, path, name, within, is_dir=is_dir)))
+        return out
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:
         """The context of any path, from the root down through its ancestors (directories)."""
