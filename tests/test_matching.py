@@ -140,10 +140,13 @@ def test_matching_agrees_with_wcmatch_glob(
     assert pattern.could_match_below(path) is wcmatch_below(text, path)
 
 
+# Several patterns, each as its segments and whether it ends in `/`.
+pattern_texts = st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4),
+                                   st.booleans()), min_size=1, max_size=8)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4), st.booleans()),
-                min_size=1, max_size=8),
-       st.lists(name, min_size=1, max_size=4), st.booleans())
+@given(pattern_texts, st.lists(name, min_size=1, max_size=4), st.booleans())
 def test_a_pattern_set_finds_what_each_pattern_finds_alone(
     texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
 ) -> None:
@@ -157,14 +160,12 @@ def test_a_pattern_set_finds_what_each_pattern_finds_alone(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4), st.booleans()),
-                min_size=1, max_size=8),
-       st.lists(name, min_size=1, max_size=4), st.booleans())
+@given(pattern_texts, st.lists(name, min_size=1, max_size=4), st.booleans())
 def test_a_child_matched_from_its_directory_finds_what_its_whole_path_finds(
     texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
 ) -> None:
-    patterns = PatternSet(Pattern("/".join(segs) + ("/" if d else "")) for segs, d in texts)
     path = "/".join(names)
+    patterns = PatternSet(Pattern("/".join(segs) + ("/" if d else "")) for segs, d in texts)
     found = patterns.matching(path, is_dir=is_dir)
     assert patterns.inside("/".join(names[:-1])).matching(names[-1], is_dir=is_dir) == found
     # A file whose path has none of the file patterns' literal endings matches none of them.
