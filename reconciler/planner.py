@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from reconciler.collector import gc_paused
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
 from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
 from reconciler.matching import normalize, parent_of
@@ -407,6 +408,7 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
                 break
 
 
+@gc_paused()  # a plan over a large listing is many small acyclic objects
 def make_plan(spec: LibrarySpec, listing: LibraryListing, *, now: str | None = None) -> Plan:
     """The plan for one library: every space's changes plus the library-wide checks.
 

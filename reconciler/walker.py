@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 from reconciler.client.models import SpaceFileCount
 from reconciler.client.reader import MAX_DIRECTORY_ENTRIES
+from reconciler.collector import gc_paused
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
@@ -252,6 +253,7 @@ def walk_space(
     return listing
 
 
+@gc_paused()  # a large listing is many small acyclic objects
 def walk_library(
     spec: LibrarySpec,
     reader: Reader,
