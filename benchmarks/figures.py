@@ -377,7 +377,8 @@ def b6(sizes: Sizes, repeat: int) -> list[Figure]:
     import gc
 
     from reconciler.listing import SpaceListing
-    from reconciler.planner import SpaceRules, deleted_directories, make_plan
+    from reconciler.planner import deleted_directories, make_plan
+    from reconciler.rules import SpaceRules
     from reconciler.walker import walk_tree
     from tests.support import TreeLister, library_listing, library_spec, space_spec
 
