@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from reconciler.listing import Fingerprint
+if TYPE_CHECKING:
+    from reconciler.listing import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
