@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply.executor import Executor, bin_was_off, item_outcomes
-from reconciler.apply.journal import Journal, Replay, journal_path
+from reconciler.apply.journal import Header, Journal, Replay, journal_path
 from reconciler.apply.report import ApplyReport, ItemReport, Outcome, StepOutcome
 from reconciler.auth import Credentials
 from reconciler.desired import LibrarySpec, Mode
@@ -117,7 +117,7 @@ class Prepared:
 
     plan: Plan
     journal_file: Path
-    header: dict[str, Any]
+    header: Header
     replay: Replay | None = None
     journal: Journal | None = field(default=None, repr=False)
 
@@ -149,36 +149,30 @@ def prepare(
     if path.exists():
         journal, replay = Journal.resume(path)
         header = replay.header
-        if header.get("source") != source.to_json() or header.get("endpoint") != endpoint:
+        if header.source != source.to_json() or header.endpoint != endpoint:
             journal.close()
             raise ReconcileError(
-                f"an unfinished apply of library {library} (started {header.get('started_at')} "
+                f"an unfinished apply of library {library} (started {header.started_at} "
                 f"from {_describe(header)}) is recorded in {path}; run that same command "
                 "again to finish it, or move the journal away to start over (it records what "
                 "that apply deleted)"
             )
         try:
-            plan = Plan.from_json(header["plan"])
+            plan = Plan.from_json(header.plan)
         except (KeyError, TypeError) as error:
             journal.close()
             raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
-        return Prepared(plan, path, dict(header), replay, journal)
+        return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
-    header = {
-        "library": library,
-        "endpoint": endpoint,
-        "source": source.to_json(),
-        "plan_digest": plan_digest(plan),
-        "started_at": started_at,
-        "plan": plan.to_json(fingerprints=True),
-    }
+    header = Header(library=library, endpoint=endpoint, source=source.to_json(),
+                    plan_digest=plan_digest(plan), started_at=started_at,
+                    plan=plan.to_json(fingerprints=True))
     return Prepared(plan, path, header)
 
 
-def _describe(header: Mapping[str, Any]) -> str:
-    source = header.get("source") or {}
-    kind = "a plan file" if source.get("kind") == "planfile" else "manifests"
-    return f"{kind} at {header.get('endpoint')}"
+def _describe(header: Header) -> str:
+    kind = "a plan file" if header.source.get("kind") == "planfile" else "manifests"
+    return f"{kind} at {header.endpoint}"
 
 
 def begin(prepared: Prepared) -> Journal:
@@ -210,10 +204,10 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
         step.outcome is StepOutcome.NOT_ATTEMPTED for step in steps
     )
     return ApplyReport(
-        library=str(header["library"]),
-        endpoint=str(header["endpoint"]),
-        plan_digest=str(header["plan_digest"]),
-        started_at=str(header["started_at"]),
+        library=header.library,
+        endpoint=header.endpoint,
+        plan_digest=header.plan_digest,
+        started_at=header.started_at,
         finished_at=finished_at,
         items=items,
         maintenance=steps,

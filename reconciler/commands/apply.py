@@ -228,7 +228,7 @@ def _resume_note(prepared: Prepared) -> str:
     total = len(prepared.plan.deletes)
     return (
         f"Finishing the unfinished apply recorded in {prepared.journal_file} (started "
-        f"{prepared.header.get('started_at')}): {prepared.settled()} of {total} item(s) "
+        f"{prepared.header.started_at}): {prepared.settled()} of {total} item(s) "
         "already done; the rest are re-checked before anything is sent.\n"
     )
 
@@ -293,7 +293,7 @@ def command(
     try:
         plan = prepared.plan
         if prepared.resuming:
-            refuse_existing_report(report_file, resuming=str(prepared.header.get("plan_digest")))
+            refuse_existing_report(report_file, resuming=prepared.header.plan_digest)
             click.echo(_resume_note(prepared))
         click.echo(render(plan, Format.TEXT, color=colour(sys.stdout), force=force),
                    nl=False)
@@ -339,7 +339,7 @@ def command(
         journal.close()
         ctx.exit(EXIT_INTERRUPTED)
     journal.finish(report.finished_at)
-    source_record = prepared.header.get("source") or {}
+    source_record = prepared.header.source
     if source_record.get("kind") == "planfile":
         mark_finished(state, str(source_record.get("digest")), report)
     ctx.exit(0 if report.complete else 1)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.apply.decisions import ItemId
 from reconciler.apply.executor import Executor, Settings, item_outcomes
 from reconciler.apply.journal import Journal, Replay
 from reconciler.apply.report import ItemOutcome, Outcome
@@ -32,7 +33,7 @@ class Killed(BaseException):
 
 
 def die_at_first_outcome(journal: Journal) -> None:
-    def outcomes(batch: int | None, results: Mapping[int, ItemOutcome]) -> None:
+    def outcomes(batch: int | None, results: Mapping[ItemId, ItemOutcome]) -> None:
         raise Killed
 
     journal.outcomes = outcomes  # type: ignore[method-assign]
@@ -51,7 +52,7 @@ def first_run_dies(executor: Executor) -> None:
 
 def resume(path: Path, writer: SmhWriteClient) -> tuple[Executor, Plan, Replay]:
     journal, recorded = Journal.resume(path)
-    plan = Plan.from_json(recorded.header["plan"])
+    plan = Plan.from_json(recorded.header.plan)
     executor = Executor(plan, writer, journal, settings=Settings(recheck=True))
     try:
         executor.run(recorded)
@@ -62,7 +63,7 @@ def resume(path: Path, writer: SmhWriteClient) -> tuple[Executor, Plan, Replay]:
 
 def by_path(executor: Executor, plan: Plan) -> dict[str, ItemOutcome]:
     results = executor.results
-    return {d.path: results[i] for i, d in enumerate(plan.deletes) if i in results}
+    return {d.path: results[ItemId(i)] for i, d in enumerate(plan.deletes) if i in results}
 
 
 def test_a_directory_whose_inner_item_a_lost_answer_deleted_is_still_deleted_on_resume(
