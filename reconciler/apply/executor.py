@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.apply import decisions as decide
 from reconciler.apply import maintenance
@@ -35,7 +35,8 @@ from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
 from reconciler.apply.report import Failure, ItemOutcome, ItemReport, StepOutcome, StepReport
 from reconciler.apply.results import Results
-from reconciler.client import BatchReply, DeleteItem, SmhWriteClient
+from reconciler.client import BatchReply, DeleteItem, SmhWriteClient, TaskState
+from reconciler.client.writer import batch_task_reply
 from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
@@ -74,6 +75,9 @@ class _Batch:
     resent: frozenset[ItemId]
     single: bool = False
     retried: bool = False
+    attached: bool = False
+    """A task of an earlier run: if waiting for it fails, its items are not sent again before
+    the re-check has seen them (the task may have deleted them, or they may have changed)."""
 
 
 class Executor:
@@ -100,6 +104,9 @@ class Executor:
         self.sleep = sleep
         self.state = Results()
         self._recorded_steps: Mapping[StepKey, StepRecord] = {}
+        self._lock = threading.Lock()
+        self._running: dict[int, _Batch] = {}
+        """Tasks started and not yet polled to their end, by task id."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -145,7 +152,7 @@ class Executor:
                                   thread_name_prefix="smh-apply")
         try:
             if replay is not None:
-                self._attach(replay, pool)
+                self._attach(replay)
             for space in self._spaces():
                 if self.stop.is_set():
                     break
@@ -172,17 +179,16 @@ class Executor:
                 spaces.append(change.space)
         return spaces
 
-    def _attach(self, replay: Replay, pool: ThreadPoolExecutor) -> None:
+    def _attach(self, replay: Replay) -> None:
         """Wait for the tasks an interrupted apply started, instead of sending them again."""
         if not replay.open_tasks:
             return
         self.progress.note(f"attaching to {len(replay.open_tasks)} unfinished task(s)")
-        self._wait([
-            pool.submit(self._await_task, _Batch(task.space, task.batch, task.items,
-                                                 frozenset(task.resent), retried=task.retried),
-                        task.task_id, attached=True)
-            for task in replay.open_tasks
-        ])
+        for task in replay.open_tasks:
+            self._started(task.task_id, _Batch(task.space, task.batch, task.items,
+                                               frozenset(task.resent), retried=task.retried,
+                                               attached=True))
+        self._await_tasks()
 
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
         maintenance.create_directories(self._changes(space), self.plan.created)
@@ -194,8 +200,11 @@ class Executor:
             if self.stop.is_set():
                 return
             sendable = self._sendable(space, [ids[position] for position in wave], inside)
+            # The wave's batches go out `concurrency` at a time, none waiting for another's
+            # task; then all the tasks they started are polled together.
             self._wait([pool.submit(self._send, space, batch)
                         for batch in chunks(sendable, self.settings.batch_size)])
+            self._await_tasks()
         if self.stop.is_set():
             return
         maintenance.delete_recycled(self._changes(space), self.plan.bin_deletes,
@@ -293,8 +302,7 @@ class Executor:
             return
         if reply.task_id is not None and not single:
             self.journal.task(number, reply.task_id, retried=reply.retried)
-            self._await_task(_Batch(space, number, items, batch.resent, retried=reply.retried),
-                             reply.task_id)
+            self._started(reply.task_id, replace(batch, retried=reply.retried))
             return
         self._settle_reply(batch, reply)
 
@@ -313,15 +321,37 @@ class Executor:
         return [DeleteItem(self.deletes[i].path, permanent=self.deletes[i].mode is Mode.PERMANENT)
                 for i in items]
 
-    def _await_task(self, batch: _Batch, task_id: int, *, attached: bool = False) -> None:
+    def _started(self, task_id: int, batch: _Batch) -> None:
+        with self._lock:
+            self._running[task_id] = batch
+
+    def _await_tasks(self) -> None:
+        """Poll every task started and not ended, all of a space's in one query, and settle
+        each batch as its task ends (a failed one's halves may start more: they are polled
+        in the next round)."""
+        while True:
+            with self._lock:
+                running, self._running = self._running, {}
+            if not running:
+                return
+            for space in dict.fromkeys(batch.space for batch in running.values()):
+                tasks = {t: batch for t, batch in running.items() if batch.space == space}
+                try:
+                    ended = self.writer.wait_tasks(space, list(tasks),
+                                                   max_wait=self.settings.task_max_wait,
+                                                   user_id=self._user(space))
+                except SmhError as error:
+                    ended = dict.fromkeys(tasks, error)
+                for task_id, batch in tasks.items():
+                    self._task_ended(batch, task_id, ended[task_id])
+
+    def _task_ended(self, batch: _Batch, task_id: int, ended: TaskState | SmhError) -> None:
         try:
-            reply = self.writer.wait_batch(
-                batch.space, task_id, self._items(batch.items),
-                max_wait=self.settings.task_max_wait, user_id=self._user(batch.space))
+            if isinstance(ended, SmhError):
+                raise ended
+            reply = batch_task_reply(ended, self._items(batch.items))
         except SmhError as error:
-            if attached:
-                # A task of an earlier run: its items are not sent again before the re-check
-                # has seen them (the task may have deleted them, or they may have changed).
+            if batch.attached:
                 self.journal.batch_failed(batch.number, Failure.of(error, whole=True))
                 return
             self._failed_whole(batch, error)

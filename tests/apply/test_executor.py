@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -97,6 +98,32 @@ def test_async_batches_are_polled_and_their_task_ids_journaled(
     tasks = [record for record in records if record["type"] == "task"]
     assert len(tasks) == 2
     assert replay(records).open_tasks == []
+
+
+def test_a_wave_s_tasks_are_all_polled_in_one_query_after_its_batches_went_out(
+    new_journal: JournalFactory
+) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i}.bin" for i in range(7)]))
+    targets: list[str] = []
+
+    def note(request: HttpRequest) -> None:
+        if "/batch/" in request.target or "/task/" in request.target:
+            targets.append(request.target.split("?")[0])
+
+    faults_per_request(emu, lambda request: note(request))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        emu.set_faults({"async_threshold": 1, "task_polls": 1})
+        executor = run(plan, client, new_journal, batch_size=2, concurrency=2)
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    task_ids = sorted(record["task_id"] for record in read_records(executor.journal.path)
+                      if record["type"] == "task")
+    assert len(task_ids) == 4
+    # Four batch calls, none waiting for another's task; then one query for all four tasks
+    # (each answers "running" once), and one more that finds them ended.
+    assert ["/batch/" in target for target in targets] == [True] * 4 + [False] * 2
+    for target in targets[4:]:
+        assert sorted(int(i) for i in unquote(target.rsplit("/", 1)[1]).split(",")) == task_ids
 
 
 def test_a_207_reports_the_failing_item_and_does_the_rest(

@@ -90,14 +90,14 @@ def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
     plan = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer)
     emu.set_faults({"async_threshold": 1, "task_polls": 3})
     journal = new_journal(plan)
-    original_wait = writer.wait_batch
+    original_wait = writer.wait_tasks
 
     def dies_while_polling(*args: Any, **kwargs: Any) -> Any:
         raise Killed
 
-    writer.wait_batch = dies_while_polling  # type: ignore[method-assign]
+    writer.wait_tasks = dies_while_polling  # type: ignore[method-assign]
     first_run_dies(Executor(plan, writer, journal))
-    writer.wait_batch = original_wait  # type: ignore[method-assign]
+    writer.wait_tasks = original_wait  # type: ignore[method-assign]
     # The task recycled readme.txt; then someone made a directory of that name.
     assert "readme.txt" not in paths_of(emu)
     make_directory(emu, "readme.txt")
