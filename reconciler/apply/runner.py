@@ -92,10 +92,14 @@ def recorded_target(library: str, endpoint: str, override: str | None,
 
 
 def plan_digest(plan: Plan) -> str:
-    """A digest of exactly what would be applied: the plan with its fingerprints, as compact
-    canonical JSON (which the C encoder writes; an indented dump is ten times slower)."""
-    text = json.dumps(plan.to_json(fingerprints=True), sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+    """A digest of exactly what would be applied: the plan with its fingerprints."""
+    return _digest(plan.to_json(fingerprints=True))
+
+
+def _digest(plan_json: Mapping[str, Any]) -> str:
+    """The digest of a plan's JSON, as compact canonical JSON (which the C encoder writes; an
+    indented dump is ten times slower)."""
+    text = json.dumps(plan_json, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -164,9 +168,9 @@ def prepare(
             raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
         return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
+    plan_json = plan.to_json(fingerprints=True)  # once: the digest and the journal share it
     header = Header(library=library, endpoint=endpoint, source=source.to_json(),
-                    plan_digest=plan_digest(plan), started_at=started_at,
-                    plan=plan.to_json(fingerprints=True))
+                    plan_digest=_digest(plan_json), started_at=started_at, plan=plan_json)
     return Prepared(plan, path, header)
 
 

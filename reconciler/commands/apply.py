@@ -75,7 +75,7 @@ from reconciler.pipeline import (
     utc_now,
     write_atomic,
 )
-from reconciler.plan import Plan, dumps
+from reconciler.plan import Plan
 from reconciler.render import Format, render
 
 EXIT_INTERRUPTED = 130
@@ -203,8 +203,8 @@ def _interruptible(stop: threading.Event) -> Iterator[None]:
 
 def _finish(report: ApplyReport, report_file: str | None, state_dir: Path) -> None:
     kept = keep_report(state_dir, report)
-    if report_file is not None:
-        write_atomic(report_file, dumps(report.to_json()))
+    if report_file is not None:  # the same text: a large report is written out once
+        write_atomic(report_file, kept.read_text(encoding="utf-8"))
     click.echo("\n" + render_summary(report), nl=False)
     if report_file is not None:
         click.echo(f"Report written to {report_file}.")
