@@ -4,8 +4,9 @@ One journal per library (`journal-<library>.jsonl` in the state directory) holds
 applied, then, in order: each batch BEFORE it is sent (its items), the task id the moment a 202
 arrives, and each batch's per-item outcomes when it returns; also items found stale or gone by
 the fingerprint re-check, and the maintenance steps. Every record is flushed and fsynced before
-the call it announces is made, so after a `kill -9` the journal says, for every item, either
-what became of it or that a call about it may have reached the server.
+the call it announces is made (records written at once by several threads share one fsync),
+so after a `kill -9` the journal says, for every item, either what became of it or that a call
+about it may have reached the server.
 
 `replay` turns the records back into that knowledge; the executor uses it to attach to tasks
 still running instead of re-sending their batches, and to re-check rather than re-send items
@@ -376,6 +377,11 @@ class Journal:
         self.path = path
         self._handle = handle
         self._lock = threading.Lock()
+        """Held to write a record (and to number a batch)."""
+        self._sync_lock = threading.Lock()
+        """Held to fsync: one fsync at a time makes every record written before it durable."""
+        self._written = 0
+        self._synced = 0
         self._next_batch = next_batch
 
     # -- opening -------------------------------------------------------------------------------
@@ -421,7 +427,17 @@ class Journal:
         with self._lock:
             self._handle.write(line + "\n")
             self._handle.flush()
+            self._written += 1
+            mine = self._written
+        # Group commit: the record is on disk once an fsync that began after it was written
+        # has returned. Threads that wrote while another's fsync ran share the next one.
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                upto = self._written
             os.fsync(self._handle.fileno())
+            self._synced = upto
 
     def batch(self, space: str, items: Sequence[ItemId], *, parent: int | None = None,
               resent: Sequence[ItemId] = (), single: bool = False) -> int:
@@ -469,7 +485,7 @@ class Journal:
 
     def close(self) -> None:
         """Release the journal, leaving it in place for the next apply to finish."""
-        with self._lock:
+        with self._sync_lock, self._lock:
             if not self._handle.closed:
                 self._handle.close()
 

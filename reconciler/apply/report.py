@@ -118,7 +118,9 @@ class ItemOutcome(Answered):
     recycled_item_id_unknown: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"outcome": self.outcome.value, **self.answer.to_json()}
+        answer = self.answer
+        data: dict[str, Any] = {"outcome": self.outcome.value, "status": answer.status,
+                                "code": answer.code, "message": answer.message}
         if self.outcome is Outcome.RECYCLED:
             data["recycled_item_id"] = self.recycled_item_id
             if self.recycled_item_id_unknown:
