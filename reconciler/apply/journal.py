@@ -3,10 +3,11 @@
 One journal per library (`journal-<library>.jsonl` in the state directory) holds the plan being
 applied, then, in order: each batch BEFORE it is sent (its items), the task id the moment a 202
 arrives, and each batch's per-item outcomes when it returns; also items found stale or gone by
-the fingerprint re-check, and the maintenance steps. Every record is flushed and fsynced before
-the call it announces is made (records written at once by several threads share one fsync),
-so after a `kill -9` the journal says, for every item, either what became of it or that a call
-about it may have reached the server.
+the fingerprint re-check, and the maintenance steps. Every record is flushed before the next
+call is made, and every record that announces a call is fsynced before it (records written at
+once by several threads share one fsync; an outcome, which announces none, goes to disk with
+the next), so after a `kill -9` the journal says, for every item, either what became of it or
+that a call about it may have reached the server.
 
 `replay` turns the records back into that knowledge; the executor uses it to attach to tasks
 still running instead of re-sending their batches, and to re-check rather than re-send items
@@ -421,7 +422,9 @@ class Journal:
 
     # -- records -------------------------------------------------------------------------------
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Record, *, durable: bool = True) -> None:
+        """Write a record; `durable`, return once it is on disk (else once the OS has it: the
+        next durable record, or closing, puts it on disk)."""
         line = json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False,
                           separators=(",", ":"))
         with self._lock:
@@ -429,6 +432,10 @@ class Journal:
             self._handle.flush()
             self._written += 1
             mine = self._written
+        if durable:
+            self._sync(mine)
+
+    def _sync(self, mine: int) -> None:
         # Group commit: the record is on disk once an fsync that began after it was written
         # has returned. Threads that wrote while another's fsync ran share the next one.
         with self._sync_lock:
@@ -453,8 +460,10 @@ class Journal:
         self.append(TaskStarted(batch, task_id, retried))
 
     def outcomes(self, batch: int | None, results: Mapping[ItemId, ItemOutcome]) -> None:
+        """Record items settled. It announces no call, so it is not waited onto disk: should
+        the machine stop before the next record is, the items are re-checked, not re-sent."""
         if results:
-            self.append(Outcomes(batch, results))
+            self.append(Outcomes(batch, results), durable=False)
 
     def batch_failed(self, batch: int, failure: Failure) -> None:
         self.append(BatchFailed(batch, failure))
@@ -487,6 +496,8 @@ class Journal:
         """Release the journal, leaving it in place for the next apply to finish."""
         with self._sync_lock, self._lock:
             if not self._handle.closed:
+                if self._synced < self._written:
+                    os.fsync(self._handle.fileno())
                 self._handle.close()
 
     def finish(self, finished_at: str) -> Path:
