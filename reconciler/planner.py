@@ -78,9 +78,11 @@ class Context:
 
     @property
     def candidates(self) -> tuple[Rule, ...]:
-        """The entries that may target a file here, first to last."""
+        """The entries that may target a file here, first to last: the purge chain, then the
+        prune root unless an entry without predicates targets the path first."""
         purges = self.purges or ((self.purge,) if self.purge is not None else ())
-        return (*purges, *((self.prune,) if self.prune is not None else ()))
+        reaches_prune = self.prune is not None and self.purge is None
+        return (*purges, *((self.prune,) if reaches_prune and self.prune else ()))
 
     @property
     def mode(self) -> Mode:

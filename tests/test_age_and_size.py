@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator import Clock, Emulator
-from tests.apply.test_apply_cli import cli
+from tests.apply.scenarios import cli
 
 pytestmark = pytest.mark.e2e
 

@@ -20,28 +20,18 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from wcmatch import glob
 
 from reconciler.emulator import Emulator
 from reconciler.matching import normalize, parent_of
-from tests.apply.test_apply_cli import cli
-from tests.test_planner_properties import GLOBS, MODES, ROOTS, consistent, paths_strategy
+from tests.apply.scenarios import cli
+from tests.strategies import apply_manifests, consistent, manifest_text, paths_strategy
 
 pytestmark = pytest.mark.e2e
 
 LIBRARY = "smhtest"
 TOKEN = "property-token-0b9e"
 _GLOB = glob.GLOBSTAR | glob.DOTGLOB | glob.CASE | glob.FORCEUNIX
-
-moded = st.tuples(st.sampled_from(GLOBS), st.sampled_from(MODES))
-manifests = st.fixed_dictionaries({
-    "exist": st.lists(st.sampled_from(GLOBS), max_size=3),
-    "protect": st.lists(st.sampled_from(GLOBS), max_size=2),
-    "purge": st.lists(moded, min_size=1, max_size=5),
-    "prune": st.lists(st.tuples(st.sampled_from([r for r in ROOTS if r]),
-                                st.sampled_from(MODES)), max_size=2),
-})
 
 FAULTS: dict[str, Any] = {"error_rate": 0.1, "error_statuses": [429, 500, 503],
                           "retry_after_s": 0, "drop_rate": 0.05, "async_threshold": 3}
@@ -96,19 +86,6 @@ class Rules:
         """Kept paths and prune roots: neither they nor a directory holding them may go."""
         return [path for path, is_dir in self.kinds.items()
                 if self.kept(path) or (is_dir and normalize(path) in self.roots)]
-
-
-def manifest_text(manifest: dict[str, Any]) -> str:
-    def entries(key: str, field: str | None = None) -> str:
-        items = manifest[key]
-        if field is None:
-            return f"    {key}: {json.dumps(items)}\n"
-        return f"    {key}: {json.dumps([{field: p, 'mode': m} for p, m in items])}\n"
-
-    return (f"version: 1\nlibrary: {LIBRARY}\nsafety: {{max_delete_percent: 100}}\n"
-            'spaces:\n  - id: "-"\n    allow_whole_space: true\n'
-            + entries("exist") + entries("protect") + entries("purge", "pattern")
-            + entries("prune", "root"))
 
 
 def run_cli(*args: str, url: str) -> tuple[int, str]:
@@ -167,7 +144,7 @@ def check(paths: list[str], manifest: dict[str, Any], *, faults: dict[str, Any] 
 def run(max_examples: int, faults: dict[str, Any] | None) -> Callable[..., None]:
     @settings(max_examples=max_examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-    @given(paths=paths_strategy, manifest=manifests)
+    @given(paths=paths_strategy, manifest=apply_manifests)
     def property_(paths: list[str], manifest: dict[str, Any]) -> None:
         check(paths, manifest, faults=faults)
 

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import yaml
 from reconciler.cli import main
 from reconciler.emulator import Emulator
 from reconciler.render.markdown import MARKER
+from tests.scripts import invocations
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
@@ -29,7 +29,6 @@ GITHUB = CI / "github"
 GITLAB_CI = CI / "gitlab" / ".gitlab-ci.yml"
 GITLAB_HELPER = CI / "gitlab" / "smh_gitlab.py"
 TOKEN = "examples-test-token-9012"
-SHELL_SEPARATORS = {";", "&&", "||", "|", "&", ">", ">>", "<", "then", "do", "else"}
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -71,25 +70,6 @@ def gitlab_scripts() -> list[str]:
         scripts.extend(job.get("before_script", []))
         scripts.extend(job["script"])
     return scripts
-
-
-def invocations(script: str) -> list[list[str]]:
-    """Each `smh-reconcile ...` command a shell script runs, as its argument list."""
-    found: list[list[str]] = []
-    for line in script.replace("\\\n", " ").splitlines():
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-        for index, token in enumerate(tokens):
-            if token != "smh-reconcile" or (index and tokens[index - 1] not in SHELL_SEPARATORS):
-                continue
-            args: list[str] = []
-            for arg in tokens[index + 1:]:
-                if arg in SHELL_SEPARATORS:
-                    break
-                args.append(arg)
-            found.append(args)
-    return found
 
 
 def all_invocations() -> list[list[str]]:

@@ -18,12 +18,10 @@ from hypothesis import strategies as st
 
 from reconciler.client import SmhReadClient
 from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
-from tests.apply.conftest import LIBRARY
-from tests.apply.scenarios import HEAD
-from tests.apply.test_apply_cli import cli
+from tests.apply.scenarios import HEAD, cli
+from tests.apply.support import LIBRARY
 from tests.hostile import deletes_sent, is_listing, on_listing, spoil_answers, with_json
-from tests.test_apply_properties import manifest_text, manifests
-from tests.test_planner_properties import consistent, paths_strategy
+from tests.strategies import apply_manifests, consistent, manifest_text, paths_strategy
 
 pytestmark = pytest.mark.e2e
 
@@ -299,7 +297,7 @@ class Spoiling:
 def spoiled_anywhere(examples: int) -> Callable[[], None]:
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-    @given(paths=paths_strategy, manifest=manifests, shape=st.sampled_from(sorted(SHAPES)),
+    @given(paths=paths_strategy, manifest=apply_manifests, shape=st.sampled_from(sorted(SHAPES)),
            pick=st.integers(min_value=0))
     def property_(paths: list[str], manifest: dict[str, Any], shape: str, pick: int) -> None:
         paths = consistent(paths)

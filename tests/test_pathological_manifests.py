@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator import Emulator
-from tests.apply.test_apply_cli import cli
+from tests.apply.scenarios import cli
 
 pytestmark = pytest.mark.e2e
 

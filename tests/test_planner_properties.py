@@ -22,55 +22,14 @@ from reconciler.plan import Plan
 from reconciler.planner import make_plan
 from reconciler.predicates import DURATION_KEYS, PREDICATE_KEYS, Predicates
 from reconciler.units import parse_duration, parse_size
+from tests.strategies import (
+    GLOBS,
+    MODES,
+    consistent,
+    manifest_strategy,
+    paths_strategy,
+)
 from tests.support import PurgeEntry, library_listing, library_spec, space_spec, tree, walk
-
-NFC_E = "\u00e9"  # é as one code point
-NFD_E = "e\u0301"  # é as e + combining acute: the same name once NFC-normalised
-NAMES = ["a", "b", "c", "x.part", "y.jpg", "B", ".h", NFC_E, NFD_E]
-GLOBS = ["a/", "a", "a/**", "**/*.part", "*/b/", "b", "a/b", "a/b/c", "**/c/", "*.jpg",
-         "a/*", "**/b/**", "c/", "b/a/", "*/*/c",
-         # `?`, character classes, dir-only globstars, case and NFC/NFD spellings
-         "?", "?/b", "**/?", "[ab]", "[!a]", "[!a]/", "[a-c]/**", "**/[b]/**", "a/[!b]",
-         "*/", "**/", "a/**/", "*/**", "**/*[ab]", "[!.]*/**", "**/.h", "B/", "a?",
-         NFC_E, NFD_E + "/", NFC_E + "/**", "*" + NFD_E, "**/" + NFD_E + "/",
-         NFC_E + "/a", NFD_E + "/" + NFC_E + "/", "a/" + NFD_E + "/b"]
-ROOTS = ["a/", "b/", "a/b/", "c/a/", "", "a/b/c/", "x.part/", NFC_E + "/", NFD_E + "/a/",
-         "a/" + NFD_E + "/"]
-MODES = ["recycle", "permanent"]
-
-paths_strategy = st.lists(
-    st.tuples(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5), st.booleans()),
-    min_size=1,
-    max_size=30,
-).map(lambda items: sorted({"/".join(segs) + ("/" if is_dir else "") for segs, is_dir in items}))
-
-moded = st.tuples(st.sampled_from(GLOBS), st.sampled_from(MODES))
-manifest_strategy = st.fixed_dictionaries({
-    "exist": st.lists(st.sampled_from(GLOBS), max_size=3),
-    "protect": st.lists(st.sampled_from(GLOBS), max_size=2),
-    "purge": st.lists(moded, max_size=5),
-    "prune": st.lists(st.tuples(st.sampled_from(ROOTS), st.sampled_from(MODES)), max_size=2),
-    "mode": st.sampled_from(MODES),
-})
-
-
-def consistent(paths: list[str]) -> list[str]:
-    """Drop paths that would make a file also a directory."""
-    kinds: dict[str, bool] = {}
-    kept = []
-    for raw in paths:
-        segments = raw.strip("/").split("/")
-        clash = False
-        for depth in range(1, len(segments) + 1):
-            path = "/".join(segments[:depth])
-            is_dir = depth < len(segments) or raw.endswith("/")
-            if kinds.get(path, is_dir) != is_dir:
-                clash = True
-        if not clash:
-            for depth in range(1, len(segments) + 1):
-                kinds["/".join(segments[:depth])] = depth < len(segments) or raw.endswith("/")
-            kept.append(raw)
-    return kept
 
 
 def ancestors(path: str) -> list[str]:
@@ -382,13 +341,16 @@ class PredicateOracle:
 
     def candidates(self, path: str) -> list[Rule]:
         """Purge entries matching the path or an ancestor (nearest first, file order), then
-        the innermost prune root."""
+        the innermost prune root, up to the first entry without predicates: no entry after it
+        is ever asked."""
         levels = [path, *self.ancestors(path)]
         out = [rule for at in levels for rule in sorted(self.space.purge, key=lambda r: r.order)
                if at in self.kinds and Pattern.compile(rule.pattern).matches(
                    at, is_dir=self.kinds[at])]
         root = self.innermost_root(path)
-        return out + ([root] if root is not None else [])
+        out += [root] if root is not None else []
+        unconditional = [i for i, rule in enumerate(out) if not rule.conditional]
+        return out[: unconditional[0] + 1] if unconditional else out
 
     def _spare(self) -> set[tuple[str, Rule]]:
         """(file, keep_newest entry) pairs: the entry spares the file."""

@@ -117,6 +117,21 @@ def test_keep_newest_on_a_prune_root(tmp_path: Path) -> None:
                              "backups/b": "prune backups/ keep_newest 2 (m.yaml:6)"}
 
 
+@pytest.mark.parametrize("rules", [
+    '    purge: ["**/*.part", {pattern: "backups/*", keep_newest: 2}]\n',
+    '    purge: ["**/*.part"]\n    prune:\n      - {root: backups/, keep_newest: 2}\n',
+])
+def test_keep_newest_counts_only_the_files_its_entry_would_delete(
+        tmp_path: Path, rules: str) -> None:
+    # The newest file is a `.part` that an earlier entry deletes anyway: it does not use up
+    # one of the two the `keep_newest` entry keeps.
+    spec = spec_of(tmp_path, rules)
+    attributes: dict[str, tuple[str | None, str | None]] = {
+        f"backups/{name}": (f"2026-0{month}-01T00:00:00.000Z", "1")
+        for month, name in enumerate(["a", "b", "c", "d.part"], start=1)}
+    assert set(deleted(plan_of(spec, attributes))) == {"backups/a", "backups/d.part"}
+
+
 def item(path: str, kind: EntryType, mode: Mode = Mode.RECYCLE) -> Delete:
     return Delete(space="-", path=path, type=kind, mode=mode, reason="r")
 

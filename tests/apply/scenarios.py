@@ -1,12 +1,20 @@
 """Apply scenarios shared by the end-to-end tests: a seed, a manifest, the library the apply
-must leave, and one delete item to make fail when faults are on."""
+must leave, and one delete item to make fail when faults are on; the CLI run against them, and a
+library served on loopback for a test to apply to."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.emulator import Clock, Emulator
+from tests.apply.support import LIBRARY, SECRET, TOKEN
 
 HEAD = f"""\
 version: 1
@@ -140,3 +148,61 @@ history: {clear: true}
         fail=("s2", "media/2020"),
     ),
 ]
+
+
+def cli(*args: str | Path, endpoint: str, env: Mapping[str, str | None] | None = None,
+        stdin: str | None = None) -> tuple[int, str, str]:
+    environment: dict[str, str | None] = {
+        "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": endpoint, "SMH_LIBRARY_SECRET": None,
+        "NO_COLOR": None, **(env or {})}
+    result = CliRunner().invoke(main, [str(a) for a in args], env=environment, input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+class Library:
+    """A scenario's emulator served on loopback, with the files an apply uses."""
+
+    def __init__(self, scenario: Scenario, tmp_path: Path, url: str, emu: Emulator,
+                 clock: Clock) -> None:
+        self.scenario = scenario
+        self.url = url
+        self.emu = emu
+        self.clock = clock
+        self.manifest = tmp_path / "library.yaml"
+        self.manifest.write_text(scenario.manifest)
+        self.state_dir = tmp_path / "state"
+        self.tmp_path = tmp_path
+        self.runs = 0
+        self.report = tmp_path / "report.json"
+
+    def run(self, *args: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        return cli(*args, endpoint=self.url, **kwargs)
+
+    def apply(self, *extra: str | Path, **kwargs: Any) -> tuple[int, str, str]:
+        """Apply with --auto-approve; each run writes a report of its own (`self.report`)."""
+        self.runs += 1
+        self.report = self.tmp_path / f"report-{self.runs}.json"
+        return self.run("apply", self.manifest, "--auto-approve", "--report", self.report,
+                        "--state-dir", self.state_dir, *extra, **kwargs)
+
+    def converged(self) -> bool:
+        return self.run("plan", self.manifest, "--detailed-exitcode")[0] == 0
+
+    def state(self) -> dict[str, Any]:
+        spaces = self.emu.state()["spaces"]
+        return {space: {"paths": data["paths"],
+                        "recycled": sorted(item["originalPath"] for item in data["recycled"])}
+                for space, data in spaces.items()}
+
+    def load_report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.report.read_text())
+        return data
+
+
+SEED_PATHS = ["tmp/a.bin", "tmp/b.part", "old.log", "keep/k.txt", "x.part"]
+MANIFEST = HEAD + """\
+  - id: "-"
+    exist: [keep/]
+    purge: [tmp/, "*.log", {pattern: "**/*.part", mode: permanent}]
+"""

@@ -13,8 +13,8 @@ import pytest
 
 from reconciler.emulator import Clock, Emulator
 from reconciler.emulator.tree import iso_time
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN
-from tests.apply.test_apply_cli import cli
+from tests.apply.scenarios import cli
+from tests.apply.support import LIBRARY, SECRET, TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator, HttpRequest
 from reconciler.plan import Plan
 from reconciler.retry import SmhRequestError
-from tests.apply.conftest import (
+from tests.apply.support import (
     JournalFactory,
     deleted_paths,
     faults_per_request,

@@ -17,9 +17,8 @@ import pytest
 from deepdiff import DeepDiff
 
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import SECRET, deleted_paths
-from tests.apply.scenarios import Scenario
-from tests.apply.test_apply_cli import MANIFEST, SEED_PATHS, Library
+from tests.apply.scenarios import MANIFEST, SEED_PATHS, Library, Scenario
+from tests.apply.support import SECRET, deleted_paths
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ from deepdiff import DeepDiff
 from reconciler.apply.journal import read_records, replay
 from reconciler.cli import main
 from reconciler.emulator import Emulator
-from tests.apply.conftest import LIBRARY, TOKEN, deleted_paths
 from tests.apply.scenarios import HEAD, with_ancestors
+from tests.apply.support import LIBRARY, TOKEN, deleted_paths
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from reconciler.apply.journal import Header, Journal, Phase, StepRecord, read_re
 from reconciler.apply.report import StepOutcome
 from reconciler.emulator import Clock, Emulator
 from reconciler.plan import Action
-from tests.apply.conftest import seed, writer_for
+from tests.apply.support import seed, writer_for
 
 
 def journal(tmp_path: Path) -> Journal:

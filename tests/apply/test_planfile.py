@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator import Clock, Emulator
-from tests.apply.scenarios import HEAD, Scenario, with_ancestors
-from tests.apply.test_apply_cli import Library
+from tests.apply.scenarios import HEAD, Library, Scenario, with_ancestors
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from reconciler.apply.report import ItemOutcome, Outcome
 from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator
 from reconciler.plan import Plan
-from tests.apply.conftest import (
+from tests.apply.support import (
     JournalFactory,
     deleted_paths,
     faults_per_request,

@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from reconciler.cli import main
 from reconciler.emulator import Clock, Emulator
-from tests.apply.conftest import LIBRARY, SECRET, TOKEN, deleted_paths
+from tests.apply.support import LIBRARY, SECRET, TOKEN, deleted_paths
 
 pytestmark = pytest.mark.e2e
 

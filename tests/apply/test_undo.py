@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,10 +16,10 @@ from reconciler.apply.undo import find_ids
 from reconciler.cli import main
 from reconciler.client import RecycledItem
 from reconciler.desired import Mode
-from reconciler.emulator import Emulator
+from reconciler.emulator import Clock, Emulator
 from reconciler.listing import EntryType
-from tests.apply.conftest import LIBRARY, TOKEN
 from tests.apply.scenarios import HEAD
+from tests.apply.support import LIBRARY, TOKEN
 
 PATHS = ["tmp/a.bin", "tmp/sub/b.bin", "cache/c/", "docs/readme.md", "docs/old.md",
          "x.part", "photos/2023/a.jpg", "photos/2024/b.jpg"]
@@ -38,9 +39,14 @@ def cli(*args: str | Path, url: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def emu() -> Emulator:
-    return Emulator.from_seed({"library": LIBRARY, "secret": "s", "token": TOKEN,
-                               "spaces": {"-": PATHS}})
+def emu_seed() -> dict[str, Any]:
+    return {"library": LIBRARY, "secret": "s", "token": TOKEN, "spaces": {"-": PATHS}}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The wall clock: these runs go through the real CLI over loopback."""
+    return Clock()
 
 
 def apply(emu: Emulator, url: str, tmp_path: Path) -> Path:

@@ -25,7 +25,7 @@ from reconciler.client.session import TOKEN_PERIOD
 from reconciler.emulator import Clock, Emulator
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 
-from .conftest import (
+from .support import (
     ADMIN_TOKEN,
     ENDPOINT,
     LIBRARY,

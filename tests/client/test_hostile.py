@@ -21,7 +21,7 @@ from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Emulator
 from reconciler.errors import SmhError
 
-from .conftest import Connect, Rewriting, Sleeps, requests_of
+from .support import Connect, Rewriting, Sleeps, requests_of
 
 Spoil = Callable[[httpx.Request, int, bytes], tuple[int, bytes]]
 

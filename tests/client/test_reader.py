@@ -15,7 +15,7 @@ from reconciler.emulator import Clock, Emulator
 from reconciler.errors import ReconcileError
 from reconciler.listing import EntryType, RemoteEntry
 
-from .conftest import ENDPOINT, LIBRARY, Connect, Rewriting, requests_of, seeded
+from .support import ENDPOINT, LIBRARY, Connect, Rewriting, requests_of, seeded
 
 BIG = 2500
 

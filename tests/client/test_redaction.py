@@ -22,7 +22,7 @@ from reconciler.client.session import route
 from reconciler.emulator import Emulator
 from reconciler.errors import ReconcileError
 
-from .conftest import ADMIN_TOKEN, ENDPOINT, LIBRARY, SECRET, Connect, Observing, Rewriting, Sleeps
+from .support import ADMIN_TOKEN, ENDPOINT, LIBRARY, SECRET, Connect, Observing, Rewriting, Sleeps
 
 
 @pytest.mark.parametrize("server_reads", ["both", "query"])

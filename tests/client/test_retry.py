@@ -18,7 +18,7 @@ from reconciler.client import (
 )
 from reconciler.emulator import Emulator
 
-from .conftest import ADMIN_TOKEN, Connect, Sleeps
+from .support import ADMIN_TOKEN, Connect, Sleeps
 
 
 def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:

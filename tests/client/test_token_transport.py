@@ -14,7 +14,7 @@ from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWri
 from reconciler.emulator import Emulator
 from reconciler.errors import ReconcileError
 
-from .conftest import SECRET, Connect, Observing
+from .support import SECRET, Connect, Observing
 
 
 def credentials(transport: TokenTransport) -> Credentials:

@@ -16,7 +16,7 @@ from reconciler.client import (
 from reconciler.emulator import Clock, Emulator
 from reconciler.errors import ReconcileError, SmhError
 
-from .conftest import Connect, Sleeps, requests_of, seeded
+from .support import Connect, Sleeps, requests_of, seeded
 
 
 def paths(emu: Emulator, space: str = "-") -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .conftest import api, error_code, token
+from .support import api, error_code, token
 
 DELETE = {"delete": ""}
 

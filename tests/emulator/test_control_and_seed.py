@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
 
-from .conftest import ADMIN, BASE_SEED, LIBRARY, api
+from .support import ADMIN, BASE_SEED, LIBRARY, api
 
 
 def test_state_document(anon: httpx.Client, emu: Emulator) -> None:

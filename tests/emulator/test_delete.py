@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .conftest import ADMIN, BASE_SEED, api, error_code, token
+from .support import ADMIN, BASE_SEED, api, error_code, token
 
 
 def test_delete_file_seed_examples(emu: Emulator, client: httpx.Client) -> None:

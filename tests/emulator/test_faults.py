@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .conftest import ADMIN, api, error_code
+from .support import ADMIN, api, error_code
 
 
 def test_faults_endpoint_replaces_and_clears(anon: httpx.Client, emu: Emulator) -> None:

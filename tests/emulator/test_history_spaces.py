@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.emulator import Clock, Emulator
 
-from .conftest import ADMIN, BASE_SEED, LIBRARY, SECRET, api, error_code, token
+from .support import ADMIN, BASE_SEED, LIBRARY, SECRET, api, error_code, token
 
 HISTORY = f"/api/v1/directory-history/{LIBRARY}/library-history"
 

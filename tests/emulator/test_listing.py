@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .conftest import ADMIN, LIBRARY, SECRET, api, error_code, names
+from .support import ADMIN, LIBRARY, SECRET, api, error_code, names
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -303,7 +303,7 @@ def test_create_directory(emu: Emulator, client: httpx.Client) -> None:
 
 
 def test_create_directory_needs_grant(anon: httpx.Client) -> None:
-    from .conftest import token
+    from .support import token
     reader = token(anon)
     writer = token(anon, grant="create_directory")
     assert error_code(anon.put(api("directory", "x"), params={"access_token": reader})) == (

@@ -9,7 +9,7 @@ import pytest
 from reconciler.emulator import Clock, Emulator
 from reconciler.emulator.seed import SeedError
 
-from .conftest import ADMIN, BASE_SEED, api, error_code, token
+from .support import ADMIN, BASE_SEED, api, error_code, token
 
 
 def recycle(c: httpx.Client, *paths: str) -> list[int]:

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .conftest import ADMIN, LIBRARY, api, names
+from .support import ADMIN, LIBRARY, api, names
 
 pytestmark = pytest.mark.e2e
 

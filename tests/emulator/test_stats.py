@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.emulator import Clock, Emulator
 
-from .conftest import ADMIN, BASE_SEED, LIBRARY, api, error_code, token
+from .support import ADMIN, BASE_SEED, LIBRARY, api, error_code, token
 
 SIZES: dict[str, Any] = {
     **BASE_SEED,

@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.emulator import Clock, Emulator
 
-from .conftest import ADMIN, LIBRARY, SECRET, api, error_code, token
+from .support import ADMIN, LIBRARY, SECRET, api, error_code, token
 
 
 def test_generate_returns_token_and_period(anon: httpx.Client) -> None:
