@@ -51,17 +51,20 @@ NOT_ATTEMPTED = ItemOutcome(Outcome.NOT_ATTEMPTED)
 
 # -- answers -------------------------------------------------------------------------------------
 
+_RECYCLED = Failure(200)
+_DELETED = ItemOutcome(Outcome.DELETED, Failure(204))
+_BIN_OFF = ItemOutcome(Outcome.DELETED, Failure(204, RECYCLE_BIN_OFF, BIN_OFF_DELETED))
+
+
 def interpret(result: ItemResult, delete: Delete, *, maybe_applied: bool) -> ItemOutcome:
     """One item's outcome from the server's per-item answer."""
-    if result.status == 200:
-        return ItemOutcome(Outcome.RECYCLED, Failure(200),
-                           recycled_item_id=result.recycled_item_id,
-                           recycled_item_id_unknown=result.recycled_item_id is None)
-    if result.status == 204:
-        if delete.final_mode is Mode.RECYCLE:
-            # Deleted, but not into the bin: the space has no recycle bin after all.
-            return ItemOutcome(Outcome.DELETED, Failure(204, RECYCLE_BIN_OFF, BIN_OFF_DELETED))
-        return ItemOutcome(Outcome.DELETED, Failure(204))
+    status = result.status
+    if status == 200:
+        recycled = result.recycled_item_id
+        return ItemOutcome(Outcome.RECYCLED, _RECYCLED, recycled, recycled is None)
+    if status == 204:
+        # A recycle delete deleted, not into the bin: the space has no recycle bin after all.
+        return _BIN_OFF if delete.final_mode is Mode.RECYCLE else _DELETED
     if result.not_found:
         if maybe_applied:
             return applied_earlier(delete, Failure(404, result.code, LOST_ANSWER))

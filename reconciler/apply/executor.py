@@ -2,12 +2,13 @@
 
 Per space, in the plan's order of spaces: create its missing directories (`create_missing`),
 re-check what needs it (every item of a saved or resumed plan; otherwise only items a lost
-answer may have deleted), then the waves of `batching.order`, each wave's batches
-`concurrency` at a time, then the bin items it deletes for good (`recycle_bin.older_than`:
-the bin is listed before and after the detail-free batch call, to send only items still there
-as planned and to report each one), then the space's recycle bin; the history clear last of
-all. Every batch is journaled before it is sent and its outcome when it returns; a 202's task
-id is journaled before it is polled.
+answer may have deleted), then the waves of `batching.order` (each wave's batches
+`concurrency` at a time, none waiting for another's task, then all the tasks they started
+polled together, one query for all of them), then the bin items it deletes for good
+(`recycle_bin.older_than`: the bin is listed before and after the detail-free batch call, to
+send only items still there as planned and to report each one), then the space's recycle bin;
+the history clear last of all. Every batch is journaled before it is sent and its outcome
+when it returns; a 202's task id is journaled before it is polled.
 
 The executor only sends, waits and records: what each answer means, and what to do with a
 batch that failed as a whole, a lost answer or a task without per-item results, is decided in
