@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reconciler.auth import Credentials
 from reconciler.desired import Safety
 from reconciler.emulator import Emulator
-from reconciler.pipeline import Target, live_plan
+from reconciler.targets import Target, live_plan
 from tests.support import library_spec, space_spec  # run from the repository root
 
 TOKEN = "bench-token"

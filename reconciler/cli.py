@@ -1,13 +1,13 @@
 """The `smh-reconcile` command group: a thin parser around one call per command.
 
 Each command lives in `reconciler.commands.<name>` and exposes a click command named
-`command`. Expected errors (`ReconcileError`) print one clear line per problem to stderr and
-exit with their code; they never show a traceback.
+`command`, added here in the order `--help` lists them. Expected errors (`ReconcileError`)
+print one clear line per problem to stderr and exit with their code; they never show a
+traceback.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
@@ -17,25 +17,26 @@ from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
     NO_COLOR_ENV,
+    apply,
+    coverage,
+    demo,
+    emulator,
     epilog,
+    explain,
+    init,
     no_color_option,
+    plan,
+    print_error,
+    show,
+    snapshot,
+    undo,
+    validate,
 )
 from reconciler.errors import ReconcileError
 
-# Command modules, in the order `--help` lists them.
-COMMANDS = (
-    "validate",
-    "plan",
-    "show",
-    "apply",
-    "undo",
-    "snapshot",
-    "explain",
-    "init",
-    "coverage",
-    "emulator",
-    "demo",
-)
+# In the order `--help` lists them.
+COMMANDS = (validate, plan, show, apply, undo, snapshot, explain, init, coverage, emulator,
+            demo)
 
 
 EXIT_USAGE = 1
@@ -57,9 +58,7 @@ class _Group(click.Group):
             error.show()
             raise click.exceptions.Exit(EXIT_USAGE) from None
         except ReconcileError as error:
-            for line in error.message.splitlines() or ["error"]:
-                click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line,
-                           err=True)
+            print_error(error)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -82,9 +81,5 @@ def main() -> None:
     """Declarative reconcile for Tencent Cloud Smart Media Hosting libraries."""
 
 
-def _register() -> None:
-    for name in COMMANDS:
-        main.add_command(importlib.import_module(f"reconciler.commands.{name}").command)
-
-
-_register()
+for _module in COMMANDS:
+    main.add_command(_module.command)

@@ -6,10 +6,11 @@ spelled exactly as the server spelled them (the root is `""`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final, overload
 
 
 class EntryType(StrEnum):
@@ -121,9 +122,13 @@ class Fingerprint:
         return int(self.size)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RemoteEntry:
-    """One child of a listed directory."""
+    """One child of a listed directory.
+
+    Entries a listing holds are stored packed (`Entries`) and handed out as `ListedEntry`
+    views, which equal a `RemoteEntry` of the same fields.
+    """
 
     path: str
     type: EntryType
@@ -138,6 +143,299 @@ class RemoteEntry:
     @property
     def is_dir(self) -> bool:
         return self.type is EntryType.DIR
+
+    def _key(self) -> tuple[str, EntryType, Fingerprint, str | None]:
+        return self.path, self.type, self.fingerprint, self.server_type
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RemoteEntry):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+_TYPES: Final = (EntryType.FILE, EntryType.DIR, EntryType.UNKNOWN)
+_TYPE_CODES: Final = {entry_type: code for code, entry_type in enumerate(_TYPES)}
+_DIR_CODE: Final = _TYPE_CODES[EntryType.DIR]
+
+# One packed record per entry: its type and flags, then its fingerprint's fields in compact
+# form (the modification time as its 24 ASCII characters, a quoted hex eTag as its 16 bytes or
+# a decimal one as a number, size and crc64 as numbers). A field the record cannot hold as the
+# server spelled it sends the whole entry to the directory's `odd` table instead.
+_RECORD: Final = struct.Struct("<B24s16sQQ")
+RECORD_SIZE: Final = _RECORD.size
+_TYPE_BITS: Final = 0x03
+_MTIME: Final = 0x04
+_ETAG_HEX: Final = 0x08
+_ETAG_NUMBER: Final = 0x10
+_SIZE: Final = 0x20
+_CRC64: Final = 0x40
+_ODD: Final = 0x80
+_HEX_DIGITS: Final = "0123456789abcdef"
+_NO_TIME: Final = bytes(24)
+_NO_TAG: Final = bytes(16)
+
+
+def _number(text: str) -> int | None:
+    """`text` as a number below 2**64, when that number's decimal form is exactly `text`."""
+    if (text.isdigit() and text.isascii() and len(text) <= 20
+            and (text[0] != "0" or len(text) == 1)):
+        value = int(text)
+        if value >> 64 == 0:
+            return value
+    return None
+
+
+def _pack(type_code: int, etag: str | None, mtime: str | None, size: str | None,
+          crc64: str | None) -> bytes | None:
+    """The record of an entry, None when a field cannot be packed as the server spelled it."""
+    flags = type_code
+    time, tag = _NO_TIME, _NO_TAG
+    if mtime is not None:
+        if len(mtime) != 24 or not mtime.isascii():
+            return None
+        flags |= _MTIME
+        time = mtime.encode("ascii")
+    if etag is not None:
+        if len(etag) == 34 and etag[0] == '"' == etag[33] and not etag[1:33].strip(_HEX_DIGITS):
+            flags |= _ETAG_HEX
+            tag = bytes.fromhex(etag[1:33])
+        else:
+            number = _number(etag)
+            if number is None:
+                return None
+            flags |= _ETAG_NUMBER
+            tag = number.to_bytes(16, "little")
+    size_value = 0 if size is None else _number(size)
+    crc_value = 0 if crc64 is None else _number(crc64)
+    if size_value is None or crc_value is None:
+        return None
+    flags |= (_SIZE if size is not None else 0) | (_CRC64 if crc64 is not None else 0)
+    return _RECORD.pack(flags, time, tag, size_value, crc_value)
+
+
+class EntriesBuilder:
+    """Collects one directory's entries, in order, into an `Entries`."""
+
+    __slots__ = ("_directory", "_names", "_odd", "_records")
+
+    def __init__(self, directory: str) -> None:
+        self._directory = directory
+        self._names: list[str] = []
+        self._records = bytearray()
+        self._odd: dict[int, tuple[Fingerprint, str | None]] = {}
+
+    def add(self, name: str, entry_type: EntryType, etag: str | None, mtime: str | None,
+            size: str | None, crc64: str | None) -> None:
+        """An entry of a known type, its fingerprint's fields as the server sent them."""
+        record = _pack(_TYPE_CODES[entry_type], etag, mtime, size, crc64)
+        if record is None:
+            self._add_odd(name, entry_type, Fingerprint(etag=etag, modification_time=mtime,
+                                                        size=size, crc64=crc64), None)
+        else:
+            self._names.append(name)
+            self._records += record
+
+    def add_entry(self, name: str, entry: RemoteEntry) -> None:
+        fp = entry.fingerprint
+        record = None
+        if entry.server_type is None and fp.contents is None and fp.stats is None:
+            record = _pack(_TYPE_CODES[entry.type], fp.etag, fp.modification_time, fp.size,
+                           fp.crc64)
+        if record is None:
+            self._add_odd(name, entry.type, fp, entry.server_type)
+        else:
+            self._names.append(name)
+            self._records += record
+
+    def _add_odd(self, name: str, entry_type: EntryType, fingerprint: Fingerprint,
+                 server_type: str | None) -> None:
+        self._odd[len(self._names)] = (fingerprint, server_type)
+        self._names.append(name)
+        self._records += _RECORD.pack(_TYPE_CODES[entry_type] | _ODD, _NO_TIME, _NO_TAG, 0, 0)
+
+    def build(self) -> Entries:
+        return Entries(self._directory, tuple(self._names), bytes(self._records), self._odd)
+
+
+class Entries(Sequence[RemoteEntry]):
+    """The entries of one listed directory, in the server's order, stored compactly.
+
+    A listing of a million paths holds a million of these entries, so none is an object of its
+    own: the directory keeps a tuple of names and one packed record per entry (see `_pack`),
+    and each entry read from it is a `ListedEntry` made on the spot, whose fingerprint is
+    unpacked only when asked for. Read-only, like the rest of a listing.
+    """
+
+    __slots__ = ("_names", "_odd", "_prefix", "_records", "directory")
+
+    def __init__(self, directory: str, names: tuple[str, ...], records: bytes,
+                 odd: Mapping[int, tuple[Fingerprint, str | None]]) -> None:
+        if len(records) != len(names) * RECORD_SIZE:
+            raise ValueError("one record per name")
+        self.directory = directory
+        self._prefix = f"{directory}/" if directory else ""
+        self._names = names
+        self._records = records
+        self._odd = dict(odd)
+
+    @classmethod
+    def of(cls, directory: str, entries: Iterable[RemoteEntry]) -> Entries:
+        """`entries`, children of `directory`, stored compactly."""
+        if isinstance(entries, Entries) and entries.directory == directory:
+            return entries
+        prefix = f"{directory}/" if directory else ""
+        builder = EntriesBuilder(directory)
+        for entry in entries:
+            if not entry.path.startswith(prefix):
+                raise ValueError(f"{entry.path!r} is not a child of {directory!r}")
+            builder.add_entry(entry.path[len(prefix):], entry)
+        return builder.build()
+
+    @classmethod
+    def join(cls, directory: str, parts: Sequence[Entries]) -> Entries:
+        """The entries of `parts` (of the same directory) one after another."""
+        if len(parts) == 1:
+            return parts[0]
+        odd: dict[int, tuple[Fingerprint, str | None]] = {}
+        offset = 0
+        for part in parts:
+            odd.update((offset + index, row) for index, row in part._odd.items())
+            offset += len(part)
+        return cls(directory, tuple(name for part in parts for name in part._names),
+                   b"".join(part._records for part in parts), odd)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RemoteEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RemoteEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> RemoteEntry | Sequence[RemoteEntry]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self._names)
+        if not 0 <= index < len(self._names):
+            raise IndexError("entry index out of range")
+        return self._view(index)
+
+    def __iter__(self) -> Iterator[RemoteEntry]:
+        # `_view` spelled out: this makes a view of every entry each time a directory is read.
+        prefix, records, types = self._prefix, self._records, _TYPES
+        for index, name in enumerate(self._names):
+            entry = _new(ListedEntry)
+            _set_path(entry, prefix + name)
+            _set_type(entry, types[records[index * RECORD_SIZE] & _TYPE_BITS])
+            _set_source(entry, self)
+            _set_index(entry, index)
+            yield entry
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Entries({self.directory!r}, {len(self)} entries)"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._names
+
+    def paths(self) -> Iterator[str]:
+        """The paths of the entries, in order, without a view of each."""
+        return map(self._prefix.__add__, self._names)
+
+    def directories(self) -> Iterator[str]:
+        """The paths of the entries that are directories, in order."""
+        records, prefix = self._records, self._prefix
+        for index, name in enumerate(self._names):
+            if records[index * RECORD_SIZE] & _TYPE_BITS == _DIR_CODE:
+                yield prefix + name
+
+    def _view(self, index: int) -> ListedEntry:
+        entry = _new(ListedEntry)
+        _set_path(entry, self._prefix + self._names[index])
+        _set_type(entry, _TYPES[self._records[index * RECORD_SIZE] & _TYPE_BITS])
+        _set_source(entry, self)
+        _set_index(entry, index)
+        return entry
+
+    def fingerprint(self, index: int) -> Fingerprint:
+        flags, time, tag, size, crc64 = _RECORD.unpack_from(self._records, index * RECORD_SIZE)
+        if flags & _ODD:
+            return self._odd[index][0]
+        etag = None
+        if flags & _ETAG_HEX:
+            etag = f'"{tag.hex()}"'
+        elif flags & _ETAG_NUMBER:
+            etag = str(int.from_bytes(tag, "little"))
+        return Fingerprint(
+            etag=etag,
+            modification_time=time.decode("ascii") if flags & _MTIME else None,
+            size=str(size) if flags & _SIZE else None,
+            crc64=str(crc64) if flags & _CRC64 else None,
+        )
+
+    def server_type(self, index: int) -> str | None:
+        odd = self._odd.get(index)
+        return odd[1] if odd is not None else None
+
+
+class ListedEntry(RemoteEntry):
+    """An entry of an `Entries`: its path and type are set when it is read, its fingerprint
+    (and server type) are unpacked from the directory's record when asked for."""
+
+    __slots__ = ("_index", "_source")
+    _source: Entries
+    _index: int
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RemoteEntry:  # type: ignore[misc]
+        # `dataclasses.replace` and other callers build a plain entry of the given fields.
+        return RemoteEntry(*args, **kwargs)
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return self._source.fingerprint(self._index)
+
+    @property
+    def server_type(self) -> str | None:
+        return self._source.server_type(self._index)
+
+    def __repr__(self) -> str:
+        return (f"RemoteEntry(path={self.path!r}, type={self.type!r}, "
+                f"fingerprint={self.fingerprint!r}, server_type={self.server_type!r})")
+
+
+# A view is made by setting its slots directly: a frozen dataclass's `__init__` would go
+# through `object.__setattr__` once per field, and views are made for every entry read.
+_new = object.__new__
+_set_path: Callable[[RemoteEntry, str], None] = vars(RemoteEntry)["path"].__set__
+_set_type: Callable[[RemoteEntry, EntryType], None] = vars(RemoteEntry)["type"].__set__
+_set_source: Callable[[ListedEntry, Entries], None] = vars(ListedEntry)["_source"].__set__
+_set_index: Callable[[ListedEntry, int], None] = vars(ListedEntry)["_index"].__set__
+
+
+def entry_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
+    """The paths of `entries`."""
+    if isinstance(entries, Entries):
+        return entries.paths()
+    return (entry.path for entry in entries)
+
+
+def directory_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
+    """The paths of the directories among `entries`."""
+    if isinstance(entries, Entries):
+        return entries.directories()
+    return (entry.path for entry in entries if entry.is_dir)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +467,9 @@ class RecycledItem:
 class SpaceListing:
     """What was listed of one space.
 
-    `children` maps each directory that was listed (`""` is the root) to its entries; a
-    directory absent from it was not descended into. `errors` holds every listing failure;
+    `children` maps each directory that was listed (`""` is the root) to its entries (an
+    `Entries`, where the walker made the listing); a directory absent from it was not
+    descended into. `errors` holds every listing failure;
     a space with any error gets no deletes. `recycle_bin_items` is the number of items in
     the space's bin, or None when the space has no recycle bin (`RecycleBinNotEnabled`).
     `stats` holds what each directory the plan deletes holds, recursively; `files` is how many
@@ -179,7 +478,7 @@ class SpaceListing:
     """
 
     space: str
-    children: dict[str, tuple[RemoteEntry, ...]] = field(default_factory=dict)
+    children: Mapping[str, Sequence[RemoteEntry]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     recycle_bin_items: int | None = 0
     stats: dict[str, Stats] = field(default_factory=dict)
@@ -262,14 +561,14 @@ def listing_from_json(data: Mapping[str, Any]) -> tuple[LibraryListing, str]:
     try:
         spaces: dict[str, SpaceListing] = {}
         for space_id, space in data["spaces"].items():
-            children: dict[str, tuple[RemoteEntry, ...]] = {}
+            children: dict[str, Entries] = {}
             for directory, rows in space["children"].items():
                 prefix = f"{directory}/" if directory else ""
-                children[str(directory)] = tuple(
+                children[str(directory)] = Entries.of(str(directory), (
                     RemoteEntry(f"{prefix}{name}", EntryType(kind), Fingerprint.from_json(fp),
                                 str(server[0]) if server else None)
                     for name, kind, fp, *server in rows
-                )
+                ))
             items = space["recycle_bin_items"]
             files = space["files"]
             spaces[str(space_id)] = SpaceListing(

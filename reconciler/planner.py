@@ -18,7 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
-from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing, Stats
+from reconciler.listing import (
+    EntryType,
+    LibraryListing,
+    RemoteEntry,
+    SpaceListing,
+    Stats,
+    entry_paths,
+)
 from reconciler.matching import Pattern, PatternSet, normalize, parent_of
 from reconciler.plan import (
     Change,
@@ -271,7 +278,7 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        entries = self.listing.children.get(directory, ())
+        entries = tuple(self.listing.children.get(directory, ()))  # read once, used twice
         contexts = [None if entry.type is EntryType.UNKNOWN
                     else self.rules.context(context, entry.path, is_dir=entry.is_dir)
                     for entry in entries]
@@ -561,8 +568,7 @@ def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
         return 0
     removed = 0
     for entries in listing.children.values():
-        for entry in entries:
-            path = entry.path
+        for path in entry_paths(entries):
             while path:
                 if path in targets:
                     removed += 1

@@ -28,12 +28,15 @@ from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import (
     Counted,
+    Entries,
     LibraryListing,
     RecycledItem,
     RemoteEntry,
     SpaceListing,
     Stats,
+    directory_paths,
 )
+from reconciler.options import DEFAULT_CONCURRENCY
 from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
 
@@ -43,7 +46,6 @@ log = logging.getLogger(__name__)
 # instead of one listing error per directory.
 RUN_ENDING = (CredentialsError, Unreachable)
 
-DEFAULT_CONCURRENCY = 8
 MAX_SPACES_AT_ONCE = 32
 
 ListDirectory = Callable[[str], Sequence[RemoteEntry]]
@@ -56,6 +58,11 @@ class Reader(Protocol):
         self, space: str, path: str, *, user_id: str | None = None,
         max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> list[RemoteEntry]: ...
+
+    def read_directory(
+        self, space: str, path: str, *, user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
+    ) -> Entries: ...
 
     def recycle_bin_items(self, space: str, *, user_id: str | None = None) -> int | None: ...
 
@@ -80,14 +87,14 @@ class Reader(Protocol):
 
 def walk_tree(
     rules: SpaceRules, list_directory: ListDirectory, executor: ThreadPoolExecutor
-) -> tuple[dict[str, tuple[RemoteEntry, ...]], list[str]]:
+) -> tuple[dict[str, Sequence[RemoteEntry]], list[str]]:
     """List the directories of one space the rules need; return them and any errors.
 
     Each listing reports its own completion on a queue, so every answer costs the same
     however many listings are in flight (waiting on the whole pending set would rescan it
     on every completion).
     """
-    children: dict[str, tuple[RemoteEntry, ...]] = {}
+    children: dict[str, Sequence[RemoteEntry]] = {}
     errors: list[str] = []
     contexts: dict[str, Context] = {"": rules.root_context()}
     finished: SimpleQueue[tuple[str, Future[Sequence[RemoteEntry]]]] = SimpleQueue()
@@ -104,7 +111,7 @@ def walk_tree(
             directory, future = finished.get()
             outstanding.discard(future)
             try:
-                entries = tuple(future.result())
+                entries = future.result()
             except RUN_ENDING:
                 raise
             except ReconcileError as error:
@@ -114,13 +121,11 @@ def walk_tree(
             children[directory] = entries
             if errors:
                 continue
-            for entry in entries:
-                if not entry.is_dir:
-                    continue
-                context = rules.context(contexts[directory], entry.path, is_dir=True)
-                if rules.must_list(entry.path, context):
-                    contexts[entry.path] = context
-                    submit(entry.path)
+            for path in directory_paths(entries):
+                context = rules.context(contexts[directory], path, is_dir=True)
+                if rules.must_list(path, context):
+                    contexts[path] = context
+                    submit(path)
     finally:
         for pending in outstanding:
             pending.cancel()
@@ -195,7 +200,7 @@ def walk_space(
     """
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
-        return reader.list_directory(space.id, path, user_id=space.user_id,
+        return reader.read_directory(space.id, path, user_id=space.user_id,
                                      max_entries=entry_bound(file_count, wait=path != ""))
 
     bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,12 +139,12 @@ def test_init_shows_its_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) 
     terminal = _Terminal()
     with reader:
         listed = list_top_levels(reader, library_spaces(reader, ()), concurrency=4,
-                                 stream=terminal)
+                                 stream=terminal, env=os.environ)
     assert len(listed) == 12
     assert terminal.getvalue().endswith("listing the top level of each space: 12/12\n")
     piped = io.StringIO()
     with SmhReadClient(endpoint="https://smhbig.api.tencentsmh.cn", library=LIBRARY,
                        credentials=Credentials(access_token=Secret(TOKEN)),
                        transport=emu.transport()) as reader:
-        list_top_levels(reader, ["team-001"], concurrency=1, stream=piped)
+        list_top_levels(reader, ["team-001"], concurrency=1, stream=piped, env=os.environ)
     assert piped.getvalue() == ""

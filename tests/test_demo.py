@@ -18,7 +18,7 @@ from reconciler.auth import Credentials
 from reconciler.cli import main
 from reconciler.commands import demo
 from reconciler.manifest import load_desired_state
-from reconciler.pipeline import Target, live_plan
+from reconciler.targets import Target, live_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MANIFEST = ROOT / "reconciler" / "data" / "demo.yaml"

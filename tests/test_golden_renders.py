@@ -17,9 +17,9 @@ import pytest
 from reconciler.auth import Credentials
 from reconciler.emulator import Emulator
 from reconciler.manifest import load_desired_state
-from reconciler.pipeline import Target, live_plan
 from reconciler.plan import Plan
 from reconciler.render import Format, render
+from reconciler.targets import Target, live_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -188,7 +188,7 @@ def test_help_has_examples_and_exit_codes(name: str | None) -> None:
 
 def test_no_color_turns_colour_off_on_a_terminal(endpoint: str, manifest: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("reconciler.commands.color_wanted", lambda stream: True)
+    monkeypatch.setattr("reconciler.commands.color_wanted", lambda stream, env: True)
     env = {"SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": endpoint, "NO_COLOR": None}
 
     def out(*args: str) -> str:

@@ -10,8 +10,8 @@ import pytest
 
 from reconciler.auth import Credentials
 from reconciler.emulator import Emulator
-from reconciler.pipeline import Target, live_plan
 from reconciler.retry import RetryPolicy
+from reconciler.targets import Target, live_plan
 from tests.support import library_spec, space_spec
 
 TOKEN = "plan-test-token"

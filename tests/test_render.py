@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
-from reconciler.pipeline import color_wanted
 from reconciler.planner import make_plan
 from reconciler.render import render_markdown, render_text
+from reconciler.terminal import color_wanted
 from tests.support import library_listing, library_spec, space_spec, walk
 
 
@@ -27,10 +28,10 @@ def test_colour_only_on_a_terminal_and_never_under_no_color(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert color_wanted(FakeTty())
-    assert not color_wanted(io.StringIO())
+    assert color_wanted(FakeTty(), os.environ)
+    assert not color_wanted(io.StringIO(), os.environ)
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not color_wanted(FakeTty())
+    assert not color_wanted(FakeTty(), os.environ)
 
 
 def test_colour_marks_permanent_deletes_and_plain_text_says_the_same() -> None:

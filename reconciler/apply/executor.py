@@ -41,13 +41,12 @@ from reconciler.client.writer import batch_task_reply
 from reconciler.desired import Mode
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
+from reconciler.options import MAX_BATCH_SIZE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
 
 __all__ = ["MAX_BATCH_SIZE", "Executor", "Settings", "bin_was_off", "item_outcomes"]
 
 log = logging.getLogger(__name__)
-
-MAX_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)

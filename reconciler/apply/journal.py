@@ -34,7 +34,6 @@ from reconciler.errors import ReconcileError
 from reconciler.plan import Action
 
 JOURNAL_VERSION: Final = 1
-DEFAULT_STATE_DIR: Final = ".smh-reconcile"
 
 
 def journal_path(state_dir: Path, library: str) -> Path:

@@ -75,25 +75,26 @@ def check_signature(saved: PlanFile, env: Mapping[str, str]) -> None:
                              "was edited after it was saved, or signed with another key")
 
 
-def check_manifests_unchanged(saved: PlanFile, paths: Sequence[str] | None) -> LibrarySpec:
+def check_manifests_unchanged(saved: PlanFile, paths: Sequence[str] | None, *,
+                              base: Path = Path()) -> LibrarySpec:
     """The library spec of the manifests the plan was made from, read again.
 
     They are read from `paths` (`--manifests`) or else from where the plan recorded them,
-    relative to the working directory, and must hold exactly the files the plan recorded,
-    with the same bytes.
+    relative to `base` (the working directory), and must hold exactly the files the plan
+    recorded, with the same bytes.
     """
     recorded = dict(saved.manifest_digests)
     if not recorded:
         raise ReconcileError("refusing to apply: the plan file records no manifest digests "
                              "(it was made by an older version, or edited); plan again")
     sources = list(paths) if paths else sorted(recorded)
-    missing = [path for path in sources if not Path(path).exists()]
+    missing = [path for path in sources if not (base / path).exists()]
     if missing:
         raise ReconcileError(
             f"refusing to apply: the manifests the plan was made from are not here "
             f"({', '.join(missing)}); run apply where the plan ran, or pass them with "
             "--manifests PATH")
-    checked = check_manifests(sources)
+    checked = check_manifests(sources, base=base)
     if checked.problems:
         raise InvalidManifests(checked.problems)
     state = resolve(checked.documents)

@@ -1,5 +1,10 @@
-"""One apply from start to report: the journal (new, or an unfinished one to finish), the
-executor, and the report built from what they recorded.
+"""One apply from start to report: `run_apply` takes what to apply (a `Source`: manifests,
+planned now, or a saved plan file), a confirmation, a progress display and a stop signal, and
+returns the report.
+
+It shows the plan, checks the refusals and asks for the confirmation; then the journal (new, or
+an unfinished one to finish) records the executor's work, held open for the run's life
+(`holding`), and the report is built from what they recorded, written and summed up.
 
 `prepare` decides which plan is applied: an unfinished journal of the library is finished
 first, and only when it was started by the same command (the same manifests and spaces, or the
@@ -9,28 +14,67 @@ every item re-checked, since time has passed since it was listed.
 Every run's report is kept in the state folder, `reports/<run id>.json`, whatever `--report`
 says, so the record of what can be restored is never lost; a plan file whose apply finished is
 remembered there too (`finished/`), so that running it again sends nothing and writes nothing.
+
+The first Ctrl-C (the stop signal) stops sending new batches and waits for those in flight; a
+second abandons them (they stay unfinished in the journal): the report is written, and the
+process leaves at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn, TextIO
 
-from reconciler.apply.executor import Executor, bin_was_off, item_outcomes
+import click
+
+from reconciler.apply.executor import Executor, Settings, bin_was_off, item_outcomes
 from reconciler.apply.journal import Header, Journal, Replay, journal_path
-from reconciler.apply.report import ApplyReport, ItemReport, Outcome, StepOutcome
-from reconciler.auth import Credentials
-from reconciler.desired import LibrarySpec, Mode
-from reconciler.errors import ReconcileError
-from reconciler.pipeline import Target, read_json, resolve_endpoint, write_atomic
+from reconciler.apply.planfile import (
+    check_manifests_unchanged,
+    check_signature,
+    narrow,
+    unjustified,
+)
+from reconciler.apply.progress import ProgressSink
+from reconciler.apply.report import (
+    ApplyReport,
+    ItemReport,
+    Outcome,
+    StepOutcome,
+    render_summary,
+)
+from reconciler.clock import utc_now
+from reconciler.desired import Mode
+from reconciler.endpoints import resolve_endpoint
+from reconciler.errors import ReconcileError, UsageError
+from reconciler.files import is_plan_file, located, read_json, read_plan_file, write_atomic
+from reconciler.options import DEFAULT_STATE_DIR, MAX_BATCH_SIZE
 from reconciler.plan import Plan, dumps
+from reconciler.render import Format, render
+from reconciler.targets import (
+    Target,
+    live_listing,
+    live_plan,
+    load_spec,
+    make_target,
+    plan_live,
+    select_spaces,
+)
 
+EXIT_INTERRUPTED = 130
 REPORTS_DIR = "reports"
 FINISHED_DIR = "finished"
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
@@ -82,15 +126,6 @@ def finished_run(state_dir: Path, digest: str) -> ApplyReport | None:
         stored_report_path(state_dir, str(record.get("run_id"))), "apply report"))
 
 
-def recorded_target(library: str, endpoint: str, override: str | None,
-                    env: Mapping[str, str]) -> Target:
-    """Where to apply a saved plan, or undo a report: `--endpoint`, else `SMH_ENDPOINT`, else
-    the endpoint the document recorded (else the library's default)."""
-    spec = LibrarySpec(library=library, spaces=(), endpoint=endpoint or None)
-    return Target(spec=spec, endpoint=resolve_endpoint(spec, env, override),
-                  credentials=Credentials.from_env(env))
-
-
 def plan_digest(plan: Plan) -> str:
     """A digest of exactly what would be applied: the plan with its fingerprints."""
     return _digest(plan.to_json(fingerprints=True))
@@ -103,16 +138,47 @@ def _digest(plan_json: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class SourceKind(StrEnum):
+    """Whether an apply's plan is made from manifests now, or read from a saved plan file."""
+
+    MANIFESTS = "manifests"
+    PLAN_FILE = "planfile"
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
+    """What to apply: manifests, planned now, or one plan file saved by `plan --out`, applied
+    exactly (checked against the manifests it was made from, `manifests` or where it recorded
+    them). `spaces` narrows either to those spaces."""
+
+    kind: SourceKind
+    paths: tuple[str, ...]
+    spaces: tuple[str, ...] = ()
+    manifests: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, paths: Sequence[str], *, spaces: Sequence[str] = (),
+           manifests: Sequence[str] = (), cwd: Path = Path()) -> Source:
+        """A plan file when `paths` is one saved plan, else manifests (`cwd`: where relative
+        paths are)."""
+        if len(paths) == 1 and is_plan_file(located(paths[0], cwd)):
+            return cls(SourceKind.PLAN_FILE, tuple(paths), tuple(spaces), tuple(manifests))
+        if manifests:
+            raise UsageError("--manifests is for applying a plan file; the manifests to apply "
+                             "are given as PATH")
+        return cls(SourceKind.MANIFESTS, tuple(paths), tuple(spaces))
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
     """What an apply was started from, so that only the same command finishes it."""
 
-    kind: str  # "manifests" or "planfile"
+    kind: SourceKind
     digest: str
     spaces: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "digest": self.digest, "spaces": sorted(self.spaces)}
+        return {"kind": self.kind.value, "digest": self.digest, "spaces": sorted(self.spaces)}
 
 
 @dataclass(slots=True)
@@ -139,7 +205,7 @@ def prepare(
     state_dir: Path,
     library: str,
     endpoint: str,
-    source: Source,
+    source: Origin,
     make_plan: Callable[[], Plan],
     *,
     started_at: str,
@@ -222,3 +288,282 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
             if space.user_id is not None
         },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """How to apply: where (`endpoint` overrides the manifests' and `SMH_ENDPOINT`), the state
+    folder and `--report` file (relative to `cwd`), `force`, batches, colour and output."""
+
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
+    report_file: str | None = None
+    endpoint: str | None = None
+    force: bool = False
+    batch_size: int = MAX_BATCH_SIZE
+    concurrency: int = 4
+    color: bool = False
+    cwd: Path = Path()
+    out: TextIO | None = field(default=None, compare=False)
+    """Where the plan, the summary and the notes are written (None: standard output)."""
+
+    @property
+    def state(self) -> Path:
+        return Path(located(self.state_dir, self.cwd))
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where to apply, what the apply is started from, how to get the plan, and whether its
+    items must be re-checked (a saved plan was listed some time ago)."""
+
+    target: Target
+    origin: Origin
+    make_plan: Callable[[], Plan]
+    saved: bool
+
+
+def run_apply(
+    source: Source,
+    options: ApplyOptions,
+    *,
+    env: Mapping[str, str],
+    confirm: Callable[[str], None],
+    progress: ProgressSink,
+    stop: threading.Event,
+) -> ApplyReport | None:
+    """Apply `source` as `options` say: the report of the run (or of the run that applied
+    this plan file to the end before), or None when there is nothing to apply.
+
+    `confirm` is asked the question and raises to refuse; `stop`, once set, ends the run
+    between batches (the first Ctrl-C sets it)."""
+    start = _start(source, options, env)
+    unfinished = journal_path(options.state, start.target.spec.library).exists()
+    if start.saved and not unfinished:
+        finished = finished_run(options.state, start.origin.digest)
+        if finished is not None:
+            _say_already_finished(finished, options.out)
+            return finished
+    if not unfinished:
+        refuse_existing_report(options.report_file, cwd=options.cwd)
+    started_at = utc_now()
+    run_id = new_run_id(started_at)
+    prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
+                       start.origin, start.make_plan, started_at=started_at)
+    with holding(prepared):
+        if not _approved(prepared, start.target, options, confirm):
+            return None
+        journal = begin(prepared)
+        return _execute(prepared, journal, start, options, progress=progress, stop=stop,
+                        run_id=run_id)
+
+
+def exit_code(report: ApplyReport | None) -> int:
+    """0 when every planned item was carried out (or there was nothing to do), 130 when the
+    run was interrupted, else 1."""
+    if report is None:
+        return 0
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if report.complete else 1
+
+
+@contextmanager
+def holding(prepared: Prepared) -> Iterator[Prepared]:
+    """The journal's life: whatever happens in the run, it is let go of at the end (left in
+    place, for the next apply to finish, unless the run finished it)."""
+    try:
+        yield prepared
+    finally:
+        release(prepared)
+
+
+def _start(source: Source, options: ApplyOptions, env: Mapping[str, str]) -> _Start:
+    if source.kind is SourceKind.PLAN_FILE:
+        return _planfile_start(source, options, env)
+    state, spec = load_spec(source.paths, spaces=source.spaces, cwd=options.cwd)
+    target = make_target(spec, env, endpoint=options.endpoint)
+    return _Start(target, Origin(SourceKind.MANIFESTS, state.digest, source.spaces),
+                  lambda: live_plan(target), False)
+
+
+def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str]) -> _Start:
+    """A saved plan, checked against the manifests it was made from (`apply.planfile`)."""
+    saved = read_plan_file(located(source.paths[0], options.cwd))
+    check_signature(saved, env)
+    spec = check_manifests_unchanged(saved, source.manifests or None, base=options.cwd)
+    plan = saved.plan
+    spaces = source.spaces
+    if spaces:
+        known = {report.space for report in plan.spaces}
+        unknown = sorted(set(spaces) - known)
+        if unknown:
+            raise UsageError(f"--space {', '.join(unknown)}: not in the plan file "
+                             f"(it has: {', '.join(sorted(known))})")
+        plan = plan.select_spaces(spaces)
+        spec = select_spaces(spec, spaces)
+    problems = unjustified(spec, plan)
+    if problems:
+        raise ReconcileError(
+            "refusing to apply: the plan file asks for changes its manifests do not give "
+            "(it was edited, or is not the plan of these manifests):\n  " + "\n  ".join(problems))
+    endpoint = options.endpoint
+    where = resolve_endpoint(spec, env, endpoint)
+    if where != saved.endpoint.rstrip("/") and endpoint is None:
+        raise ReconcileError(
+            f"refusing to apply: the plan was made against {saved.endpoint}, and this apply "
+            f"would write to {where}; pass --endpoint {where} to apply it there")
+    target = make_target(spec, env, endpoint=endpoint)
+
+    def planned_again() -> Plan:
+        listing = live_listing(target)
+        return narrow(plan, plan_live(spec, listing), listing, spec)
+
+    return _Start(target, Origin(SourceKind.PLAN_FILE, plan_digest(plan), spaces),
+                  planned_again, True)
+
+
+def refuse_existing_report(report_file: str | None, *, resuming: str | None = None,
+                           cwd: Path = Path()) -> None:
+    """A report is the record of what can be restored: never written over.
+
+    The one exception is the report of an interrupted run of the apply being finished now
+    (`resuming`: its plan digest): the finishing run's report holds all it recorded, and more.
+    """
+    if report_file is None:
+        return
+    path = Path(located(report_file, cwd))
+    if not path.exists() or (path.is_file() and not path.stat().st_size):
+        return
+    if resuming is not None:
+        try:
+            earlier = ApplyReport.from_json(read_json(path, "apply report"))
+        except ReconcileError:
+            earlier = None
+        if earlier is not None and earlier.interrupted and earlier.plan_digest == resuming:
+            return
+    raise UsageError(
+        f"--report {report_file} already holds a report; a report is never overwritten (it "
+        "is the record undo restores from): name a new file"
+    )
+
+
+def _approved(prepared: Prepared, target: Target, options: ApplyOptions,
+              confirm: Callable[[str], None]) -> bool:
+    """Show the plan, check its refusals and ask: whether there is anything to apply."""
+    plan = prepared.plan
+    if prepared.resuming:
+        refuse_existing_report(options.report_file, cwd=options.cwd,
+                               resuming=prepared.header.plan_digest)
+        click.echo(_resume_note(prepared), file=options.out)
+    click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False,
+               file=options.out)
+    refusals = plan.refusals(force=options.force)
+    if refusals:
+        raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
+    if not plan.changes:
+        click.echo("\nNo changes: nothing to apply.", file=options.out)
+        return False
+    confirm(f"Do you want to apply this plan to library {plan.library} at "
+            f"{target.endpoint}?")
+    return True
+
+
+def _execute(prepared: Prepared, journal: Journal, start: _Start, options: ApplyOptions, *,
+             progress: ProgressSink, stop: threading.Event, run_id: str) -> ApplyReport:
+    """Carry the approved plan out, then write the report (first: it is the record of what
+    was deleted, whatever happens next) and finish the journal unless interrupted."""
+    settings = Settings(batch_size=options.batch_size, concurrency=options.concurrency,
+                        recheck=start.saved or prepared.resuming)
+    with start.target.writer() as writer, _interruptible(stop):
+        executor = Executor(prepared.plan, writer, journal, settings=settings,
+                            progress=progress, stop=stop)
+        try:
+            executor.run(prepared.replay)
+        except KeyboardInterrupt:
+            _abandon(prepared, executor, options, run_id)
+        except ReconcileError:
+            # The run ended early (credentials refused, the server gone): the report records
+            # what was done, and the journal stays for the same command to finish the job.
+            journal.close()
+            _finish(build_report(prepared, executor, finished_at=utc_now(), run_id=run_id),
+                    options)
+            raise
+    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
+    _finish(report, options)
+    if report.interrupted:
+        return report
+    journal.finish(report.finished_at)
+    source_record = prepared.header.source
+    if source_record.get("kind") == SourceKind.PLAN_FILE.value:
+        mark_finished(options.state, str(source_record.get("digest")), report)
+    return report
+
+
+@contextmanager
+def _interruptible(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: stop sending; second: stop waiting (raises KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nInterrupted: sending no new batches, waiting for those in flight "
+                   "(Ctrl-C again to abandon them).", err=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish(report: ApplyReport, options: ApplyOptions) -> None:
+    """Keep the report in the state folder, write it to `--report`, and sum it up."""
+    kept_text = keep_report(options.state, report).read_text(encoding="utf-8")
+    report_file = options.report_file
+    if report_file is not None:  # the same text: a large report is written out once
+        write_atomic(located(report_file, options.cwd), kept_text)
+    click.echo("\n" + render_summary(report), nl=False, file=options.out)
+    if report_file is not None:
+        click.echo(f"Report written to {report_file}.", file=options.out)
+    kept = stored_report_path(options.state_dir, report.run_id)
+    click.echo(f"Run {report.run_id}: its report is kept in {kept} "
+               f"(`smh-reconcile undo {report.run_id}` restores what it recycled).",
+               file=options.out)
+
+
+def _say_already_finished(report: ApplyReport, out: TextIO | None) -> None:
+    """A plan file applied to the end before: say so, send nothing, write no report."""
+    click.echo(
+        f"This plan was already applied to library {report.library}: run {report.run_id}, "
+        f"finished {report.finished_at}. Nothing was sent and no report was written; plan "
+        "again to see the library as it is now.", file=out
+    )
+    for line in report.advice():
+        click.echo(f"That run: {line}", file=out)
+
+
+def _resume_note(prepared: Prepared) -> str:
+    total = len(prepared.plan.deletes)
+    return (
+        f"Finishing the unfinished apply recorded in {prepared.journal_file} (started "
+        f"{prepared.header.started_at}): {prepared.settled()} of {total} item(s) "
+        "already done; the rest are re-checked before anything is sent.\n"
+    )
+
+
+def _abandon(prepared: Prepared, executor: Executor, options: ApplyOptions,
+             run_id: str) -> NoReturn:
+    """A second Ctrl-C: report what is known and leave at once; calls still in flight stay
+    unfinished in the journal for the next apply to settle."""
+    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
+    if prepared.journal is not None:
+        prepared.journal.close()
+    _finish(report, options)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Worker threads may be blocked in a request; only leaving the process ends them.
+    os._exit(EXIT_INTERRUPTED)

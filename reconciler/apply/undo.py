@@ -37,13 +37,13 @@ from reconciler.apply.report import (
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
+from reconciler.options import MAX_RESTORE_ITEMS
 from reconciler.plan import Delete
 from reconciler.render.common import visible
 
 UNDO_REPORT_KIND = "smh-reconcile-undo-report"
 # How the server says a recycle-bin entry is not there (any more).
 NOT_IN_BIN_CODES = frozenset({"RecycledItemNotFound", "RecycledItemNotExist"})
-MAX_RESTORE_ITEMS = 1000
 
 
 class Restored(StrEnum):

@@ -1,4 +1,4 @@
-"""The values the SMH client returns and takes beyond the listing's `RemoteEntry`: delete items,
+"""The values the SMH client returns and takes beyond the listing's entries: delete items,
 per-item results, batch replies, task states and recycle-bin items. Frozen, no I/O.
 """
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.listing import EntryType, RecycledItem, RemoteEntry
+from reconciler.listing import Entries, EntryType, RecycledItem
 
 __all__ = [
     "BatchReply", "DeleteItem", "DirectoryPage", "EntryType", "ItemResult", "RecycledItem",
@@ -96,7 +96,7 @@ class TaskState:
 class DirectoryPage:
     """One page of a directory listing; `next_marker` is None on the last page."""
 
-    entries: tuple[RemoteEntry, ...]
+    entries: Entries
     next_marker: str | None
 
 

@@ -11,13 +11,15 @@ before is an error rather than an endless loop. Every listing is bounded: past
 caller's tighter bound, it is an error, so a server that answers with fresh markers forever
 cannot keep a plan running. A page without its `contents` list, or with a row lacking a name or
 type, is an error too, never an empty directory. Entry paths are the requested directory joined
-with each entry's `name`, spelled exactly as the server spells it.
+with each entry's `name`, spelled exactly as the server spells it. Each page is read straight
+into the listing's compact form (`reconciler.listing.Entries`) and its body let go of before the
+next one is asked for.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from types import TracebackType
 from typing import ClassVar, Final, Self, TypeVar
 
@@ -44,12 +46,20 @@ from reconciler.client.shapes import (
     path_from,
     server_text,
     to_int,
+    usable_name,
 )
 from reconciler.errors import ReconcileError, SmhError
-from reconciler.listing import EntryType, Fingerprint, RemoteEntry, Stats
+from reconciler.listing import (
+    Entries,
+    EntriesBuilder,
+    EntryType,
+    Fingerprint,
+    RemoteEntry,
+    Stats,
+)
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
-_T = TypeVar("_T")
+_Page = TypeVar("_Page", bound=Sized)
 
 logger = protect_logger(__name__)
 
@@ -230,10 +240,10 @@ class SmhReadClient:
         grants: Grants,
         limit: int,
         user_id: str | None,
-        read: Callable[[JsonObject], list[_T]],
+        read: Callable[[JsonObject], _Page],
         next_marker: Callable[[JsonObject, str | None], str | None] | None = None,
         max_items: int | None = None,
-    ) -> Iterator[tuple[list[_T], str | None]]:
+    ) -> Iterator[tuple[_Page, str | None]]:
         """Marker paging: yields each page's items and its next marker, to the end.
 
         `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`).
@@ -251,7 +261,7 @@ class SmhReadClient:
             answer = self._page("GET", path, space=space, grants=grants, query=query,
                                 user_id=user_id)
 
-            def page(data: object, sent: str | None = marker) -> tuple[list[_T], str | None]:
+            def page(data: object, sent: str | None = marker) -> tuple[_Page, str | None]:
                 obj = as_object(data, "answer")
                 return read(obj), read_marker(obj, sent)
 
@@ -261,15 +271,22 @@ class SmhReadClient:
                 raise answer.malformed(
                     f"the listing served more than {max_items:,} entries, more than it may hold"
                 )
+            # What ends the listing after this page is decided now, so that the page's body
+            # is let go of before the caller works through its items.
+            failure = None
+            if marker in seen:
+                failure = answer.malformed(
+                    f"nextMarker {marker!r} was already followed: the listing would never end"
+                )
+            elif marker is not None and len(seen) + 1 >= self.max_pages:
+                failure = answer.malformed(
+                    f"the listing did not end after {self.max_pages:,} pages")
+            del answer
             yield items, marker
             if marker is None:
                 return
-            if marker in seen:
-                raise answer.malformed(
-                    f"nextMarker {marker!r} was already followed: the listing would never end"
-                )
-            if len(seen) + 1 >= self.max_pages:
-                raise answer.malformed(f"the listing did not end after {self.max_pages:,} pages")
+            if failure is not None:
+                raise failure
             seen.add(marker)
 
     # -- directories ---------------------------------------------------------------------------
@@ -289,12 +306,8 @@ class SmhReadClient:
         """
         check_path(path, allow_root=True)
 
-        def read(data: JsonObject) -> list[RemoteEntry]:
-            return [
-                _entry(item, path, f"contents[{index}]")
-                for index, item in enumerate(get_rows(data, "contents", "answer",
-                                                      fields=("name", "type")))
-            ]
+        def read(data: JsonObject) -> Entries:
+            return _entries(data, path)
 
         for entries, marker in self._follow(
             route("directory", self.library, space, path=path),
@@ -305,7 +318,38 @@ class SmhReadClient:
             read=read,
             max_items=min(max_entries, MAX_DIRECTORY_ENTRIES),
         ):
-            yield DirectoryPage(tuple(entries), marker)
+            yield DirectoryPage(entries, marker)
+
+    def read_directory(
+        self,
+        space: str,
+        path: str = "",
+        *,
+        user_id: str | None = None,
+        max_entries: int = MAX_DIRECTORY_ENTRIES,
+    ) -> Entries:
+        """Every child of one directory, each once, in the server's order, stored compactly
+        (what a plan's listing holds).
+
+        An entry repeated across pages (the directory changed while it was being paged) is
+        kept once; the same name as both a file and a directory is an error. Serving more
+        than `max_entries` entries (see `iter_directory_pages`) is an error.
+        """
+        pages = [page.entries for page in self.iter_directory_pages(
+            space, path, user_id=user_id, max_entries=max_entries)]
+        names = [name for page in pages for name in page.names]
+        if len(set(names)) == len(names):
+            return Entries.join(path, pages)
+        entries: dict[str, RemoteEntry] = {}
+        for page in pages:
+            for entry in page:
+                earlier = entries.setdefault(entry.path, entry)
+                if earlier.type is not entry.type:
+                    raise SmhError(
+                        f"listing {space}:{path or '/'} returned {entry.path!r} both as "
+                        f"{earlier.type} and as {entry.type}"
+                    )
+        return Entries.of(path, entries.values())
 
     def list_directory(
         self,
@@ -315,23 +359,9 @@ class SmhReadClient:
         user_id: str | None = None,
         max_entries: int = MAX_DIRECTORY_ENTRIES,
     ) -> list[RemoteEntry]:
-        """Every child of one directory, each once, in the server's order.
-
-        An entry repeated across pages (the directory changed while it was being paged) is
-        kept once; the same name as both a file and a directory is an error. Serving more
-        than `max_entries` entries (see `iter_directory_pages`) is an error.
-        """
-        entries: dict[str, RemoteEntry] = {}
-        for page in self.iter_directory_pages(space, path, user_id=user_id,
-                                              max_entries=max_entries):
-            for entry in page.entries:
-                earlier = entries.setdefault(entry.path, entry)
-                if earlier.type is not entry.type:
-                    raise SmhError(
-                        f"listing {space}:{path or '/'} returned {entry.path!r} both as "
-                        f"{earlier.type} and as {entry.type}"
-                    )
-        return list(entries.values())
+        """Every child of one directory, each once, in the server's order (see
+        `read_directory`)."""
+        return list(self.read_directory(space, path, user_id=user_id, max_entries=max_entries))
 
     def info(self, space: str, path: str, *, user_id: str | None = None) -> RemoteEntry | None:
         """One file or directory's details, or None when it does not exist."""
@@ -522,6 +552,43 @@ class SmhReadClient:
 
 
 # -- answer readers ----------------------------------------------------------------------------
+
+def _entries(data: JsonObject, parent: str) -> Entries:
+    """A directory page's rows, read straight into their compact form.
+
+    The loop takes the rows the documented shape allows (an object with a usable name, a known
+    type and string fields) with a few type tests each; at the first row it does not take, the
+    page is read again by `get_rows` and `_entry`, which say what is wrong with it, or read the
+    rows this loop leaves to them (an unknown type, a number where a string is documented).
+    """
+    rows = data.get("contents")
+    if type(rows) is list:
+        builder = EntriesBuilder(parent)
+        add = builder.add
+        for item in rows:
+            if type(item) is not dict:
+                break
+            name = item.get("name")
+            kind = item.get("type")
+            entry_type = ENTRY_TYPES.get(kind) if type(kind) is str else None
+            etag = item.get("eTag")
+            mtime = item.get("modificationTime")
+            size = item.get("size")
+            crc64 = item.get("crc64")
+            if (type(name) is not str or entry_type is None or not usable_name(name)
+                    or not (etag is None or type(etag) is str)
+                    or not (mtime is None or type(mtime) is str)
+                    or not (size is None or type(size) is str)
+                    or not (crc64 is None or type(crc64) is str)):
+                break
+            add(name, entry_type, etag, mtime, size, crc64)
+        else:
+            return builder.build()
+    return Entries.of(parent, [
+        _entry(item, parent, f"contents[{index}]")
+        for index, item in enumerate(get_rows(data, "contents", "answer",
+                                              fields=("name", "type")))
+    ])
 
 
 def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> RemoteEntry:

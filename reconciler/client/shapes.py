@@ -136,10 +136,15 @@ def get_opt_server_text(data: JsonObject, key: str, what: str) -> str | None:
     return server_text(data.get(key))
 
 
+def usable_name(name: str) -> bool:
+    """Whether a directory entry's name is one whole segment, fit to be joined to a path."""
+    # Two substring tests, not a set lookup per character: this runs for every listed entry.
+    return name not in ("", ".", "..") and "/" not in name and "\x00" not in name
+
+
 def check_name(name: str, what: str) -> str:
     """A directory entry's name, which is joined to a path: it must be one whole segment."""
-    # Two substring tests, not a set lookup per character: this runs for every listed entry.
-    if name in ("", ".", "..") or "/" in name or "\x00" in name:
+    if not usable_name(name):
         raise ShapeError(f"{what} has an unusable name {name!r}")
     return name
 

@@ -1,4 +1,5 @@
-"""One module per command; each exposes a click command named `command`.
+"""One module per command; each exposes a click command named `command`, a thin parser around
+a plain typed function that does the work (taking the environment as a mapping).
 
 Also what the commands share on the command line: the `--no-color` flag (on the group and on
 each command that draws colour), whether colour is wanted, and the help epilog every command
@@ -7,12 +8,13 @@ ends with (examples, exit codes, environment).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
 import click
 
-from reconciler.pipeline import color_wanted
+from reconciler.errors import ReconcileError
+from reconciler.terminal import color_wanted
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -38,12 +40,19 @@ def no_color_option(function: _F) -> _F:
                         help="No colour and no progress bar (as NO_COLOR).")(function)
 
 
-def colour(stream: TextIO) -> bool:
-    """Colour (and a live progress bar) on `stream`: a terminal, no NO_COLOR, no --no-color."""
+def colour(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Colour (and a live progress bar) on `stream`: a terminal, no NO_COLOR in `env`, no
+    --no-color."""
     context = click.get_current_context(silent=True)
     if context is not None and context.find_root().meta.get(NO_COLOR_KEY):
         return False
-    return color_wanted(stream)
+    return color_wanted(stream, env)
+
+
+def print_error(error: ReconcileError) -> None:
+    """An expected error as the command line shows it: one line per problem, on stderr."""
+    for line in error.message.splitlines() or ["error"]:
+        click.echo(f"Error: {line}" if not line.startswith(("Error", " ")) else line, err=True)
 
 
 def epilog(examples: Sequence[str], exit_codes: Sequence[str],

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.adoption import (
-    coverage,
-    render_coverage_markdown,
-    render_coverage_text,
-    untouched,
-)
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
-from reconciler.counting import count_directory
 from reconciler.errors import ReconcileError
-from reconciler.listing import RemoteEntry, Stats
-from reconciler.pipeline import load_target
-from reconciler.render import Format
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, Format
+
+if TYPE_CHECKING:
+    from reconciler.listing import RemoteEntry, Stats
 
 
 @click.command("coverage", epilog=epilog(
@@ -48,8 +43,28 @@ from reconciler.walker import DEFAULT_CONCURRENCY
 def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, detailed_exitcode: bool,
             endpoint: str | None, concurrency: int) -> None:
     """Show the spaces and top-level entries no manifest governs (read-only)."""
-    _, target, spec = load_target(paths, env=os.environ, endpoint=endpoint)
-    assert target is not None
+    ctx.exit(show_coverage(paths, env=os.environ, fmt=Format(fmt),
+                           detailed_exitcode=detailed_exitcode, endpoint=endpoint,
+                           concurrency=concurrency))
+
+
+def show_coverage(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
+                  fmt: Format = Format.TEXT, detailed_exitcode: bool = False,
+                  endpoint: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Show what the manifests `paths` (relative to `cwd`) do not govern; the exit code."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.adoption import (
+        coverage,
+        render_coverage_markdown,
+        render_coverage_text,
+        untouched,
+    )
+    from reconciler.counting import count_directory
+    from reconciler.targets import load_spec, make_target
+
+    _, spec = load_spec(paths, cwd=cwd)
+    target = make_target(spec, env, endpoint=endpoint)
     errors: list[tuple[str, str]] = []
     found: dict[str, list[RemoteEntry]] = {}
     counts: dict[tuple[str, str], Stats | None] = {}
@@ -73,12 +88,12 @@ def command(ctx: click.Context, paths: tuple[str, ...], fmt: str, detailed_exitc
                 counts[key] = None
                 errors.append((key[0], f"counting {key[1]}/: {error.message}"))
     report = coverage(spec, spaces, found, counts, errors)
-    if fmt == Format.JSON.value:
+    if fmt is Format.JSON:
         click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False))
-    elif fmt == Format.MARKDOWN.value:
+    elif fmt is Format.MARKDOWN:
         click.echo(render_coverage_markdown(report), nl=False)
     else:
         click.echo(render_coverage_text(report), nl=False)
     if report.errors:
-        ctx.exit(1)
-    ctx.exit(2 if detailed_exitcode and report.uncovered else 0)
+        return 1
+    return 2 if detailed_exitcode and report.uncovered else 0

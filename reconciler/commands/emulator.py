@@ -6,22 +6,27 @@ with `--port 0` and read the port. SIGINT and SIGTERM stop it quietly with exit 
 
 from __future__ import annotations
 
-import gc
-import signal
 import sys
-import threading
-from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.commands import epilog
-from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
 from reconciler.errors import ReconcileError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 def run(*, host: str, port: int, seed: Path | None, token_transport: str = "both") -> int:
+    import gc
+    import signal
+    import threading
+    from contextlib import ExitStack
+
+    from reconciler.emulator import SAMPLE_SEED, Emulator, SeedError
+
     try:
         emulator = (Emulator.from_seed_file(seed, token_transport=token_transport)
                     if seed is not None

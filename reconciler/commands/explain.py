@@ -7,17 +7,72 @@ from that plan and the planner's rules (`reconciler.explain`). Read-only: only G
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
 from reconciler.commands.plan import saved_listing
 from reconciler.errors import ReconcileError
-from reconciler.explain import explain, to_json, to_text
-from reconciler.listing import LibraryListing, RemoteEntry
-from reconciler.pipeline import load_target
-from reconciler.planner import make_plan
-from reconciler.walker import DEFAULT_CONCURRENCY, walk_library
+from reconciler.options import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from reconciler.desired import LibrarySpec
+    from reconciler.listing import LibraryListing, RemoteEntry
+    from reconciler.targets import Target
+
+
+def explain_paths(paths: Sequence[str], remote: Sequence[str], *, env: Mapping[str, str],
+                  cwd: Path = Path(), spaces: Sequence[str] = (), fmt: str = "text",
+                  endpoint: str | None = None, from_listing: str | None = None,
+                  concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Explain each of `remote` under the manifests `paths` (relative to `cwd`); the exit
+    code."""
+    from reconciler.explain import explain, to_json, to_text
+    from reconciler.planner import make_plan
+    from reconciler.targets import load_spec, make_target
+
+    found: dict[tuple[str, str], RemoteEntry | None] = {}
+    listing: LibraryListing
+    state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
+    if from_listing is not None:
+        listing = saved_listing(from_listing, state, spec, cwd=cwd)
+    else:
+        target = make_target(spec, env, endpoint=endpoint)
+        listing = _listed(target, spec, remote, found, concurrency=concurrency)
+    plan = make_plan(spec, listing)
+    explanations = explain(spec, listing, plan, remote, found)
+    if fmt == "json":
+        click.echo(to_json(spec.library, listing.listed_at, explanations), nl=False)
+    else:
+        click.echo(to_text(explanations, spaces=len(spec.spaces)), nl=False)
+    return 0
+
+
+def _listed(target: Target, spec: LibrarySpec, remote: Sequence[str],
+            found: dict[tuple[str, str], RemoteEntry | None], *,
+            concurrency: int) -> LibraryListing:
+    """The library listed now; each path the listing did not reach is asked of the server
+    (into `found`)."""
+    from reconciler.walker import walk_library
+
+    with target.reader() as reader:
+        listing = walk_library(spec, reader, concurrency=concurrency)
+        for space in spec.spaces:
+            listed = listing.spaces.get(space.id)
+            for raw in remote:
+                path = raw.strip("/")
+                parent = path.rsplit("/", 1)[0] if "/" in path else ""
+                if path and (listed is None or parent not in listed.children):
+                    # Not reached by the listing: ask the server whether it is there.
+                    try:
+                        found[(space.id, path)] = reader.info(space.id, path,
+                                                              user_id=space.user_id)
+                    except ReconcileError:
+                        continue
+    return listing
 
 
 @click.command("explain", epilog=epilog(
@@ -46,31 +101,5 @@ def command(
     """Say why each --path is deleted, kept, untouched, missing or absent, with every
     manifest entry that matched it or a directory holding it (file:line), in the order the
     rules weigh them. Sends only GET requests."""
-    found: dict[tuple[str, str], RemoteEntry | None] = {}
-    listing: LibraryListing
-    if from_listing is not None:
-        state, _, spec = load_target(paths, env=os.environ, spaces=spaces, need_credentials=False)
-        listing = saved_listing(from_listing, state, spec)
-    else:
-        _, target, spec = load_target(paths, env=os.environ, spaces=spaces, endpoint=endpoint)
-        assert target is not None
-        with target.reader() as reader:
-            listing = walk_library(spec, reader, concurrency=concurrency)
-            for space in spec.spaces:
-                listed = listing.spaces.get(space.id)
-                for raw in remote:
-                    path = raw.strip("/")
-                    parent = path.rsplit("/", 1)[0] if "/" in path else ""
-                    if path and (listed is None or parent not in listed.children):
-                        # Not reached by the listing: ask the server whether it is there.
-                        try:
-                            found[(space.id, path)] = reader.info(space.id, path,
-                                                                  user_id=space.user_id)
-                        except ReconcileError:
-                            continue
-    plan = make_plan(spec, listing)
-    explanations = explain(spec, listing, plan, remote, found)
-    if fmt == "json":
-        click.echo(to_json(spec.library, listing.listed_at, explanations), nl=False)
-    else:
-        click.echo(to_text(explanations, spaces=len(spec.spaces)), nl=False)
+    explain_paths(paths, remote, env=os.environ, spaces=spaces, fmt=fmt, endpoint=endpoint,
+                  from_listing=from_listing, concurrency=concurrency)

@@ -11,40 +11,30 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from reconciler.adoption import starter_manifest
-from reconciler.auth import Credentials
-from reconciler.client import SmhReadClient
 from reconciler.commands import CREDENTIALS_ENV, NO_COLOR_ENV, colour, epilog, no_color_option
 from reconciler.errors import ReconcileError, UsageError
-from reconciler.listing import RemoteEntry
-from reconciler.pipeline import (
-    ENDPOINT_ENV,
-    check_endpoint,
-    live_plan,
-    load_target,
-    utc_now,
-    write_atomic,
-)
-from reconciler.render.common import summary_line
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, ENDPOINT_ENV
+
+if TYPE_CHECKING:
+    from reconciler.client import SmhReadClient
+    from reconciler.listing import RemoteEntry
 
 
 class _Progress:
     """`listing the top level of each space: 120/300` on one line of a terminal (not under
     NO_COLOR or --no-color); nothing elsewhere."""
 
-    def __init__(self, stream: TextIO, total: int) -> None:
+    def __init__(self, stream: TextIO, total: int, env: Mapping[str, str]) -> None:
         self.stream = stream
         self.total = total
         self.done = 0
-        self.enabled = colour(stream)
+        self.enabled = colour(stream, env)
 
     def step(self) -> None:
         self.done += 1
@@ -59,9 +49,12 @@ class _Progress:
 
 
 def list_top_levels(reader: SmhReadClient, spaces: Sequence[str], *, concurrency: int,
-                    stream: TextIO) -> dict[str, list[RemoteEntry]]:
-    """The top-level entries of each space, listed `concurrency` spaces at a time."""
-    progress = _Progress(stream, len(spaces))
+                    stream: TextIO, env: Mapping[str, str]) -> dict[str, list[RemoteEntry]]:
+    """The top-level entries of each space, listed `concurrency` spaces at a time (with
+    progress on `stream`, when `env` allows)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    progress = _Progress(stream, len(spaces), env)
 
     def one(space: str) -> list[RemoteEntry]:
         try:
@@ -110,33 +103,54 @@ def library_spaces(reader: SmhReadClient, wanted: Sequence[str]) -> list[str]:
 def command(library: str, endpoint: str | None, spaces: tuple[str, ...], out: str | None,
             concurrency: int) -> None:
     """Write a starter manifest that declares what the library holds (read-only)."""
-    if out is not None and Path(out).exists():
+    init(library, env=os.environ, endpoint=endpoint, spaces=spaces, out=out,
+         concurrency=concurrency)
+
+
+def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
+         endpoint: str | None = None, spaces: Sequence[str] = (), out: str | None = None,
+         concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Write a starter manifest of `library` to `out` (relative to `cwd`; else stdout), proven
+    to plan to no changes; the exit code."""
+    from reconciler.adoption import starter_manifest
+    from reconciler.auth import Credentials
+    from reconciler.client import SmhReadClient
+    from reconciler.clock import utc_now
+    from reconciler.endpoints import check_endpoint
+    from reconciler.files import located, write_atomic
+
+    if out is not None and Path(located(out, cwd)).exists():
         raise UsageError(f"{out} exists already; init never overwrites a file")
-    env = os.environ
     where = check_endpoint(endpoint or env.get(ENDPOINT_ENV)
                            or f"https://{library}.api.tencentsmh.cn")
     with SmhReadClient(endpoint=where, library=library,
                        credentials=Credentials.from_env(env)) as reader:
         chosen = library_spaces(reader, spaces)
-        listed = list_top_levels(reader, chosen, concurrency=concurrency, stream=sys.stderr)
+        listed = list_top_levels(reader, chosen, concurrency=concurrency, stream=sys.stderr,
+                                 env=env)
     text = starter_manifest(library, listed, endpoint=endpoint, generated_at=utc_now())
-    _check_plans_clean(text, where, concurrency)
+    _check_plans_clean(text, where, concurrency, env)
     if out is None:
         click.echo(text, nl=False)
-        return
-    write_atomic(out, text)
+        return 0
+    write_atomic(located(out, cwd), text)
     entries = sum(len(entries) for entries in listed.values())
     click.echo(f"Wrote {out}: {len(listed)} space(s), {entries} top-level entries, "
                "and its plan has no changes.", err=True)
+    return 0
 
 
-def _check_plans_clean(text: str, endpoint: str, concurrency: int) -> None:
+def _check_plans_clean(text: str, endpoint: str, concurrency: int,
+                       env: Mapping[str, str]) -> None:
     """Plan the manifest against the library; fail unless the plan has no changes."""
+    from reconciler.render.common import summary_line
+    from reconciler.targets import live_plan, load_spec, make_target
+
     with tempfile.TemporaryDirectory(prefix="smh-init-") as folder:
         path = Path(folder) / "starter.yaml"
         path.write_text(text, encoding="utf-8")
-        _, target, _ = load_target([path], env=os.environ, endpoint=endpoint)
-        assert target is not None
+        _, spec = load_spec([path])
+        target = make_target(spec, env, endpoint=endpoint)
         plan = live_plan(target, concurrency=concurrency)
     if plan.is_drifted() or plan.errors:
         raise ReconcileError(

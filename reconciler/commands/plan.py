@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.apply.planfile import sign
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -21,26 +23,24 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
-from reconciler.desired import DesiredState, LibrarySpec
 from reconciler.errors import ReconcileError
-from reconciler.listing import LibraryListing, listing_from_json
-from reconciler.pipeline import (
-    live_plan,
-    load_target,
-    read_json,
-    utc_now,
-    write_atomic,
-)
-from reconciler.plan import Plan, PlanFile, dumps
-from reconciler.planner import make_plan
-from reconciler.render import Format, render
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, Format
+
+if TYPE_CHECKING:
+    from reconciler.desired import DesiredState, LibrarySpec
+    from reconciler.listing import LibraryListing
+    from reconciler.plan import Plan
 
 
-def saved_listing(path: str, state: DesiredState, spec: LibrarySpec) -> LibraryListing:
-    """The listing a `snapshot` saved, checked to be of the manifests' library."""
+def saved_listing(path: str, state: DesiredState, spec: LibrarySpec, *,
+                  cwd: Path = Path()) -> LibraryListing:
+    """The listing a `snapshot` saved (`path` relative to `cwd`), checked to be of the
+    manifests' library."""
+    from reconciler.files import located, read_json
+    from reconciler.listing import listing_from_json
+
     try:
-        listing, digest = listing_from_json(read_json(path, "listing"))
+        listing, digest = listing_from_json(read_json(located(path, cwd), "listing"))
     except ValueError as error:
         raise ReconcileError(f"{path}: {error}") from None
     if listing.library != spec.library:
@@ -60,9 +60,47 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
     return 2 if detailed and plan.is_drifted() else 0
 
 
-def emit(plan: Plan, fmt: Format) -> None:
-    rendered = render(plan, fmt, color=colour(sys.stdout), now=utc_now())
+def emit(plan: Plan, fmt: Format, env: Mapping[str, str]) -> None:
+    from reconciler.clock import utc_now
+    from reconciler.render import render
+
+    rendered = render(plan, fmt, color=colour(sys.stdout, env), now=utc_now())
     click.echo(rendered, nl=False)
+
+
+def plan(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
+         spaces: Sequence[str] = (), fmt: Format = Format.TEXT, out: str | None = None,
+         detailed_exitcode: bool = False, endpoint: str | None = None,
+         from_listing: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Plan the manifests `paths` (relative to `cwd`) with the environment `env`, print the
+    plan, save it to `out`; the exit code."""
+    from reconciler.apply.planfile import sign
+    from reconciler.clock import utc_now
+    from reconciler.files import located, write_atomic
+    from reconciler.plan import PlanFile, dumps
+    from reconciler.planner import make_plan
+    from reconciler.targets import live_plan, load_spec, make_target
+
+    state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
+    if from_listing is not None:
+        made = make_plan(spec, saved_listing(from_listing, state, spec, cwd=cwd))
+        where = spec.default_endpoint
+    else:
+        target = make_target(spec, env, endpoint=endpoint)
+        made = live_plan(target, concurrency=concurrency)
+        where = target.endpoint
+    if out is not None:
+        saved = sign(PlanFile(
+            plan=made, endpoint=where, manifest_digest=state.digest,
+            manifest_files=spec.sources, created_at=utc_now(),
+            manifest_digests={path: state.file_digests[path] for path in spec.sources},
+        ), env)
+        write_atomic(located(out, cwd), dumps(saved.to_json()))
+    emit(made, fmt, env)
+    if out is not None and fmt is Format.TEXT:
+        click.echo(f"\nSaved the plan to {out}; apply exactly this plan with "
+                   f"`smh-reconcile apply {out}`.")
+    return plan_exit_code(made, detailed=detailed_exitcode)
 
 
 @click.command("plan", epilog=epilog(
@@ -101,25 +139,6 @@ def command(
     concurrency: int,
 ) -> None:
     """Show what apply would change. Sends only GET requests."""
-    if from_listing is not None:
-        state, _, spec = load_target(paths, env=os.environ, spaces=spaces, need_credentials=False)
-        plan = make_plan(spec, saved_listing(from_listing, state, spec))
-        where = spec.default_endpoint
-    else:
-        state, target, spec = load_target(paths, env=os.environ, spaces=spaces,
-                                          endpoint=endpoint)
-        assert target is not None
-        plan = live_plan(target, concurrency=concurrency)
-        where = target.endpoint
-    if out is not None:
-        saved = sign(PlanFile(
-            plan=plan, endpoint=where, manifest_digest=state.digest,
-            manifest_files=spec.sources, created_at=utc_now(),
-            manifest_digests={path: state.file_digests[path] for path in spec.sources},
-        ), os.environ)
-        write_atomic(out, dumps(saved.to_json()))
-    emit(plan, Format(fmt))
-    if out is not None and fmt == Format.TEXT.value:
-        click.echo(f"\nSaved the plan to {out}; apply exactly this plan with "
-                   f"`smh-reconcile apply {out}`.")
-    ctx.exit(plan_exit_code(plan, detailed=detailed_exitcode))
+    ctx.exit(plan(paths, env=os.environ, spaces=spaces, fmt=Format(fmt), out=out,
+                  detailed_exitcode=detailed_exitcode, endpoint=endpoint,
+                  from_listing=from_listing, concurrency=concurrency))

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 import click
 
 from reconciler.commands import NO_COLOR_ENV, epilog, no_color_option
 from reconciler.commands.plan import emit
-from reconciler.pipeline import read_plan_file
-from reconciler.render import Format
+from reconciler.options import Format
+
+
+def show(planfile: str, *, env: Mapping[str, str], cwd: Path = Path(),
+         fmt: Format = Format.TEXT) -> int:
+    """Render the plan saved in `planfile` (relative to `cwd`); the exit code."""
+    from reconciler.files import located, read_plan_file
+
+    emit(read_plan_file(located(planfile, cwd)).plan, fmt, env)
+    return 0
 
 
 @click.command("show", epilog=epilog(
@@ -20,4 +32,4 @@ from reconciler.render import Format
 @no_color_option
 def command(planfile: str, fmt: str) -> None:
     """Render a plan saved with `plan --out`."""
-    emit(read_plan_file(planfile).plan, Format(fmt))
+    show(planfile, env=os.environ, fmt=Format(fmt))

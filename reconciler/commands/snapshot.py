@@ -7,14 +7,33 @@ job runs `plan --from-listing` on it with no credentials and no network.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import click
 
 from reconciler.commands import CREDENTIALS_ENV, ENDPOINT_ENV_HELP, epilog
-from reconciler.listing import listing_to_json
-from reconciler.pipeline import live_listing, load_target, write_atomic
-from reconciler.plan import dumps
-from reconciler.walker import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY
+
+
+def snapshot(paths: Sequence[str], *, out: str, env: Mapping[str, str], cwd: Path = Path(),
+             spaces: Sequence[str] = (), endpoint: str | None = None,
+             concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """Save the listing the manifests `paths` (relative to `cwd`) need to `out`; the exit
+    code."""
+    from reconciler.files import located, write_atomic
+    from reconciler.listing import listing_to_json
+    from reconciler.plan import dumps
+    from reconciler.targets import live_listing, load_spec, make_target
+
+    state, spec = load_spec(paths, spaces=spaces, cwd=cwd)
+    target = make_target(spec, env, endpoint=endpoint)
+    listing = live_listing(target, concurrency=concurrency)
+    write_atomic(located(out, cwd), dumps(listing_to_json(listing, digest=state.digest)))
+    entries = sum(space.entry_count() for space in listing.spaces.values())
+    click.echo(f"Saved {entries} entries of {len(listing.spaces)} space(s) of library "
+               f"{spec.library} to {out} (listed {listing.listed_at}).")
+    return 0
 
 
 @click.command("snapshot", epilog=epilog(
@@ -35,10 +54,5 @@ def command(
     concurrency: int,
 ) -> None:
     """Save what the manifests' plan needs of the library (read-only)."""
-    state, target, spec = load_target(paths, env=os.environ, spaces=spaces, endpoint=endpoint)
-    assert target is not None
-    listing = live_listing(target, concurrency=concurrency)
-    write_atomic(out, dumps(listing_to_json(listing, digest=state.digest)))
-    entries = sum(space.entry_count() for space in listing.spaces.values())
-    click.echo(f"Saved {entries} entries of {len(listing.spaces)} space(s) of library "
-               f"{spec.library} to {out} (listed {listing.listed_at}).")
+    snapshot(paths, out=out, env=os.environ, spaces=spaces, endpoint=endpoint,
+             concurrency=concurrency)

@@ -12,22 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import click
 
-from reconciler.apply.journal import DEFAULT_STATE_DIR
-from reconciler.apply.progress import progress_for
-from reconciler.apply.report import ApplyReport
-from reconciler.apply.runner import RUN_ID, recorded_target, stored_report_path
-from reconciler.apply.undo import (
-    MAX_RESTORE_ITEMS,
-    UndoReport,
-    recycled_items,
-    render_undo_preview,
-    render_undo_summary,
-    undo_space,
-)
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -36,23 +26,27 @@ from reconciler.commands import (
     epilog,
     no_color_option,
 )
-from reconciler.commands.apply import confirm, refuse_existing_report
-from reconciler.errors import ReconcileError
-from reconciler.pipeline import read_json, utc_now, write_atomic
-from reconciler.plan import dumps
+from reconciler.options import DEFAULT_STATE_DIR, MAX_RESTORE_ITEMS
+from reconciler.terminal import confirm
 
 
-def read_apply_report(given: str, state_dir: Path) -> ApplyReport:
-    """The apply report in the file `given`, or the one kept for run id `given`."""
-    if not Path(given).exists() and RUN_ID.match(given):
-        kept = stored_report_path(state_dir, given)
-        if not kept.exists():
-            raise ReconcileError(f"no report of run {given} in {kept.parent}")
-        return ApplyReport.from_json(read_json(kept, "apply report"))
-    if not Path(given).exists():
-        raise ReconcileError(f"{given}: no such report file, and not a run id (like "
-                             "20270101T000000Z-3f9a)")
-    return ApplyReport.from_json(read_json(given, "apply report"))
+def undo(given: str, *, env: Mapping[str, str], cwd: Path = Path(),
+         endpoint: str | None = None, auto_approve: bool = False,
+         report_file: str | None = None, batch_size: int = MAX_RESTORE_ITEMS,
+         concurrency: int = 4, state_dir: str = DEFAULT_STATE_DIR) -> int:
+    """Undo the apply of the report (or run id) `given`, with the environment `env`; the exit
+    code."""
+    from reconciler.apply.progress import progress_for
+    from reconciler.apply.undo_runner import UndoOptions, run_undo
+
+    options = UndoOptions(state_dir=Path(state_dir), report_file=report_file,
+                          endpoint=endpoint, batch_size=batch_size, concurrency=concurrency,
+                          cwd=cwd)
+    report = run_undo(
+        given, options, env=env, confirm=partial(confirm, auto_approve=auto_approve,
+                                                 verb="undo"),
+        progress=progress_for(sys.stderr, env, label="undo", color=colour(sys.stderr, env)))
+    return 1 if report is not None and report.failed else 0
 
 
 @click.command("undo", epilog=epilog(
@@ -79,36 +73,6 @@ def read_apply_report(given: str, state_dir: Path) -> ApplyReport:
 def command(ctx: click.Context, apply_report: str, endpoint: str | None, auto_approve: bool,
             report_file: str | None, batch_size: int, concurrency: int, state_dir: str) -> None:
     """Restore the items an apply moved to the recycle bin, from its REPORT or RUN_ID."""
-    refuse_existing_report(report_file)
-    applied = read_apply_report(apply_report, Path(state_dir))
-    target = recorded_target(applied.library, applied.endpoint, endpoint, os.environ)
-    by_space = recycled_items(applied)
-    click.echo(render_undo_preview(applied, target.endpoint), nl=False)
-    total = sum(len(items) for items in by_space.values())
-    if not total:
-        click.echo("\nNothing to restore.")
-        return
-    confirm(f"Do you want to restore these items to library {applied.library} at "
-            f"{target.endpoint}?", auto_approve=auto_approve, verb="undo")
-    started_at = utc_now()
-    progress = progress_for(sys.stderr, label="undo", color=colour(sys.stderr))
-    results = []
-    progress.start(total, 0)
-    try:
-        with target.writer() as writer:
-            for space, items in sorted(by_space.items()):
-                results.extend(undo_space(writer, space, items, batch_size=batch_size,
-                                          user_id=applied.user_ids.get(space),
-                                          applied_at=applied.started_at,
-                                          concurrency=concurrency, progress=progress))
-    finally:
-        progress.stop()
-    report = UndoReport(library=applied.library, endpoint=target.endpoint,
-                        plan_digest=applied.plan_digest, started_at=started_at,
-                        finished_at=utc_now(), items=tuple(results))
-    if report_file is not None:
-        write_atomic(report_file, dumps(report.to_json()))
-    click.echo("\n" + render_undo_summary(report), nl=False)
-    if report_file is not None:
-        click.echo(f"Report written to {report_file}.")
-    ctx.exit(1 if report.failed else 0)
+    ctx.exit(undo(apply_report, env=os.environ, endpoint=endpoint, auto_approve=auto_approve,
+                  report_file=report_file, batch_size=batch_size, concurrency=concurrency,
+                  state_dir=state_dir))

@@ -8,6 +8,8 @@ JSON list on stdout instead (empty when valid), for editors and CI, with the sam
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -19,9 +21,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def validate(paths: tuple[str, ...], *, output_format: str) -> int:
-    """Check the manifests `paths` name, report, and return the exit code."""
-    checked = check_manifests(paths)
+def validate(paths: Sequence[str], *, output_format: str = "text", cwd: Path = Path()) -> int:
+    """Check the manifests `paths` (relative to `cwd`) name, report, and return the exit
+    code."""
+    checked = check_manifests(paths, base=cwd)
     if output_format == "json":
         problems = [problem.to_json() for problem in checked.problems]
         click.echo(json.dumps(problems, indent=2, sort_keys=True, ensure_ascii=False))

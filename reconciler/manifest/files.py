@@ -32,8 +32,12 @@ def _whole_file(name: str, message: str) -> Problem:
     return Problem(Location(name, 1, 1), "", message)
 
 
-def find_manifests(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem]]:
-    """The manifest files `paths` name, each once, in the order given (directories sorted)."""
+def find_manifests(
+    paths: Sequence[str | os.PathLike[str]], base: Path = Path()
+) -> tuple[list[Path], list[Problem]]:
+    """The manifest files `paths` name, each once, in the order given (directories sorted).
+
+    `paths` are relative to `base`, and so are the files found (as the user spelled them)."""
     files: list[Path] = []
     problems: list[Problem] = []
     seen: set[Path] = set()
@@ -41,42 +45,43 @@ def find_manifests(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path],
         problems.append(_whole_file(".", "no manifest paths given"))
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if (base / path).is_dir():
             found = sorted(
                 candidate
-                for candidate in _walk(path)
-                if candidate.suffix in MANIFEST_SUFFIXES and candidate.is_file()
+                for candidate in _walk(path, base)
+                if candidate.suffix in MANIFEST_SUFFIXES and (base / candidate).is_file()
             )
             if not found:
                 problems.append(
                     _whole_file(str(path), "directory holds no *.yaml or *.yml manifests")
                 )
-        elif path.exists():
+        elif (base / path).exists():
             found = [path]
         else:
             problems.append(_whole_file(str(path), "no such file or directory"))
             found = []
         for file in found:
-            key = file.resolve()
+            key = (base / file).resolve()
             if key not in seen:
                 seen.add(key)
                 files.append(file)
     return files, problems
 
 
-def _walk(directory: Path) -> list[Path]:
+def _walk(directory: Path, base: Path) -> list[Path]:
     out: list[Path] = []
-    for root, dirs, names in os.walk(directory):
+    top = base / directory
+    for root, dirs, names in os.walk(top):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
-        out.extend(Path(root) / name for name in names)
+        out.extend(directory / Path(root).relative_to(top) / name for name in names)
     return out
 
 
-def read_file(path: Path) -> tuple[ManifestFile | None, Problem | None]:
-    """The bytes of `path`, refusing oversized files before reading them."""
+def read_file(path: Path, base: Path = Path()) -> tuple[ManifestFile | None, Problem | None]:
+    """The bytes of `path` (relative to `base`), refusing oversized files before reading them."""
     name = path.as_posix()
     try:
-        with path.open("rb") as stream:
+        with (base / path).open("rb") as stream:
             size = os.fstat(stream.fileno()).st_size
             if size > MAX_MANIFEST_BYTES:
                 return None, _whole_file(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler.desired import DesiredState
 from reconciler.manifest.files import find_manifests, read_file
@@ -43,17 +44,17 @@ class ManifestCheck:
         return dict(sorted(out.items()))
 
 
-def check_manifests(paths: ManifestPaths) -> ManifestCheck:
-    """Find, read and check the manifests `paths` name."""
+def check_manifests(paths: ManifestPaths, *, base: Path = Path()) -> ManifestCheck:
+    """Find, read and check the manifests `paths` (relative to `base`) name."""
     with gc_paused():
-        return _check(paths)
+        return _check(paths, base)
 
 
-def _check(paths: ManifestPaths) -> ManifestCheck:
-    files, problems = find_manifests(paths)
+def _check(paths: ManifestPaths, base: Path) -> ManifestCheck:
+    files, problems = find_manifests(paths, base)
     documents: list[YamlDocument] = []
     for path in files:
-        manifest, problem = read_file(path)
+        manifest, problem = read_file(path, base)
         if manifest is None:
             if problem is not None:
                 problems.append(problem)
@@ -76,9 +77,10 @@ def check_paths(paths: ManifestPaths) -> list[Problem]:
     return list(check_manifests(paths).problems)
 
 
-def load_desired_state(paths: ManifestPaths) -> DesiredState:
-    """The desired state the manifests describe; `InvalidManifests` lists every problem."""
-    checked = check_manifests(paths)
+def load_desired_state(paths: ManifestPaths, *, base: Path = Path()) -> DesiredState:
+    """The desired state the manifests describe (`paths` relative to `base`);
+    `InvalidManifests` lists every problem."""
+    checked = check_manifests(paths, base=base)
     if checked.problems:
         raise InvalidManifests(checked.problems)
     with gc_paused():

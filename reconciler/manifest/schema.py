@@ -11,6 +11,11 @@ plainly satisfies every string keyword of the item schema (`minLength`, `maxLeng
 `pattern`) is accepted without descending; anything else descends as usual and gets
 jsonschema's own verdict. The fast path only applies to item schemas made of keywords whose
 meaning for a string it fully knows.
+
+The same predicates, over the whole schema (`document_accept`), accept most valid manifests
+outright: jsonschema is then not even loaded, which is most of what `validate` costs to start.
+A document they do not accept (invalid, or merely unusual) gets jsonschema's verdict and its
+errors, as always.
 """
 
 from __future__ import annotations
@@ -22,14 +27,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
+from typing import TYPE_CHECKING, Any
 
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 SCHEMA_RESOURCE = "schemas/manifest.schema.json"
 
@@ -41,6 +46,9 @@ _FAST_KEYWORDS = frozenset(
     {"type", "minLength", "maxLength", "pattern", "enum", "const", "required", "properties",
      "additionalProperties", "minimum"}
 )
+# What the whole-document predicate understands besides: lists, upper bounds, and the root's
+# identification (its references are inlined).
+_DOCUMENT_KEYWORDS = _FAST_KEYWORDS | {"items", "minItems", "maximum", "$schema", "$id"}
 
 Accept = Callable[[Any], bool]
 
@@ -72,7 +80,13 @@ def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
     return out
 
 
-def _type_accept(name: str) -> Accept | None:
+def _type_accept(name: str, *, document: bool = False) -> Accept | None:
+    if document and name == "array":
+        return lambda value: type(value) is list
+    if document and name == "number":
+        # As the manifest validator counts numbers: `.nan` is none.
+        return lambda value: type(value) is int or (type(value) is float
+                                                     and not math.isnan(value))
     if name == "string":
         return lambda value: type(value) is str
     if name == "object":
@@ -92,14 +106,33 @@ def fast_accept(schema: Any) -> Accept | None:
     It may say False for a valid instance (jsonschema then decides), never True for an
     invalid one. Schemas using any keyword beyond a small, fully understood set get None.
     """
+    return _compile(schema, document=False)
+
+
+def document_accept(schema: Any) -> Accept:
+    """A predicate that is true only for documents `schema` (inlined) accepts.
+
+    As `fast_accept`, and it also understands lists, upper bounds and numbers; a part of the
+    schema it does not understand accepts nothing, so that jsonschema decides."""
+    accept = _compile(schema, document=True)
+    return accept if accept is not None else _nothing
+
+
+def _nothing(value: Any) -> bool:
+    return False
+
+
+def _compile(schema: Any, *, document: bool) -> Accept | None:
+    """`fast_accept`; with `document`, for a whole document (see `document_accept`)."""
     if schema is True:
         return lambda value: True
-    if not isinstance(schema, dict) or not set(schema) - _ANNOTATIONS <= _FAST_KEYWORDS:
+    known = _DOCUMENT_KEYWORDS if document else _FAST_KEYWORDS
+    if not isinstance(schema, dict) or not set(schema) - _ANNOTATIONS <= known:
         return None
     checks: list[Accept] = []
     if "type" in schema:
         names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
-        type_checks = [_type_accept(name) for name in names]
+        type_checks = [_type_accept(name, document=document) for name in names]
         if any(check is None for check in type_checks):
             return None
         checks.append(lambda value: any(check(value) for check in type_checks if check))
@@ -118,20 +151,32 @@ def fast_accept(schema: Any) -> Accept | None:
     if "minimum" in schema:
         minimum = schema["minimum"]
         checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
-    if "minimum" in schema:
-        minimum = schema["minimum"]
-        checks.append(lambda value: type(value) not in (int, float) or value >= minimum)
+    if "maximum" in schema:
+        maximum = schema["maximum"]
+        checks.append(lambda value: type(value) not in (int, float) or value <= maximum)
+    if "minItems" in schema:
+        least = schema["minItems"]
+        checks.append(lambda value: type(value) is not list or len(value) >= least)
+    if "items" in schema:
+        item = _compile(schema["items"], document=document)
+        if item is None:
+            return None
+        checks.append(lambda value: type(value) is not list or all(map(item, value)))
     for keyword in ("enum", "const"):
         if keyword in schema:
             allowed = schema[keyword] if keyword == "enum" else [schema[keyword]]
             # Only strings are compared here: JSON equality of numbers and booleans differs
             # from Python's, and jsonschema knows how.
-            checks.append(_one_of_strings(frozenset(item for item in allowed if type(item) is str)))
+            checks.append(_one_of(allowed, document=document))
     if {"required", "properties", "additionalProperties"} & set(schema):
         required = tuple(schema.get("required", ()))
         properties = {
-            name: fast_accept(subschema) for name, subschema in schema.get("properties", {}).items()
+            name: _compile(subschema, document=document)
+            for name, subschema in schema.get("properties", {}).items()
         }
+        if document:
+            # A property it does not understand: a document that has it goes to jsonschema.
+            properties = {name: check or _nothing for name, check in properties.items()}
         extra = schema.get("additionalProperties", True)
         if extra not in (True, False) or any(check is None for check in properties.values()):
             return None
@@ -158,6 +203,18 @@ def _one_of_strings(strings: frozenset[str]) -> Accept:
     return lambda value: type(value) is str and value in strings
 
 
+def _one_of(allowed: list[Any], *, document: bool) -> Accept:
+    """Strings (and, for a whole document, integers and null) among `allowed`: those JSON and
+    Python compare alike."""
+    strings = _one_of_strings(frozenset(item for item in allowed if type(item) is str))
+    if not document:
+        return strings
+    integers = frozenset(item for item in allowed if type(item) is int)
+    null = any(item is None for item in allowed)
+    return lambda value: (strings(value) or (type(value) is int and value in integers)
+                          or (null and value is None))
+
+
 # Compiled predicates by the identity of the (long-lived, inlined) item schema.
 _accepts: dict[int, tuple[Any, Accept | None]] = {}
 
@@ -169,41 +226,48 @@ def _accept_for(schema: Any) -> Accept | None:
     return cached[1]
 
 
-_draft_items = Draft202012Validator.VALIDATORS["items"]
+@cache
+def _inlined() -> dict[str, Any]:
+    schema = load_schema()
+    inlined: dict[str, Any] = inline_refs(schema, schema.get("$defs", {}))
+    return inlined
 
 
-def _items(
-    validator: Any, items: Any, instance: Any, schema: Mapping[str, Any]
-) -> Iterator[ValidationError]:
-    accept = None if "prefixItems" in schema else _accept_for(items)
-    if accept is None or not isinstance(instance, list):
-        yield from _draft_items(validator, items, instance, schema)
-        return
-    for index, item in enumerate(instance):
-        if not accept(item):
-            yield from validator.descend(item, items, path=index)
-
-
-def _is_number(checker: Any, instance: Any) -> bool:
-    # YAML's `.nan` is no JSON number, and it would pass every `minimum` and `maximum`.
-    return bool(
-        Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
-        and not (isinstance(instance, float) and math.isnan(instance))
-    )
-
-
-_ManifestValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    {"items": _items},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _is_number),
-)
+@cache
+def _document_accept() -> Accept:
+    return document_accept(_inlined())
 
 
 @cache
 def _validator() -> Validator:
-    schema = load_schema()
-    inlined = inline_refs(schema, schema.get("$defs", {}))
-    validator: Validator = _ManifestValidator(inlined)
+    """The manifest validator: Draft 2020-12 with the `items` fast path, and no NaN number."""
+    from jsonschema import Draft202012Validator, validators
+
+    draft_items = Draft202012Validator.VALIDATORS["items"]
+
+    def items(validator: Any, items: Any, instance: Any,
+              schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+        accept = None if "prefixItems" in schema else _accept_for(items)
+        if accept is None or not isinstance(instance, list):
+            yield from draft_items(validator, items, instance, schema)
+            return
+        for index, item in enumerate(instance):
+            if not accept(item):
+                yield from validator.descend(item, items, path=index)
+
+    def is_number(checker: Any, instance: Any) -> bool:
+        # YAML's `.nan` is no JSON number, and it would pass every `minimum` and `maximum`.
+        return bool(
+            Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
+            and not (isinstance(instance, float) and math.isnan(instance))
+        )
+
+    kind: Any = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator,
+        {"items": items},
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", is_number),
+    )
+    validator: Validator = kind(_inlined())
     return validator
 
 
@@ -217,6 +281,8 @@ def check_schema(document: YamlDocument) -> list[Problem]:
                 "the file is empty; a manifest needs `version`, `library` and `spaces`",
             )
         ]
+    if _document_accept()(document.data):
+        return []
     problems: list[Problem] = []
     for error in _validator().iter_errors(document.data):
         problems.extend(_explain(document, error))

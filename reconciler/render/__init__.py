@@ -6,18 +6,11 @@ none of them decides anything about the plan.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from reconciler.options import Format
 from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
-
-
-class Format(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    MARKDOWN = "markdown"
 
 
 def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = None,

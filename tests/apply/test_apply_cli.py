@@ -138,7 +138,7 @@ def test_without_a_terminal_apply_refuses_unless_auto_approved(simple: Library) 
 
 def test_on_a_terminal_only_yes_applies(simple: Library,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("reconciler.commands.apply.interactive", lambda: True)
+    monkeypatch.setattr("reconciler.terminal.interactive", lambda: True)
     code, out, err = simple.run("apply", simple.manifest, "--state-dir", simple.state_dir,
                                 stdin="y\n")
     assert code == 1 and "cancelled" in err

@@ -147,7 +147,7 @@ def test_undo_previews_and_asks_like_apply(emu: Emulator, tmp_path: Path,
         assert code == 1 and "not running in a terminal" in err and "--auto-approve" in err
         assert "restore 5 item(s) from the recycle bin" in out
         assert "  + docs/old.md" in out and "  + tmp" in out
-        monkeypatch.setattr("reconciler.commands.apply.interactive", lambda: True)
+        monkeypatch.setattr("reconciler.terminal.interactive", lambda: True)
         result = CliRunner().invoke(main, ["undo", str(report)], input="no\n", env={
             "SMH_ACCESS_TOKEN": TOKEN, "SMH_ENDPOINT": url, "SMH_LIBRARY_SECRET": None})
         assert result.exit_code == 1 and "undo cancelled" in result.stderr

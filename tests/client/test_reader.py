@@ -52,6 +52,38 @@ def test_fingerprints_come_from_etag_mtime_size_crc64(reader: SmhReadClient) -> 
     assert directory.fingerprint.etag and directory.fingerprint.size is None
 
 
+def test_every_fingerprint_field_is_kept_as_the_server_spelled_it(
+    emu: Emulator, connect: Connect
+) -> None:
+    odd = {
+        "b.txt": {"eTag": '"ABC-1"', "size": "0012", "crc64": "18446744073709551616",
+                  "modificationTime": "2020-09-22T07:43:01Z"},
+        "c": {"eTag": "1646106396946", "modificationTime": None},
+        "d": {"eTag": 7, "size": 12},
+    }
+
+    def change(request: httpx.Request, doc: dict[str, Any]) -> None:
+        for item in doc.get("contents", []):
+            item.update(odd.get(item["name"], {}))
+
+    def fields(fingerprint: Any) -> tuple[str | None, ...]:
+        return (fingerprint.etag, fingerprint.modification_time, fingerprint.size,
+                fingerprint.crc64)
+
+    plain = connect(transport=emu.transport())
+    for path in ("", "a", "a/d"):
+        rows = {item["name"]: item for item in _raw_listing(emu, path)}
+        for entry in plain.read_directory("-", path):
+            row = rows[entry.name]
+            assert fields(entry.fingerprint) == (
+                row.get("eTag"), row.get("modificationTime"), row.get("size"), row.get("crc64"))
+    spelled = connect(transport=Rewriting(emu.transport(), _rewrite_json(change)))
+    listed = {e.name: fields(e.fingerprint) for e in spelled.list_directory("-", "a")}
+    assert listed["b.txt"] == ('"ABC-1"', "2020-09-22T07:43:01Z", "0012", "18446744073709551616")
+    assert listed["c"][:2] == ("1646106396946", None)
+    assert listed["d"][0] == "7" and listed["d"][2] == "12"
+
+
 def test_2500_entries_at_1000_a_page_take_3_requests_each_entry_once(
     big_directory: Emulator, connect: Connect
 ) -> None:

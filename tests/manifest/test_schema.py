@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from reconciler.manifest.schema import fast_accept, inline_refs, load_schema
+from reconciler.manifest import schema as schema_module
+from reconciler.manifest.schema import document_accept, fast_accept, inline_refs, load_schema
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,3 +112,105 @@ def test_fast_path_declines_schemas_it_does_not_understand() -> None:
     assert fast_accept({"oneOf": [{"type": "string"}]}) is None
     assert fast_accept({"type": "number"}) is None
     assert fast_accept({"type": "object", "additionalProperties": {"type": "string"}}) is None
+
+
+@functools.cache
+def _manifests() -> list[Any]:
+    documents = []
+    for path in sorted((REPO / "manifests").glob("*.yaml")):
+        documents.append(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return documents
+
+
+def _manifest_validator() -> Any:
+    return schema_module._validator()
+
+
+@functools.cache
+def _document_accept() -> Any:
+    return document_accept(inline_refs(load_schema(), load_schema()["$defs"]))
+
+
+def test_the_whole_document_path_accepts_the_example_manifests_without_jsonschema() -> None:
+    accept = _document_accept()
+    documents = _manifests()
+    assert len(documents) >= 3
+    for document in documents:
+        assert _manifest_validator().is_valid(document)
+        assert accept(document)
+
+
+def _replace_at(document: Any, steps: list[int], value: Any) -> Any:
+    """`document` with the leaf the `steps` lead to (each an index into a node's children,
+    the first child once they run out) replaced by `value`."""
+    if not isinstance(document, dict | list) or not document:
+        return value
+    steps = steps or [0]
+    if isinstance(document, dict):
+        keys = sorted(document, key=str)
+        key = keys[steps[0] % len(keys)]
+        return {**document, key: _replace_at(document[key], steps[1:], value)}
+    index = steps[0] % len(document)
+    return [*document[:index], _replace_at(document[index], steps[1:], value),
+            *document[index + 1:]]
+
+
+_LEAF = (st.none() | st.booleans() | st.integers(-3, 200) | st.integers(10**20, 10**30)
+         | st.floats(allow_nan=True, allow_infinity=True)
+         | st.sampled_from(["", "tmp/", "recycle", "permanent", "x", "-", "1", "50 GB", "7d",
+                            "sha", "2027-01-01"]))
+
+
+_PLAUSIBLE = st.sampled_from(["tmp/", "a/b.txt", "**/*.part", "recycle", "permanent", "7d",
+                              "50 GB", 0, 1, 60, 100, 101, -1, 2.5, True, False, None])
+
+
+@settings(max_examples=400, deadline=None)
+@given(which=st.integers(0, 2), steps=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+       value=_PLAUSIBLE | _PLAUSIBLE | _PLAUSIBLE | st.recursive(
+           _LEAF, lambda children: st.lists(children, max_size=2) | st.dictionaries(
+               st.sampled_from(["pattern", "root", "mode", "id", "other", "empty", "exist",
+                                "older_than", "max_deletes"]), children, max_size=2),
+           max_leaves=4),
+       extra=st.sampled_from([None, None, None, "other", "mode", "history", "safety"]))
+def test_the_whole_document_path_never_accepts_what_the_validator_rejects(
+    which: int, steps: list[int], value: Any, extra: str | None
+) -> None:
+    document = _replace_at(_manifests()[which], steps, value)
+    if extra is not None and isinstance(document, dict):
+        document = {**document, extra: value}
+    if _document_accept()(document):
+        assert _manifest_validator().is_valid(document), document
+
+
+def test_the_whole_document_path_declines_what_it_does_not_understand() -> None:
+    accept = document_accept({"type": "object", "properties": {"a": {"oneOf": [True]}}})
+    assert accept({}) and not accept({"a": 1})
+    assert not document_accept({"anyOf": [True]})({})
+
+
+def test_the_whole_document_path_takes_valid_edits_and_leaves_invalid_ones_to_jsonschema() -> None:
+    demo = _manifests()[0]
+    safety = demo["safety"]
+    space = demo["spaces"][0]
+    valid = [
+        {**demo, "safety": {**safety, "max_delete_percent": 100}},
+        {**demo, "safety": {**safety, "max_delete_percent": 12.5}},
+        {**demo, "spaces": [{**space, "purge": [*space["purge"], "x/"]}]},
+    ]
+    invalid = [
+        {**demo, "version": 2},
+        {**demo, "version": True},
+        {**demo, "spaces": []},
+        {**demo, "other": 1},
+        {**demo, "safety": {**safety, "max_delete_percent": 101}},
+        {**demo, "safety": {**safety, "max_delete_percent": float("nan")}},
+        {**demo, "safety": {**safety, "max_delete_percent": True}},
+        {**demo, "spaces": [{**space, "mode": "perm"}]},
+        {**demo, "spaces": [{**space, "purge": [{"pattern": "x", "mode": "perm"}]}]},
+    ]
+    for document in valid:
+        assert _manifest_validator().is_valid(document) and _document_accept()(document)
+    for document in invalid:
+        assert not _manifest_validator().is_valid(document), document
+        assert not _document_accept()(document), document
