@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.desired import LibrarySpec, Safety
 from reconciler.listing import EntryType, RemoteEntry, Stats
 from reconciler.matching import literal_pattern
-from reconciler.planner import SpaceRules
+from reconciler.rules import SpaceRules
 from reconciler.units import format_size
 
 _EXAMPLES = """\

@@ -1,11 +1,12 @@
 """`explain`: why each remote path is deleted, kept or left alone.
 
 Built on the planner itself: the verdict comes from the plan `make_plan` made of the listing
-(the delete items, the missing paths) and from the rules' own contexts (`SpaceRules`), and the
-entries shown are every manifest entry whose pattern matches the path or one of its ancestors,
-in the order the rules weigh them: `exist`/`protect` first (they always win), then the `purge`
-entries (those matching the path itself in file order, then each ancestor's, nearest first),
-then the prune roots holding it (innermost first). Pure: no I/O.
+(the delete items, the missing paths) and from the rule engine's own ruling of the path
+(`SpaceRules.ruling`), and the entries shown are every manifest entry whose pattern matches the
+path or one of its ancestors, in the order the rules weigh them (`SpaceRules.weighing`):
+`exist`/`protect` first (they always win), then the `purge` entries (those matching the path
+itself in file order, then each ancestor's, nearest first), then the prune roots holding it
+(innermost first). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 
 from reconciler.desired import LibrarySpec, Mode, Rule, RuleKind, SpaceSpec
 from reconciler.listing import EntryType, LibraryListing, RemoteEntry, SpaceListing
-from reconciler.matching import Pattern, is_inside, normalize, parent_of
+from reconciler.matching import is_inside, normalize, parent_of
 from reconciler.plan import Delete, Plan
-from reconciler.planner import SpaceRules
-from reconciler.predicates import guarded, holds, parse_time
+from reconciler.predicates import parse_time
+from reconciler.rules import SpaceRules, Standing, guarded, holds, keeps
 
 
 class Verdict(StrEnum):
@@ -129,7 +130,7 @@ def _explain(
                 "exists was not looked up")
     is_dir = entry.is_dir if entry is not None else False
     now = parse_time(listed_at)
-    matches = tuple(_matches(space, path, is_dir, entry, now))
+    matches = tuple(_matches(rules, path, is_dir, entry, now))
     kind = entry.type if entry is not None else None
 
     def verdict(what: Verdict, **extra: Any) -> Explanation:
@@ -146,16 +147,14 @@ def _explain(
         return verdict(Verdict.MISSING, note="a literal exist path that is absent")
     if entry is None and known:
         return verdict(Verdict.ABSENT)
-    context = rules.context_of(path, is_dir=is_dir) if path else rules.root_context()
-    if context.kept:
-        return verdict(Verdict.KEPT)
-    if entry is not None and not is_dir and context.guards and guarded(
-            context.guards, entry, now) is not None:
+    ruling = rules.ruling(path, is_dir=is_dir)
+    if ruling.standing is Standing.KEPT or (entry is not None
+                                            and keeps(ruling.context, entry, now)):
         return verdict(Verdict.KEPT)
     if is_dir and _holds_kept(rules, listing, path, now):
         return verdict(Verdict.KEPT, note="it holds kept paths, and a directory holding a kept "
                                           "path is kept")
-    if is_dir and rules.anchors_prune(path):
+    if ruling.anchors_prune:
         return verdict(Verdict.UNTOUCHED,
                        note="a prune root, or a directory holding one, is never deleted")
     return verdict(Verdict.UNTOUCHED)
@@ -182,26 +181,13 @@ def _holds_kept(rules: SpaceRules, listing: SpaceListing, directory: str,
         for entry in entries:
             if entry.type is EntryType.UNKNOWN:
                 return True
-            context = rules.context_of(entry.path, is_dir=entry.is_dir)
-            if context.kept or (not entry.is_dir and context.guards
-                                and guarded(context.guards, entry, now) is not None):
+            if keeps(rules.context_of(entry.path, is_dir=entry.is_dir), entry, now):
                 return True
     return False
 
 
-def _ancestry(path: str) -> list[str]:
-    """`path` and each of its ancestors, nearest first (the root, `""`, is left out)."""
-    segments = path.split("/") if path else []
-    return ["/".join(segments[:depth]) for depth in range(len(segments), 0, -1)]
-
-
-def _matches(space: SpaceSpec, path: str, is_dir: bool, entry: RemoteEntry | None,
+def _matches(rules: SpaceRules, path: str, is_dir: bool, entry: RemoteEntry | None,
              now: float | None) -> Iterable[Match]:
-    levels = _ancestry(path)
-
-    def matched(rule: Rule, at: str) -> bool:
-        return Pattern.compile(rule.pattern).matches(at, is_dir=is_dir or at != path)
-
     def judged(rule: Rule) -> str | None:
         if not rule.conditional:
             return None
@@ -218,22 +204,11 @@ def _matches(space: SpaceSpec, path: str, is_dir: bool, entry: RemoteEntry | Non
             parts.append(f"it keeps the newest {rule.keep_newest} files of each directory")
         return "; ".join(parts)
 
-    for rule in (*space.exist, *space.protect):
-        for at in levels:
-            if matched(rule, at):
-                yield Match(rule, at, judged(rule))
-                break
-    purges = sorted(space.purge, key=lambda rule: rule.order)
-    for at in levels:
-        for rule in purges:
-            if matched(rule, at):
-                yield Match(rule, at, judged(rule))
-    roots = sorted(space.prune, key=lambda rule: -len(rule.pattern))
-    for rule in roots:
-        root = normalize(rule.pattern).strip("/")
-        if path == root or is_inside(path, root):
-            yield Match(rule, root, judged(rule) if path != root else (
-                "a prune root is never deleted itself"))
+    for rule, at in rules.weighing(path, is_dir=is_dir):
+        if rule.kind is RuleKind.PRUNE and at == path:
+            yield Match(rule, at, "a prune root is never deleted itself")
+        else:
+            yield Match(rule, at, judged(rule))
 
 
 def to_json(library: str, listed_at: str | None,

@@ -102,7 +102,12 @@ def _segment_test(segment: str) -> SegmentTest:
     if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
         return segment.__eq__
     matcher = fnmatch.compile(segment, flags=_SEGMENT_FLAGS)
-    return lambda name: bool(matcher.match(name))
+    # The literal text before its first magic character and after its last: a name lacking
+    # either is refused without running the matcher.
+    magic = [i for i, char in enumerate(segment) if char in _MAGIC]
+    head, tail = (segment[:magic[0]], segment[magic[-1] + 1:]) if magic else ("", "")
+    return lambda name: (name.startswith(head) and name.endswith(tail)
+                         and bool(matcher.match(name)))
 
 
 def _collapsed(segments: tuple[str, ...]) -> tuple[str, ...]:
@@ -123,12 +128,15 @@ class _Node:
     patterns that end in that `**`, which must have consumed at least one segment.
     """
 
-    __slots__ = ("ends", "globstar", "is_globstar", "literal", "trailing", "wild")
+    __slots__ = ("ends", "globstar", "is_globstar", "literal", "passing", "trailing", "wild")
 
     def __init__(self, *, is_globstar: bool = False) -> None:
         self.is_globstar = is_globstar
         self.literal: dict[str, _Node] = {}
         self.wild: list[tuple[SegmentTest, _Node]] = []
+        # The wild children a path can pass through (they lead further): a name that is not
+        # the path's last is tested against these only.
+        self.passing: list[tuple[SegmentTest, _Node]] = []
         self.globstar: _Node | None = None
         self.ends: list[int] = []
         self.trailing: list[int] = []
@@ -148,6 +156,9 @@ class PatternSet:
     def __init__(self, patterns: Iterable[Pattern]) -> None:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
         self._suffixes = _name_suffixes(self.patterns)
+        # What a file's path must end with for one of the patterns to match it (None: any
+        # file may be matched).
+        self.file_suffixes = _name_suffixes([p for p in self.patterns if not p.dir_only])
         self._root = _Node()
         wild_nodes: dict[tuple[int, str], _Node] = {}
         for index, pattern in enumerate(self.patterns):
@@ -174,6 +185,14 @@ class PatternSet:
                     node = child
                 if position == len(segments) - 1:
                     node.ends.append(index)
+        pending = [self._root]
+        while pending:
+            node = pending.pop()
+            node.passing = [(test, child) for test, child in node.wild if child.has_children]
+            pending.extend(node.literal.values())
+            pending.extend(child for _, child in node.wild)
+            if node.globstar is not None:
+                pending.append(node.globstar)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -187,8 +206,17 @@ class PatternSet:
             return []
         if self._suffixes is not None and not path.endswith(self._suffixes):
             return []  # no pattern's last segment can match the path's last name
+        return self._found(self._walk(path.split("/")), is_dir=is_dir)
+
+    def inside(self, directory: str) -> Within:
+        """Where `directory` leaves the trie: its children are matched from there, one name
+        each, instead of each walking the whole path again."""
+        names = normalize(directory).split("/") if directory else []
+        return Within(self, tuple(self._walk(names, final=False)) if self.patterns else ())
+
+    def _found(self, states: Iterable[_State], *, is_dir: bool) -> list[int]:
         found: set[int] = set()
-        for state, consumed in self._walk(path.split("/")):
+        for state, consumed in states:
             found.update(state.ends)
             if consumed:
                 found.update(state.trailing)
@@ -211,22 +239,51 @@ class PatternSet:
         return any(state.is_globstar or state.has_children
                    for state, _ in self._walk(directory.split("/")))
 
-    def _walk(self, names: Sequence[str]) -> Iterable[_State]:
-        """The states after running `names` through the trie (none: nothing can match)."""
+    def _walk(self, names: Sequence[str], *, final: bool = True) -> Iterable[_State]:
+        """The states after running `names` through the trie (none: nothing can match);
+        `final` when the last name ends the path."""
         states = _closure([(self._root, False)])
-        for name in names:
-            step: list[_State] = []
-            for node, _ in states:
-                if node.is_globstar:
-                    step.append((node, True))
-                child = node.literal.get(name)
-                if child is not None:
-                    step.append((child, False))
-                step.extend((child, False) for test, child in node.wild if test(name))
+        last = len(names) - 1
+        for position, name in enumerate(names):
+            step = _step(states, name, final=final and position == last)
             if not step:
                 return ()
             states = _closure(step)
         return states
+
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """A directory's place in a pattern set's trie (`PatternSet.inside`)."""
+
+    patterns: PatternSet
+    states: tuple[_State, ...]
+
+    def matching(self, name: str, *, is_dir: bool) -> list[int]:
+        """The indices of every pattern matching the directory's child `name`, in order."""
+        if not self.states:
+            return []
+        name = normalize(name)
+        suffixes = self.patterns._suffixes
+        if suffixes is not None and not name.endswith(suffixes):
+            return []
+        step = _step(self.states, name, final=True)
+        return self.patterns._found(_closure(step), is_dir=is_dir) if step else []
+
+
+def _step(states: Iterable[_State], name: str, *, final: bool) -> list[_State]:
+    """The states one name takes `states` to, before their closure."""
+    step: list[_State] = []
+    for node, _ in states:
+        if node.is_globstar:
+            step.append((node, True))
+        child = node.literal.get(name)
+        if child is not None:
+            step.append((child, False))
+        # A wild child with nothing below it only matters for the path's last name.
+        wild = node.wild if final else node.passing
+        step.extend((child, False) for test, child in wild if test(name))
+    return step
 
 
 _MAGIC = frozenset("*?[]\\")
@@ -235,8 +292,9 @@ _MAGIC = frozenset("*?[]\\")
 def _name_suffixes(patterns: Sequence[Pattern]) -> tuple[str, ...] | None:
     """What a path must end with for one of `patterns` to match it: each pattern's last
     segment from its last magic character on, or None when some pattern has no such text
-    (it ends in `**`, or its last segment ends in a wildcard). Every path the trie would
-    match ends so, so paths that do not are refused without walking it."""
+    (it ends in `**`, or its last segment ends in a wildcard); `()` when no pattern can match
+    anything. Every path the trie would match ends so, so paths that do not are refused
+    without walking it."""
     suffixes: set[str] = set()
     for pattern in patterns:
         if not pattern.segments:
@@ -249,7 +307,7 @@ def _name_suffixes(patterns: Sequence[Pattern]) -> tuple[str, ...] | None:
         if not tail:
             return None
         suffixes.add(tail)
-    return tuple(sorted(suffixes)) or None
+    return tuple(sorted(suffixes))
 
 
 def _closure(states: Iterable[_State]) -> list[_State]:

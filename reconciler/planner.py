@@ -1,14 +1,10 @@
 """The planner: desired state + remote listing -> plan. Pure: no I/O, no clock, no environment.
 
-The manifest rules (README, "The rules") live here, in two parts that share one view of a path:
-
-- `SpaceRules.context` says how the rules see a path given its parent: kept or not, and
-  which purge entry or prune root targets it (and so its mode). The walker uses the same
-  contexts with `SpaceRules.must_list` to decide which directories it has to list at all.
-- `plan_space` walks the listed tree bottom-up: a targeted directory with nothing kept
-  inside becomes ONE delete item; inside it, only items whose mode differs stay as their
-  own items (apply deletes them first). Kept paths and every directory holding one are
-  never deleted; neither is a prune root nor a directory holding one.
+It decides with the rule engine (`reconciler.rules`: how the manifest's entries see each
+path) and walks the listed tree bottom-up: a targeted directory with nothing kept inside
+becomes ONE delete item; inside it, only items whose mode differs stay as their own items
+(apply deletes them first). Kept paths and every directory holding one are never deleted;
+neither is a prune root nor a directory holding one.
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from reconciler.collector import gc_paused
 from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
 from reconciler.listing import (
     EntryType,
@@ -26,7 +23,7 @@ from reconciler.listing import (
     Stats,
     entry_paths,
 )
-from reconciler.matching import Pattern, PatternSet, normalize, parent_of
+from reconciler.matching import normalize, parent_of
 from reconciler.plan import (
     Change,
     ClearHistory,
@@ -40,189 +37,10 @@ from reconciler.plan import (
     SafetyViolation,
     SpaceReport,
 )
-from reconciler.predicates import guarded, parse_time, purge_chain, spared_newest, targeting
+from reconciler.predicates import parse_time
+from reconciler.rules import Context, SpaceRules, keeps, spared_newest, targeting
 from reconciler.subtree import with_contents
 from reconciler.units import format_duration, format_size
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """How the rules see one path.
-
-    `purge` is the purge entry that decides the path's mode: the first entry (file order)
-    matching the path itself, else its nearest purge-matched ancestor's. `prune` is the
-    innermost prune root strictly containing the path; `prune_root` is set when the path
-    is itself a prune root, and is what its children inherit.
-
-    Entries with predicates or `keep_newest` judge files one by one (`reconciler.predicates`):
-    `purges` is the chain of purge entries that may target a file here, in the order the
-    rules weigh them (empty when no such entry is involved), and `guards` the protect entries
-    with predicates that matched the path or an ancestor. Neither ever targets or keeps a
-    directory as a whole, and nor does a prune root with predicates.
-    """
-
-    kept: bool = False
-    purge: Rule | None = None
-    prune: Rule | None = None
-    prune_root: Rule | None = None
-    purges: tuple[Rule, ...] = ()
-    guards: tuple[Rule, ...] = ()
-
-    @property
-    def targeted(self) -> bool:
-        """Whether an entry without predicates targets the path (so a directory whole)."""
-        return self.purge is not None or (self.prune is not None and not self.prune.conditional)
-
-    @property
-    def rule(self) -> Rule | None:
-        """The rule that targets the path (and gives its mode and reason)."""
-        return self.purge or (self.prune if self.targeted else None)
-
-    @property
-    def judged(self) -> bool:
-        """Whether an entry with predicates may delete files at or inside the path."""
-        return bool(self.purges) or (self.prune is not None and self.prune.conditional)
-
-    @property
-    def candidates(self) -> tuple[Rule, ...]:
-        """The entries that may target a file here, first to last: the purge chain, then the
-        prune root unless an entry without predicates targets the path first."""
-        purges = self.purges or ((self.purge,) if self.purge is not None else ())
-        reaches_prune = self.prune is not None and self.purge is None
-        return (*purges, *((self.prune,) if reaches_prune and self.prune else ()))
-
-    @property
-    def mode(self) -> Mode:
-        rule = self.rule
-        return rule.mode if rule is not None and rule.mode is not None else Mode.RECYCLE
-
-
-def _root_key(root: str) -> str:
-    return normalize(root).strip("/")
-
-
-class SpaceRules:
-    """One space's manifest entries, compiled.
-
-    Each kind of pattern is one `PatternSet`, so a path is matched against all of them at
-    once (10,000 purge entries cost about what one does), and the prune roots are kept with
-    every directory above them, so whether a directory anchors one is a set lookup.
-    """
-
-    def __init__(self, space: SpaceSpec) -> None:
-        self.space = space
-        self._keep = [(Pattern.compile(r.pattern), r) for r in (*space.exist, *space.protect)
-                      if not r.conditional]
-        self._purge = [(Pattern.compile(r.pattern), r) for r in sorted(space.purge,
-                                                                       key=lambda r: r.order)
-                       if not r.conditional]
-        self._guards = [(Pattern.compile(r.pattern), r) for r in space.protect if r.conditional]
-        self._judges = [(Pattern.compile(r.pattern), r) for r in space.purge if r.conditional]
-        self._prune = {_root_key(r.pattern): r for r in space.prune}
-        self._literal_exist = [
-            (pattern, rule)
-            for pattern, rule in self._keep[: len(space.exist)]
-            if pattern.is_literal and pattern.body
-        ]
-        self._keep_set = PatternSet(pattern for pattern, _ in self._keep)
-        self._purge_set = PatternSet(pattern for pattern, _ in self._purge)
-        # Entries with predicates take part where a directory's files must be looked at.
-        self._judge_set = PatternSet(pattern for pattern, _ in self._judges)
-        self._guard_set = PatternSet(pattern for pattern, _ in self._guards)
-        deleting = (*self._purge, *self._judges)
-        modes = {rule.mode for _, rule in deleting}
-        self._purge_by_mode = {
-            mode: PatternSet(pattern for pattern, rule in deleting if rule.mode == mode)
-            for mode in modes
-        }
-        self._exist_set = PatternSet(pattern for pattern, _ in self._literal_exist)
-        self._prune_anchors: set[str] = set()
-        for root in self._prune:
-            segments = root.split("/") if root else []
-            self._prune_anchors.update("/".join(segments[:depth])
-                                       for depth in range(len(segments) + 1))
-
-    def root_context(self) -> Context:
-        return Context(prune_root=self._prune.get(""))
-
-    def context(self, parent: Context, path: str, *, is_dir: bool) -> Context:
-        """The context of `path`, a child of a directory whose context is `parent`."""
-        kept = parent.kept or self._keep_set.any(path, is_dir=is_dir)
-        first = self._purge_set.first(path, is_dir=is_dir)
-        own = self._purge[first][1] if first is not None else None
-        purges, guards = parent.purges, parent.guards
-        if self._judges or self._guards:
-            judges = [self._judges[i][1] for i in self._judge_set.matching(path, is_dir=is_dir)]
-            purges = purge_chain(judges, own, parent.purges, parent.purge)
-            guards = (*(self._guards[i][1]
-                        for i in self._guard_set.matching(path, is_dir=is_dir)), *guards)
-        return Context(
-            kept=kept,
-            purge=own or parent.purge,
-            prune=parent.prune_root or parent.prune,
-            prune_root=self._prune.get(normalize(path)) if is_dir else None,
-            purges=purges,
-            guards=guards,
-        )
-
-    def context_of(self, path: str, *, is_dir: bool) -> Context:
-        """The context of any path, from the root down through its ancestors (directories)."""
-        context = self.root_context()
-        segments = path.split("/")
-        for depth in range(1, len(segments) + 1):
-            last = depth == len(segments)
-            context = self.context(context, "/".join(segments[:depth]),
-                                   is_dir=is_dir or not last)
-        return context
-
-    def anchors_prune(self, directory: str) -> bool:
-        """Whether `directory` is a prune root or holds one (so it is never deleted)."""
-        return normalize(directory) in self._prune_anchors
-
-    def _exist_below(self, directory: str) -> bool:
-        return self._exist_set.could_match_below(directory)
-
-    def must_list(self, directory: str, context: Context) -> bool:
-        """Whether the plan needs the children of `directory` (whose context is given).
-
-        A directory no rule can touch is never listed, and a directory that will be deleted
-        as one item is listed only when a keep pattern, a purge entry of another mode or a
-        prune root could apply inside it. Literal `exist` paths below are listed down to so
-        that a missing one is reported.
-        """
-        if self._exist_below(directory) or self.anchors_prune(directory):
-            return True
-        if context.kept:
-            return False
-        if context.targeted:
-            if (context.guards or self._keep_set.could_match_below(directory)
-                    or self._guard_set.could_match_below(directory)):
-                return True
-            mode = context.mode
-            if any(rule.mode != mode for rule in context.purges):
-                return True  # an entry of another mode judges the files inside
-            return any(
-                patterns.could_match_below(directory)
-                for other, patterns in self._purge_by_mode.items()
-                if other != mode
-            )
-        if context.judged:
-            return True
-        return (self._purge_set.could_match_below(directory)
-                or self._judge_set.could_match_below(directory))
-
-    @property
-    def literal_exist(self) -> Sequence[tuple[Pattern, Rule]]:
-        return self._literal_exist
-
-    def touches(self, path: str, *, is_dir: bool) -> bool:
-        """Whether any entry governs `path` or, for a directory, anything inside it: what
-        `coverage` asks of each top-level entry."""
-        context = self.context_of(path, is_dir=is_dir)
-        if context.kept or context.targeted:
-            return True
-        return is_dir and (self.anchors_prune(path) or any(
-            p.could_match_below(path) for p, _ in (*self._keep, *self._purge)))
 
 
 @dataclass(slots=True)
@@ -278,19 +96,17 @@ class _Forest:
         """The delete forest inside `directory`, and whether it holds anything kept."""
         forest: list[_Node] = []
         holds_kept = False
-        entries = tuple(self.listing.children.get(directory, ()))  # read once, used twice
-        contexts = [None if entry.type is EntryType.UNKNOWN
-                    else self.rules.context(context, entry.path, is_dir=entry.is_dir)
-                    for entry in entries]
-        spared = self._spared(entries, contexts)
-        for entry, child in zip(entries, contexts, strict=True):
+        entries = self.rules.child_contexts(
+            directory, context, self.listing.children.get(directory, ()))
+        spared = self._spared(entries)
+        for entry, child in entries:
             if child is None:
                 # It might be a container holding kept paths: kept, and so is its directory.
                 self.warnings.append(PlanWarning(self.space.id, entry.path, (
                     f"entry type {entry.server_type!r} is not one this tool knows; it is "
                     "kept, and so is every directory that holds it")))
                 holds_kept = True
-            elif child.kept or self._guarded(entry, child):
+            elif keeps(child, entry, self.now):
                 holds_kept = True
             elif not entry.is_dir:
                 rule = child.rule if not child.judged else targeting(
@@ -306,20 +122,14 @@ class _Forest:
                     forest.extend(inner)
         return forest, holds_kept
 
-    def _guarded(self, entry: RemoteEntry, context: Context) -> bool:
-        """Whether a protect entry with predicates keeps a file."""
-        return (not entry.is_dir and bool(context.guards)
-                and guarded(context.guards, entry, self.now) is not None)
-
-    def _spared(self, entries: Sequence[RemoteEntry],
-                contexts: Sequence[Context | None]) -> dict[str, frozenset[Rule]]:
+    def _spared(self, entries: Sequence[tuple[RemoteEntry, Context | None]]
+                ) -> dict[str, frozenset[Rule]]:
         """The `keep_newest` entries that spare each file of one directory."""
         if not self._keeps_newest:
             return {}
-        files = [(entry, context.candidates) for entry, context in zip(entries, contexts,
-                                                                       strict=True)
-                 if context is not None and not entry.is_dir and not context.kept
-                 and not self._guarded(entry, context)]
+        files = [(entry, context.candidates) for entry, context in entries
+                 if context is not None and not entry.is_dir
+                 and not keeps(context, entry, self.now)]
         return spared_newest(files, self.now)
 
     def _plan_subdir(self, entry: RemoteEntry, context: Context) -> tuple[list[_Node], bool]:
@@ -377,28 +187,14 @@ def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None) -> _
 
 def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:
     """Why the manifests could never give `delete`, whatever the library holds; None when
-    some library would get exactly that item (that path, type and mode) from them."""
-    context = rules.context_of(delete.path, is_dir=delete.type is EntryType.DIR)
-    if context.kept:
-        return "an exist or protect entry keeps it"
-    if delete.type is EntryType.DIR:
-        if not context.targeted:
-            return ("no purge or prune entry without predicates targets it (an entry with "
-                    "predicates judges files only)" if context.judged
-                    else "no purge or prune entry targets it")
-        if rules.anchors_prune(delete.path):
-            return "it is a prune root or holds one"
-        modes = {context.mode}
-    else:
-        # Which entry targets a file can hang on its attributes and its siblings: any of its
-        # candidates may; apply's fresh plan then decides on what the library holds now.
-        modes = {rule.mode or Mode.RECYCLE for rule in context.candidates}
-        if not modes:
-            return "no purge or prune entry targets it"
-    if delete.mode not in modes:
-        shown = " or ".join(sorted(mode.value for mode in modes))
+    some library would get exactly that item (that path, type and mode) from them (for a file,
+    apply's fresh plan then decides on what the library holds now)."""
+    ruling = rules.ruling(delete.path, is_dir=delete.type is EntryType.DIR)
+    why = ruling.why_not_deleted
+    if why is None and delete.mode not in ruling.modes:
+        shown = " or ".join(sorted(mode.value for mode in ruling.modes))
         return f"the manifests delete it in {shown} mode, not {delete.mode.value}"
-    return None
+    return why
 
 
 def deleted_directories(space: SpaceSpec, listing: SpaceListing,
@@ -451,27 +247,10 @@ def plan_space(space: SpaceSpec, listing: SpaceListing, *, now: str | None = Non
     deletes = [d for root in forest.roots for d in _counted(listing, root, errors)]
     if errors:
         return _failed(space, listing, tuple(errors))
-    changes: list[Change] = list(deletes)
-    recycles = any(delete.final_mode is Mode.RECYCLE for delete in deletes)
-    bin_items = listing.recycle_bin_items
-    if space.empty_recycle_bin and bin_items is not None and (bin_items > 0 or recycles):
-        changes.append(
-            EmptyRecycleBin(
-                space=space.id,
-                items=bin_items,
-                reason=f"recycle_bin.empty ({space.location.short()})",
-            )
-        )
+    changes: list[Change] = [*deletes, *_bin_emptied(space, listing, deletes)]
     files, estimated = _space_files(listing, deletes)
-    report = SpaceReport(
-        space=space.id,
-        listed=listing.entry_count(),
-        removed=_removed_entries(listing, deletes),
-        recycle_bin=listing.recycle_bin_enabled,
-        user_id=space.user_id,
-        files=files,
-        files_estimated=estimated,
-    )
+    report = _report(space, listing, removed=_removed_entries(listing, deletes), files=files,
+                     estimated=estimated)
     missing = list(_missing(space, forest.rules, listing))
     if space.create_missing:
         created, missing = created_directories(space, forest.rules, listing, missing, deletes)
@@ -481,6 +260,17 @@ def plan_space(space: SpaceSpec, listing: SpaceListing, *, now: str | None = Non
         changes=tuple(changes), missing=tuple(missing),
         report=report, warnings=tuple(forest.warnings),
     )
+
+
+def _bin_emptied(space: SpaceSpec, listing: SpaceListing,
+                 deletes: Sequence[Delete]) -> list[EmptyRecycleBin]:
+    """`recycle_bin.empty`: the bin is emptied when it holds items or the plan recycles some."""
+    recycles = any(delete.final_mode is Mode.RECYCLE for delete in deletes)
+    bin_items = listing.recycle_bin_items
+    if not space.empty_recycle_bin or bin_items is None or not (bin_items > 0 or recycles):
+        return []
+    return [EmptyRecycleBin(space=space.id, items=bin_items,
+                            reason=f"recycle_bin.empty ({space.location.short()})")]
 
 
 def created_directories(
@@ -534,17 +324,23 @@ def recycled_deletes(space: SpaceSpec, listing: SpaceListing,
 
 def _failed(space: SpaceSpec, listing: SpaceListing, errors: Sequence[str]) -> SpacePlan:
     """A space that could not be listed or counted completely: no change in it at all."""
-    report = SpaceReport(
+    report = _report(space, listing, removed=0, files=listing.files or 0,
+                     estimated=listing.files is None, errors=errors)
+    return SpacePlan(changes=(), missing=(), report=report)
+
+
+def _report(space: SpaceSpec, listing: SpaceListing, *, removed: int, files: int,
+            estimated: bool, errors: Sequence[str] = ()) -> SpaceReport:
+    return SpaceReport(
         space=space.id,
         listed=listing.entry_count(),
-        removed=0,
+        removed=removed,
         recycle_bin=listing.recycle_bin_enabled,
         errors=tuple(errors),
         user_id=space.user_id,
-        files=listing.files or 0,
-        files_estimated=listing.files is None,
+        files=files,
+        files_estimated=estimated,
     )
-    return SpacePlan(changes=(), missing=(), report=report)
 
 
 def _space_files(listing: SpaceListing, deletes: Sequence[Delete]) -> tuple[int, bool]:
@@ -567,14 +363,20 @@ def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
     if not targets:
         return 0
     removed = 0
-    for entries in listing.children.values():
-        for path in entry_paths(entries):
-            while path:
-                if path in targets:
-                    removed += 1
-                    break
-                path = parent_of(path)
+    for directory, entries in listing.children.items():
+        if _at_or_under(directory, targets):
+            removed += len(entries)
+        else:
+            removed += sum(1 for path in entry_paths(entries) if path in targets)
     return removed
+
+
+def _at_or_under(directory: str, targets: set[str]) -> bool:
+    while directory:
+        if directory in targets:
+            return True
+        directory = parent_of(directory)
+    return False
 
 
 def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iterable[Missing]:
@@ -586,11 +388,17 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
     """
     if not rules.literal_exist:
         return
+    # Only the paths on the way to a literal `exist` path are ever asked about.
+    asked = {"/".join(segments[:depth]) for segments in
+             (pattern.body.split("/") for pattern, _ in rules.literal_exist)
+             for depth in range(len(segments) + 1)}
     kinds: dict[str, set[bool]] = {}
     unlisted: set[str] = set()
     for entries in listing.children.values():
         for entry in entries:
             key = normalize(entry.path)
+            if key not in asked:
+                continue
             kinds.setdefault(key, set()).add(entry.is_dir)
             if entry.is_dir and entry.path not in listing.children:
                 unlisted.add(key)
@@ -607,6 +415,7 @@ def _missing(space: SpaceSpec, rules: SpaceRules, listing: SpaceListing) -> Iter
                 break
 
 
+@gc_paused()  # a plan over a large listing is many small acyclic objects
 def make_plan(spec: LibrarySpec, listing: LibraryListing, *, now: str | None = None) -> Plan:
     """The plan for one library: every space's changes plus the library-wide checks.
 

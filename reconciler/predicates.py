@@ -1,5 +1,7 @@
-"""Rules that see a file's age and size: `older_than`, `newer_than`, `larger_than`,
-`smaller_than` and `keep_newest` (README, "Age and size").
+"""Predicates that see a file's age and size: `older_than`, `newer_than`, `larger_than` and
+`smaller_than` (README, "Age and size"), and whether they hold for one file. How entries with
+predicates or `keep_newest` weigh the files of a directory is the rule engine's
+(`reconciler.rules`).
 
 Predicates judge files only. A file lacking an attribute a predicate reads (no
 `modificationTime`, no `size`, or a listing without the server's time) never satisfies a
@@ -13,15 +15,10 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from reconciler.listing import Fingerprint, RemoteEntry
-
-if TYPE_CHECKING:
-    from reconciler.desired import Rule
+from reconciler.listing import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,74 +88,3 @@ def parse_time(text: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.timestamp()
-
-
-def purge_chain(
-    own: Sequence[Rule], own_unconditional: Rule | None, parent_chain: tuple[Rule, ...],
-    parent_purge: Rule | None,
-) -> tuple[Rule, ...]:
-    """The purge entries that may target a path, in the order the rules weigh them.
-
-    The entries matching the path itself come first (file order), then its nearest matched
-    ancestor's; the chain ends at the first entry without predicates, which always holds.
-    Empty when no entry with predicates is involved (then the context's `purge` decides).
-    `own` are the entries with predicates that match the path itself.
-    """
-    if not own:
-        return () if own_unconditional is not None else parent_chain
-    level = sorted((*own, *([own_unconditional] if own_unconditional else [])),
-                   key=lambda rule: rule.order)
-    if own_unconditional is not None:
-        return tuple(level[: level.index(own_unconditional) + 1])
-    inherited = parent_chain or ((parent_purge,) if parent_purge is not None else ())
-    return (*level, *(rule for rule in inherited if rule not in level))
-
-
-def holds(rule: Rule, entry: RemoteEntry, now: float | None) -> bool:
-    """Whether a delete entry's predicates hold for a file (an absent attribute: no)."""
-    return rule.predicates.holds(entry.fingerprint, now, absent=False)
-
-
-def guarded(guards: Iterable[Rule], entry: RemoteEntry, now: float | None) -> Rule | None:
-    """The first protect entry with predicates that keeps a file (an absent attribute: yes)."""
-    for rule in guards:
-        if rule.predicates.holds(entry.fingerprint, now, absent=True):
-            return rule
-    return None
-
-
-def spared_newest(
-    files: Sequence[tuple[RemoteEntry, Sequence[Rule]]], now: float | None
-) -> dict[str, frozenset[Rule]]:
-    """For the files of one directory (each with the entries that may target it), the
-    `keep_newest` entries that spare each file: of the files such an entry would delete, the
-    `N` newest by modification time (ties by path) are not targeted by it. A file without a
-    modification time is never deleted by a `keep_newest` entry, and does not count."""
-    wanted: dict[Rule, list[tuple[float, str]]] = {}
-    spared: dict[str, set[Rule]] = {}
-    for entry, rules in files:
-        for rule in dict.fromkeys(rules):
-            if rule.keep_newest is None or not holds(rule, entry, now):
-                continue
-            modified = parse_time(entry.fingerprint.modification_time)
-            if modified is None:
-                spared.setdefault(entry.path, set()).add(rule)
-            else:
-                wanted.setdefault(rule, []).append((modified, entry.path))
-    for rule, candidates in wanted.items():
-        assert rule.keep_newest is not None
-        for _, path in sorted(candidates, reverse=True)[: rule.keep_newest]:
-            spared.setdefault(path, set()).add(rule)
-    return {path: frozenset(rules) for path, rules in spared.items()}
-
-
-def targeting(
-    rules: Sequence[Rule], entry: RemoteEntry, now: float | None, spared: frozenset[Rule],
-) -> Rule | None:
-    """The first of `rules` (in precedence order) that targets a file."""
-    for rule in rules:
-        if rule in spared:
-            continue
-        if not rule.conditional or holds(rule, entry, now):
-            return rule
-    return None

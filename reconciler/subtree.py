@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.listing import Contents, EntryType, LibraryListing, RemoteEntry
-from reconciler.matching import is_inside
+from reconciler.matching import is_inside, parent_of
 from reconciler.plan import Delete, Plan
 
 
@@ -35,7 +35,15 @@ def absolute(path: str, root: str) -> str:
 
 
 def _skipped(path: str, skip: Collection[str]) -> bool:
-    return any(path == item or is_inside(path, item) for item in skip)
+    """Whether `path` is one of `skip` or lies inside one (a set, so each of the path's
+    ancestors is one lookup however many items are skipped)."""
+    if "" in skip:
+        return True
+    while path:
+        if path in skip:
+            return True
+        path = parent_of(path)
+    return False
 
 
 def subtree_digest(
@@ -43,6 +51,7 @@ def subtree_digest(
 ) -> str:
     """The digest of what `listings` (absolute directory -> entries) hold under `root`."""
     lines: list[str] = []
+    skip = frozenset(skip)
     for entries in listings.values():
         for entry in entries:
             path = relative(entry.path, root)
@@ -88,8 +97,9 @@ def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
             relative(other.path, change.path)
             for other in deletes_by_space[change.space] if is_inside(other.path, change.path)
         ))
+        skipped = frozenset(skip)
         listed = [key for key in _under(keys_by_space[change.space], change.path)
-                  if not _skipped(relative(key, change.path), skip)]
+                  if not _skipped(relative(key, change.path), skipped)]
         digest = subtree_digest({key: space_listing.children[key] for key in listed},
                                 change.path, skip)
         contents = Contents(digest=digest, listed=tuple(relative(k, change.path) for k in listed),

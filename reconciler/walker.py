@@ -1,14 +1,15 @@
 """The walker: lists only what the plan needs, directories concurrently.
 
 It pairs remote entries with the rules and nothing more: starting at each space's root it
-lists a directory only when `SpaceRules.must_list` says the plan needs its children, so a
+lists a directory only when `ListingRules.must_list` says the plan needs its children, so a
 subtree no rule can touch, or one deleted whole with nothing kept inside, costs no request.
 Any listing error in a space is recorded and stops that space's walk; the planner then
 withholds every delete in it.
 
 It then counts what the deletes remove: one directory-stats request for each directory the
-plan deletes (where the server gives no stats, the directory is listed through to count its
-files and bytes), and one file-count request for the space, so that the safety limits and the
+plan deletes (the caller hands in which those are, `ToCount`: the walker does not decide;
+where the server gives no stats, the directory is listed through to count its files and
+bytes), and one file-count request for the space, so that the safety limits and the
 reviewer see files and bytes rather than entries.
 """
 
@@ -19,10 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from queue import SimpleQueue
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from reconciler.client.models import SpaceFileCount
 from reconciler.client.reader import MAX_DIRECTORY_ENTRIES
+from reconciler.collector import gc_paused
 from reconciler.counting import count_directory
 from reconciler.desired import LibrarySpec, SpaceSpec
 from reconciler.errors import CredentialsError, ReconcileError
@@ -37,8 +39,8 @@ from reconciler.listing import (
     directory_paths,
 )
 from reconciler.options import DEFAULT_CONCURRENCY
-from reconciler.planner import Context, SpaceRules, deleted_directories
 from reconciler.retry import Unreachable
+from reconciler.rules import SpaceRules
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,23 @@ RUN_ENDING = (CredentialsError, Unreachable)
 MAX_SPACES_AT_ONCE = 32
 
 ListDirectory = Callable[[str], Sequence[RemoteEntry]]
+
+# The directories the plan of a space deletes, given its listing and the time it was made:
+# what the walker counts (the planner's `deleted_directories`).
+ToCount = Callable[[SpaceSpec, SpaceListing, str | None], Sequence[str]]
+
+ContextT = TypeVar("ContextT")
+
+
+class ListingRules(Protocol[ContextT]):
+    """What the walker asks of one space's rules: how they see each directory, from its
+    parent's view down, and whether the plan needs its children."""
+
+    def root_context(self) -> ContextT: ...
+
+    def context(self, parent: ContextT, path: str, *, is_dir: bool) -> ContextT: ...
+
+    def must_list(self, directory: str, context: ContextT) -> bool: ...
 
 
 class Reader(Protocol):
@@ -86,7 +105,7 @@ class Reader(Protocol):
 
 
 def walk_tree(
-    rules: SpaceRules, list_directory: ListDirectory, executor: ThreadPoolExecutor
+    rules: ListingRules[ContextT], list_directory: ListDirectory, executor: ThreadPoolExecutor
 ) -> tuple[dict[str, Sequence[RemoteEntry]], list[str]]:
     """List the directories of one space the rules need; return them and any errors.
 
@@ -96,7 +115,7 @@ def walk_tree(
     """
     children: dict[str, Sequence[RemoteEntry]] = {}
     errors: list[str] = []
-    contexts: dict[str, Context] = {"": rules.root_context()}
+    contexts: dict[str, ContextT] = {"": rules.root_context()}
     finished: SimpleQueue[tuple[str, Future[Sequence[RemoteEntry]]]] = SimpleQueue()
     outstanding: set[Future[Sequence[RemoteEntry]]] = set()
 
@@ -142,11 +161,12 @@ def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCo
 
 def count_space(
     space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
-    file_count: Future[SpaceFileCount | None] | None, listed_at: str | None = None,
+    file_count: Future[SpaceFileCount | None] | None, to_count: ToCount,
+    listed_at: str | None = None,
 ) -> SpaceListing:
     """`listing` with what each directory the plan deletes holds, and the space's files
     (the plan's ages are measured against `listed_at`, so what it deletes hangs on it)."""
-    dirs = deleted_directories(space, listing, listed_at)
+    dirs = to_count(space, listing, listed_at)
     futures = {path: executor.submit(count_directory, reader, space.id, path,
                                      user_id=space.user_id) for path in dirs}
     counted = file_count.result() if file_count is not None else None
@@ -190,7 +210,7 @@ def entry_bound(file_count: Future[SpaceFileCount | None] | None, *, wait: bool)
 
 
 def walk_space(
-    space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor,
+    space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor, to_count: ToCount,
     file_count: Future[SpaceFileCount | None] | None = None, listed_at: str | None = None,
 ) -> SpaceListing:
     """List one space: its needed directories, its recycle bin's size, and the counts.
@@ -226,7 +246,7 @@ def walk_space(
         recycled=recycled,
     )
     if not errors:
-        listing = count_space(space, listing, reader, executor, file_count,
+        listing = count_space(space, listing, reader, executor, file_count, to_count,
                               listed_at or reader.server_time())
     log.info(
         "space %s: listed %d directories, %d entries%s",
@@ -238,15 +258,18 @@ def walk_space(
     return listing
 
 
+@gc_paused()  # a large listing is many small acyclic objects
 def walk_library(
     spec: LibrarySpec,
     reader: Reader,
     *,
+    to_count: ToCount,
     spaces: Iterable[SpaceSpec] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     listed_at: str | None = None,
 ) -> LibraryListing:
-    """List what the plan of `spec` needs, `concurrency` directories at a time.
+    """List what the plan of `spec` needs, `concurrency` directories at a time, and count
+    the directories `to_count` says the plan deletes.
 
     `listed_at` is when the listing was made: by default the server's `Date` on the first
     answer the reader got (never the local clock), against which the plan measures ages."""
@@ -261,8 +284,8 @@ def walk_library(
         # `admin` only where the plan needs it anyway (reading the history setting).
         pending = {space.id: executor.submit(_file_count, reader, space,
                                              admin=spec.clear_history) for space in selected}
-        walks = {space.id: walkers.submit(walk_space, space, reader, executor, pending[space.id],
-                                          listed_at)
+        walks = {space.id: walkers.submit(walk_space, space, reader, executor, to_count,
+                                          pending[space.id], listed_at)
                  for space in selected}
         listings = {space_id: walk.result() for space_id, walk in walks.items()}
         counts = {space_id: future.result() for space_id, future in pending.items()}

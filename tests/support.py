@@ -16,7 +16,8 @@ from reconciler.listing import (
     SpaceListing,
     Stats,
 )
-from reconciler.planner import SpaceRules, deleted_directories
+from reconciler.planner import deleted_directories
+from reconciler.rules import SpaceRules
 from reconciler.walker import walk_tree
 
 PurgeEntry = str | tuple[str, str]

@@ -140,10 +140,13 @@ def test_matching_agrees_with_wcmatch_glob(
     assert pattern.could_match_below(path) is wcmatch_below(text, path)
 
 
+# Several patterns, each as its segments and whether it ends in `/`.
+pattern_texts = st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4),
+                                   st.booleans()), min_size=1, max_size=8)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.lists(pattern_segment, min_size=1, max_size=4), st.booleans()),
-                min_size=1, max_size=8),
-       st.lists(name, min_size=1, max_size=4), st.booleans())
+@given(pattern_texts, st.lists(name, min_size=1, max_size=4), st.booleans())
 def test_a_pattern_set_finds_what_each_pattern_finds_alone(
     texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
 ) -> None:
@@ -154,6 +157,21 @@ def test_a_pattern_set_finds_what_each_pattern_finds_alone(
     assert together.matching(path, is_dir=is_dir) == alone
     assert together.first(path, is_dir=is_dir) == (alone[0] if alone else None)
     assert together.could_match_below(path) is any(p.could_match_below(path) for p in patterns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern_texts, st.lists(name, min_size=1, max_size=4), st.booleans())
+def test_a_child_matched_from_its_directory_finds_what_its_whole_path_finds(
+    texts: list[tuple[list[str], bool]], names: list[str], is_dir: bool
+) -> None:
+    path = "/".join(names)
+    patterns = PatternSet(Pattern("/".join(segs) + ("/" if d else "")) for segs, d in texts)
+    found = patterns.matching(path, is_dir=is_dir)
+    assert patterns.inside("/".join(names[:-1])).matching(names[-1], is_dir=is_dir) == found
+    # A file whose path has none of the file patterns' literal endings matches none of them.
+    ends = patterns.file_suffixes
+    if not is_dir and ends is not None and not path.endswith(ends):
+        assert found == []
 
 
 def test_many_globstars_against_a_deep_chain_cost_linear_time() -> None:

@@ -17,7 +17,8 @@ from reconciler.emulator import Clock, Emulator
 from reconciler.listing import EntryType
 from reconciler.manifest import load_desired_state
 from reconciler.plan import Delete, Plan
-from reconciler.planner import SpaceRules, make_plan, why_not_deleted
+from reconciler.planner import make_plan, why_not_deleted
+from reconciler.rules import SpaceRules
 from reconciler.targets import Target, live_plan
 from reconciler.units import parse_duration
 from tests.support import library_listing, walk

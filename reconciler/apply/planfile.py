@@ -45,7 +45,8 @@ from reconciler.plan import (
     PlanFile,
     SafetyViolation,
 )
-from reconciler.planner import SpaceRules, check_limits, whole_space_violations, why_not_deleted
+from reconciler.planner import check_limits, whole_space_violations, why_not_deleted
+from reconciler.rules import SpaceRules
 
 SIGNING_KEY_ENV = "SMH_PLAN_SIGNING_KEY"
 

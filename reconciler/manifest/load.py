@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.collector import gc_paused
 from reconciler.desired import DesiredState
 from reconciler.manifest.files import find_manifests, read_file
 from reconciler.manifest.problems import InvalidManifests, Problem, sorted_problems
 from reconciler.manifest.resolve import resolve
 from reconciler.manifest.schema import check_schema
 from reconciler.manifest.semantics import check_semantics
-from reconciler.manifest.yaml_loader import YamlDocument, gc_paused, read_manifest
+from reconciler.manifest.yaml_loader import YamlDocument, read_manifest
 
 ManifestPaths = Sequence[str | os.PathLike[str]]
 

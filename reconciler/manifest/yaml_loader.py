@@ -22,17 +22,16 @@ and `off` stay strings, and so do dates such as `2024-01-31`, which are ordinary
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml import events
 
+from reconciler.collector import gc_paused
 from reconciler.desired import Location
 from reconciler.manifest.problems import PathStep, Problem, format_where
 
@@ -138,20 +137,6 @@ class YamlResult:
 
 class _Abort(Exception):
     """Reading cannot go on (a syntax error, nesting too deep)."""
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    # Building a large manifest allocates hundreds of thousands of containers; the cyclic
-    # collector would rescan them over and over (it tripled load time of a 10 MB manifest),
-    # and what is built here holds no cycles.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_manifest(file: str, content: bytes) -> YamlResult:

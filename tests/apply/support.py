@@ -15,7 +15,7 @@ from reconciler.client import RetryPolicy, SmhWriteClient
 from reconciler.desired import LibrarySpec
 from reconciler.emulator import Emulator, HttpRequest, HttpResponse
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
+from reconciler.planner import deleted_directories, make_plan
 from reconciler.walker import walk_library
 
 LIBRARY = "smhtest"
@@ -55,7 +55,7 @@ JournalFactory = Callable[[Plan], Journal]
 
 
 def plan_for(spec: LibrarySpec, client: SmhWriteClient) -> Plan:
-    return make_plan(spec, walk_library(spec, client))
+    return make_plan(spec, walk_library(spec, client, to_count=deleted_directories))
 
 
 def paths_of(emu: Emulator, space: str = "-") -> list[str]:
