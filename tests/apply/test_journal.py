@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,38 @@ def test_a_finished_journal_is_archived(path: Path) -> None:
     assert step is not None and step.outcome is StepOutcome.DONE
     second = Journal.create(path, HEADER)
     assert second.finish("2027-01-01T00:00:00.000Z") != archived
+
+
+def test_records_announcing_a_call_are_fsynced_and_outcomes_go_with_the_next(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal.create(path, HEADER)
+    synced: list[int] = []
+    monkeypatch.setattr("reconciler.apply.journal.os.fsync",
+                        lambda fd: synced.append(len(read_records(path))))
+    number = journal.batch("-", ids(0))
+    assert synced == [2]  # the batch is on disk before it is sent
+    journal.outcomes(number, {ItemId(0): ItemOutcome(Outcome.DELETED, Failure(204))})
+    assert synced == [2]  # flushed (a kill -9 keeps it), not waited for
+    journal.close()
+    assert synced == [2, 3]  # closing puts it on disk
+
+
+def test_records_from_many_workers_are_whole_lines_that_replay(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+
+    def send(worker: int) -> None:
+        for i in range(20):
+            item = ItemId(worker * 100 + i)
+            number = journal.batch("-", [item])
+            journal.outcomes(number, {item: ItemOutcome(Outcome.DELETED, Failure(204))})
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    journal.close()
+    state = replay(read_records(path))
+    assert len(state.results) == 160 and state.maybe_applied == set()
+    assert state.next_batch == 161
