@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,38 @@ def test_records_from_many_workers_are_whole_lines_that_replay(path: Path) -> No
     state = replay(read_records(path))
     assert len(state.results) == 160 and state.maybe_applied == set()
     assert state.next_batch == 161
+
+
+OLD_JOURNAL: list[dict[str, Any]] = [
+    {"type": "start", "version": 1, "library": "smhtest", "endpoint": "https://x",
+     "source": {"kind": "manifests", "digest": "d", "spaces": []}, "plan_digest": "sha256:0",
+     "started_at": "2027-01-01T00:00:00.000Z", "plan": {}},
+    {"type": "change", "action": "create_directory", "space": "-", "phase": "sent",
+     "path": "new"},
+    {"type": "batch", "batch": 1, "space": "-", "items": [0, 1], "parent": None, "resent": [],
+     "single": False},
+    {"type": "task", "batch": 1, "task_id": 7, "retried": False},
+    {"type": "batch", "batch": 2, "space": "-", "items": [2, 3], "parent": None, "resent": [3],
+     "single": False},
+    {"type": "batch_failed", "batch": 2, "status": 503, "code": None, "message": "gave up"},
+    {"type": "outcome", "batch": None, "items": {"3": {
+        "outcome": "recycled", "status": None, "code": None, "message": "lost",
+        "recycled_item_id": None, "recycled_item_id_unknown": True}}},
+    {"type": "present", "items": [2]},
+    {"type": "step", "action": "clear_history", "space": None, "phase": "task", "task_id": 9},
+    {"type": "step", "phase": "done", "action": "empty_recycle_bin", "space": "-",
+     "outcome": "done", "status": 204, "code": None, "message": None, "task_id": None},
+]
+
+
+def test_a_journal_written_by_an_earlier_version_still_replays() -> None:
+    state = replay(OLD_JOURNAL)
+    assert (state.header.library, state.header.plan_digest) == ("smhtest", "sha256:0")
+    assert state.header.source == {"kind": "manifests", "digest": "d", "spaces": []}
+    assert state.open_tasks == [OpenTask(1, "-", 7, tuple(ids(0, 1)))]
+    assert state.maybe_applied == {0, 1}
+    assert state.results[ItemId(3)].recycled_item_id_unknown
+    assert state.steps[(Action.CLEAR_HISTORY, None)].task_id == 9
+    done = state.steps[(Action.EMPTY_RECYCLE_BIN, "-")].report
+    assert done == StepReport(Action.EMPTY_RECYCLE_BIN, "-", StepOutcome.DONE, Failure(204))
+    assert state.next_batch == 3 and not state.finished
