@@ -12,10 +12,12 @@ and a header: where the library is, and a digest of the manifests it was made fr
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from reconciler.desired import Mode
@@ -518,8 +520,65 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    """The canonical JSON text: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The canonical JSON text: sorted keys, two-space indent, trailing newline.
+
+    The text `json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)` writes, but
+    with the C encoder writing each object or array that holds no other (one per item of a
+    large plan or report): the indenting encoder is pure Python, and ten times slower.
+    """
+    return _indented(document, "\n") + "\n"
+
+
+@functools.cache
+def _flat_encoder(inner: str) -> Callable[[object], str]:
+    """The encoder writing an object or array of plain values, one per line at `inner`: the
+    C one `json.dumps` makes, made once."""
+    if c_make_encoder is None:  # no C accelerator: the standard encoder
+        return json.JSONEncoder(sort_keys=True, ensure_ascii=False,
+                                separators=("," + inner, ": ")).encode
+    encode = c_make_encoder(None, _unencodable, encode_basestring, None, ": ", "," + inner,
+                            True, False, True)
+
+    def flat(value: object) -> str:
+        return "".join(encode(value, 0))
+
+    return flat
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _indented(value: object, newline: str) -> str:
+    if type(value) is dict:
+        members: Iterable[object] = value.values()
+    elif type(value) is list or type(value) is tuple:
+        members = value
+    else:
+        return json.dumps(value, ensure_ascii=False)
+    if not value:
+        return "{}" if type(value) is dict else "[]"
+    inner = newline + "  "
+    for member in members:
+        if isinstance(member, _CONTAINERS):
+            break
+    else:  # plain values only: the C encoder writes it, a line each
+        flat = _flat_encoder(inner)(value)
+        return flat[0] + inner + flat[1:-1] + newline + flat[-1]
+    if type(value) is not dict:
+        return "[" + inner + ("," + inner).join([_indented(m, inner) for m in members]) \
+            + newline + "]"
+    if not all(type(key) is str for key in value):
+        # Keys json converts itself (numbers, booleans, null): its own encoder, re-indented
+        # (a newline in JSON text is never inside a string).
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace(
+            "\n", newline)
+    parts = [json.dumps(key, ensure_ascii=False) + ": " + _indented(value[key], inner)
+             for key in sorted(value)]
+    return "{" + inner + ("," + inner).join(parts) + newline + "}"
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 One journal per library (`journal-<library>.jsonl` in the state directory) holds the plan being
 applied, then, in order: each batch BEFORE it is sent (its items), the task id the moment a 202
 arrives, and each batch's per-item outcomes when it returns; also items found stale or gone by
-the fingerprint re-check, and the maintenance steps. Every record is flushed and fsynced before
-the call it announces is made, so after a `kill -9` the journal says, for every item, either
-what became of it or that a call about it may have reached the server.
+the fingerprint re-check, and the maintenance steps. Every record is flushed before the next
+call is made, and every record that announces a call is fsynced before it (records written at
+once by several threads share one fsync; an outcome, which announces none, goes to disk with
+the next), so after a `kill -9` the journal says, for every item, either what became of it or
+that a call about it may have reached the server.
 
 `replay` turns the records back into that knowledge; the executor uses it to attach to tasks
 still running instead of re-sending their batches, and to re-check rather than re-send items
@@ -22,11 +24,14 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Final
 
-from reconciler.apply.report import ItemOutcome, StepReport
+from reconciler.apply.decisions import ItemId
+from reconciler.apply.report import Failure, ItemOutcome, StepReport
 from reconciler.errors import ReconcileError
+from reconciler.plan import Action
 
 JOURNAL_VERSION: Final = 1
 
@@ -39,6 +44,213 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "_"
 
 
+class Phase(StrEnum):
+    """Where a maintenance step, a directory creation or a bin delete is: about to be sent,
+    started as a task, ended; a bin delete's per-item outcomes have a record of their own."""
+
+    SENT = "sent"
+    TASK = "task"
+    DONE = "done"
+    OUTCOMES = "outcomes"
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The journal's first record: the plan being applied, where, from what, since when.
+
+    `source` says what the apply was started from (only the same command finishes it);
+    `plan` is the plan's JSON with its fingerprints.
+    """
+
+    library: str
+    endpoint: str = ""
+    source: Mapping[str, Any] = field(default_factory=dict)
+    plan_digest: str = ""
+    started_at: str = ""
+    plan: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "start", "version": JOURNAL_VERSION, "library": self.library,
+                "endpoint": self.endpoint, "source": dict(self.source),
+                "plan_digest": self.plan_digest, "started_at": self.started_at,
+                "plan": self.plan}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Header:
+        return cls(library=str(data["library"]), endpoint=str(data.get("endpoint") or ""),
+                   source=dict(data.get("source") or {}),
+                   plan_digest=str(data.get("plan_digest") or ""),
+                   started_at=str(data.get("started_at") or ""), plan=data.get("plan") or {})
+
+
+def _ids(values: Iterable[Any]) -> tuple[ItemId, ...]:
+    return tuple(ItemId(int(value)) for value in values)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSent:
+    """A batch about to be sent: `resent` are its items an earlier call may already have
+    deleted, `single` says the item goes through its single-item endpoint, `parent` is the
+    batch it was split from."""
+
+    batch: int
+    space: str
+    items: tuple[ItemId, ...]
+    parent: int | None = None
+    resent: tuple[ItemId, ...] = ()
+    single: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "batch", "batch": self.batch, "space": self.space,
+                "items": list(self.items), "parent": self.parent, "resent": list(self.resent),
+                "single": self.single}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchSent:
+        parent = data.get("parent")
+        return cls(int(data["batch"]), str(data["space"]), _ids(data["items"]),
+                   None if parent is None else int(parent), _ids(data.get("resent", ())),
+                   bool(data.get("single", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    """The task a batch became, before it is polled (`retried`: the call that started it was
+    sent more than once)."""
+
+    batch: int
+    task_id: int
+    retried: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "task", "batch": self.batch, "task_id": self.task_id,
+                "retried": self.retried}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TaskStarted:
+        return cls(int(data["batch"]), int(data["task_id"]), bool(data.get("retried", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """Items settled: by a batch's answer (`batch`), or before any was sent (None)."""
+
+    batch: int | None
+    items: Mapping[ItemId, ItemOutcome]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "outcome", "batch": self.batch,
+                "items": {str(item): result.to_json() for item, result in self.items.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outcomes:
+        batch = data.get("batch")
+        return cls(None if batch is None else int(batch),
+                   {ItemId(int(key)): ItemOutcome.from_json(value)
+                    for key, value in data["items"].items()})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailed:
+    """A batch that failed as a whole: its items stay "maybe applied"."""
+
+    batch: int
+    failure: Failure
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "batch_failed", "batch": self.batch, **self.failure.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchFailed:
+        return cls(int(data["batch"]), Failure.from_json(data))
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    """Items the re-check found still there as planned: no earlier call deleted them."""
+
+    items: tuple[ItemId, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "present", "items": list(self.items)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Present:
+        return cls(_ids(data["items"]))
+
+
+StepKey = tuple[Action, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A maintenance step about to be sent, its task, or (`report`) how it ended."""
+
+    action: Action
+    space: str | None
+    phase: Phase
+    task_id: int | None = None
+    report: StepReport | None = None
+
+    @property
+    def key(self) -> StepKey:
+        return (self.action, self.space)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.report is not None:
+            return {"type": "step", "phase": self.phase.value, **self.report.to_json()}
+        return {"type": "step", "action": self.action.value, "space": self.space,
+                "phase": self.phase.value, "task_id": self.task_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepRecord:
+        phase = Phase(data["phase"])
+        task_id = data.get("task_id")
+        report = StepReport.from_json(data) if phase is Phase.DONE else None
+        return cls(Action(data["action"]), data.get("space"), phase,
+                   None if task_id is None else int(task_id), report)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A directory creation (`path`) or a delete of bin items for good (`recycled_item_ids`)
+    about to be sent or done, or the bin items' outcomes. Both are safe to repeat, so a
+    resumed apply does them again rather than replaying them."""
+
+    action: Action
+    space: str
+    phase: Phase
+    path: str | None = None
+    recycled_item_ids: tuple[int, ...] | None = None
+    outcome: ItemOutcome | None = None
+    outcomes: Mapping[int, ItemOutcome] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": "change", "action": self.action.value,
+                                  "space": self.space, "phase": self.phase.value}
+        if self.path is not None:
+            record["path"] = self.path
+        if self.recycled_item_ids is not None:
+            record["recycled_item_ids"] = list(self.recycled_item_ids)
+        if self.outcomes is not None:
+            record["items"] = {str(i): o.to_json() for i, o in self.outcomes.items()}
+        if self.outcome is not None:
+            record["outcome"] = self.outcome.to_json()
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "end", "at": self.at}
+
+
+Record = (Header | BatchSent | TaskStarted | Outcomes | BatchFailed | Present | StepRecord
+          | ChangeRecord | End)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenTask:
     """A batch the server accepted as a task whose outcome was never recorded."""
@@ -46,8 +258,8 @@ class OpenTask:
     batch: int
     space: str
     task_id: int
-    items: tuple[int, ...]
-    resent: tuple[int, ...] = ()
+    items: tuple[ItemId, ...]
+    resent: tuple[ItemId, ...] = ()
     retried: bool = False
 
 
@@ -55,18 +267,18 @@ class OpenTask:
 class Replay:
     """What a journal's records say.
 
-    `results` holds the last recorded outcome of each item (by its index in the plan's
-    deletes); `maybe_applied` the items a call may have deleted without its answer being
-    recorded (sent in a batch with no outcome, or in a batch that failed as a whole), and not
-    since seen present; `open_tasks` the tasks to attach to; `steps` the last record of each
-    maintenance step, keyed by (action, space).
+    `results` holds the last recorded outcome of each item (by its id, its index in the
+    plan's deletes); `maybe_applied` the items a call may have deleted without its answer
+    being recorded (sent in a batch with no outcome, or in a batch that failed as a whole),
+    and not since seen present; `open_tasks` the tasks to attach to; `steps` the last record
+    of each maintenance step.
     """
 
-    header: dict[str, Any]
-    results: dict[int, ItemOutcome] = field(default_factory=dict)
-    maybe_applied: set[int] = field(default_factory=set)
+    header: Header
+    results: dict[ItemId, ItemOutcome] = field(default_factory=dict)
+    maybe_applied: set[ItemId] = field(default_factory=set)
     open_tasks: list[OpenTask] = field(default_factory=list)
-    steps: dict[tuple[str, str | None], dict[str, Any]] = field(default_factory=dict)
+    steps: dict[StepKey, StepRecord] = field(default_factory=dict)
     next_batch: int = 1
     finished: bool = False
 
@@ -79,56 +291,60 @@ def replay(records: Iterable[Mapping[str, Any]]) -> Replay:
         raise ReconcileError(f"the journal is damaged: {error!r}") from None
 
 
+_READERS: Mapping[str, Any] = {
+    "batch": BatchSent.from_json, "task": TaskStarted.from_json,
+    "outcome": Outcomes.from_json, "batch_failed": BatchFailed.from_json,
+    "present": Present.from_json, "step": StepRecord.from_json,
+    "end": lambda data: End(str(data.get("at", ""))),
+}
+
+
 def _replay(records: Iterable[Mapping[str, Any]]) -> Replay:
     iterator = iter(records)
-    header = next(iterator, None)
-    if header is None or header.get("type") != "start":
+    first = next(iterator, None)
+    if first is None or first.get("type") != "start":
         raise ReconcileError("the journal does not start with its plan")
-    if header.get("version") != JOURNAL_VERSION:
-        raise ReconcileError(f"journal version {header.get('version')!r} is not supported")
-    state = Replay(header=dict(header))
-    sent: dict[int, Mapping[str, Any]] = {}
-    tasks: dict[int, Mapping[str, Any]] = {}
-    for record in iterator:
-        kind = record.get("type")
-        batch: Any = record.get("batch")
-        if kind == "batch":
-            sent[int(batch)] = record
-            state.maybe_applied.update(int(i) for i in record["items"])
-            state.next_batch = max(state.next_batch, int(batch) + 1)
-        elif kind == "task":
-            tasks[int(batch)] = record
-        elif kind == "outcome":
-            for key, data in record["items"].items():
-                item = int(key)
-                state.results[item] = ItemOutcome.from_json(data)
-                state.maybe_applied.discard(item)
-            if batch is not None:
-                sent.pop(int(batch), None)
-                tasks.pop(int(batch), None)
-        elif kind == "batch_failed":
-            # Its items stay "maybe applied"; halves of it come as batches of their own.
-            sent.pop(int(batch), None)
-            tasks.pop(int(batch), None)
-        elif kind == "present":
-            state.maybe_applied.difference_update(int(i) for i in record["items"])
-        elif kind == "step":
-            state.steps[(str(record["action"]), record.get("space"))] = dict(record)
-        elif kind == "end":
-            state.finished = True
+    if first.get("version") != JOURNAL_VERSION:
+        raise ReconcileError(f"journal version {first.get('version')!r} is not supported")
+    state = Replay(header=Header.from_json(first))
+    sent: dict[int, BatchSent] = {}
+    tasks: dict[int, TaskStarted] = {}
+    for data in iterator:
+        reader = _READERS.get(str(data.get("type")))
+        if reader is not None:
+            _apply_record(state, reader(data), sent, tasks)
     state.open_tasks = [
-        OpenTask(
-            batch=batch,
-            space=str(sent[batch]["space"]),
-            task_id=int(task["task_id"]),
-            items=tuple(int(i) for i in sent[batch]["items"]),
-            resent=tuple(int(i) for i in sent[batch].get("resent", ())),
-            retried=bool(task.get("retried", False)),
-        )
-        for batch, task in sorted(tasks.items())
-        if batch in sent
+        OpenTask(batch, sent[batch].space, task.task_id, sent[batch].items,
+                 sent[batch].resent, task.retried)
+        for batch, task in sorted(tasks.items()) if batch in sent
     ]
     return state
+
+
+def _apply_record(state: Replay, record: Record, sent: dict[int, BatchSent],
+                  tasks: dict[int, TaskStarted]) -> None:
+    if isinstance(record, BatchSent):
+        sent[record.batch] = record
+        state.maybe_applied.update(record.items)
+        state.next_batch = max(state.next_batch, record.batch + 1)
+    elif isinstance(record, TaskStarted):
+        tasks[record.batch] = record
+    elif isinstance(record, Outcomes):
+        state.results.update(record.items)
+        state.maybe_applied.difference_update(record.items)
+        if record.batch is not None:
+            sent.pop(record.batch, None)
+            tasks.pop(record.batch, None)
+    elif isinstance(record, BatchFailed):
+        # Its items stay "maybe applied"; halves of it come as batches of their own.
+        sent.pop(record.batch, None)
+        tasks.pop(record.batch, None)
+    elif isinstance(record, Present):
+        state.maybe_applied.difference_update(record.items)
+    elif isinstance(record, StepRecord):
+        state.steps[record.key] = record
+    elif isinstance(record, End):
+        state.finished = True
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -161,12 +377,17 @@ class Journal:
         self.path = path
         self._handle = handle
         self._lock = threading.Lock()
+        """Held to write a record (and to number a batch)."""
+        self._sync_lock = threading.Lock()
+        """Held to fsync: one fsync at a time makes every record written before it durable."""
+        self._written = 0
+        self._synced = 0
         self._next_batch = next_batch
 
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, header: Mapping[str, Any]) -> Journal:
+    def create(cls, path: Path, header: Header) -> Journal:
         """A new journal whose first record is `header` (the plan and where it goes)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +398,7 @@ class Journal:
             raise ReconcileError(f"cannot create the journal {path}: {error.strerror}") from None
         _lock_file(handle, path)
         journal = cls(path, handle)
-        journal.append({"type": "start", "version": JOURNAL_VERSION, **header})
+        journal.append(header)
         return journal
 
     @classmethod
@@ -200,83 +421,87 @@ class Journal:
 
     # -- records -------------------------------------------------------------------------------
 
-    def append(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    def append(self, record: Record, *, durable: bool = True) -> None:
+        """Write a record; `durable`, return once it is on disk (else once the OS has it: the
+        next durable record, or closing, puts it on disk)."""
+        line = json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
         with self._lock:
             self._handle.write(line + "\n")
             self._handle.flush()
+            self._written += 1
+            mine = self._written
+        if durable:
+            self._sync(mine)
+
+    def _sync(self, mine: int) -> None:
+        # Group commit: the record is on disk once an fsync that began after it was written
+        # has returned. Threads that wrote while another's fsync ran share the next one.
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                upto = self._written
             os.fsync(self._handle.fileno())
+            self._synced = upto
 
-    def batch(self, space: str, items: Sequence[int], *, parent: int | None = None,
-              resent: Sequence[int] = (), single: bool = False) -> int:
-        """Record a batch about to be sent; returns its number.
-
-        `resent` are its items that an earlier call may already have deleted; `single` says
-        the item goes through its own single-item endpoint; `parent` is the batch it was
-        split from.
-        """
+    def batch(self, space: str, items: Sequence[ItemId], *, parent: int | None = None,
+              resent: Sequence[ItemId] = (), single: bool = False) -> int:
+        """Record a batch about to be sent (`BatchSent`); returns its number."""
         with self._lock:
             number = self._next_batch
             self._next_batch += 1
-        self.append(
-            {"type": "batch", "batch": number, "space": space, "items": list(items),
-             "parent": parent, "resent": list(resent), "single": single}
-        )
+        self.append(BatchSent(number, space, tuple(items), parent, tuple(resent), single))
         return number
 
     def task(self, batch: int, task_id: int, *, retried: bool = False) -> None:
-        """Record the task a batch became, before it is polled (`retried`: the call that
-        started it was sent more than once)."""
-        self.append({"type": "task", "batch": batch, "task_id": task_id, "retried": retried})
+        """Record the task a batch became, before it is polled."""
+        self.append(TaskStarted(batch, task_id, retried))
 
-    def outcomes(self, batch: int | None, results: Mapping[int, ItemOutcome]) -> None:
+    def outcomes(self, batch: int | None, results: Mapping[ItemId, ItemOutcome]) -> None:
+        """Record items settled. It announces no call, so it is not waited onto disk: should
+        the machine stop before the next record is, the items are re-checked, not re-sent."""
         if results:
-            self.append(
-                {"type": "outcome", "batch": batch,
-                 "items": {str(item): result.to_json() for item, result in results.items()}}
-            )
+            self.append(Outcomes(batch, results), durable=False)
 
-    def batch_failed(self, batch: int, status: int | None, code: str | None,
-                     message: str) -> None:
-        self.append({"type": "batch_failed", "batch": batch, "status": status, "code": code,
-                     "message": message})
+    def batch_failed(self, batch: int, failure: Failure) -> None:
+        self.append(BatchFailed(batch, failure))
 
-    def present(self, items: Iterable[int]) -> None:
-        listed = sorted(items)
+    def present(self, items: Iterable[ItemId]) -> None:
+        listed = tuple(sorted(items))
         if listed:
-            self.append({"type": "present", "items": listed})
+            self.append(Present(listed))
 
-    def step(self, action: str, space: str | None, phase: str, *,
+    def step(self, action: Action, space: str | None, phase: Phase, *,
              task_id: int | None = None) -> None:
-        """Record a maintenance step about to be sent (`sent`) or its task (`task`)."""
-        self.append({"type": "step", "action": action, "space": space, "phase": phase,
-                     "task_id": task_id})
+        """Record a maintenance step about to be sent (`SENT`) or its task (`TASK`)."""
+        self.append(StepRecord(action, space, phase, task_id))
 
-    def change(self, action: str, space: str, phase: str, item: Mapping[str, Any],
-               outcome: ItemOutcome | None = None) -> None:
-        """Record a directory creation or a bin item's deletion about to be sent (`sent`) or
-        its outcome (`done`). Both are safe to repeat, so a resumed apply does them again
-        (finding a directory there, or an item gone from the bin) rather than replaying them."""
-        record: dict[str, Any] = {"type": "change", "action": action, "space": space,
-                                  "phase": phase, **item}
-        if outcome is not None:
-            record["outcome"] = outcome.to_json()
-        self.append(record)
+    def change(self, action: Action, space: str, phase: Phase, *, path: str | None = None,
+               recycled_item_ids: Sequence[int] | None = None,
+               outcome: ItemOutcome | None = None,
+               outcomes: Mapping[int, ItemOutcome] | None = None) -> None:
+        """Record a directory creation or a bin items' deletion about to be sent (`SENT`), or
+        its outcome (`DONE`, `OUTCOMES`)."""
+        ids = None if recycled_item_ids is None else tuple(recycled_item_ids)
+        self.append(ChangeRecord(action, space, phase, path, ids, outcome, outcomes))
 
     def step_done(self, report: StepReport) -> None:
-        self.append({"type": "step", "phase": "done", **report.to_json()})
+        self.append(StepRecord(report.action, report.space, Phase.DONE, report.task_id, report))
 
     # -- closing -------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the journal, leaving it in place for the next apply to finish."""
-        with self._lock:
+        with self._sync_lock, self._lock:
             if not self._handle.closed:
+                if self._synced < self._written:
+                    os.fsync(self._handle.fileno())
                 self._handle.close()
 
     def finish(self, finished_at: str) -> Path:
         """Record the end, release the journal and move it to `archive/`; the archived path."""
-        self.append({"type": "end", "at": finished_at})
+        self.append(End(finished_at))
         self.close()
         archive = self.path.parent / "archive"
         stem = f"{self.path.stem}-{_safe(finished_at)}"

@@ -10,7 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -36,7 +36,7 @@ class ProgressSink(Protocol):
     def start(self, total: int, done: int) -> None:
         """`total` items in the plan, `done` of them already settled (a resumed apply)."""
 
-    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
+    def batch(self, space: str, outcomes: Mapping[Any, Settled], *,
               task_id: int | None = None) -> None:
         """A batch (or a re-check) settled these items."""
 
@@ -49,7 +49,7 @@ class ProgressSink(Protocol):
     def stop(self) -> None: ...
 
 
-def _counts(outcomes: Mapping[int, Settled]) -> str:
+def _counts(outcomes: Mapping[Any, Settled]) -> str:
     counts = Counter(result.outcome.value for result in outcomes.values())
     return ", ".join(f"{number} {value.replace('_', ' ')}" for value, number in counts.items())
 
@@ -69,7 +69,7 @@ class LineProgress:
         if done:
             self._write(f"resuming: {done} of {total} item(s) already settled")
 
-    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
+    def batch(self, space: str, outcomes: Mapping[Any, Settled], *,
               task_id: int | None = None) -> None:
         self._batches += 1
         self._done += len(outcomes)
@@ -119,7 +119,7 @@ class BarProgress:
         self._task = self._progress.add_task(self._label, total=total, completed=done,
                                              rate="-", failures=0)
 
-    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
+    def batch(self, space: str, outcomes: Mapping[Any, Settled], *,
               task_id: int | None = None) -> None:
         if self._task is None:
             return
@@ -145,7 +145,7 @@ class NoProgress:
     def start(self, total: int, done: int) -> None:
         pass
 
-    def batch(self, space: str, outcomes: Mapping[int, Settled], *,
+    def batch(self, space: str, outcomes: Mapping[Any, Settled], *,
               task_id: int | None = None) -> None:
         pass
 

@@ -18,12 +18,13 @@ than the plan said is stale, wherever inside it they were added.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from reconciler.apply.report import AUTH_STATUSES, NO_FAILURE, Failure
 from reconciler.counting import Counter, count_directory
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry
@@ -51,13 +52,14 @@ class Found(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """What the listing says of one item; `answer` is what a listing that failed said."""
+
     found: Found
     detail: str | None = None
-    status: int | None = None
-    code: str | None = None
+    answer: Failure = NO_FAILURE
 
 
-AUTH_STATUSES = frozenset({401, 403})
+_K = TypeVar("_K", bound=Hashable)
 # Errors every other listing would meet too: they end the re-check, and the run, at once.
 RUN_ENDING = (CredentialsError, Unreachable)
 
@@ -92,18 +94,18 @@ def compare(delete: Delete, live: RemoteEntry | None, *, type_only: bool = False
 def recheck(
     lister: Lister,
     space: str,
-    items: Mapping[int, Delete],
+    items: Mapping[_K, Delete],
     *,
     user_id: str | None = None,
-    type_only: Collection[int] = (),
+    type_only: Collection[_K] = (),
     concurrency: int = 8,
-) -> dict[int, Check]:
+) -> dict[_K, Check]:
     """Check each item of `space` against a listing of its parent directory."""
-    by_parent: dict[str, list[int]] = {}
+    by_parent: dict[str, list[_K]] = {}
     for index, delete in items.items():
         by_parent.setdefault(parent_of(delete.path), []).append(index)
 
-    def check_parent(parent: str) -> dict[int, Check]:
+    def check_parent(parent: str) -> dict[_K, Check]:
         indices = by_parent[parent]
         try:
             entries = lister.list_directory(space, parent, user_id=user_id)
@@ -129,7 +131,7 @@ def recheck(
             checks[index] = check
         return checks
 
-    checks: dict[int, Check] = {}
+    checks: dict[_K, Check] = {}
     if not by_parent:
         return checks
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(by_parent))),
@@ -197,6 +199,4 @@ def check_counts(
 
 def _unknown(parent: str, error: ReconcileError) -> Check:
     detail = f"its directory {parent or '(space root)'}/ could not be listed: {error.message}"
-    if isinstance(error, SmhRequestError):
-        return Check(Found.UNKNOWN, detail, error.status, error.code)
-    return Check(Found.UNKNOWN, detail)
+    return Check(Found.UNKNOWN, detail, Failure.of(error))

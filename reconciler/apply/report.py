@@ -17,7 +17,9 @@ from typing import Any
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.listing import EntryType
+from reconciler.plan import Action
 from reconciler.render.common import visible
+from reconciler.retry import SmhRequestError
 
 REPORT_KIND = "smh-reconcile-apply-report"
 REPORT_VERSION = 1
@@ -44,27 +46,81 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ItemOutcome:
-    """What became of one delete item.
+class Failure:
+    """What an answer said: its HTTP status, error code and message (each None when
+    unknown), or what the error that ended an attempt said. Every report holds one."""
 
-    `status`, `code` and `message` are the server's per-item answer (or the error that
-    ended the attempt); a recycled item has `recycled_item_id`, unless it is unknown.
-    """
-
-    outcome: Outcome
     status: int | None = None
     code: str | None = None
     message: str | None = None
+
+    @classmethod
+    def of(cls, error: ReconcileError, *, whole: bool = False) -> Failure:
+        """What `error` says; its message is the server's own (`detail`) unless `whole`
+        asks for the error's full line (the call and what came back)."""
+        if isinstance(error, SmhRequestError):
+            message = error.message if whole else (error.detail or error.message)
+            return cls(error.status, error.code, message)
+        return cls(message=error.message)
+
+    @property
+    def refused(self) -> bool:
+        """A refusal for the credentials (401, 403): no smaller call escapes it."""
+        return self.status in AUTH_STATUSES
+
+    def describe(self) -> str:
+        return describe_error(self.status, self.code, self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Failure:
+        status = data.get("status")
+        return cls(None if status is None else int(status), data.get("code"),
+                   data.get("message"))
+
+
+AUTH_STATUSES = frozenset({401, 403})
+NO_FAILURE = Failure()
+
+
+class Answered:
+    """A report's row that holds what an answer said (`answer`), read through its parts."""
+
+    __slots__ = ()
+    answer: Failure
+
+    @property
+    def status(self) -> int | None:
+        return self.answer.status
+
+    @property
+    def code(self) -> str | None:
+        return self.answer.code
+
+    @property
+    def message(self) -> str | None:
+        return self.answer.message
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome(Answered):
+    """What became of one delete item.
+
+    `answer` is the server's per-item answer (or what the error that ended the attempt
+    said); a recycled item has `recycled_item_id`, unless it is unknown.
+    """
+
+    outcome: Outcome
+    answer: Failure = NO_FAILURE
     recycled_item_id: int | None = None
     recycled_item_id_unknown: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "outcome": self.outcome.value,
-            "status": self.status,
-            "code": self.code,
-            "message": self.message,
-        }
+        answer = self.answer
+        data: dict[str, Any] = {"outcome": self.outcome.value, "status": answer.status,
+                                "code": answer.code, "message": answer.message}
         if self.outcome is Outcome.RECYCLED:
             data["recycled_item_id"] = self.recycled_item_id
             if self.recycled_item_id_unknown:
@@ -73,19 +129,16 @@ class ItemOutcome:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ItemOutcome:
-        status = data.get("status")
         recycled = data.get("recycled_item_id")
         return cls(
             outcome=Outcome(data["outcome"]),
-            status=None if status is None else int(status),
-            code=data.get("code"),
-            message=data.get("message"),
+            answer=Failure.from_json(data),
             recycled_item_id=None if recycled is None else int(recycled),
             recycled_item_id_unknown=bool(data.get("recycled_item_id_unknown", False)),
         )
 
 
-ITEM_ACTIONS = ("delete", "create_directory", "delete_recycled")
+ITEM_ACTIONS = (Action.DELETE, Action.CREATE_DIRECTORY, Action.DELETE_RECYCLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +156,7 @@ class ItemReport:
     mode: Mode | None
     """None for a directory created."""
     result: ItemOutcome
-    action: str = "delete"
+    action: Action = Action.DELETE
     bin_item_id: int | None = None
 
     @property
@@ -123,8 +176,8 @@ class ItemReport:
             "mode": None if self.mode is None else self.mode.value,
             **self.result.to_json(),
         }
-        if self.action != "delete":
-            data["action"] = self.action
+        if self.action is not Action.DELETE:
+            data["action"] = self.action.value
         if self.bin_item_id is not None:
             data["bin_item_id"] = self.bin_item_id
         return data
@@ -141,7 +194,7 @@ class ItemReport:
             type=EntryType(data["type"]),
             mode=None if data.get("mode") is None else Mode(data["mode"]),
             result=ItemOutcome.from_json(data),
-            action=action,
+            action=Action(action),
             bin_item_id=None if bin_item is None else int(bin_item),
         )
 
@@ -153,15 +206,13 @@ class StepOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class StepReport:
+class StepReport(Answered):
     """One maintenance step: emptying a space's recycle bin, or clearing history."""
 
-    action: str
+    action: Action
     space: str | None
     outcome: StepOutcome
-    status: int | None = None
-    code: str | None = None
-    message: str | None = None
+    answer: Failure = NO_FAILURE
     task_id: int | None = None
 
     @property
@@ -172,25 +223,21 @@ class StepReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "action": self.action,
+            "action": self.action.value,
             "space": self.space,
             "outcome": self.outcome.value,
-            "status": self.status,
-            "code": self.code,
-            "message": self.message,
+            **self.answer.to_json(),
             "task_id": self.task_id,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepReport:
-        status, task_id = data.get("status"), data.get("task_id")
+        task_id = data.get("task_id")
         return cls(
-            action=str(data["action"]),
+            action=Action(data["action"]),
             space=data.get("space"),
             outcome=StepOutcome(data["outcome"]),
-            status=None if status is None else int(status),
-            code=data.get("code"),
-            message=data.get("message"),
+            answer=Failure.from_json(data),
             task_id=None if task_id is None else int(task_id),
         )
 
@@ -310,15 +357,15 @@ _ATTENTION = (Outcome.FAILED, Outcome.STALE, Outcome.UNANSWERED, Outcome.NOT_ATT
 
 
 NO_PERMISSION = "NoPermission"
-STEP_GRANTS: Mapping[str, str] = {"empty_recycle_bin": "delete_recycled",
-                                  "clear_history": "admin"}
+STEP_GRANTS: Mapping[Action, str] = {Action.EMPTY_RECYCLE_BIN: "delete_recycled",
+                                     Action.CLEAR_HISTORY: "admin"}
 
 
 def needed_grant(item: ItemReport) -> str:
     """The grant a token needs to delete this item in its mode (SMH's `grant` names), or to
     create it, or to delete it from the recycle bin."""
-    if item.action != "delete":
-        return "create_directory" if item.action == "create_directory" else "delete_recycled"
+    if item.action is not Action.DELETE:
+        return item.action.value
     kind = "directory" if item.type is EntryType.DIR else "file"
     return f"delete_{kind}" + ("_permanent" if item.mode is Mode.PERMANENT else "")
 
@@ -403,16 +450,16 @@ def _capped(lines: list[str], total: int) -> list[str]:
 def _item_lines(report: ApplyReport) -> list[str]:
     """Items other than deletes that went well, then every item that needs attention."""
     done_other = [item for item in report.items
-                  if item.action != "delete" and not item.needs_attention]
+                  if item.action is not Action.DELETE and not item.needs_attention]
     lines = []
     for item in done_other[:SHOWN_ITEMS]:
-        what = ("created" if item.action == "create_directory"
+        what = ("created" if item.action is Action.CREATE_DIRECTORY
                 else f"deleted from the recycle bin (#{item.bin_item_id})")
         lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({what})")
     _capped(lines, len(done_other))
     attention = [item for item in report.items if item.needs_attention]
     for item in attention[:SHOWN_ITEMS]:
-        detail = describe_error(item.result.status, item.result.code, item.result.message)
+        detail = item.result.answer.describe()
         if item.result.code == NO_PERMISSION:
             detail += f"; needs grant {needed_grant(item)}"
         lines.append(f"  {item.outcome.value:<13} {_where(item)}  ({visible(detail)})")
@@ -424,7 +471,7 @@ def _step_lines(report: ApplyReport) -> list[str]:
     for step in report.maintenance:
         line = f"Maintenance: {step.title}: {step.outcome.value.replace('_', ' ')}"
         if step.outcome is StepOutcome.FAILED:
-            detail = describe_error(step.status, step.code, step.message)
+            detail = step.answer.describe()
             if step.code == NO_PERMISSION:
                 detail += f"; needs grant {STEP_GRANTS.get(step.action, 'admin')}"
             line += f" ({visible(detail)})"

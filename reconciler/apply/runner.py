@@ -41,7 +41,7 @@ from typing import Any, NoReturn, TextIO
 import click
 
 from reconciler.apply.executor import Executor, Settings, bin_was_off, item_outcomes
-from reconciler.apply.journal import Journal, Replay, journal_path
+from reconciler.apply.journal import Header, Journal, Replay, journal_path
 from reconciler.apply.planfile import (
     check_manifests_unchanged,
     check_signature,
@@ -127,10 +127,14 @@ def finished_run(state_dir: Path, digest: str) -> ApplyReport | None:
 
 
 def plan_digest(plan: Plan) -> str:
-    """A digest of exactly what would be applied: the plan with its fingerprints, as compact
-    canonical JSON (which the C encoder writes; an indented dump is ten times slower)."""
-    text = json.dumps(plan.to_json(fingerprints=True), sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+    """A digest of exactly what would be applied: the plan with its fingerprints."""
+    return _digest(plan.to_json(fingerprints=True))
+
+
+def _digest(plan_json: Mapping[str, Any]) -> str:
+    """The digest of a plan's JSON, as compact canonical JSON (which the C encoder writes; an
+    indented dump is ten times slower)."""
+    text = json.dumps(plan_json, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -183,7 +187,7 @@ class Prepared:
 
     plan: Plan
     journal_file: Path
-    header: dict[str, Any]
+    header: Header
     replay: Replay | None = None
     journal: Journal | None = field(default=None, repr=False)
 
@@ -215,36 +219,30 @@ def prepare(
     if path.exists():
         journal, replay = Journal.resume(path)
         header = replay.header
-        if header.get("source") != source.to_json() or header.get("endpoint") != endpoint:
+        if header.source != source.to_json() or header.endpoint != endpoint:
             journal.close()
             raise ReconcileError(
-                f"an unfinished apply of library {library} (started {header.get('started_at')} "
+                f"an unfinished apply of library {library} (started {header.started_at} "
                 f"from {_describe(header)}) is recorded in {path}; run that same command "
                 "again to finish it, or move the journal away to start over (it records what "
                 "that apply deleted)"
             )
         try:
-            plan = Plan.from_json(header["plan"])
+            plan = Plan.from_json(header.plan)
         except (KeyError, TypeError) as error:
             journal.close()
             raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
-        return Prepared(plan, path, dict(header), replay, journal)
+        return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
-    header = {
-        "library": library,
-        "endpoint": endpoint,
-        "source": source.to_json(),
-        "plan_digest": plan_digest(plan),
-        "started_at": started_at,
-        "plan": plan.to_json(fingerprints=True),
-    }
+    plan_json = plan.to_json(fingerprints=True)  # once: the digest and the journal share it
+    header = Header(library=library, endpoint=endpoint, source=source.to_json(),
+                    plan_digest=_digest(plan_json), started_at=started_at, plan=plan_json)
     return Prepared(plan, path, header)
 
 
-def _describe(header: Mapping[str, Any]) -> str:
-    source = header.get("source") or {}
-    kind = "a plan file" if source.get("kind") == "planfile" else "manifests"
-    return f"{kind} at {header.get('endpoint')}"
+def _describe(header: Header) -> str:
+    kind = "a plan file" if header.source.get("kind") == "planfile" else "manifests"
+    return f"{kind} at {header.endpoint}"
 
 
 def begin(prepared: Prepared) -> Journal:
@@ -276,10 +274,10 @@ def build_report(prepared: Prepared, executor: Executor, *, finished_at: str,
         step.outcome is StepOutcome.NOT_ATTEMPTED for step in steps
     )
     return ApplyReport(
-        library=str(header["library"]),
-        endpoint=str(header["endpoint"]),
-        plan_digest=str(header["plan_digest"]),
-        started_at=str(header["started_at"]),
+        library=header.library,
+        endpoint=header.endpoint,
+        plan_digest=header.plan_digest,
+        started_at=header.started_at,
         finished_at=finished_at,
         items=items,
         maintenance=steps,
@@ -455,7 +453,7 @@ def _approved(prepared: Prepared, target: Target, options: ApplyOptions,
     plan = prepared.plan
     if prepared.resuming:
         refuse_existing_report(options.report_file, cwd=options.cwd,
-                               resuming=str(prepared.header.get("plan_digest")))
+                               resuming=prepared.header.plan_digest)
         click.echo(_resume_note(prepared), file=options.out)
     click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False,
                file=options.out)
@@ -495,7 +493,7 @@ def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Apply
     if report.interrupted:
         return report
     journal.finish(report.finished_at)
-    source_record = prepared.header.get("source") or {}
+    source_record = prepared.header.source
     if source_record.get("kind") == SourceKind.PLAN_FILE.value:
         mark_finished(options.state, str(source_record.get("digest")), report)
     return report
@@ -524,10 +522,10 @@ def _interruptible(stop: threading.Event) -> Iterator[None]:
 
 def _finish(report: ApplyReport, options: ApplyOptions) -> None:
     """Keep the report in the state folder, write it to `--report`, and sum it up."""
-    keep_report(options.state, report)
+    kept_text = keep_report(options.state, report).read_text(encoding="utf-8")
     report_file = options.report_file
-    if report_file is not None:
-        write_atomic(located(report_file, options.cwd), dumps(report.to_json()))
+    if report_file is not None:  # the same text: a large report is written out once
+        write_atomic(located(report_file, options.cwd), kept_text)
     click.echo("\n" + render_summary(report), nl=False, file=options.out)
     if report_file is not None:
         click.echo(f"Report written to {report_file}.", file=options.out)
@@ -552,7 +550,7 @@ def _resume_note(prepared: Prepared) -> str:
     total = len(prepared.plan.deletes)
     return (
         f"Finishing the unfinished apply recorded in {prepared.journal_file} (started "
-        f"{prepared.header.get('started_at')}): {prepared.settled()} of {total} item(s) "
+        f"{prepared.header.started_at}): {prepared.settled()} of {total} item(s) "
         "already done; the rest are re-checked before anything is sent.\n"
     )
 

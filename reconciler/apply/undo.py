@@ -26,11 +26,13 @@ from reconciler.apply.batching import chunks, order
 from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
 from reconciler.apply.report import (
+    NO_FAILURE,
     NO_PERMISSION,
+    Answered,
     ApplyReport,
+    Failure,
     ItemReport,
     Outcome,
-    describe_error,
 )
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
 from reconciler.desired import Mode
@@ -38,7 +40,6 @@ from reconciler.errors import ReconcileError
 from reconciler.options import MAX_RESTORE_ITEMS
 from reconciler.plan import Delete
 from reconciler.render.common import visible
-from reconciler.retry import SmhRequestError
 
 UNDO_REPORT_KIND = "smh-reconcile-undo-report"
 # How the server says a recycle-bin entry is not there (any more).
@@ -52,15 +53,13 @@ class Restored(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RestoreResult:
+class RestoreResult(Answered):
     space: str
     path: str
     recycled_item_id: int | None
     outcome: Restored
     restored_path: str | None = None
-    status: int | None = None
-    code: str | None = None
-    message: str | None = None
+    answer: Failure = NO_FAILURE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,9 +68,7 @@ class RestoreResult:
             "recycled_item_id": self.recycled_item_id,
             "outcome": self.outcome.value,
             "restored_path": self.restored_path,
-            "status": self.status,
-            "code": self.code,
-            "message": self.message,
+            **self.answer.to_json(),
         }
 
 
@@ -117,7 +114,7 @@ def render_undo_summary(report: UndoReport) -> str:
     for item in report.items:
         where = visible(item.path if item.space == "-" else f"{item.space}:{item.path}")
         if item.outcome is Restored.FAILED:
-            detail = describe_error(item.status, item.code, item.message)
+            detail = item.answer.describe()
             if item.code == NO_PERMISSION:
                 detail += "; needs grant restore_recycled"
             lines.append(f"  failed    {where}  ({visible(detail)})")
@@ -275,8 +272,8 @@ def _already_restored(writer: SmhWriteClient, space: str, items: Sequence[ItemRe
             result = results[position]
             results[position] = RestoreResult(
                 space, result.path, result.recycled_item_id, Restored.ALREADY_RESTORED,
-                status=result.status, code=result.code,
-                message="not in the recycle bin, and its path is in the library again")
+                answer=Failure(result.status, result.code,
+                               "not in the recycle bin, and its path is in the library again"))
 
 
 def _restore_batch(
@@ -307,20 +304,15 @@ def _restored(space: str, item: ItemReport, result: ItemResult, *,
     rid = result.recycled_item_id
     if result.status == 200:
         return RestoreResult(space, item.path, rid, Restored.RESTORED,
-                             restored_path=result.path or None, status=200)
+                             restored_path=result.path or None, answer=Failure(200))
     if result.not_found and retried:
-        return RestoreResult(space, item.path, rid, Restored.RESTORED, status=404,
-                             code=result.code,
-                             message="restored by an earlier attempt whose answer was lost")
-    return RestoreResult(space, item.path, rid, Restored.FAILED, status=result.status,
-                         code=result.code, message=result.message)
+        return RestoreResult(space, item.path, rid, Restored.RESTORED, answer=Failure(
+            404, result.code, "restored by an earlier attempt whose answer was lost"))
+    return RestoreResult(space, item.path, rid, Restored.FAILED,
+                         answer=Failure(result.status, result.code, result.message))
 
 
 def _failure(space: str, item: ItemReport, rid: int | None, error: ReconcileError | None, *,
              code: str | None = None, message: str | None = None) -> RestoreResult:
-    if isinstance(error, SmhRequestError):
-        return RestoreResult(space, item.path, rid, Restored.FAILED, status=error.status,
-                             code=error.code, message=error.detail or error.message)
-    if error is not None:
-        return RestoreResult(space, item.path, rid, Restored.FAILED, message=error.message)
-    return RestoreResult(space, item.path, rid, Restored.FAILED, code=code, message=message)
+    answer = Failure.of(error) if error is not None else Failure(code=code, message=message)
+    return RestoreResult(space, item.path, rid, Restored.FAILED, answer=answer)

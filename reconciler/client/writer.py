@@ -43,6 +43,8 @@ MAX_BATCH_ITEMS: Final = 1000
 POLL_FIRST_DELAY: Final = 0.05
 """The shortest first pause before a task is polled again; it grows with the round trip."""
 POLL_MAX_DELAY: Final = 5.0
+MAX_TASKS_PER_QUERY: Final = 100
+"""Task ids polled in one query (`GET /task/{L}/{S}/{id1,id2,...}`)."""
 
 _K = TypeVar("_K", bound=Hashable)
 
@@ -209,28 +211,48 @@ class SmhWriteClient(SmhReadClient):
         max_wait: float = 600.0,
         user_id: str | None = None,
     ) -> TaskState:
-        """Polls a task (space None: a library task) until it ends, backing off exponentially
-        from a first pause of twice the first query's round trip (at least `POLL_FIRST_DELAY`),
-        so a fast server is not kept waiting and a slow one is not flooded.
+        """Polls a task (space None: a library task) until it ends (see `wait_tasks`)."""
+        state = self.wait_tasks(space, [task_id], max_wait=max_wait, user_id=user_id)[task_id]
+        if isinstance(state, SmhError):
+            raise state
+        return state
 
-        Waits through the retry policy's `sleep`; raises `SmhError` once `max_wait` seconds of
-        waiting have passed with the task still running.
+    def wait_tasks(
+        self,
+        space: str | None,
+        task_ids: Sequence[int],
+        *,
+        max_wait: float = 600.0,
+        user_id: str | None = None,
+    ) -> dict[int, TaskState | SmhError]:
+        """Polls tasks of one space (None: library tasks) until each ends, all those still
+        running in one query (`MAX_TASKS_PER_QUERY` ids at most), backing off exponentially
+        from a first pause of twice the first query's round trip (at least
+        `POLL_FIRST_DELAY`), so a fast server is not kept waiting and a slow one is not
+        flooded. Each task's final state, or the error that ended waiting for it: missing
+        from the answer, or still running once `max_wait` seconds of waiting have passed.
+
+        Waits through the retry policy's `sleep`; a query that fails raises.
         """
+        ended: dict[int, TaskState | SmhError] = {}
+        running = list(dict.fromkeys(task_ids))
         waited = 0.0
         delay: float | None = None
         while True:
             started = self._session.clock()
-            if space is None:
-                states = self.query_library_tasks([task_id])
-            else:
-                states = self.query_tasks(space, [task_id], user_id=user_id)
-            state = next((s for s in states if s.task_id == task_id), None)
-            if state is None:
-                raise SmhError(f"task {task_id} is missing from the task query's answer")
-            if not state.running:
-                return state
+            for part in range(0, len(running), MAX_TASKS_PER_QUERY):
+                ids = running[part : part + MAX_TASKS_PER_QUERY]
+                states = (self.query_library_tasks(ids) if space is None
+                          else self.query_tasks(space, ids, user_id=user_id))
+                _record_states(ended, ids, {state.task_id: state for state in states})
+            running = [task_id for task_id in running if task_id not in ended]
+            if not running:
+                return ended
             if waited >= max_wait:
-                raise SmhError(f"task {task_id} was still running after {waited:.1f}s")
+                ended.update({task_id: SmhError(
+                    f"task {task_id} was still running after {waited:.1f}s")
+                    for task_id in running})
+                return ended
             if delay is None:
                 delay = max(POLL_FIRST_DELAY, 2 * (self._session.clock() - started))
             pause = min(delay, POLL_MAX_DELAY, max(max_wait - waited, 0.0))
@@ -247,16 +269,10 @@ class SmhWriteClient(SmhReadClient):
         max_wait: float = 600.0,
         user_id: str | None = None,
     ) -> BatchReply:
-        """Waits for a batch-delete task and returns its per-item results in request order.
-
-        A task that ends with status 204 or 500, or without a result, gives no per-item
-        results (`results` None, `status` the task's): what it did is for the caller to find
-        out by listing.
-        """
-        state = self.wait_task(space, task_id, max_wait=max_wait, user_id=user_id)
-        if state.status not in (200, 207) or _task_result(state) is None:
-            return BatchReply(state.status, task_id=state.task_id)
-        return _task_reply(state, lambda raw: delete_results(items, raw))
+        """Waits for a batch-delete task and returns its per-item results in request order
+        (see `batch_task_reply`)."""
+        return batch_task_reply(
+            self.wait_task(space, task_id, max_wait=max_wait, user_id=user_id), items)
 
     def wait_restore(
         self,
@@ -273,6 +289,25 @@ class SmhWriteClient(SmhReadClient):
 
 
 # -- results -----------------------------------------------------------------------------------
+
+
+def _record_states(ended: dict[int, TaskState | SmhError], ids: Sequence[int],
+                   states: dict[int, TaskState]) -> None:
+    for task_id in ids:
+        state = states.get(task_id)
+        if state is None:
+            ended[task_id] = SmhError(f"task {task_id} is missing from the task query's answer")
+        elif not state.running:
+            ended[task_id] = state
+
+
+def batch_task_reply(state: TaskState, items: Sequence[DeleteItem]) -> BatchReply:
+    """A finished batch-delete task's per-item results in request order. A task that ended
+    with status 204 or 500, or without a result, gives no per-item results (`results` None,
+    `status` the task's): what it did is for the caller to find out by listing."""
+    if state.status not in (200, 207) or _task_result(state) is None:
+        return BatchReply(state.status, task_id=state.task_id)
+    return _task_reply(state, lambda raw: delete_results(items, raw))
 
 
 def _batch_reply(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.journal import Journal
+from reconciler.apply.journal import Header, Journal
 from reconciler.apply.runner import plan_digest
 from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator
@@ -33,12 +33,12 @@ def new_journal(tmp_path: Path) -> Iterator[JournalFactory]:
     opened: list[Journal] = []
 
     def create(plan: Plan) -> Journal:
-        journal = Journal.create(tmp_path / "state" / f"journal-{plan.library}.jsonl", {
-            "library": plan.library, "endpoint": ENDPOINT,
-            "source": {"kind": "manifests", "digest": "d", "spaces": []},
-            "plan_digest": plan_digest(plan), "started_at": "2027-01-01T00:00:00.000Z",
-            "plan": plan.to_json(fingerprints=True),
-        })
+        journal = Journal.create(tmp_path / "state" / f"journal-{plan.library}.jsonl", Header(
+            library=plan.library, endpoint=ENDPOINT,
+            source={"kind": "manifests", "digest": "d", "spaces": []},
+            plan_digest=plan_digest(plan), started_at="2027-01-01T00:00:00.000Z",
+            plan=plan.to_json(fingerprints=True),
+        ))
         opened.append(journal)
         return journal
 

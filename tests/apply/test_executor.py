@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
+from reconciler.apply.decisions import ItemId
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import read_records, replay
 from reconciler.apply.report import Outcome, StepOutcome
@@ -34,7 +36,8 @@ PURGE = space_spec(purge=["tmp/", ("**/*.part", "permanent"), "photos/old/"],
 
 def outcomes(executor: Executor, plan: Plan) -> dict[str, Outcome]:
     results = executor.results
-    return {d.path: results[i].outcome for i, d in enumerate(plan.deletes) if i in results}
+    return {d.path: results[ItemId(i)].outcome for i, d in enumerate(plan.deletes)
+            if i in results}
 
 
 def run(plan: Plan, writer: SmhWriteClient, new_journal: JournalFactory,
@@ -68,7 +71,7 @@ def test_recycled_items_keep_their_recycle_bin_ids(
 ) -> None:
     plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
     executor = run(plan, writer, new_journal)
-    ids = {d.path: executor.results[i].recycled_item_id for i, d in enumerate(plan.deletes)}
+    ids = {d.path: executor.results[ItemId(i)].recycled_item_id for i, d in enumerate(plan.deletes)}
     in_bin = {item["originalPath"]: item["recycledItemId"]
               for item in emu.state()["spaces"]["-"]["recycled"]}
     assert ids == in_bin
@@ -97,13 +100,39 @@ def test_async_batches_are_polled_and_their_task_ids_journaled(
     assert replay(records).open_tasks == []
 
 
+def test_a_wave_s_tasks_are_all_polled_in_one_query_after_its_batches_went_out(
+    new_journal: JournalFactory
+) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i}.bin" for i in range(7)]))
+    targets: list[str] = []
+
+    def note(request: HttpRequest) -> None:
+        if "/batch/" in request.target or "/task/" in request.target:
+            targets.append(request.target.split("?")[0])
+
+    faults_per_request(emu, lambda request: note(request))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        emu.set_faults({"async_threshold": 1, "task_polls": 1})
+        executor = run(plan, client, new_journal, batch_size=2, concurrency=2)
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    task_ids = sorted(record["task_id"] for record in read_records(executor.journal.path)
+                      if record["type"] == "task")
+    assert len(task_ids) == 4
+    # Four batch calls, none waiting for another's task; then one query for all four tasks
+    # (each answers "running" once), and one more that finds them ended.
+    assert ["/batch/" in target for target in targets] == [True] * 4 + [False] * 2
+    for target in targets[4:]:
+        assert sorted(int(i) for i in unquote(target.rsplit("/", 1)[1]).split(",")) == task_ids
+
+
 def test_a_207_reports_the_failing_item_and_does_the_rest(
     emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
 ) -> None:
     plan = plan_for(library_spec(space_spec(purge=["**/*.part", "readme.txt"])), writer)
     emu.set_faults({"fail_paths": {"tmp/x.part": {"status": 403, "code": "NoPermission"}}})
     executor = run(plan, writer, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert results["tmp/x.part"].outcome is Outcome.FAILED
     assert (results["tmp/x.part"].status, results["tmp/x.part"].code) == (403, "NoPermission")
     assert results["readme.txt"].outcome is Outcome.RECYCLED
@@ -116,7 +145,7 @@ def test_a_directory_is_not_sent_while_an_item_inside_it_failed(
     plan = plan_for(library_spec(PURGE), writer)
     emu.set_faults({"fail_paths": {"tmp/x.part": {"status": 500, "code": "InternalError"}}})
     executor = run(plan, writer, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert results["tmp/x.part"].outcome is Outcome.FAILED
     assert results["tmp"].outcome is Outcome.FAILED
     assert results["tmp"].code == "InnerItemNotDeleted"
@@ -130,7 +159,7 @@ def test_a_404_is_already_gone(
     plan = plan_for(library_spec(space_spec(purge=["tmp/", "readme.txt"])), writer)
     writer.delete_file("-", "readme.txt", permanent=True)
     executor = run(plan, writer, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert results["readme.txt"].outcome is Outcome.ALREADY_GONE
     assert results["readme.txt"].status == 404
 
@@ -151,7 +180,7 @@ def test_a_re_sent_batch_reports_items_its_first_attempt_recycled_as_recycled(
     faults_per_request(emu, first_batch_answer_lost)
     executor = run(plan, writer, new_journal)
     for index, _ in enumerate(plan.deletes):
-        result = executor.results[index]
+        result = executor.results[ItemId(index)]
         assert result.outcome is Outcome.RECYCLED
         assert result.recycled_item_id is None and result.recycled_item_id_unknown
         assert result.status == 404
@@ -191,7 +220,7 @@ def test_one_bad_item_fails_alone_after_the_split(
 
         faults_per_request(emu, poisoned)
         executor = run(plan, client, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert results["readme.txt"].outcome is Outcome.FAILED
     assert results["readme.txt"].status == 500
     assert results["photos/2024/a.jpg"].outcome is Outcome.RECYCLED
@@ -223,7 +252,7 @@ def test_the_recheck_skips_changed_items_and_never_deletes_them(
     writer.delete_file("-", "photos/old/c.jpg", permanent=True)
     seen = len(emu.request_log())
     executor = run(plan, writer, new_journal, recheck=True)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert results["tmp"].outcome is Outcome.STALE
     assert "etag" in (results["tmp"].message or "")
     assert results["readme.txt"].outcome is Outcome.STALE
@@ -246,8 +275,8 @@ def test_a_fingerprint_edited_in_the_plan_is_stale(
         fingerprints=True)
     data["changes"][0]["fingerprint"]["crc64"] = "12345"
     executor = run(Plan.from_json(data), writer, new_journal, recheck=True)
-    assert executor.results[0].outcome is Outcome.STALE
-    assert "crc64" in (executor.results[0].message or "")
+    assert executor.results[ItemId(0)].outcome is Outcome.STALE
+    assert "crc64" in (executor.results[ItemId(0)].message or "")
     assert "readme.txt" in paths_of(emu)
 
 
@@ -295,7 +324,7 @@ def test_an_item_a_lost_answer_deleted_is_not_reported_failed_when_its_retry_fai
         executor = run(plan, client, new_journal)
     assert "readme.txt" not in paths_of(emu) and "tmp/" not in paths_of(emu)
     for index, _ in enumerate(plan.deletes):
-        result = executor.results[index]
+        result = executor.results[ItemId(index)]
         assert result.outcome is Outcome.RECYCLED, result
         assert result.recycled_item_id_unknown
 
@@ -311,8 +340,8 @@ def test_an_item_whose_directory_cannot_be_relisted_failed_it_is_not_stale(
         executor = run(plan, client, new_journal, recheck=True, concurrency=1)
     result = outcomes(executor, plan)
     assert result["photos/2024/b.jpg.part"] is Outcome.FAILED
-    assert "not re-checked" in (executor.results[0].message or "")
-    assert executor.results[0].status == 500
+    assert "not re-checked" in (executor.results[ItemId(0)].message or "")
+    assert executor.results[ItemId(0)].status == 500
     assert result["tmp/x.part"] is Outcome.DELETED
 
 
@@ -337,7 +366,7 @@ def test_a_task_ending_204_is_verified_by_listing_and_nothing_is_sent_again(
                                                    ("**/*.part", "permanent")])), writer)
     emu.set_faults({"async_threshold": 1, "task_status": 204})
     executor = run(plan, writer, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     assert {path: r.outcome for path, r in results.items()} == {
         "photos/2024/b.jpg.part": Outcome.DELETED, "readme.txt": Outcome.RECYCLED,
         "tmp": Outcome.RECYCLED, "tmp/x.part": Outcome.DELETED}
@@ -357,7 +386,7 @@ def test_a_task_ending_500_reports_each_item_from_the_listing(
     emu.set_faults({"async_threshold": 1, "task_status": 500,
                     "fail_paths": {"tmp/x.part": {"status": 500, "code": "InternalError"}}})
     executor = run(plan, writer, new_journal)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     failed = results["tmp/x.part"]
     assert (failed.outcome, failed.status, failed.code) == (Outcome.FAILED, 500,
                                                            "TaskWithoutResult")
@@ -389,7 +418,7 @@ def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_tha
         ("readme.txt", "recycle"), ("tmp", "recycle"), ("tmp/x.part", "permanent")]
     emu.set_faults({"recycle_bin_off": True})  # the bin listing still looks like a bin's
     executor = run(plan, writer, new_journal, batch_size=1, concurrency=1)
-    results = {d.path: executor.results[i] for i, d in enumerate(plan.deletes)}
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     first = results["photos/old"]
     assert (first.outcome, first.status, first.code) == (Outcome.DELETED, 204,
                                                         "RecycleBinNotEnabled")

@@ -133,7 +133,7 @@ def test_kill_9_then_the_same_command_finishes_the_job(setup: Setup, records: in
     process.wait()
     before = settled_log(setup.emu)
     recorded = replay(read_records(setup.journal))
-    plan = recorded.header["plan"]["changes"]
+    plan = recorded.header.plan["changes"]
     paths = [c["path"] for c in plan if c["action"] == "delete"]
 
     code, out, err = setup.finish()

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.apply.journal import Journal, OpenTask, journal_path, read_records, replay
-from reconciler.apply.report import ItemOutcome, Outcome, StepOutcome, StepReport
+from reconciler.apply.decisions import ItemId
+from reconciler.apply.journal import (
+    Header,
+    Journal,
+    OpenTask,
+    Phase,
+    journal_path,
+    read_records,
+    replay,
+)
+from reconciler.apply.report import Failure, ItemOutcome, Outcome, StepOutcome, StepReport
 from reconciler.errors import ReconcileError
+from reconciler.plan import Action
 
-HEADER: dict[str, Any] = {"library": "smhtest", "endpoint": "https://x", "plan": {}}
+HEADER = Header("smhtest", "https://x")
+
+
+def ids(*values: int) -> list[ItemId]:
+    return [ItemId(value) for value in values]
 
 
 @pytest.fixture
@@ -27,7 +42,7 @@ def test_the_journal_is_named_for_its_library(tmp_path: Path) -> None:
 
 def test_each_record_is_on_disk_before_the_call_it_announces(path: Path) -> None:
     journal = Journal.create(path, HEADER)
-    number = journal.batch("-", [0, 1], resent=[1])
+    number = journal.batch("-", ids(0, 1), resent=ids(1))
     records = read_records(path)  # read while the journal is still open
     journal.close()
     assert [r["type"] for r in records] == ["start", "batch"]
@@ -38,33 +53,36 @@ def test_each_record_is_on_disk_before_the_call_it_announces(path: Path) -> None
 
 def test_replay_knows_done_items_open_tasks_and_unanswered_batches(path: Path) -> None:
     journal = Journal.create(path, HEADER)
-    first = journal.batch("-", [0, 1])
-    journal.outcomes(first, {0: ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=5),
-                             1: ItemOutcome(Outcome.FAILED, 500, "InternalError", "boom")})
-    second = journal.batch("-", [2, 3], resent=[3])
+    first = journal.batch("-", ids(0, 1))
+    journal.outcomes(first, {
+        ItemId(0): ItemOutcome(Outcome.RECYCLED, Failure(200), recycled_item_id=5),
+        ItemId(1): ItemOutcome(Outcome.FAILED, Failure(500, "InternalError", "boom"))})
+    second = journal.batch("-", ids(2, 3), resent=ids(3))
     journal.task(second, 77, retried=True)
-    journal.batch("s1", [4])  # sent, never answered
-    failed = journal.batch("-", [5, 6])
-    journal.batch_failed(failed, 503, "ServerOverloaded", "gave up")
-    journal.present([6])
-    journal.step("clear_history", None, "task", task_id=9)
+    journal.batch("s1", ids(4))  # sent, never answered
+    failed = journal.batch("-", ids(5, 6))
+    journal.batch_failed(failed, Failure(503, "ServerOverloaded", "gave up"))
+    journal.present(ids(6))
+    journal.step(Action.CLEAR_HISTORY, None, Phase.TASK, task_id=9)
     journal.close()
 
     state = replay(read_records(path))
-    assert state.results[0] == ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=5)
-    assert state.results[1].outcome is Outcome.FAILED
-    assert state.open_tasks == [OpenTask(second, "-", 77, (2, 3), resent=(3,), retried=True)]
+    assert state.results[ItemId(0)] == ItemOutcome(Outcome.RECYCLED, Failure(200),
+                                                   recycled_item_id=5)
+    assert state.results[ItemId(1)].outcome is Outcome.FAILED
+    assert state.open_tasks == [OpenTask(second, "-", 77, tuple(ids(2, 3)), resent=tuple(ids(3)),
+                                         retried=True)]
     assert state.maybe_applied == {2, 3, 4, 5}
-    assert state.steps[("clear_history", None)]["task_id"] == 9
+    assert state.steps[(Action.CLEAR_HISTORY, None)].task_id == 9
     assert state.next_batch == failed + 1
     assert not state.finished
 
 
 def test_an_outcome_closes_a_task(path: Path) -> None:
     journal = Journal.create(path, HEADER)
-    number = journal.batch("-", [0])
+    number = journal.batch("-", ids(0))
     journal.task(number, 3)
-    journal.outcomes(number, {0: ItemOutcome(Outcome.DELETED, 204)})
+    journal.outcomes(number, {ItemId(0): ItemOutcome(Outcome.DELETED, Failure(204))})
     journal.close()
     state = replay(read_records(path))
     assert state.open_tasks == [] and state.maybe_applied == set()
@@ -72,13 +90,13 @@ def test_an_outcome_closes_a_task(path: Path) -> None:
 
 def test_a_torn_last_line_is_dropped_and_cut_off_on_resume(path: Path) -> None:
     journal = Journal.create(path, HEADER)
-    journal.batch("-", [0])
+    journal.batch("-", ids(0))
     journal.close()
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('{"type": "outcome", "batch": 1, "ite')
     resumed, state = Journal.resume(path)
     assert state.maybe_applied == {0}
-    number = resumed.batch("-", [1])
+    number = resumed.batch("-", ids(1))
     resumed.close()
     assert number == 2
     assert [r["type"] for r in read_records(path)] == ["start", "batch", "batch"]
@@ -111,12 +129,83 @@ def test_two_applies_cannot_hold_one_journal(path: Path) -> None:
 
 def test_a_finished_journal_is_archived(path: Path) -> None:
     journal = Journal.create(path, HEADER)
-    journal.step_done(StepReport("empty_recycle_bin", "-", StepOutcome.DONE, 204))
+    journal.step_done(StepReport(Action.EMPTY_RECYCLE_BIN, "-", StepOutcome.DONE, Failure(204)))
     archived = journal.finish("2027-01-01T00:00:00.000Z")
     assert not path.exists()
     assert archived.parent.name == "archive"
     state = replay(read_records(archived))
     assert state.finished
-    assert state.steps[("empty_recycle_bin", "-")]["outcome"] == "done"
+    step = state.steps[(Action.EMPTY_RECYCLE_BIN, "-")].report
+    assert step is not None and step.outcome is StepOutcome.DONE
     second = Journal.create(path, HEADER)
     assert second.finish("2027-01-01T00:00:00.000Z") != archived
+
+
+def test_records_announcing_a_call_are_fsynced_and_outcomes_go_with_the_next(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal.create(path, HEADER)
+    synced: list[int] = []
+    monkeypatch.setattr("reconciler.apply.journal.os.fsync",
+                        lambda fd: synced.append(len(read_records(path))))
+    number = journal.batch("-", ids(0))
+    assert synced == [2]  # the batch is on disk before it is sent
+    journal.outcomes(number, {ItemId(0): ItemOutcome(Outcome.DELETED, Failure(204))})
+    assert synced == [2]  # flushed (a kill -9 keeps it), not waited for
+    journal.close()
+    assert synced == [2, 3]  # closing puts it on disk
+
+
+def test_records_from_many_workers_are_whole_lines_that_replay(path: Path) -> None:
+    journal = Journal.create(path, HEADER)
+
+    def send(worker: int) -> None:
+        for i in range(20):
+            item = ItemId(worker * 100 + i)
+            number = journal.batch("-", [item])
+            journal.outcomes(number, {item: ItemOutcome(Outcome.DELETED, Failure(204))})
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    journal.close()
+    state = replay(read_records(path))
+    assert len(state.results) == 160 and state.maybe_applied == set()
+    assert state.next_batch == 161
+
+
+OLD_JOURNAL: list[dict[str, Any]] = [
+    {"type": "start", "version": 1, "library": "smhtest", "endpoint": "https://x",
+     "source": {"kind": "manifests", "digest": "d", "spaces": []}, "plan_digest": "sha256:0",
+     "started_at": "2027-01-01T00:00:00.000Z", "plan": {}},
+    {"type": "change", "action": "create_directory", "space": "-", "phase": "sent",
+     "path": "new"},
+    {"type": "batch", "batch": 1, "space": "-", "items": [0, 1], "parent": None, "resent": [],
+     "single": False},
+    {"type": "task", "batch": 1, "task_id": 7, "retried": False},
+    {"type": "batch", "batch": 2, "space": "-", "items": [2, 3], "parent": None, "resent": [3],
+     "single": False},
+    {"type": "batch_failed", "batch": 2, "status": 503, "code": None, "message": "gave up"},
+    {"type": "outcome", "batch": None, "items": {"3": {
+        "outcome": "recycled", "status": None, "code": None, "message": "lost",
+        "recycled_item_id": None, "recycled_item_id_unknown": True}}},
+    {"type": "present", "items": [2]},
+    {"type": "step", "action": "clear_history", "space": None, "phase": "task", "task_id": 9},
+    {"type": "step", "phase": "done", "action": "empty_recycle_bin", "space": "-",
+     "outcome": "done", "status": 204, "code": None, "message": None, "task_id": None},
+]
+
+
+def test_a_journal_written_by_an_earlier_version_still_replays() -> None:
+    state = replay(OLD_JOURNAL)
+    assert (state.header.library, state.header.plan_digest) == ("smhtest", "sha256:0")
+    assert state.header.source == {"kind": "manifests", "digest": "d", "spaces": []}
+    assert state.open_tasks == [OpenTask(1, "-", 7, tuple(ids(0, 1)))]
+    assert state.maybe_applied == {0, 1}
+    assert state.results[ItemId(3)].recycled_item_id_unknown
+    assert state.steps[(Action.CLEAR_HISTORY, None)].task_id == 9
+    done = state.steps[(Action.EMPTY_RECYCLE_BIN, "-")].report
+    assert done == StepReport(Action.EMPTY_RECYCLE_BIN, "-", StepOutcome.DONE, Failure(204))
+    assert state.next_batch == 3 and not state.finished

@@ -7,14 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.apply import maintenance
-from reconciler.apply.journal import Journal, read_records
+from reconciler.apply.journal import Header, Journal, Phase, StepRecord, read_records
 from reconciler.apply.report import StepOutcome
 from reconciler.emulator import Clock, Emulator
+from reconciler.plan import Action
 from tests.apply.support import seed, writer_for
 
 
 def journal(tmp_path: Path) -> Journal:
-    return Journal.create(tmp_path / "journal.jsonl", {"library": "smhtest"})
+    return Journal.create(tmp_path / "journal.jsonl", Header("smhtest"))
 
 
 def test_history_is_cleared_through_its_library_task(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_a_recorded_task_is_attached_to_not_started_again(tmp_path: Path) -> Non
         task_id = writer.clear_history()
         report = maintenance.clear_history(
             writer, journal(tmp_path), sleep=lambda _: None,
-            recorded={"phase": "task", "task_id": task_id})
+            recorded=StepRecord(Action.CLEAR_HISTORY, None, Phase.TASK, task_id))
     assert report.outcome is StepOutcome.DONE and report.task_id == task_id
     assert [e["method"] for e in emu.request_log() if e["route"] == "directory-history"] == [
         "DELETE"]

@@ -8,6 +8,7 @@ import pytest
 
 from reconciler.apply.report import (
     ApplyReport,
+    Failure,
     ItemOutcome,
     ItemReport,
     Outcome,
@@ -18,6 +19,7 @@ from reconciler.apply.report import (
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.listing import EntryType
+from reconciler.plan import Action
 
 
 def item(path: str, result: ItemOutcome, *, space: str = "-") -> ItemReport:
@@ -31,18 +33,19 @@ REPORT = ApplyReport(
     started_at="2027-01-01T00:00:00.000Z",
     finished_at="2027-01-01T00:00:05.000Z",
     items=(
-        item("a.jpg", ItemOutcome(Outcome.RECYCLED, 200, recycled_item_id=12)),
-        item("b.jpg", ItemOutcome(Outcome.RECYCLED, 404, recycled_item_id_unknown=True)),
-        item("c.part", ItemOutcome(Outcome.DELETED, 204)),
-        item("d.jpg", ItemOutcome(Outcome.ALREADY_GONE, 404, "FileNotFound")),
-        item("e.jpg", ItemOutcome(Outcome.FAILED, 403, "NoPermission", "not allowed"),
+        item("a.jpg", ItemOutcome(Outcome.RECYCLED, Failure(200), recycled_item_id=12)),
+        item("b.jpg", ItemOutcome(Outcome.RECYCLED, Failure(404), recycled_item_id_unknown=True)),
+        item("c.part", ItemOutcome(Outcome.DELETED, Failure(204))),
+        item("d.jpg", ItemOutcome(Outcome.ALREADY_GONE, Failure(404, "FileNotFound"))),
+        item("e.jpg", ItemOutcome(Outcome.FAILED, Failure(403, "NoPermission", "not allowed")),
              space="s1"),
-        item("f.jpg", ItemOutcome(Outcome.STALE, message="changed since the plan: etag")),
+        item("f.jpg", ItemOutcome(Outcome.STALE, Failure(message="changed since the plan: etag"))),
         item("g.jpg", ItemOutcome(Outcome.NOT_ATTEMPTED)),
     ),
     maintenance=(
-        StepReport("empty_recycle_bin", "-", StepOutcome.DONE, 204),
-        StepReport("clear_history", None, StepOutcome.FAILED, 429, "RateLimitExceeded"),
+        StepReport(Action.EMPTY_RECYCLE_BIN, "-", StepOutcome.DONE, Failure(204)),
+        StepReport(Action.CLEAR_HISTORY, None, StepOutcome.FAILED,
+                   Failure(429, "RateLimitExceeded")),
     ),
     interrupted=True,
     user_ids={"s1": "ops-bot"},
@@ -102,7 +105,7 @@ def test_an_interrupted_summary_shows_totals_and_how_to_finish() -> None:
 
 
 def test_thousands_of_failures_show_a_few_examples() -> None:
-    failed = tuple(item(f"f{i}.jpg", ItemOutcome(Outcome.FAILED, 403, "NoPermission"))
+    failed = tuple(item(f"f{i}.jpg", ItemOutcome(Outcome.FAILED, Failure(403, "NoPermission")))
                    for i in range(500))
     text = render_summary(ApplyReport("lib", "https://x", "d", "t0", "t1", failed))
     assert len(text.splitlines()) < 30
@@ -120,7 +123,7 @@ def test_only_a_report_with_every_item_done_is_complete() -> None:
 
 def test_a_clean_report_says_so_in_one_line() -> None:
     clean = ApplyReport("lib", "https://x", "d", "t0", "t1",
-                        (item("a", ItemOutcome(Outcome.DELETED, 204)),))
+                        (item("a", ItemOutcome(Outcome.DELETED, Failure(204))),))
     assert render_summary(clean) == (
         "Apply finished for library lib: 1 item(s): 0 recycled, 1 deleted.\n")
     assert not clean.failed

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.apply.decisions import ItemId
 from reconciler.apply.executor import Executor, Settings, item_outcomes
 from reconciler.apply.journal import Journal, Replay
 from reconciler.apply.report import ItemOutcome, Outcome
@@ -32,7 +33,7 @@ class Killed(BaseException):
 
 
 def die_at_first_outcome(journal: Journal) -> None:
-    def outcomes(batch: int | None, results: Mapping[int, ItemOutcome]) -> None:
+    def outcomes(batch: int | None, results: Mapping[ItemId, ItemOutcome]) -> None:
         raise Killed
 
     journal.outcomes = outcomes  # type: ignore[method-assign]
@@ -51,7 +52,7 @@ def first_run_dies(executor: Executor) -> None:
 
 def resume(path: Path, writer: SmhWriteClient) -> tuple[Executor, Plan, Replay]:
     journal, recorded = Journal.resume(path)
-    plan = Plan.from_json(recorded.header["plan"])
+    plan = Plan.from_json(recorded.header.plan)
     executor = Executor(plan, writer, journal, settings=Settings(recheck=True))
     try:
         executor.run(recorded)
@@ -62,7 +63,7 @@ def resume(path: Path, writer: SmhWriteClient) -> tuple[Executor, Plan, Replay]:
 
 def by_path(executor: Executor, plan: Plan) -> dict[str, ItemOutcome]:
     results = executor.results
-    return {d.path: results[i] for i, d in enumerate(plan.deletes) if i in results}
+    return {d.path: results[ItemId(i)] for i, d in enumerate(plan.deletes) if i in results}
 
 
 def test_a_directory_whose_inner_item_a_lost_answer_deleted_is_still_deleted_on_resume(
@@ -89,14 +90,14 @@ def test_a_task_that_cannot_be_attached_to_is_not_resent_before_the_recheck(
     plan = plan_for(library_spec(space_spec(purge=["readme.txt"])), writer)
     emu.set_faults({"async_threshold": 1, "task_polls": 3})
     journal = new_journal(plan)
-    original_wait = writer.wait_batch
+    original_wait = writer.wait_tasks
 
     def dies_while_polling(*args: Any, **kwargs: Any) -> Any:
         raise Killed
 
-    writer.wait_batch = dies_while_polling  # type: ignore[method-assign]
+    writer.wait_tasks = dies_while_polling  # type: ignore[method-assign]
     first_run_dies(Executor(plan, writer, journal))
-    writer.wait_batch = original_wait  # type: ignore[method-assign]
+    writer.wait_tasks = original_wait  # type: ignore[method-assign]
     # The task recycled readme.txt; then someone made a directory of that name.
     assert "readme.txt" not in paths_of(emu)
     make_directory(emu, "readme.txt")
