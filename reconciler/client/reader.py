@@ -539,11 +539,12 @@ class SmhReadClient:
         self, space: str, ids: Sequence[int], *, user_id: str | None = None
     ) -> list[TaskState]:
         """The state of batch tasks of one space."""
-        return self._tasks(route("task", self.library, space, _id_list(ids)), space, user_id)
+        return self._tasks(f"{route('task', self.library, space)}/{_id_list(ids)}", space,
+                           user_id)
 
     def query_library_tasks(self, ids: Sequence[int]) -> list[TaskState]:
         """The state of library-level tasks (clearing history)."""
-        return self._tasks(route("task", self.library, _id_list(ids)), None, None)
+        return self._tasks(f"{route('task', self.library)}/{_id_list(ids)}", None, None)
 
     def _tasks(self, path: str, space: str | None, user_id: str | None) -> list[TaskState]:
         grants = READ if space is not None else ADMIN
@@ -668,6 +669,7 @@ def task_id_of(data: object) -> int:
 
 
 def _id_list(ids: Sequence[int]) -> str:
+    """The `TaskIdList` path segment: the ids joined by literal commas, as the API shows it."""
     if not ids:
         raise ValueError("no task ids given")
     return ",".join(str(int(task_id)) for task_id in ids)

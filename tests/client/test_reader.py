@@ -423,6 +423,23 @@ def test_query_tasks_reads_task_id_and_status(writer: SmhWriteClient, emu: Emula
     assert done.status == 200 and done.succeeded
 
 
+def test_several_tasks_are_asked_in_one_query_with_literal_commas(
+        emu: Emulator, connect: Connect) -> None:
+    sent: list[bytes] = []
+
+    def record(request: httpx.Request, status: int, body: bytes) -> tuple[int, bytes]:
+        sent.append(request.url.raw_path)
+        return status, body
+
+    emu.set_faults({"async_threshold": 1, "task_polls": 0})
+    writer: SmhWriteClient = connect(SmhWriteClient, transport=Rewriting(emu.transport(), record))
+    ids = [writer.batch_delete("-", _items(path)).task_id for path in ("hello.txt", "a/b.txt")]
+    assert None not in ids
+    states = writer.query_tasks("-", [i for i in ids if i is not None])
+    assert [state.task_id for state in states] == ids
+    assert sent[-1].split(b"?")[0] == f"/api/v1/task/{LIBRARY}/-/{ids[0]},{ids[1]}".encode()
+
+
 def test_task_ids_fall_back_to_id(emu: Emulator, connect: Connect) -> None:
     def old_spelling(request: httpx.Request, status: int, body: bytes) -> tuple[int, bytes]:
         if "/api/v1/task/" in request.url.path and status == 200:
