@@ -129,13 +129,21 @@ def _difference(found: str | None, recorded: str | None) -> str:
     return "changed"
 
 
-def unjustified(spec: LibrarySpec, plan: Plan) -> list[str]:
-    """Every change of `plan` the manifests of `spec` could never give, one line each."""
+def unjustified(spec: LibrarySpec, plan: Plan, fresh: Plan | None = None) -> list[str]:
+    """Every change of `plan` the manifests of `spec` could never give, one line each.
+
+    `fresh`, a plan of `spec` made now, gives a delete it holds (that path, type and mode)
+    at once: the manifests gave it to this library. The rules alone are asked of the rest.
+    """
     rules = {space.id: SpaceRules(space) for space in spec.spaces}
     specs = {space.id: space for space in spec.spaces}
+    given = set() if fresh is None else {
+        (d.space, d.path, d.type, d.mode) for d in fresh.deletes if d.space in rules}
     problems: list[str] = []
     for change in plan.changes:
         if isinstance(change, Delete):
+            if (change.space, change.path, change.type, change.mode) in given:
+                continue
             space_rules = rules.get(change.space)
             why = ("its space is not in the manifests" if space_rules is None
                    else why_not_deleted(space_rules, change))

@@ -320,6 +320,9 @@ class _Start:
     origin: Origin
     make_plan: Callable[[], Plan]
     saved: bool
+    justify: Callable[[], None] = lambda: None
+    """Refuses a saved plan asking for changes its manifests do not give; `make_plan` does
+    it too, so this is for a resumed apply, which does not plan again."""
 
 
 def run_apply(
@@ -350,6 +353,8 @@ def run_apply(
     prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
                        start.origin, start.make_plan, started_at=started_at)
     with holding(prepared):
+        if prepared.resuming:
+            start.justify()
         if not _approved(prepared, start.target, options, confirm):
             return None
         journal = begin(prepared)
@@ -401,11 +406,6 @@ def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str
                              f"(it has: {', '.join(sorted(known))})")
         plan = plan.select_spaces(spaces)
         spec = select_spaces(spec, spaces)
-    problems = unjustified(spec, plan)
-    if problems:
-        raise ReconcileError(
-            "refusing to apply: the plan file asks for changes its manifests do not give "
-            "(it was edited, or is not the plan of these manifests):\n  " + "\n  ".join(problems))
     endpoint = options.endpoint
     where = resolve_endpoint(spec, env, endpoint)
     if where != saved.endpoint.rstrip("/") and endpoint is None:
@@ -415,11 +415,22 @@ def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str
     target = make_target(spec, env, endpoint=endpoint)
 
     def planned_again() -> Plan:
+        # Nothing is sent but listings until every change of the file is justified; the
+        # fresh plan justifies each delete it makes too, without asking the rules again.
         listing = live_listing(target)
-        return narrow(plan, plan_live(spec, listing), listing, spec)
+        fresh = plan_live(spec, listing)
+        _refuse_unjustified(unjustified(spec, plan, fresh))
+        return narrow(plan, fresh, listing, spec)
 
     return _Start(target, Origin(SourceKind.PLAN_FILE, plan_digest(plan), spaces),
-                  planned_again, True)
+                  planned_again, True, lambda: _refuse_unjustified(unjustified(spec, plan)))
+
+
+def _refuse_unjustified(problems: list[str]) -> None:
+    if problems:
+        raise ReconcileError(
+            "refusing to apply: the plan file asks for changes its manifests do not give "
+            "(it was edited, or is not the plan of these manifests):\n  " + "\n  ".join(problems))
 
 
 def refuse_existing_report(report_file: str | None, *, resuming: str | None = None,
