@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.text import Text
 
 from reconciler.desired import Mode
@@ -89,17 +90,27 @@ class _Printer:
         else:
             self._console.print("" if text is None else text)
 
+    def rows(self, rows: list[_Row]) -> None:
+        """One line per row, aligned; plain text is written straight, as `Text.plain` of the
+        line would read (the control codes rich strips, stripped)."""
+        width = min(60, max((len(row.subject) for row in rows), default=0))
+        files_width = max((len(row.files) for row in rows), default=0)
+        size_width = max((len(row.size) for row in rows), default=0)
+        if self._plain is None:
+            for row in rows:
+                self._console.print(_line(row, width, files_width, size_width))
+            return
+        counts = files_width or size_width
+        self._plain.extend(strip_control_codes(
+            f"  {row.sigil} {row.subject.ljust(width)}"
+            + (f"  {row.files.rjust(files_width)}  {row.size.rjust(size_width)}"
+               if counts else "")
+            + f"  {row.detail.ljust(10)}  {visible(row.reason)}") for row in rows)
+
     def value(self) -> str:
         if self._plain is not None:
             return "".join(line + "\n" for line in self._plain)
         return self._out.getvalue()
-
-
-def _lines(rows: list[_Row]) -> list[Text]:
-    width = min(60, max((len(row.subject) for row in rows), default=0))
-    files_width = max((len(row.files) for row in rows), default=0)
-    size_width = max((len(row.size) for row in rows), default=0)
-    return [_line(row, width, files_width, size_width) for row in rows]
 
 
 def _space_rows(space: str, plan: Plan) -> list[_Row]:
@@ -154,15 +165,18 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
         facts = f"  ({space_facts(report)})" if report is not None else ""
         console.print()
         console.print(Text(space_label(space), style="bold") + Text(facts, style="dim"))
-        lines = _lines(_space_rows(space, plan))
+        if report is not None and report.errors:
+            for error in report.errors:
+                console.print(Text(f"  listing failed: {visible(error)}", style="bold red"))
+            continue
+        rows = _space_rows(space, plan)
+        if not rows:
+            console.print(Text("  no changes", style="dim"))
+            continue
+        console.rows(rows)
         deletes = [d for d in plan.deletes if d.space == space]
         if deletes:
-            lines.append(Text(f"  = {removal_totals(deletes)}", style="bold"))
-        if report is not None and report.errors:
-            lines = [Text(f"  listing failed: {visible(e)}", style="bold red")
-                     for e in report.errors]
-        for line in lines or [Text("  no changes", style="dim")]:
-            console.print(line)
+            console.print(Text(f"  = {removal_totals(deletes)}", style="bold"))
 
     clear = plan.clear_history
     if clear is not None:
