@@ -16,9 +16,9 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import Enum, StrEnum
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
@@ -469,11 +469,29 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return value
 
 
+_E = TypeVar("_E", bound=Enum)
+
+
+@functools.cache
+def _members(kind: type[_E]) -> dict[object, _E]:
+    return {member.value: member for member in kind}
+
+
+def _member(kind: type[_E], value: object) -> _E:
+    """`kind(value)`, found by value first (a plan file holds millions; the enum's own call
+    is slow), and failing exactly as that call does."""
+    try:
+        return _members(kind)[value]
+    except (KeyError, TypeError):
+        member: _E = kind(value)
+        return member
+
+
 def _change_from_json(data: Mapping[str, Any]) -> Change:
-    action = Action(data["action"])
+    action = _member(Action, data["action"])
     if action is Action.DELETE:
         effective = data.get("effective_mode")
-        kind = EntryType(data["type"])
+        kind = _member(EntryType, data["type"])
         if kind not in (EntryType.FILE, EntryType.DIR):
             raise ValueError(f"type {kind.value!r} is never deleted")
         path = _text(data, "path")
@@ -483,13 +501,13 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
             space=_text(data, "space"),
             path=path,
             type=kind,
-            mode=Mode(data["mode"]),
+            mode=_member(Mode, data["mode"]),
             reason=data.get("reason", ""),
             fingerprint=Fingerprint.from_json(data.get("fingerprint", {})),
-            effective_mode=Mode(effective) if effective else None,
+            effective_mode=_member(Mode, effective) if effective else None,
             files=int(data.get("files", 0)),
             bytes=None if data.get("bytes") is None else int(data["bytes"]),
-            counted=Counted(data.get("counted", Counted.STATS.value)),
+            counted=_member(Counted, data.get("counted", Counted.STATS.value)),
             withdrawn=data.get("withdrawn"),
         )
     if action is Action.CREATE_DIRECTORY:

@@ -212,6 +212,9 @@ def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec)
                 changes.append(replace(change, withdrawn=(
                     "the manifests no longer delete it as planned: the library changed "
                     "since the plan was made")))
+            elif (change.effective_mode, change.files, change.bytes, change.counted) == (
+                    now.effective_mode, now.files, now.bytes, now.counted):
+                changes.append(change)  # as the fresh plan has it already
             else:
                 changes.append(replace(change, effective_mode=now.effective_mode,
                                        files=now.files, bytes=now.bytes, counted=now.counted))
