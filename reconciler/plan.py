@@ -481,10 +481,10 @@ def _member(kind: type[_E], value: object) -> _E:
     """`kind(value)`, found by value first (a plan file holds millions; the enum's own call
     is slow), and failing exactly as that call does."""
     try:
-        return _members(kind)[value]
+        member: _E = _members(kind)[value]
     except (KeyError, TypeError):
-        member: _E = kind(value)
-        return member
+        member = kind(value)
+    return member
 
 
 def _change_from_json(data: Mapping[str, Any]) -> Change:
