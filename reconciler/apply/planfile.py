@@ -212,12 +212,8 @@ def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec)
                 changes.append(replace(change, withdrawn=(
                     "the manifests no longer delete it as planned: the library changed "
                     "since the plan was made")))
-            elif (change.effective_mode, change.files, change.bytes, change.counted) == (
-                    now.effective_mode, now.files, now.bytes, now.counted):
-                changes.append(change)  # as the fresh plan has it already
             else:
-                changes.append(replace(change, effective_mode=now.effective_mode,
-                                       files=now.files, bytes=now.bytes, counted=now.counted))
+                changes.append(_as_now(change, now))
         elif isinstance(change, ClearHistory):
             if fresh.clear_history is not None:  # None: no earlier versions left to clear
                 changes.append(fresh.clear_history)
@@ -231,3 +227,12 @@ def narrow(saved: Plan, fresh: Plan, listing: LibraryListing, spec: LibrarySpec)
                                                    bin_deletes=bin_deletes),
                                      *whole_space_violations(spec, live, listing)]
     return replace(saved, changes=tuple(changes), safety=tuple(safety), spaces=fresh.spaces)
+
+
+def _as_now(saved: Delete, now: Delete) -> Delete:
+    """The saved delete with the fresh plan's counts and bin state (itself when it has them)."""
+    if (saved.effective_mode, saved.files, saved.bytes, saved.counted) == (
+            now.effective_mode, now.files, now.bytes, now.counted):
+        return saved
+    return replace(saved, effective_mode=now.effective_mode, files=now.files, bytes=now.bytes,
+                   counted=now.counted)
