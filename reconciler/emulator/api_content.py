@@ -250,7 +250,10 @@ def _batch_items(body: Any) -> list[tuple[Any, bool]]:
 def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
                       permanent: bool) -> dict[str, Any]:
     segments = split_path(raw) if isinstance(raw, str) else None
-    shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
+    if segments is not None:
+        shown = list(segments)
+    else:
+        shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
     try:
         if segments is None:
             raise ApiError(400, "InvalidSpaceOrDirectoryPath")

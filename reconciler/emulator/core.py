@@ -136,7 +136,7 @@ class Emulator:
         """The `GET /_emulator/log` document: every API request so far (the latest 100,000),
         in order."""
         with self._lock:
-            return [dict(entry) for entry in self._log]
+            return [{**entry, "body": _logged_body(entry["body"])} for entry in self._log]
 
     def set_faults(self, faults: Mapping[str, Any] | Faults) -> Faults:
         """Replace the whole fault configuration (`{}` clears it)."""
@@ -281,17 +281,15 @@ class Emulator:
             entry[2] = time.monotonic()
 
     def _record(self, call: Call, status: int | None, *, dropped: bool) -> None:
-        try:
-            body = json.loads(call.body) if call.body.strip() else None
-        except ValueError:
-            body = None
+        # The body is kept as it came and parsed when the log is read, not while the lock
+        # is held for every request (a batch's is a thousand items).
         self._log.append({
             "method": call.method,
             "route": call.resource,
             "space": call.space,
             "path": call.path,
             "query": {k: ("***" if k in REDACTED_PARAMS else v) for k, v in call.query.items()},
-            "body": body,
+            "body": call.body,
             "status": status,
             "dropped": dropped,
         })
@@ -344,3 +342,11 @@ class Emulator:
             self.reset()
             return Reply(204)
         return Reply(404, error_doc(ApiError(404, "RouteNotFound")))
+
+
+def _logged_body(body: bytes) -> Any:
+    """A logged request's body as the log shows it: parsed JSON, or None."""
+    try:
+        return json.loads(body) if body.strip() else None
+    except ValueError:
+        return None
