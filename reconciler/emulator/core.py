@@ -68,6 +68,9 @@ class Emulator:
         self.clock: Clock = as_clock(clock)
         self._lib = Library(seed, self.clock, token_transport)
         self._lock = threading.RLock()
+        self._admit_lock = threading.Lock()
+        """Held (after `_lock`, where both are) to count a request and draw its faults, so a
+        request starts its latency without waiting for the one being answered."""
         self._rng = random.Random()
         self._bucket: TokenBucket | None = None
         self._stats: Counter[str] = Counter()
@@ -126,7 +129,7 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """The `GET /_emulator/stats` document."""
-        with self._lock:
+        with self._lock, self._admit_lock:
             return {"total": self._total, "requests": dict(sorted(self._stats.items())),
                     "server_seconds": sum(entry[0] for entry in self._server.values()),
                     "server": {key: {"seconds": seconds, "first": first, "last": last}
@@ -141,7 +144,7 @@ class Emulator:
     def set_faults(self, faults: Mapping[str, Any] | Faults) -> Faults:
         """Replace the whole fault configuration (`{}` clears it)."""
         parsed = faults if isinstance(faults, Faults) else Faults.from_dict(faults)
-        with self._lock:
+        with self._lock, self._admit_lock:
             self._lib.faults = parsed
             self._rng = random.Random(parsed.seed)
             self._bucket = (TokenBucket(parsed.rate_limit, self.clock.now())
@@ -172,8 +175,9 @@ class Emulator:
         with self._lock:
             self._lib.load_seed_state()
             self._lib.restore_admin_token()
-            self._stats.clear()
-            self._total = 0
+            with self._admit_lock:
+                self._stats.clear()
+                self._total = 0
             self._server.clear()
             self._log.clear()
             self.set_faults(Faults())
@@ -230,7 +234,7 @@ class Emulator:
 
     def _admit(self, call: Call) -> tuple[float, ApiError | None, str | None]:
         """Count the request and decide its faults: (latency, injected error, drop phase)."""
-        with self._lock:
+        with self._admit_lock:
             self._total += 1
             self._stats[f"{call.method} /api/v1/{call.resource}"] += 1
             faults = self._lib.faults
