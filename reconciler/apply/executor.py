@@ -78,6 +78,9 @@ class _Batch:
     attached: bool = False
     """A task of an earlier run: if waiting for it fails, its items are not sent again before
     the re-check has seen them (the task may have deleted them, or they may have changed)."""
+    requests: tuple[DeleteItem, ...] = ()
+    """Its items as the batch call sent them (none for a single item or an earlier run's
+    task), read again with its task's results."""
 
 
 class Executor:
@@ -289,7 +292,8 @@ class Executor:
         resent = self.state.sent(items)
         number = self.journal.batch(space, items, parent=parent, resent=sorted(resent),
                                     single=single)
-        batch = _Batch(space, number, items, frozenset(resent), single)
+        batch = _Batch(space, number, items, frozenset(resent), single,
+                       requests=() if single else tuple(self._items(items)))
         try:
             reply = self._call(batch)
         except CredentialsError:
@@ -315,7 +319,8 @@ class Executor:
             result = call(batch.space, delete.path, permanent=delete.mode is Mode.PERMANENT,
                           user_id=user_id)
             return BatchReply(result.status, results=(result,))
-        return self.writer.batch_delete(batch.space, self._items(batch.items), user_id=user_id)
+        return self.writer.batch_delete(batch.space, batch.requests or self._items(batch.items),
+                                        user_id=user_id)
 
     def _items(self, items: Sequence[ItemId]) -> list[DeleteItem]:
         return [DeleteItem(self.deletes[i].path, permanent=self.deletes[i].mode is Mode.PERMANENT)
@@ -349,7 +354,7 @@ class Executor:
         try:
             if isinstance(ended, SmhError):
                 raise ended
-            reply = batch_task_reply(ended, self._items(batch.items))
+            reply = batch_task_reply(ended, batch.requests or self._items(batch.items))
         except SmhError as error:
             if batch.attached:
                 self.journal.batch_failed(batch.number, Failure.of(error, whole=True))

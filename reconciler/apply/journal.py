@@ -36,6 +36,11 @@ from reconciler.plan import Action
 JOURNAL_VERSION: Final = 1
 
 
+def _dumps(data: Mapping[str, Any]) -> str:
+    """One record's line: sorted keys, no spaces, text as it is."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def journal_path(state_dir: Path, library: str) -> Path:
     return state_dir / f"journal-{_safe(library)}.jsonl"
 
@@ -142,12 +147,47 @@ class Outcomes:
         return {"type": "outcome", "batch": self.batch,
                 "items": {str(item): result.to_json() for item, result in self.items.items()}}
 
+    def line(self) -> str:
+        """`to_json` as `_dumps` writes it, each item's outcome from a template kept per kind
+        of outcome (a batch's are mostly alike; only their recycledItemIds differ)."""
+        parts = []
+        for key, result in sorted((str(item), result) for item, result in self.items.items()):
+            parts.append(f'"{key}":{_outcome_text(result)}')
+        batch = "null" if self.batch is None else self.batch
+        return f'{{"batch":{batch},"items":{{{",".join(parts)}}},"type":"outcome"}}'
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Outcomes:
         batch = data.get("batch")
         return cls(None if batch is None else int(batch),
                    {ItemId(int(key)): ItemOutcome.from_json(value)
                     for key, value in data["items"].items()})
+
+
+_TEMPLATES: dict[tuple[object, ...], tuple[str, str]] = {}
+_TEMPLATES_KEPT: Final = 256
+_ID_KEY: Final = '"recycled_item_id":'
+
+
+def _outcome_text(result: ItemOutcome) -> str:
+    """`result.to_json()` as `_dumps` writes it."""
+    kind = (result.outcome, result.answer, result.recycled_item_id is None,
+            result.recycled_item_id_unknown)
+    template = _TEMPLATES.get(kind)
+    if template is None:
+        data = result.to_json()
+        if "recycled_item_id" not in data or result.recycled_item_id is None:
+            template = (_dumps(data), "")
+        else:
+            # Keys are sorted: only `recycled_item_id_unknown` and `status` follow the id.
+            head, _, tail = _dumps({**data, "recycled_item_id": None}).rpartition(
+                _ID_KEY + "null")
+            template = (head + _ID_KEY, tail)
+        if len(_TEMPLATES) < _TEMPLATES_KEPT:
+            _TEMPLATES[kind] = template
+    head, tail = template
+    recycled = result.recycled_item_id
+    return head if not tail or recycled is None else f"{head}{recycled}{tail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,8 +464,7 @@ class Journal:
     def append(self, record: Record, *, durable: bool = True) -> None:
         """Write a record; `durable`, return once it is on disk (else once the OS has it: the
         next durable record, or closing, puts it on disk)."""
-        line = json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":"))
+        line = record.line() if isinstance(record, Outcomes) else _dumps(record.to_json())
         with self._lock:
             self._handle.write(line + "\n")
             self._handle.flush()

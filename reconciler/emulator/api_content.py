@@ -215,7 +215,9 @@ def route_batch(lib: Library, call: Call) -> Reply:
     items = _batch_items(body)
     if not token.has(*DELETE_GRANTS):
         raise ApiError(403, "NoPermission")
-    results = [_batch_delete_one(lib, token, space, path, permanent)
+    # Whether the token may delete each kind of item, in each mode: asked once a batch.
+    allowed: dict[tuple[str, bool], bool] = {}
+    results = [_batch_delete_one(lib, token, space, path, permanent, allowed)
                for path, permanent in items]
     status = 200 if all(r["status"] in (200, 204) for r in results) else 207
     faults = lib.faults
@@ -248,9 +250,13 @@ def _batch_items(body: Any) -> list[tuple[Any, bool]]:
 
 
 def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
-                      permanent: bool) -> dict[str, Any]:
+                      permanent: bool, allowed: dict[tuple[str, bool], bool]
+                      ) -> dict[str, Any]:
     segments = split_path(raw) if isinstance(raw, str) else None
-    shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
+    if segments is not None:
+        shown = list(segments)
+    else:
+        shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
     try:
         if segments is None:
             raise ApiError(400, "InvalidSpaceOrDirectoryPath")
@@ -262,7 +268,12 @@ def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
             gone_parent = lib.find_dir(space, segments[:-1]) is None
             raise ApiError(404, "DirectoryNotFound" if gone_parent or raw.endswith("/")
                            else "FileNotFound")
-        lib.require(token, lib.delete_grant(found[0], permanent))
+        may = allowed.get((found[0], permanent))
+        if may is None:
+            may = allowed[(found[0], permanent)] = token.has(lib.delete_grant(found[0],
+                                                                              permanent))
+        if not may:
+            raise ApiError(403, "NoPermission")
         recycled = lib.delete(space, segments, None, permanent, found)
     except ApiError as error:
         return {"status": error.status, "path": shown, "code": error.code,

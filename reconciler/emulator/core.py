@@ -68,6 +68,9 @@ class Emulator:
         self.clock: Clock = as_clock(clock)
         self._lib = Library(seed, self.clock, token_transport)
         self._lock = threading.RLock()
+        self._admit_lock = threading.Lock()
+        """Held (after `_lock`, where both are) to count a request and draw its faults, so a
+        request starts its latency without waiting for the one being answered."""
         self._rng = random.Random()
         self._bucket: TokenBucket | None = None
         self._stats: Counter[str] = Counter()
@@ -126,7 +129,7 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         """The `GET /_emulator/stats` document."""
-        with self._lock:
+        with self._lock, self._admit_lock:
             return {"total": self._total, "requests": dict(sorted(self._stats.items())),
                     "server_seconds": sum(entry[0] for entry in self._server.values()),
                     "server": {key: {"seconds": seconds, "first": first, "last": last}
@@ -136,12 +139,12 @@ class Emulator:
         """The `GET /_emulator/log` document: every API request so far (the latest 100,000),
         in order."""
         with self._lock:
-            return [dict(entry) for entry in self._log]
+            return [{**entry, "body": _logged_body(entry["body"])} for entry in self._log]
 
     def set_faults(self, faults: Mapping[str, Any] | Faults) -> Faults:
         """Replace the whole fault configuration (`{}` clears it)."""
         parsed = faults if isinstance(faults, Faults) else Faults.from_dict(faults)
-        with self._lock:
+        with self._lock, self._admit_lock:
             self._lib.faults = parsed
             self._rng = random.Random(parsed.seed)
             self._bucket = (TokenBucket(parsed.rate_limit, self.clock.now())
@@ -172,8 +175,9 @@ class Emulator:
         with self._lock:
             self._lib.load_seed_state()
             self._lib.restore_admin_token()
-            self._stats.clear()
-            self._total = 0
+            with self._admit_lock:
+                self._stats.clear()
+                self._total = 0
             self._server.clear()
             self._log.clear()
             self.set_faults(Faults())
@@ -230,7 +234,7 @@ class Emulator:
 
     def _admit(self, call: Call) -> tuple[float, ApiError | None, str | None]:
         """Count the request and decide its faults: (latency, injected error, drop phase)."""
-        with self._lock:
+        with self._admit_lock:
             self._total += 1
             self._stats[f"{call.method} /api/v1/{call.resource}"] += 1
             faults = self._lib.faults
@@ -281,17 +285,15 @@ class Emulator:
             entry[2] = time.monotonic()
 
     def _record(self, call: Call, status: int | None, *, dropped: bool) -> None:
-        try:
-            body = json.loads(call.body) if call.body.strip() else None
-        except ValueError:
-            body = None
+        # The body is kept as it came and parsed when the log is read, not while the lock
+        # is held for every request (a batch's is a thousand items).
         self._log.append({
             "method": call.method,
             "route": call.resource,
             "space": call.space,
             "path": call.path,
             "query": {k: ("***" if k in REDACTED_PARAMS else v) for k, v in call.query.items()},
-            "body": body,
+            "body": call.body,
             "status": status,
             "dropped": dropped,
         })
@@ -344,3 +346,11 @@ class Emulator:
             self.reset()
             return Reply(204)
         return Reply(404, error_doc(ApiError(404, "RouteNotFound")))
+
+
+def _logged_body(body: bytes) -> Any:
+    """A logged request's body as the log shows it: parsed JSON, or None."""
+    try:
+        return json.loads(body) if body.strip() else None
+    except ValueError:
+        return None

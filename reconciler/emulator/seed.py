@@ -23,6 +23,7 @@ emulator" section):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ import yaml
 SEED_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 FORBIDDEN_NAME_CHARS = frozenset('\\:*?"<>|')
+_UNUSABLE_CHAR = re.compile(
+    "[\x00-\x1f" + re.escape("".join(sorted(FORBIDDEN_NAME_CHARS))) + "]")
+"""A character no name may hold: a forbidden one or a control character below 32."""
 
 Attributes = tuple[int | None, float | None]
 """A seeded file's (size in bytes, modification time in epoch seconds); None: derived."""
@@ -105,10 +109,11 @@ SAMPLE_SEED: dict[str, Any] = {
 def split_path(path: str) -> tuple[str, ...] | None:
     """Segments of a relative path, or None when a segment is `.`/`..` or holds a bad character."""
     segments = tuple(s for s in path.split("/") if s)
+    # One search of the whole path: "/" is not among the characters it looks for.
+    if _UNUSABLE_CHAR.search(path) is not None:
+        return None
     for segment in segments:
-        if segment in (".", "..") or FORBIDDEN_NAME_CHARS.intersection(segment):
-            return None
-        if any(ord(c) < 32 for c in segment) or len(segment) > 255:
+        if segment in (".", "..") or len(segment) > 255:
             return None
     return segments
 

@@ -209,3 +209,35 @@ def test_a_journal_written_by_an_earlier_version_still_replays() -> None:
     done = state.steps[(Action.EMPTY_RECYCLE_BIN, "-")].report
     assert done == StepReport(Action.EMPTY_RECYCLE_BIN, "-", StepOutcome.DONE, Failure(204))
     assert state.next_batch == 3 and not state.finished
+
+
+def test_a_batch_of_every_kind_of_outcome_is_one_sorted_line_that_replays(path: Path) -> None:
+    kinds = [
+        ItemOutcome(Outcome.RECYCLED, Failure(200), recycled_item_id=41),
+        ItemOutcome(Outcome.RECYCLED, Failure(200), recycled_item_id=None,
+                    recycled_item_id_unknown=True),
+        ItemOutcome(Outcome.RECYCLED, Failure(404, "FileNotFound", "lost \"answer\""),
+                    recycled_item_id=None, recycled_item_id_unknown=True),
+        ItemOutcome(Outcome.DELETED, Failure(204)),
+        ItemOutcome(Outcome.FAILED, Failure(500, "Oops", "caf\u00e9 \u2603\n\"x\"")),
+        ItemOutcome(Outcome.ALREADY_GONE, Failure(404, "FileNotFound", None)),
+        ItemOutcome(Outcome.UNANSWERED, Failure(message="sent")),
+    ]
+    # Twelve items, so that "10" sorts before "2" as the keys of a JSON object do.
+    outcomes = {ItemId(i): ItemOutcome(Outcome.RECYCLED, Failure(200), recycled_item_id=1000 + i)
+                if i >= len(kinds) else kinds[i] for i in range(12)}
+    journal = Journal.create(path, HEADER)
+    number = journal.batch("-", list(outcomes))
+    journal.outcomes(number, outcomes)
+    journal.outcomes(None, {ItemId(20): kinds[4]})
+    journal.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in lines[-2:]:
+        assert line == json.dumps(json.loads(line), sort_keys=True, ensure_ascii=False,
+                                  separators=(",", ":"))
+    assert json.loads(lines[-2])["items"]["0"] == {
+        "outcome": "recycled", "status": 200, "code": None, "message": None,
+        "recycled_item_id": 41}
+    state = replay(read_records(path))
+    assert state.results == {**outcomes, ItemId(20): kinds[4]}
+    assert state.maybe_applied == set()

@@ -21,7 +21,7 @@ from reconciler.client.session import REQUEST_DEADLINE
 from reconciler.emulator import Emulator
 from reconciler.errors import SmhError
 
-from .support import Connect, Rewriting, Sleeps, requests_of
+from .support import SECRET, Connect, Rewriting, Sleeps, requests_of
 
 Spoil = Callable[[httpx.Request, int, bytes], tuple[int, bytes]]
 
@@ -151,6 +151,45 @@ def test_batch_results_out_of_order_are_matched_by_path(emu: Emulator, connect: 
     assert [(r.path, r.status) for r in reply.results] == [
         ("hello.txt", 200), ("tmp", 204), ("a/b.txt", 200)
     ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: [{**row, "status": str(row["status"])} for row in r],
+        lambda r: [{**row, "path": "/" + "/".join(row["path"]) + "/"} for row in r],
+        lambda r: [{k: v for k, v in row.items() if k != "path"} for row in r],
+        lambda r: [{**row, "recycledItemId": str(row["recycledItemId"])}
+                   if "recycledItemId" in row else row for row in r],
+    ],
+)
+def test_batch_results_in_the_other_forms_a_server_may_send_read_alike(
+    emu: Emulator, connect: Connect, change: Callable[[Any], Any]
+) -> None:
+    writer: SmhWriteClient = connect(
+        SmhWriteClient, transport=Rewriting(emu.transport(), _batch(change))
+    )
+    reply = writer.batch_delete("-", ITEMS)
+    assert reply.results is not None
+    assert [(r.path, r.status, r.code) for r in reply.results] == [
+        ("hello.txt", 200, None), ("tmp", 204, None), ("a/b.txt", 200, None)
+    ]
+    assert all(isinstance(r.recycled_item_id, int) for r in reply.results if r.status == 200)
+
+
+def test_a_batch_result_message_is_redacted_and_made_printable(
+    emu: Emulator, connect: Connect
+) -> None:
+    secret = SECRET
+    said = _batch(lambda r: [{**r[0], "status": 500, "code": "Oops\x07",
+                              "message": f"key {secret}\nleaked"}, *r[1:]])
+    writer: SmhWriteClient = connect(SmhWriteClient, transport=Rewriting(emu.transport(), said))
+    reply = writer.batch_delete("-", ITEMS)
+    assert reply.results is not None
+    first = reply.results[0]
+    assert (first.status, first.code) == (500, "Oops?")
+    assert first.message is not None and secret not in first.message
+    assert first.message.startswith("key ") and first.message.endswith("?leaked")
 
 
 @pytest.mark.parametrize(
