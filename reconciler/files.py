@@ -7,12 +7,12 @@ from __future__ import annotations
 import functools
 import json
 import os
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcileError
 from reconciler.plan import FORMAT_VERSION, PLAN_FILE_KIND, PlanFile
+from reconciler.shipped import shipped_text
 
 if TYPE_CHECKING:
     import jsonschema
@@ -78,9 +78,7 @@ def read_plan_file(path: str | Path) -> PlanFile:
 def _plan_validator() -> jsonschema.protocols.Validator:
     import jsonschema
 
-    text = resources.files("reconciler").joinpath("schemas", "plan.schema.json").read_text(
-        encoding="utf-8")
-    schema = json.loads(text)
+    schema = json.loads(shipped_text("schemas", "plan.schema.json"))
     validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(schema)
     return validator
 

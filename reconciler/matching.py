@@ -22,10 +22,32 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from wcmatch import fnmatch, glob
 
-_GLOB_FLAGS = glob.GLOBSTAR | glob.DOTGLOB | glob.CASE | glob.FORCEUNIX
-_SEGMENT_FLAGS = fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX
+# wcmatch is imported when a pattern is first compiled, not with this module: checking a
+# manifest (`validate`) needs `normalize` and seldom a matcher, and the import is a tenth of
+# its start-up.
+def _is_magic(body: str) -> bool:
+    """Whether a whole pattern holds glob syntax (else it names one path literally)."""
+    from wcmatch import glob
+
+    flags = glob.GLOBSTAR | glob.DOTGLOB | glob.CASE | glob.FORCEUNIX
+    return bool(glob.is_magic(body, flags=flags))
+
+
+def _is_magic_segment(segment: str) -> bool:
+    from wcmatch import fnmatch
+
+    return bool(fnmatch.is_magic(segment, flags=fnmatch.DOTMATCH | fnmatch.CASE
+                                 | fnmatch.FORCEUNIX))
+
+
+def _segment_matcher(segment: str) -> Callable[[str], object]:
+    """A matcher's `match`: truthy when a whole name matches the segment."""
+    from wcmatch import fnmatch
+
+    match: Callable[[str], object] = fnmatch.compile(
+        segment, flags=fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX).match
+    return match
 
 
 def normalize(path: str) -> str:
@@ -66,7 +88,7 @@ class Pattern:
         object.__setattr__(self, "text", text)
         object.__setattr__(self, "body", body)
         object.__setattr__(self, "dir_only", text.endswith("/"))
-        object.__setattr__(self, "is_literal", not glob.is_magic(body, flags=_GLOB_FLAGS))
+        object.__setattr__(self, "is_literal", not _is_magic(body))
         object.__setattr__(self, "segments", tuple(body.split("/")) if body else ())
 
     @classmethod
@@ -99,15 +121,15 @@ def _single(pattern: Pattern) -> PatternSet:
 
 def _segment_test(segment: str) -> SegmentTest:
     """How one pattern segment (not `**`) tests one path segment."""
-    if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
+    if not _is_magic_segment(segment):
         return segment.__eq__
-    matcher = fnmatch.compile(segment, flags=_SEGMENT_FLAGS)
+    match = _segment_matcher(segment)
     # The literal text before its first magic character and after its last: a name lacking
     # either is refused without running the matcher.
     magic = [i for i, char in enumerate(segment) if char in _MAGIC]
     head, tail = (segment[:magic[0]], segment[magic[-1] + 1:]) if magic else ("", "")
     return lambda name: (name.startswith(head) and name.endswith(tail)
-                         and bool(matcher.match(name)))
+                         and bool(match(name)))
 
 
 def _collapsed(segments: tuple[str, ...]) -> tuple[str, ...]:
@@ -174,7 +196,7 @@ class PatternSet:
                     if position == len(segments) - 1:
                         node.trailing.append(index)
                     continue
-                if not fnmatch.is_magic(segment, flags=_SEGMENT_FLAGS):
+                if not _is_magic_segment(segment):
                     node = node.literal.setdefault(segment, _Node())
                 else:
                     key = (id(node), segment)

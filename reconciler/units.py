@@ -7,7 +7,6 @@ renders use decimal units with one decimal, the way file managers and SMH's cons
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 UNITS: Final = {
@@ -32,6 +31,8 @@ def parse_size(value: object) -> int:
             f"{value!r} is not a size: write bytes as an integer, or a number with B, KB, MB, "
             "GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. \"50 GB\""
         )
+    from decimal import Decimal, InvalidOperation  # here: most manifests give no size
+
     try:
         return int(Decimal(match[1]) * UNITS[unit])
     except InvalidOperation:  # pragma: no cover - the pattern only admits decimal numbers

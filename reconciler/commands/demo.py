@@ -14,11 +14,8 @@ import contextlib
 import io
 import json
 import os
-import shlex
-import textwrap
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
@@ -30,6 +27,7 @@ from reconciler.commands.plan import plan
 from reconciler.commands.validate import validate
 from reconciler.errors import ReconcileError
 from reconciler.options import ENDPOINT_ENV, Format
+from reconciler.shipped import shipped_text
 
 if TYPE_CHECKING:
     from reconciler.emulator import Emulator
@@ -48,7 +46,7 @@ ALREADY_RECYCLED: Final = (
 
 def bundled(name: str) -> str:
     """The text of a file shipped in `reconciler/data/`."""
-    return resources.files("reconciler").joinpath("data", name).read_text(encoding="utf-8")
+    return shipped_text("data", name)
 
 
 def demo_emulator(*, secret: str, admin_token: str) -> Emulator:
@@ -71,6 +69,8 @@ def demo_emulator(*, secret: str, admin_token: str) -> Emulator:
 
 
 def _say(text: str, *, indent: str = "") -> None:
+    import textwrap
+
     click.echo(textwrap.fill(text, width=94, initial_indent=indent, subsequent_indent=indent))
 
 
@@ -80,6 +80,8 @@ def _run(step: str, args: Sequence[str], why: str, call: Callable[[TextIO | None
 
     `shown` is a plan an earlier step printed: where the command starts by printing it again,
     a line pointing back at it stands in for the copy."""
+    import shlex
+
     click.echo()
     click.secho(f"{step} $ smh-reconcile {shlex.join(args)}", bold=True)
     _say(why, indent="      ")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -143,6 +142,8 @@ def init(library: str, *, env: Mapping[str, str], cwd: Path = Path(),
 def _check_plans_clean(text: str, endpoint: str, concurrency: int,
                        env: Mapping[str, str]) -> None:
     """Plan the manifest against the library; fail unless the plan has no changes."""
+    import tempfile
+
     from reconciler.render.common import summary_line
     from reconciler.targets import live_plan, load_spec, make_target
 

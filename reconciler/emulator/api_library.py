@@ -184,8 +184,8 @@ def _file_count(lib: Library, token: Token, space: SpaceState) -> Reply:
     lib.require(token)  # admin or space_admin only
     if lib.faults.stats_refused(None):
         raise ApiError(404, "RouteNotFound")
-    _, files, dirs = lib.counts(space, ())
-    _, recycled_files, recycled_dirs = lib.counts(space, (), "recycle")
+    _, files, dirs = lib.counts(space, (), sizes=False)
+    _, recycled_files, recycled_dirs = lib.counts(space, (), "recycle", sizes=False)
     history = lib.history_files(space)
     return Reply(200, {"fileNum": files + recycled_files + history,
                        "dirNum": dirs + recycled_dirs, "recycledFileNum": recycled_files,

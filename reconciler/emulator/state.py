@@ -426,9 +426,11 @@ class Library:
         return self.earlier_versions if space.id == min(self.spaces) else 0
 
     def counts(self, space: SpaceState, segments: tuple[str, ...],
-               kind: str = "normal") -> tuple[int, int, int]:
+               kind: str = "normal", *, sizes: bool = True) -> tuple[int, int, int]:
         """(bytes, files, directories) under a directory: in the tree (`normal`), in the
-        recycle bin (`recycle`: items removed from inside it) or in history (`history`)."""
+        recycle bin (`recycle`: items removed from inside it) or in history (`history`).
+        Bytes are 0 unless `sizes`."""
+        meta = space.meta if sizes else None
         if kind == "history":
             return (0, self.history_files(space), 0) if not segments else (0, 0, 0)
         if kind == "recycle":
@@ -438,17 +440,17 @@ class Library:
                 if len(item.original) <= depth or item.original[:depth] != segments:
                     continue
                 if item.node is not None:
-                    inner_size, inner_files, inner_dirs = item.node.totals(space.meta)
+                    inner_size, inner_files, inner_dirs = item.node.totals(meta)
                     size, files, dirs = size + inner_size, files + inner_files, (
                         dirs + inner_dirs + 1)
                 else:
-                    size += space.meta(item.file_key or "").size
+                    size += meta(item.file_key or "").size if meta is not None else 0
                     files += 1
             return size, files, dirs
         d = self.find_dir(space, segments)
         if d is None:
             raise ApiError(404, "DirectoryNotFound")
-        return d.totals(space.meta)
+        return d.totals(meta)
 
     def restore(self, space: SpaceState, item: Recycled, strategy: str,
                 fallback: bool) -> list[str]:

@@ -266,15 +266,17 @@ class Dir:
     def total_size(self, meta: Metadata) -> int:
         return self.totals(meta)[0]
 
-    def totals(self, meta: Metadata) -> tuple[int, int, int]:
-        """(bytes, files, directories) below this directory, recursively."""
+    def totals(self, meta: Metadata | None) -> tuple[int, int, int]:
+        """(bytes, files, directories) below this directory, recursively; bytes are 0 without
+        `meta` (a file's size is derived from its metadata, the costly part of a count)."""
         size = files = dirs = 0
         stack: list[Dir] = [self]
         while stack:
             node = stack.pop()
             if node.files is not None:
                 files += len(node.files)
-                size += sum(meta(node.file_key(n)).size for n in node.files)
+                if meta is not None:
+                    size += sum(meta(node.file_key(n)).size for n in node.files)
             if node.subdirs is not None:
                 dirs += len(node.subdirs)
                 stack.extend(node.subdirs.values())

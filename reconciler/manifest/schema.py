@@ -20,17 +20,16 @@ errors, as always.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from reconciler.manifest.problems import PathStep, Problem, format_where
 from reconciler.manifest.yaml_loader import YamlDocument
+from reconciler.shipped import shipped_text
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -55,8 +54,7 @@ Accept = Callable[[Any], bool]
 
 def load_schema() -> dict[str, Any]:
     """The manifest JSON Schema as shipped inside the package."""
-    text = resources.files("reconciler").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(shipped_text(SCHEMA_RESOURCE))
     return schema
 
 
@@ -309,6 +307,8 @@ def _explain(document: YamlDocument, error: ValidationError) -> list[Problem]:
             if name in known:
                 continue
             message = f"unknown key `{name}`"
+            import difflib  # here: a manifest seldom has an unknown key
+
             close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
             if close:
                 message += f"; did you mean `{close[0]}`?"
