@@ -18,7 +18,7 @@ from pathlib import Path
 from . import figures as fig
 from .harness import dump, machine, start_spawner
 
-GROUPS = ("B1", "B2", "B3", "B5", "B6", "E")
+GROUPS = ("B1", "B2", "B3", "B5", "B6", "V", "E")
 
 
 def table(figures: list[fig.Figure]) -> str:
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                  ("L", lambda: fig.plan_figures(sizes, work, args.repeat, large=True)),
                  ("B5", lambda: fig.b5(sizes, work, args.repeat)),
                  ("B6", lambda: fig.b6(sizes, args.repeat)),
+                 ("V", lambda: fig.startup_figures(sizes, args.repeat)),
                  ("E", lambda: fig.emulator_figures(work))]
         for group, step in steps:
             if group in groups or (group == "B2" and "B3" in groups):

@@ -22,7 +22,17 @@ from urllib.parse import quote
 import httpx
 
 from . import libraries as lib
-from .harness import LIBRARY, TOKEN, EmulatorProcess, Run, Stats, cli, write_seed
+from .harness import (
+    LIBRARY,
+    ROOT,
+    TOKEN,
+    EmulatorProcess,
+    Run,
+    Stats,
+    cli,
+    start_spawner,
+    write_seed,
+)
 
 BATCH = "POST /api/v1/batch"
 TASK = "GET /api/v1/task"
@@ -70,16 +80,18 @@ class Sizes:
     naive_files: tuple[int, int]  # files deleted one by one: sequentially, with 8 threads
     naive_latency: int
     core_paths: int
+    startup_runs: int
 
 
 QUICK = Sizes(scattered=(6, 300), subtrees=(200, 10), plan_files=5_000,
               plan_latencies=(10,), plan_concurrency=(8,),
               apply_items=(4, 500), apply_latency=10, apply_rate=20.0,
-              naive_files=(10, 40), naive_latency=10, core_paths=20_000)
+              naive_files=(10, 40), naive_latency=10, core_paths=20_000, startup_runs=5)
 DEFAULT = Sizes(scattered=(40, 250), subtrees=(2_000, 10), plan_files=100_000,
                 plan_latencies=(10, 50), plan_concurrency=(8, 32),
                 apply_items=(20, 5_000), apply_latency=50, apply_rate=20.0,
-                naive_files=(100, 400), naive_latency=50, core_paths=200_000)
+                naive_files=(100, 400), naive_latency=50, core_paths=200_000,
+                startup_runs=15)
 LARGE_PLAN = 1_000_000  # the `--full` plan (group L): B2c, B3 at 50 ms, B4
 
 
@@ -421,6 +433,38 @@ def b6(sizes: Sizes, repeat: int) -> list[Figure]:
                               note=f"{len(paths):,} paths in memory; runs "
                               + ", ".join(f"{v:.2f}" for v in values)))
     return figures
+
+
+# -- V: start-up -------------------------------------------------------------------------------
+
+STARTUP_TARGET_MS = 120.0
+
+
+def startup_figures(sizes: Sizes, repeat: int) -> list[Figure]:
+    """`validate` of the demo manifest as a fresh process, beside `python -c pass`, the two
+    run in turn so that the machine's drift reaches both alike. The package's bytecode is
+    compiled first, as installing it does (an environment with PYTHONDONTWRITEBYTECODE would
+    otherwise compile every module on every run)."""
+    import compileall
+    import os
+    import sys
+
+    compileall.compile_dir(ROOT / "reconciler", quiet=1)
+    env = {**os.environ, "NO_COLOR": "1"}
+    manifest = ROOT / "manifests" / "demo.yaml"
+    commands = {"validate": [sys.executable, "-m", "reconciler", "validate", str(manifest)],
+                "python": [sys.executable, "-c", "pass"]}
+    spawner = start_spawner()
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(max(5, sizes.startup_runs * repeat)):
+        for name, args in commands.items():
+            run = checked(spawner.run(args, env), name)
+            walls[name].append(run.wall * 1000)
+    value = statistics.median(walls["validate"])
+    bare = statistics.median(walls["python"])
+    return [Figure("V1", "`validate` start-up, the demo manifest", value, STARTUP_TARGET_MS,
+                   "ms", note=f"median of {len(walls['validate'])} runs (min "
+                   f"{min(walls['validate']):.0f}); `python -c pass` beside it: {bare:.0f} ms")]
 
 
 # -- the emulator itself ---------------------------------------------------------------------------

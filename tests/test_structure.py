@@ -133,7 +133,7 @@ HEAVY = ("httpx", "rich", "jsonschema", "deepdiff", "werkzeug", "reconciler.clie
          "reconciler.emulator", "reconciler.render", "reconciler.apply", "reconciler.planner",
          "reconciler.walker", "reconciler.targets",
          # what a manifest without glob classes, sizes or mistakes needs none of
-         "wcmatch", "decimal", "difflib", "tempfile", "importlib.resources")
+         "wcmatch", "decimal", "difflib", "tempfile", "importlib.resources", "hashlib")
 _LOADED = """
 import sys
 from reconciler.cli import main
