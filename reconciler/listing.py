@@ -6,10 +6,13 @@ spelled exactly as the server spelled them (the root is `""`).
 
 from __future__ import annotations
 
+import operator
 import struct
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import repeat
 from typing import Any, Final, overload
 
 
@@ -214,6 +217,94 @@ def _pack(type_code: int, etag: str | None, mtime: str | None, size: str | None,
         return None
     flags |= (_SIZE if size is not None else 0) | (_CRC64 if crc64 is not None else 0)
     return _RECORD.pack(flags, time, tag, size_value, crc_value)
+
+
+def packed_page(directory: str, names: list[Any], types: list[EntryType], etags: list[Any],
+                mtimes: list[Any], sizes: list[Any], crc64s: list[Any]) -> Entries | None:
+    """A page of entries (its rows' fields, column by column) packed at once, each column
+    checked in one pass: the record of every row is the one `_pack` gives it.
+
+    That is when each field is absent from every row or present in every row as the record
+    holds it, and every name is usable: a page of files, or of directories, as SMH sends
+    them. None for any other page, whose rows `EntriesBuilder.add` then takes one by one.
+    """
+    if set(map(type, names)) != {str} or not _UNUSABLE_NAMES.isdisjoint(names):
+        return None
+    joined = "".join(names)
+    if "/" in joined or "\x00" in joined:
+        return None
+    columns = (_time_column(mtimes), _tag_column(etags), _number_column(sizes, _SIZE),
+               _number_column(crc64s, _CRC64))
+    if None in columns:
+        return None
+    (time_flag, times), (tag_flag, tags), (size_flag, size_values), (crc_flag, crc_values) = (
+        column for column in columns if column is not None)
+    common = time_flag | tag_flag | size_flag | crc_flag
+    flags = [_TYPE_CODES[entry_type] | common for entry_type in types]
+    records = b"".join(map(_RECORD.pack, flags, times, tags, size_values, crc_values))
+    return Entries(directory, tuple(names), records, {})
+
+
+_UNUSABLE_NAMES: Final = frozenset({"", ".", ".."})
+_HEX_PART: Final = operator.itemgetter(slice(1, 33))  # a quoted hex eTag's digits
+_Column = tuple[int, Sequence[Any]] | None
+
+
+def _present(values: list[Any]) -> bool | None:
+    """True when every value is a string, False when none is there, None otherwise."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return True
+    return False if kinds <= {type(None)} else None
+
+
+def _time_column(values: list[Any]) -> _Column:
+    present = _present(values)
+    if not present:
+        return None if present is None else (0, [_NO_TIME] * len(values))
+    if set(map(len, values)) != {24} or not "".join(values).isascii():
+        return None
+    return _MTIME, list(map(str.encode, values))
+
+
+def _tag_column(values: list[Any]) -> _Column:
+    present = _present(values)
+    if not present:
+        return None if present is None else (0, [_NO_TAG] * len(values))
+    count = len(values)
+    if set(map(len, values)) == {34}:
+        joined = "".join(values)
+        digits = joined.replace('"', "")
+        if (joined[0::34] != '"' * count or joined[33::34] != '"' * count
+                or len(digits) != 32 * count or digits.strip(_HEX_DIGITS)):
+            return None
+        return _ETAG_HEX, list(map(bytes.fromhex, map(_HEX_PART, values)))
+    numbers = _numbers(values)
+    if numbers is None:
+        return None
+    return _ETAG_NUMBER, [number.to_bytes(16, "little") for number in numbers]
+
+
+def _number_column(values: list[Any], flag: int) -> _Column:
+    present = _present(values)
+    if not present:
+        return None if present is None else (0, [0] * len(values))
+    numbers = _numbers(values)
+    return None if numbers is None else (flag, numbers)
+
+
+def _numbers(values: list[str]) -> Sequence[int] | None:
+    """`values` as numbers below 2**64, when each is the number's decimal form exactly (what
+    `_number` takes, for a whole column)."""
+    joined = "".join(values)
+    if not (joined.isascii() and joined.isdigit()) or "" in values or (
+            any(map(str.startswith, values, repeat("0")))
+            and any(len(value) > 1 for value in values if value.startswith("0"))):
+        return None
+    try:
+        return array("Q", map(int, values))  # refuses 2**64 and above
+    except OverflowError:
+        return None
 
 
 class EntriesBuilder:

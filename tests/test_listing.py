@@ -4,11 +4,25 @@ each entry reads back exactly as it was listed, spelling for spelling."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.listing import Entries, EntryType, Fingerprint, RemoteEntry
+from reconciler.listing import (
+    _TYPE_CODES as TYPE_CODES,
+)
+from reconciler.listing import (
+    Entries,
+    EntriesBuilder,
+    EntryType,
+    Fingerprint,
+    RemoteEntry,
+    packed_page,
+)
+from reconciler.listing import (
+    _pack as pack_record,
+)
 
 HEX_ETAG = '"5d41402abc4b2a76b9719d911017c592"'
 TIME = "2020-09-22T07:43:01.000Z"
@@ -68,3 +82,65 @@ def test_an_entry_of_a_directory_is_a_remote_entry_equal_to_its_fields() -> None
     assert (changed.path, changed.type, changed.fingerprint) == (
         "a/b.jpg", EntryType.DIR, entry.fingerprint)
     assert repr(listed) == repr(entry)
+
+
+NAMES = st.text(min_size=1, max_size=12).filter(lambda n: "/" not in n) | st.sampled_from(
+    ["", ".", "..", "a/b", "a\x00b", "\u00e9t\u00e9.jpg"])
+HEX_TAGS = st.builds(lambda n: f'"{n:032x}"', st.integers(0, 2**128 - 1))
+NUMBER = st.integers(0, 2**64 - 1).map(str)
+
+
+def column(draw: st.DrawFn, count: int, common: st.SearchStrategy[str],
+           spellings: list[str | None]) -> list[str | None]:
+    """A field of `count` rows: absent from all, in the record's own form in all, or so but
+    for one row, absent or spelled as the record cannot hold it."""
+    values: list[str | None] = draw(st.lists(common, min_size=count, max_size=count))
+    shape = draw(st.sampled_from(["absent", "common", "odd", "hole"]))
+    if shape == "absent":
+        return [None] * count
+    if shape != "common":
+        odd = [spelling for spelling in spellings if spelling is not None]
+        values[draw(st.integers(0, count - 1))] = (
+            None if shape == "hole" else draw(st.sampled_from(odd)))
+    return values
+
+
+@st.composite
+def pages(draw: st.DrawFn) -> tuple[list[Any], ...]:
+    count = draw(st.integers(1, 12))
+    names = draw(st.lists(NAMES, min_size=count, max_size=count, unique=True))
+    types = draw(st.lists(st.sampled_from([EntryType.FILE, EntryType.DIR]), min_size=count,
+                          max_size=count))
+    tags = draw(st.sampled_from([HEX_TAGS, NUMBER, HEX_TAGS | NUMBER]))
+    return (names, types, column(draw, count, tags, ETAGS),
+            column(draw, count, st.just(TIME), TIMES),
+            column(draw, count, NUMBER, NUMBERS), column(draw, count, NUMBER, NUMBERS))
+
+
+@settings(max_examples=400)
+@given(pages())
+def test_a_page_packed_at_once_reads_back_as_its_rows_added_one_by_one(
+        page: tuple[list[Any], ...]) -> None:
+    names, types, etags, mtimes, sizes, crc64s = page
+    rows = list(zip(names, types, etags, mtimes, sizes, crc64s, strict=True))
+    packed = packed_page("d", names, types, etags, mtimes, sizes, crc64s)
+    usable = all(name not in ("", ".", "..") and "/" not in name and "\x00" not in name
+                 for name in names)
+    each_packs = all(pack_record(TYPE_CODES[kind], etag, mtime, size, crc64) is not None
+                     for _, kind, etag, mtime, size, crc64 in rows)
+    uniform = all(len({value is None for value in field}) == 1
+                  for field in (etags, mtimes, sizes, crc64s)) and len(
+        {etag.startswith('"') for etag in etags if etag is not None}) <= 1
+    # Every page SMH sends of files, or of directories, is packed at once; a page with a
+    # name unfit for a path, or a row the record cannot hold as spelled, is left to the
+    # reader's row-by-row path.
+    assert (packed is not None) == (usable and each_packs and uniform)
+    if packed is None:
+        return
+    builder = EntriesBuilder("d")
+    for row in rows:
+        builder.add(*row)
+    one_by_one = builder.build()
+    assert [(e.path, e.type, e.fingerprint, e.server_type) for e in packed] == [
+        (e.path, e.type, e.fingerprint, e.server_type) for e in one_by_one]
+    assert list(packed.directories()) == list(one_by_one.directories())

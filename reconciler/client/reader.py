@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence, Sized
+from itertools import repeat
 from types import TracebackType
-from typing import ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import httpx
 
@@ -56,6 +57,7 @@ from reconciler.listing import (
     Fingerprint,
     RemoteEntry,
     Stats,
+    packed_page,
 )
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy, SmhRequestError
 
@@ -96,6 +98,8 @@ ENTRY_TYPES: Final = {
     "multi-file": EntryType.FILE,
 }
 
+_KNOWN_TYPES: Final = frozenset(ENTRY_TYPES)
+_field: Final[Callable[[dict[str, Any], str], Any]] = dict.get
 NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
 STATS_UNAVAILABLE_CODES: Final = frozenset({"ParamInvalid", "RouteNotFound"})
 """What a server without directory stats or file counts answers (INFERRED, smh-api.md 13.2)."""
@@ -564,6 +568,9 @@ def _entries(data: JsonObject, parent: str) -> Entries:
     """
     rows = data.get("contents")
     if type(rows) is list:
+        packed = _packed_rows(rows, parent)
+        if packed is not None:
+            return packed
         builder = EntriesBuilder(parent)
         add = builder.add
         for item in rows:
@@ -590,6 +597,21 @@ def _entries(data: JsonObject, parent: str) -> Entries:
         for index, item in enumerate(get_rows(data, "contents", "answer",
                                               fields=("name", "type")))
     ])
+
+
+def _packed_rows(rows: list[Any], parent: str) -> Entries | None:
+    """The rows of a page of files or of directories as SMH sends them, read column by column
+    (see `packed_page`); None for a page with any other row."""
+    if set(map(type, rows)) != {dict}:
+        return None
+    kinds = list(map(_field, rows, repeat("type")))
+    if set(map(type, kinds)) != {str} or not _KNOWN_TYPES.issuperset(kinds):
+        return None
+    types = list(map(ENTRY_TYPES.__getitem__, kinds))
+    fields = (list(map(_field, rows, repeat(key)))
+              for key in ("name", "eTag", "modificationTime", "size", "crc64"))
+    names, etags, mtimes, sizes, crc64s = fields
+    return packed_page(parent, names, types, etags, mtimes, sizes, crc64s)
 
 
 def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> RemoteEntry:
