@@ -89,6 +89,15 @@ class EmulatorProcess:
         self.url = line.removeprefix("listening on ").strip()
         self.control = httpx.Client(base_url=self.url, timeout=600)
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the emulator's process has used so far (user + system), from
+        `/proc`; 0 where there is none."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def faults(self, **settings: Any) -> None:
         answer = self.control.post("/_emulator/faults", json=settings)
         answer.raise_for_status()
