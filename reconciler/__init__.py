@@ -9,4 +9,8 @@ The pipeline, one module (or package) per stage:
 module that speaks HTTP to SMH; `emulator` is a self-contained SMH server for tests and demos.
 """
 
+from reconciler.startup import spare_httpx_command
+
 __version__ = "0.1.0"
+
+spare_httpx_command()

@@ -149,3 +149,13 @@ def test_validate_starts_without_loading_what_only_other_commands_need() -> None
                           capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     assert done.stdout.splitlines()[-1] == "0 []"
     assert "1 manifest valid" in done.stdout
+
+
+def test_the_clients_start_without_httpxs_own_command() -> None:
+    # `import httpx` would load httpx's command-line module, and with it Pygments and rich.
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, reconciler.targets, httpx; "
+         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygments', 'rich'})); "
+         "print(httpx.Client.__name__)"],
+        capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert done.stdout.split() == ["[]", "Client"]
