@@ -57,6 +57,7 @@ from reconciler.apply.report import (
     render_summary,
 )
 from reconciler.clock import utc_now
+from reconciler.collector import gc_frozen, gc_paused
 from reconciler.desired import Mode
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ReconcileError, UsageError
@@ -339,7 +340,8 @@ def run_apply(
 
     `confirm` is asked the question and raises to refuse; `stop`, once set, ends the run
     between batches (the first Ctrl-C sets it)."""
-    start = _start(source, options, env)
+    with gc_paused():  # a plan file read: many small acyclic objects
+        start = _start(source, options, env)
     unfinished = journal_path(options.state, start.target.spec.library).exists()
     if start.saved and not unfinished:
         finished = finished_run(options.state, start.origin.digest)
@@ -350,8 +352,9 @@ def run_apply(
         refuse_existing_report(options.report_file, cwd=options.cwd)
     started_at = utc_now()
     run_id = new_run_id(started_at)
-    prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
-                       start.origin, start.make_plan, started_at=started_at)
+    with gc_paused():  # the plan made (or read from the journal) and digested
+        prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
+                           start.origin, start.make_plan, started_at=started_at)
     with holding(prepared):
         if prepared.resuming:
             start.justify()
@@ -466,8 +469,9 @@ def _approved(prepared: Prepared, target: Target, options: ApplyOptions,
         refuse_existing_report(options.report_file, cwd=options.cwd,
                                resuming=prepared.header.plan_digest)
         click.echo(_resume_note(prepared), file=options.out)
-    click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False,
-               file=options.out)
+    with gc_paused():
+        shown = render(plan, Format.TEXT, color=options.color, force=options.force)
+    click.echo(shown, nl=False, file=options.out)
     refusals = plan.refusals(force=options.force)
     if refusals:
         raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
@@ -489,7 +493,10 @@ def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Apply
         executor = Executor(prepared.plan, writer, journal, settings=settings,
                             progress=progress, stop=stop)
         try:
-            executor.run(prepared.replay)
+            # The plans stay alive to the end: no full collection rescans them while the
+            # batches' answers come and go.
+            with gc_frozen():
+                executor.run(prepared.replay)
         except KeyboardInterrupt:
             _abandon(prepared, executor, options, run_id)
         except ReconcileError:
@@ -499,8 +506,9 @@ def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Apply
             _finish(build_report(prepared, executor, finished_at=utc_now(), run_id=run_id),
                     options)
             raise
-    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
-    _finish(report, options)
+    with gc_paused():  # a report of every item
+        report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
+        _finish(report, options)
     if report.interrupted:
         return report
     journal.finish(report.finished_at)
