@@ -41,7 +41,7 @@ from typing import Any, NoReturn, TextIO
 import click
 
 from reconciler.apply.executor import Executor, Settings, bin_was_off, item_outcomes
-from reconciler.apply.journal import Header, Journal, Replay, journal_path
+from reconciler.apply.journal import Header, Journal, Replay, canonical_text, journal_path
 from reconciler.apply.planfile import (
     check_manifests_unchanged,
     check_signature,
@@ -135,7 +135,10 @@ def plan_digest(plan: Plan) -> str:
 def _digest(plan_json: Mapping[str, Any]) -> str:
     """The digest of a plan's JSON, as compact canonical JSON (which the C encoder writes; an
     indented dump is ten times slower)."""
-    text = json.dumps(plan_json, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _text_digest(canonical_text(plan_json))
+
+
+def _text_digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -236,8 +239,10 @@ def prepare(
         return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
     plan_json = plan.to_json(fingerprints=True)  # once: the digest and the journal share it
+    plan_text = canonical_text(plan_json)
     header = Header(library=library, endpoint=endpoint, source=source.to_json(),
-                    plan_digest=_digest(plan_json), started_at=started_at, plan=plan_json)
+                    plan_digest=_text_digest(plan_text), started_at=started_at, plan=plan_json,
+                    plan_text=plan_text)
     return Prepared(plan, path, header)
 
 
