@@ -69,6 +69,9 @@ RUN_ENDING = (CredentialsError, Unreachable)
 
 def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
     """The fingerprint fields the plan recorded that now read differently."""
+    if (planned.etag, planned.modification_time, planned.size, planned.crc64) == (
+            live.etag, live.modification_time, live.size, live.crc64):
+        return []  # the common answer: all read the same
     changed = []
     for name in ("etag", "modification_time", "size", "crc64"):
         before = getattr(planned, name)

@@ -129,16 +129,33 @@ def finished_run(state_dir: Path, digest: str) -> ApplyReport | None:
 
 def plan_digest(plan: Plan) -> str:
     """A digest of exactly what would be applied: the plan with its fingerprints."""
-    return _digest(plan.to_json(fingerprints=True))
+    return WrittenPlan.of(plan).digest
 
 
-def _digest(plan_json: Mapping[str, Any]) -> str:
-    """The digest of a plan's JSON, as compact canonical JSON (which the C encoder writes; an
-    indented dump is ten times slower)."""
-    return _text_digest(canonical_text(plan_json))
+@dataclass(frozen=True, slots=True, eq=False)
+class WrittenPlan:
+    """A plan, its JSON with fingerprints, that JSON as canonical text and the text's digest:
+    what `plan_digest` is of and the journal's first record holds, written once."""
+
+    plan: Plan
+    json: dict[str, Any] = field(repr=False)
+    text: str = field(repr=False)
+    digest: str
+
+    @classmethod
+    def of(cls, plan: Plan) -> WrittenPlan:
+        plan_json = plan.to_json(fingerprints=True)
+        text = canonical_text(plan_json)
+        return cls(plan, plan_json, text, _text_digest(text))
+
+    def of_same(self, plan: Plan) -> WrittenPlan:
+        """`plan` written: this, when it is the same plan (equal values write equal JSON)."""
+        return self if plan is self.plan or plan == self.plan else WrittenPlan.of(plan)
 
 
 def _text_digest(text: str) -> str:
+    """The digest of a plan's JSON written as compact canonical JSON (which the C encoder
+    writes; an indented dump is ten times slower)."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -213,8 +230,12 @@ def prepare(
     make_plan: Callable[[], Plan],
     *,
     started_at: str,
+    written: WrittenPlan | None = None,
 ) -> Prepared:
     """The plan to apply: an unfinished one from the journal, else `make_plan()`'s.
+
+    `written` is a plan written already (a plan file's): when `make_plan()` gives that same
+    plan (the library is as it was planned), its JSON and digest are not written again.
 
     A resumed journal is held (locked) from here on; a new one is only created by `begin`,
     once the plan was approved.
@@ -238,11 +259,11 @@ def prepare(
             raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
         return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
-    plan_json = plan.to_json(fingerprints=True)  # once: the digest and the journal share it
-    plan_text = canonical_text(plan_json)
+    # Written once: the digest and the journal share it.
+    made = WrittenPlan.of(plan) if written is None else written.of_same(plan)
     header = Header(library=library, endpoint=endpoint, source=source.to_json(),
-                    plan_digest=_text_digest(plan_text), started_at=started_at, plan=plan_json,
-                    plan_text=plan_text)
+                    plan_digest=made.digest, started_at=started_at, plan=made.json,
+                    plan_text=made.text)
     return Prepared(plan, path, header)
 
 
@@ -329,6 +350,8 @@ class _Start:
     justify: Callable[[], None] = lambda: None
     """Refuses a saved plan asking for changes its manifests do not give; `make_plan` does
     it too, so this is for a resumed apply, which does not plan again."""
+    written: WrittenPlan | None = None
+    """A saved plan, written for its digest."""
 
 
 def run_apply(
@@ -359,7 +382,8 @@ def run_apply(
     run_id = new_run_id(started_at)
     with gc_paused():  # the plan made (or read from the journal) and digested
         prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
-                           start.origin, start.make_plan, started_at=started_at)
+                           start.origin, start.make_plan, started_at=started_at,
+                           written=start.written)
     with holding(prepared):
         if prepared.resuming:
             start.justify()
@@ -430,8 +454,10 @@ def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str
         _refuse_unjustified(unjustified(spec, plan, fresh))
         return narrow(plan, fresh, listing, spec)
 
-    return _Start(target, Origin(SourceKind.PLAN_FILE, plan_digest(plan), spaces),
-                  planned_again, True, lambda: _refuse_unjustified(unjustified(spec, plan)))
+    written = WrittenPlan.of(plan)
+    return _Start(target, Origin(SourceKind.PLAN_FILE, written.digest, spaces),
+                  planned_again, True, lambda: _refuse_unjustified(unjustified(spec, plan)),
+                  written)
 
 
 def _refuse_unjustified(problems: list[str]) -> None:
