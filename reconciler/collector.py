@@ -6,6 +6,11 @@ the cyclic collector would rescan them again and again as they pile up (it tripl
 load time of a 10 MB manifest). The pause is
 counted, so that pauses may nest and overlap across threads: the collector is back on (if it
 was on) once the last of them ends.
+
+A structure that stays alive while much else is built and dropped (the plan an apply carries
+out, while its batches come and go) can instead be left out of the collector's scans for a
+while (`gc_frozen`): the collector goes on collecting what is made after it, but no full
+collection rescans what was there before.
 """
 
 from __future__ import annotations
@@ -35,3 +40,14 @@ def gc_paused() -> Iterator[None]:
             _paused -= 1
             if _paused == 0 and _was_enabled:
                 gc.enable()
+
+
+@contextmanager
+def gc_frozen() -> Iterator[None]:
+    """Leave every object alive now out of the collector's scans until the block ends (they
+    are scanned again after it, so a cycle among them is collected then)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

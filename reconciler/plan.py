@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -584,6 +584,9 @@ def _indented(value: object, newline: str) -> str:
         flat = _flat_encoder(inner)(value)
         return flat[0] + inner + flat[1:-1] + newline + flat[-1]
     if type(value) is not dict:
+        objects = _flat_objects(value, newline)
+        if objects is not None:
+            return objects
         return "[" + inner + ("," + inner).join([_indented(m, inner) for m in members]) \
             + newline + "]"
     if not all(type(key) is str for key in value):
@@ -597,6 +600,27 @@ def _indented(value: object, newline: str) -> str:
 
 
 _CONTAINERS = (dict, list, tuple)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _flat_objects(items: Collection[object], newline: str) -> str | None:
+    """An array of two or more objects of plain values (a plan's changes, a report's items)
+    written by one call of the C encoder, then given the lines between its objects; None for
+    any other array.
+
+    The encoder writes `[{a,INNER b},INNER {c}]`, INNER being `,` and the objects' members'
+    indent: only between two objects does `},INNER{` occur (a newline in JSON text is never
+    inside a string, and a member's key, a string, follows INNER within an object).
+    """
+    if len(items) < 2 or not all(
+            type(item) is dict and item and _PLAIN.issuperset(map(type, item.values()))
+            for item in items):
+        return None
+    inner = newline + "  "
+    members = inner + "  "
+    text = _flat_encoder(members)(items)
+    body = text[2:-2].replace("}," + members + "{", inner + "}," + inner + "{" + members)
+    return "[" + inner + "{" + members + body + inner + "}" + newline + "]"
 
 
 @dataclass(frozen=True, slots=True)

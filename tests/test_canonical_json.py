@@ -33,3 +33,15 @@ def test_dumps_of_a_report_like_document_with_numeric_keys_and_tuples() -> None:
     document = {"items": [{"path": "a\nb", "status": 200, "é": None}, {}], "totals": {},
                 "ids": (1, 2), "by_id": {3: "x", 1: [True]}, "nested": [[], [[1]], {"k": ()}]}
     assert dumps(document) == standard(document)
+
+
+FLAT = st.dictionaries(st.sampled_from(["path", "}", "{", "a", ""]) | st.text(max_size=3),
+                       SCALARS | st.sampled_from(["},\n    {", "}", "{\n", "],"]),
+                       max_size=4)
+
+
+@given(st.lists(FLAT, max_size=6), st.lists(st.lists(FLAT, max_size=3), max_size=3))
+def test_arrays_of_plain_objects_are_written_as_the_indenting_encoder_writes(
+        items: list[dict[str, Any]], nested: list[list[dict[str, Any]]]) -> None:
+    document = {"items": items, "nested": nested, "tuple": tuple(items)}
+    assert dumps(document) == standard(document)

@@ -78,7 +78,10 @@ def read_reply(items: Sequence[ItemId], results: Sequence[ItemResult],
     """A batch's per-item answers, in the order its items were sent; `retried`: the call was
     sent more than once, so each 404 may be that earlier attempt's doing."""
     return {
-        item: interpret(result, deletes[item], maybe_applied=retried or item in resent)
+        # A recycled item, the common answer, read here as `interpret` reads it.
+        item: ItemOutcome(Outcome.RECYCLED, _RECYCLED, result.recycled_item_id,
+                          result.recycled_item_id is None) if result.status == 200
+        else interpret(result, deletes[item], maybe_applied=retried or item in resent)
         for item, result in zip(items, results, strict=True)
     }
 

@@ -36,9 +36,13 @@ from reconciler.plan import Action
 JOURNAL_VERSION: Final = 1
 
 
-def _dumps(data: Mapping[str, Any]) -> str:
-    """One record's line: sorted keys, no spaces, text as it is."""
+def canonical_text(data: Mapping[str, Any]) -> str:
+    """Compact canonical JSON: sorted keys, no spaces, text as it is. A record's line is
+    written so, and a plan's digest is of its JSON written so."""
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+_dumps = canonical_text
 
 
 def journal_path(state_dir: Path, library: str) -> Path:
@@ -64,7 +68,9 @@ class Header:
     """The journal's first record: the plan being applied, where, from what, since when.
 
     `source` says what the apply was started from (only the same command finishes it);
-    `plan` is the plan's JSON with its fingerprints.
+    `plan` is the plan's JSON with its fingerprints, and `plan_text` (when given) that JSON as
+    `_dumps` writes it, already written for the plan's digest: the record's line holds it as
+    it is instead of writing it again.
     """
 
     library: str
@@ -73,6 +79,17 @@ class Header:
     plan_digest: str = ""
     started_at: str = ""
     plan: Mapping[str, Any] = field(default_factory=dict)
+    plan_text: str | None = field(default=None, compare=False, repr=False)
+
+    def line(self) -> str:
+        """`to_json` as `_dumps` writes it (keys sorted: those before `plan`, it, the rest)."""
+        data = self.to_json()
+        if self.plan_text is None:
+            return _dumps(data)
+        del data["plan"]
+        head = _dumps({key: value for key, value in data.items() if key < "plan"})
+        tail = _dumps({key: value for key, value in data.items() if key > "plan"})
+        return f'{head[:-1]},"plan":{self.plan_text},{tail[1:]}'
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "start", "version": JOURNAL_VERSION, "library": self.library,
@@ -151,8 +168,17 @@ class Outcomes:
         """`to_json` as `_dumps` writes it, each item's outcome from a template kept per kind
         of outcome (a batch's are mostly alike; only their recycledItemIds differ)."""
         parts = []
+        last: ItemOutcome | None = None
+        head = tail = ""
         for key, result in sorted((str(item), result) for item, result in self.items.items()):
-            parts.append(f'"{key}":{_outcome_text(result)}')
+            # A batch's outcomes mostly share their parts (the very same objects): the template
+            # of the outcome before is then theirs too, found without hashing them again.
+            if last is None or not _alike(result, last):
+                head, tail = _template(result)
+                last = result
+            recycled = result.recycled_item_id
+            parts.append(f'"{key}":{head}' if not tail or recycled is None
+                         else f'"{key}":{head}{recycled}{tail}')
         batch = "null" if self.batch is None else self.batch
         return f'{{"batch":{batch},"items":{{{",".join(parts)}}},"type":"outcome"}}'
 
@@ -169,8 +195,16 @@ _TEMPLATES_KEPT: Final = 256
 _ID_KEY: Final = '"recycled_item_id":'
 
 
-def _outcome_text(result: ItemOutcome) -> str:
-    """`result.to_json()` as `_dumps` writes it."""
+def _alike(result: ItemOutcome, other: ItemOutcome) -> bool:
+    """Whether the two have one template: the same parts (the same objects), an id or none."""
+    return (result.outcome is other.outcome and result.answer is other.answer
+            and (result.recycled_item_id is None) is (other.recycled_item_id is None)
+            and result.recycled_item_id_unknown is other.recycled_item_id_unknown)
+
+
+def _template(result: ItemOutcome) -> tuple[str, str]:
+    """`result.to_json()` as `_dumps` writes it, in two parts its recycled item id (if it has
+    one) goes between; the second part is empty when it has none."""
     kind = (result.outcome, result.answer, result.recycled_item_id is None,
             result.recycled_item_id_unknown)
     template = _TEMPLATES.get(kind)
@@ -185,9 +219,7 @@ def _outcome_text(result: ItemOutcome) -> str:
             template = (head + _ID_KEY, tail)
         if len(_TEMPLATES) < _TEMPLATES_KEPT:
             _TEMPLATES[kind] = template
-    head, tail = template
-    recycled = result.recycled_item_id
-    return head if not tail or recycled is None else f"{head}{recycled}{tail}"
+    return template
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +496,8 @@ class Journal:
     def append(self, record: Record, *, durable: bool = True) -> None:
         """Write a record; `durable`, return once it is on disk (else once the OS has it: the
         next durable record, or closing, puts it on disk)."""
-        line = record.line() if isinstance(record, Outcomes) else _dumps(record.to_json())
+        line = (record.line() if isinstance(record, (Outcomes, Header))
+                else _dumps(record.to_json()))
         with self._lock:
             self._handle.write(line + "\n")
             self._handle.flush()

@@ -50,8 +50,9 @@ class ProgressSink(Protocol):
 
 
 def _counts(outcomes: Mapping[Any, Settled]) -> str:
-    counts = Counter(result.outcome.value for result in outcomes.values())
-    return ", ".join(f"{number} {value.replace('_', ' ')}" for value, number in counts.items())
+    counts = Counter(result.outcome for result in outcomes.values())  # by member: no `.value`
+    return ", ".join(f"{number} {outcome.value.replace('_', ' ')}"
+                     for outcome, number in counts.items())
 
 
 class LineProgress:

@@ -60,12 +60,18 @@ class Check:
 
 
 _K = TypeVar("_K", bound=Hashable)
+_PRESENT = Check(Found.PRESENT)
+_ABSENT = Check(Found.ABSENT)
+_NO_FINGERPRINT = Fingerprint()
 # Errors every other listing would meet too: they end the re-check, and the run, at once.
 RUN_ENDING = (CredentialsError, Unreachable)
 
 
 def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
     """The fingerprint fields the plan recorded that now read differently."""
+    if (planned.etag, planned.modification_time, planned.size, planned.crc64) == (
+            live.etag, live.modification_time, live.size, live.crc64):
+        return []  # the common answer: all read the same
     changed = []
     for name in ("etag", "modification_time", "size", "crc64"):
         before = getattr(planned, name)
@@ -77,18 +83,18 @@ def differences(planned: Fingerprint, live: Fingerprint) -> list[str]:
 def compare(delete: Delete, live: RemoteEntry | None, *, type_only: bool = False) -> Check:
     """What the live entry (None: not listed in its parent) says about a planned delete."""
     if live is None:
-        return Check(Found.ABSENT)
+        return _ABSENT
     if live.type is not delete.type:
         return Check(Found.CHANGED, f"it is now a {live.type.value}, the plan saw a "
                                     f"{delete.type.value}")
     if type_only:
-        return Check(Found.PRESENT)
-    if delete.fingerprint == Fingerprint():
+        return _PRESENT
+    if delete.fingerprint == _NO_FINGERPRINT:
         return Check(Found.CHANGED, "the plan recorded no fingerprint to compare")
     changed = differences(delete.fingerprint, live.fingerprint)
     if changed:
         return Check(Found.CHANGED, "changed since the plan was made: " + ", ".join(changed))
-    return Check(Found.PRESENT)
+    return _PRESENT
 
 
 def recheck(

@@ -41,7 +41,7 @@ from typing import Any, NoReturn, TextIO
 import click
 
 from reconciler.apply.executor import Executor, Settings, bin_was_off, item_outcomes
-from reconciler.apply.journal import Header, Journal, Replay, journal_path
+from reconciler.apply.journal import Header, Journal, Replay, canonical_text, journal_path
 from reconciler.apply.planfile import (
     check_manifests_unchanged,
     check_signature,
@@ -57,6 +57,7 @@ from reconciler.apply.report import (
     render_summary,
 )
 from reconciler.clock import utc_now
+from reconciler.collector import gc_frozen, gc_paused
 from reconciler.desired import Mode
 from reconciler.endpoints import resolve_endpoint
 from reconciler.errors import ReconcileError, UsageError
@@ -128,13 +129,33 @@ def finished_run(state_dir: Path, digest: str) -> ApplyReport | None:
 
 def plan_digest(plan: Plan) -> str:
     """A digest of exactly what would be applied: the plan with its fingerprints."""
-    return _digest(plan.to_json(fingerprints=True))
+    return WrittenPlan.of(plan).digest
 
 
-def _digest(plan_json: Mapping[str, Any]) -> str:
-    """The digest of a plan's JSON, as compact canonical JSON (which the C encoder writes; an
-    indented dump is ten times slower)."""
-    text = json.dumps(plan_json, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+@dataclass(frozen=True, slots=True, eq=False)
+class WrittenPlan:
+    """A plan, its JSON with fingerprints, that JSON as canonical text and the text's digest:
+    what `plan_digest` is of and the journal's first record holds, written once."""
+
+    plan: Plan
+    json: dict[str, Any] = field(repr=False)
+    text: str = field(repr=False)
+    digest: str
+
+    @classmethod
+    def of(cls, plan: Plan) -> WrittenPlan:
+        plan_json = plan.to_json(fingerprints=True)
+        text = canonical_text(plan_json)
+        return cls(plan, plan_json, text, _text_digest(text))
+
+    def of_same(self, plan: Plan) -> WrittenPlan:
+        """`plan` written: this, when it is the same plan (equal values write equal JSON)."""
+        return self if plan is self.plan or plan == self.plan else WrittenPlan.of(plan)
+
+
+def _text_digest(text: str) -> str:
+    """The digest of a plan's JSON written as compact canonical JSON (which the C encoder
+    writes; an indented dump is ten times slower)."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -209,8 +230,12 @@ def prepare(
     make_plan: Callable[[], Plan],
     *,
     started_at: str,
+    written: WrittenPlan | None = None,
 ) -> Prepared:
     """The plan to apply: an unfinished one from the journal, else `make_plan()`'s.
+
+    `written` is a plan written already (a plan file's): when `make_plan()` gives that same
+    plan (the library is as it was planned), its JSON and digest are not written again.
 
     A resumed journal is held (locked) from here on; a new one is only created by `begin`,
     once the plan was approved.
@@ -234,9 +259,11 @@ def prepare(
             raise ReconcileError(f"{path}: the journal's plan is unreadable ({error})") from None
         return Prepared(plan, path, header, replay, journal)
     plan = make_plan()
-    plan_json = plan.to_json(fingerprints=True)  # once: the digest and the journal share it
+    # Written once: the digest and the journal share it.
+    made = WrittenPlan.of(plan) if written is None else written.of_same(plan)
     header = Header(library=library, endpoint=endpoint, source=source.to_json(),
-                    plan_digest=_digest(plan_json), started_at=started_at, plan=plan_json)
+                    plan_digest=made.digest, started_at=started_at, plan=made.json,
+                    plan_text=made.text)
     return Prepared(plan, path, header)
 
 
@@ -323,6 +350,8 @@ class _Start:
     justify: Callable[[], None] = lambda: None
     """Refuses a saved plan asking for changes its manifests do not give; `make_plan` does
     it too, so this is for a resumed apply, which does not plan again."""
+    written: WrittenPlan | None = None
+    """A saved plan, written for its digest."""
 
 
 def run_apply(
@@ -339,7 +368,8 @@ def run_apply(
 
     `confirm` is asked the question and raises to refuse; `stop`, once set, ends the run
     between batches (the first Ctrl-C sets it)."""
-    start = _start(source, options, env)
+    with gc_paused():  # a plan file read: many small acyclic objects
+        start = _start(source, options, env)
     unfinished = journal_path(options.state, start.target.spec.library).exists()
     if start.saved and not unfinished:
         finished = finished_run(options.state, start.origin.digest)
@@ -350,8 +380,10 @@ def run_apply(
         refuse_existing_report(options.report_file, cwd=options.cwd)
     started_at = utc_now()
     run_id = new_run_id(started_at)
-    prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
-                       start.origin, start.make_plan, started_at=started_at)
+    with gc_paused():  # the plan made (or read from the journal) and digested
+        prepared = prepare(options.state, start.target.spec.library, start.target.endpoint,
+                           start.origin, start.make_plan, started_at=started_at,
+                           written=start.written)
     with holding(prepared):
         if prepared.resuming:
             start.justify()
@@ -422,8 +454,10 @@ def _planfile_start(source: Source, options: ApplyOptions, env: Mapping[str, str
         _refuse_unjustified(unjustified(spec, plan, fresh))
         return narrow(plan, fresh, listing, spec)
 
-    return _Start(target, Origin(SourceKind.PLAN_FILE, plan_digest(plan), spaces),
-                  planned_again, True, lambda: _refuse_unjustified(unjustified(spec, plan)))
+    written = WrittenPlan.of(plan)
+    return _Start(target, Origin(SourceKind.PLAN_FILE, written.digest, spaces),
+                  planned_again, True, lambda: _refuse_unjustified(unjustified(spec, plan)),
+                  written)
 
 
 def _refuse_unjustified(problems: list[str]) -> None:
@@ -466,8 +500,9 @@ def _approved(prepared: Prepared, target: Target, options: ApplyOptions,
         refuse_existing_report(options.report_file, cwd=options.cwd,
                                resuming=prepared.header.plan_digest)
         click.echo(_resume_note(prepared), file=options.out)
-    click.echo(render(plan, Format.TEXT, color=options.color, force=options.force), nl=False,
-               file=options.out)
+    with gc_paused():
+        shown = render(plan, Format.TEXT, color=options.color, force=options.force)
+    click.echo(shown, nl=False, file=options.out)
     refusals = plan.refusals(force=options.force)
     if refusals:
         raise ReconcileError("\n".join(f"Error: refusing to apply: {r}" for r in refusals))
@@ -489,7 +524,10 @@ def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Apply
         executor = Executor(prepared.plan, writer, journal, settings=settings,
                             progress=progress, stop=stop)
         try:
-            executor.run(prepared.replay)
+            # The plans stay alive to the end: no full collection rescans them while the
+            # batches' answers come and go.
+            with gc_frozen():
+                executor.run(prepared.replay)
         except KeyboardInterrupt:
             _abandon(prepared, executor, options, run_id)
         except ReconcileError:
@@ -499,8 +537,9 @@ def _execute(prepared: Prepared, journal: Journal, start: _Start, options: Apply
             _finish(build_report(prepared, executor, finished_at=utc_now(), run_id=run_id),
                     options)
             raise
-    report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
-    _finish(report, options)
+    with gc_paused():  # a report of every item
+        report = build_report(prepared, executor, finished_at=utc_now(), run_id=run_id)
+        _finish(report, options)
     if report.interrupted:
         return report
     journal.finish(report.finished_at)

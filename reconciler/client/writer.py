@@ -449,7 +449,8 @@ def _delete_results_in_order(items: Sequence[DeleteItem], raw: object
                 or not (code is None or type(code) is str)
                 or not (message is None or type(message) is str)):
             return None
-        if path is not None:
+        if path is not None and not (type(path) is str and path == item.path):
+            # A path other than the item's very own spelling: read as `path_from` does.
             if type(path) is list:
                 try:
                     path = "/".join(path)

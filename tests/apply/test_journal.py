@@ -15,6 +15,7 @@ from reconciler.apply.journal import (
     Journal,
     OpenTask,
     Phase,
+    canonical_text,
     journal_path,
     read_records,
     replay,
@@ -241,3 +242,21 @@ def test_a_batch_of_every_kind_of_outcome_is_one_sorted_line_that_replays(path: 
     state = replay(read_records(path))
     assert state.results == {**outcomes, ItemId(20): kinds[4]}
     assert state.maybe_applied == set()
+
+
+def test_the_plan_written_for_its_digest_is_the_first_record_as_it_would_be_written(
+        tmp_path: Path) -> None:
+    plan = {"library": "smhtest", "changes": [{"path": "caf\u00e9/\"a\"", "files": 1}],
+            "summary": {"delete": 1}}
+    source = {"kind": "planfile", "digest": "sha256:ab", "spaces": ["-"]}
+    plain = Header("smhtest", "https://x", source, "sha256:cd", "2027-01-01T00:00:00Z", plan)
+    shared = Header("smhtest", "https://x", source, "sha256:cd", "2027-01-01T00:00:00Z", plan,
+                    plan_text=canonical_text(plan))
+    lines = []
+    for name, header in (("plain", plain), ("shared", shared)):
+        Journal.create(tmp_path / f"{name}.jsonl", header).close()
+        lines.append((tmp_path / f"{name}.jsonl").read_text(encoding="utf-8"))
+    assert lines[0] == lines[1]
+    assert lines[0] == json.dumps(plain.to_json(), sort_keys=True, ensure_ascii=False,
+                                  separators=(",", ":")) + "\n"
+    assert replay(read_records(tmp_path / "shared.jsonl")).header == plain

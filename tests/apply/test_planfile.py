@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.journal import read_records, replay
+from reconciler.apply.runner import plan_digest
 from reconciler.emulator import Clock, Emulator
+from reconciler.plan import Plan, PlanFile
 from tests.apply.scenarios import HEAD, Library, Scenario, with_ancestors
 
 pytestmark = pytest.mark.e2e
@@ -80,12 +83,23 @@ def set_mode(path: str, mode: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def recorded_plan(library: Library) -> Plan:
+    """The plan the finished apply's journal recorded, checked against its digest."""
+    (journal,) = (Path(library.state_dir) / "archive").glob("journal-*.jsonl")
+    header = replay(read_records(journal)).header
+    plan = Plan.from_json(header.plan)
+    assert header.plan_digest == plan_digest(plan)
+    return plan
+
+
 def test_an_unedited_plan_file_applies(library: Library) -> None:
     planfile = save_plan(library)
     code, out, err = apply_file(library, planfile)
     assert code == 0, out + err
     assert library.emu.state()["spaces"]["-"]["paths"] == with_ancestors(
         ["contracts/2024/nda.pdf", "docs/guide.pdf"])
+    saved = PlanFile.from_json(json.loads(planfile.read_text())).plan
+    assert recorded_plan(library) == saved  # the library was as planned: the plan, as saved
 
 
 EDITS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
@@ -244,3 +258,5 @@ def test_an_item_the_manifests_keep_by_its_contents_is_withdrawn_not_deleted(
     assert "contracts/2024/nda.pdf" in library.emu.state()["spaces"]["-"]["paths"]
     assert items["x.part"]["outcome"] == "deleted"
     assert code in (0, 1), out + err
+    recorded = {d.path: d for d in recorded_plan(library).deletes}
+    assert recorded["contracts"].withdrawn is not None and recorded["x.part"].withdrawn is None
