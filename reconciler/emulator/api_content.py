@@ -24,7 +24,7 @@ from .state import (
     parse_bool,
     path_prefix,
 )
-from .tree import iso_time
+from .tree import Dir, iso_time
 
 
 def route_directory(lib: Library, call: Call) -> Reply:
@@ -215,10 +215,7 @@ def route_batch(lib: Library, call: Call) -> Reply:
     items = _batch_items(body)
     if not token.has(*DELETE_GRANTS):
         raise ApiError(403, "NoPermission")
-    # Whether the token may delete each kind of item, in each mode: asked once a batch.
-    allowed: dict[tuple[str, bool], bool] = {}
-    results = [_batch_delete_one(lib, token, space, path, permanent, allowed)
-               for path, permanent in items]
+    results = _batch_delete(lib, token, space, items)
     status = 200 if all(r["status"] in (200, 204) for r in results) else 207
     faults = lib.faults
     if len(items) >= faults.async_threshold:
@@ -249,35 +246,51 @@ def _batch_items(body: Any) -> list[tuple[Any, bool]]:
     return items
 
 
-def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
-                      permanent: bool, allowed: dict[tuple[str, bool], bool]
-                      ) -> dict[str, Any]:
-    segments = split_path(raw) if isinstance(raw, str) else None
-    if segments is not None:
-        shown = list(segments)
-    else:
-        shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
-    try:
-        if segments is None:
-            raise ApiError(400, "InvalidSpaceOrDirectoryPath")
-        if not segments:
-            raise ApiError(400, "RootDirectoryNotAllowed")
-        found = lib.locate(space, segments)
-        if found is None:
-            lib.check_fail_paths(segments)
-            gone_parent = lib.find_dir(space, segments[:-1]) is None
-            raise ApiError(404, "DirectoryNotFound" if gone_parent or raw.endswith("/")
-                           else "FileNotFound")
-        may = allowed.get((found[0], permanent))
-        if may is None:
-            may = allowed[(found[0], permanent)] = token.has(lib.delete_grant(found[0],
-                                                                              permanent))
-        if not may:
-            raise ApiError(403, "NoPermission")
-        recycled = lib.delete(space, segments, None, permanent, found)
-    except ApiError as error:
-        return {"status": error.status, "path": shown, "code": error.code,
-                "message": error.message}
-    if recycled is None:
-        return {"status": 204, "path": shown}
-    return {"status": 200, "path": shown, "recycledItemId": recycled}
+def _batch_delete(lib: Library, token: Token, space: SpaceState,
+                  items: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
+    """Each item's result, in order. Whether the token may delete each kind of item in each
+    mode is asked once a batch, each parent directory looked up once while no directory is
+    deleted, and the batch's deletions all happen at one instant of the clock."""
+    allowed: dict[tuple[str, bool], bool] = {}
+    parents: dict[tuple[str, ...], Dir | None] = {}
+    now = lib.clock.now()
+    results: list[dict[str, Any]] = []
+    for raw, permanent in items:
+        segments = split_path(raw) if isinstance(raw, str) else None
+        if segments is not None:
+            shown = list(segments)
+        else:
+            shown = [s for s in raw.split("/") if s] if isinstance(raw, str) else []
+        try:
+            if segments is None:
+                raise ApiError(400, "InvalidSpaceOrDirectoryPath")
+            if not segments:
+                raise ApiError(400, "RootDirectoryNotAllowed")
+            parent_segments = segments[:-1]
+            if parent_segments in parents:
+                parent = parents[parent_segments]
+            else:
+                parent = parents[parent_segments] = lib.find_dir(space, parent_segments)
+            found = lib.locate_child(parent, segments[-1]) if parent is not None else None
+            if found is None:
+                lib.check_fail_paths(segments)
+                raise ApiError(404, "DirectoryNotFound" if parent is None or raw.endswith("/")
+                               else "FileNotFound")
+            may = allowed.get((found[0], permanent))
+            if may is None:
+                may = allowed[(found[0], permanent)] = token.has(
+                    lib.delete_grant(found[0], permanent))
+            if not may:
+                raise ApiError(403, "NoPermission")
+            recycled = lib.delete(space, segments, None, permanent, found, now)
+            if found[0] == "dir":
+                parents.clear()
+        except ApiError as error:
+            results.append({"status": error.status, "path": shown, "code": error.code,
+                            "message": error.message})
+            continue
+        if recycled is None:
+            results.append({"status": 204, "path": shown})
+        else:
+            results.append({"status": 200, "path": shown, "recycledItemId": recycled})
+    return results

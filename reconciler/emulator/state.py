@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
-from sortedcontainers import SortedDict
-
 from .clock import Clock
 from .errors import ApiError
 from .faults import Faults
@@ -63,18 +61,35 @@ class Call:
     space: str | None = None
     path: str | None = None
     token: Token | None = None
+    parsed: tuple[Any, Exception | None] | None = field(default=None, repr=False)
+    """The body as `json_body` answers it: (document, None) or (None, what it raises)."""
 
     def flag(self, name: str) -> bool:
         value = self.query.get(name)
         return value is not None and value.strip().lower() not in ("0", "false")
 
-    def json_body(self) -> Any:
+    def parse_body(self) -> None:
+        """Decode the JSON body now (the emulator does it before taking its state lock)."""
+        if self.parsed is not None:
+            return
         if not self.body.strip():
-            return None
+            self.parsed = (None, None)
+            return
         try:
-            return json.loads(self.body)
-        except ValueError as error:
-            raise ApiError(400, "BadRequest", "The request body is not valid JSON.") from error
+            self.parsed = (json.loads(self.body), None)
+        except ValueError:
+            self.parsed = (None, ApiError(400, "BadRequest",
+                                          "The request body is not valid JSON."))
+        except Exception as error:  # too deeply nested: a server failure, when it is read
+            self.parsed = (None, error)
+
+    def json_body(self) -> Any:
+        self.parse_body()
+        assert self.parsed is not None
+        doc, error = self.parsed
+        if error is not None:
+            raise error
+        return doc
 
 
 @dataclass
@@ -90,7 +105,7 @@ class Token:
         return bool(self.grants & ADMIN_GRANTS) or bool(self.grants.intersection(grants))
 
 
-@dataclass
+@dataclass(slots=True)
 class Recycled:
     id: int
     original: tuple[str, ...]
@@ -121,7 +136,8 @@ class SpaceState:
         self.id = space_id
         self.root = root
         self.meta = meta or Metadata(space_id)
-        self.bin: SortedDict = SortedDict()
+        # Ids only grow, so insertion order is id order.
+        self.bin: dict[int, Recycled] = {}
         self.lister = Lister(self.meta)
         self.retention_days = DEFAULT_RETENTION_DAYS
 
@@ -280,8 +296,10 @@ class Library:
         if not self.recycle_bin:
             raise ApiError(400, "RecycleBinNotEnabled")
 
-    def touch(self, d: Dir) -> None:
-        now = self.clock.now()
+    def touch(self, d: Dir, now: float | None = None) -> None:
+        """A directory's content changed (at `now`, default the clock's)."""
+        if now is None:
+            now = self.clock.now()
         self.last_etag = max(self.last_etag + 1, int(now * 1000), d.etag + 1)
         d.etag = self.last_etag
         d.mtime = now
@@ -311,7 +329,11 @@ class Library:
         parent = self.find_dir(space, segments[:-1])
         if parent is None:
             return None
-        name = segments[-1]
+        return self.locate_child(parent, segments[-1])
+
+    @staticmethod
+    def locate_child(parent: Dir, name: str) -> tuple[str, Dir, str] | None:
+        """`locate` for an entry of a directory already found."""
         child = parent.child_dir(name)
         if child is not None:
             return "dir", child, name
@@ -367,8 +389,10 @@ class Library:
         return f"{base}_permanent" if permanent and self.recycle_bin else base
 
     def delete(self, space: SpaceState, segments: tuple[str, ...], expect: str | None,
-               permanent: bool, found: tuple[str, Dir, str] | None = None) -> int | None:
-        """Delete a file or directory subtree; its recycledItemId, or None when permanent."""
+               permanent: bool, found: tuple[str, Dir, str] | None = None,
+               now: float | None = None) -> int | None:
+        """Delete a file or directory subtree (at `now`, default the clock's); its
+        recycledItemId, or None when permanent."""
         if not segments:
             raise ApiError(400, "RootDirectoryNotAllowed")
         self.check_fail_paths(segments)
@@ -383,16 +407,18 @@ class Library:
             assert parent is not None
             parent.remove_dir(name)
             node.parent = None
-            recycled_kind = "dir"
             file_key = None
         else:
             parent = node
             file_key = parent.remove_file(name)
-            recycled_kind = media_type(name, media=self.seed.media)
-        self.touch(parent)
+        if now is None:
+            now = self.clock.now()
+        self.touch(parent, now)
         if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
-        item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
+        recycled_kind = "dir" if kind == "dir" else kind_and_content_type(
+            name, media=self.seed.media)[0]
+        item = Recycled(self.next_recycled, segments, recycled_kind, now,
                         node if kind == "dir" else None, file_key, space.retention_days)
         self.next_recycled += 1
         space.bin[item.id] = item
@@ -412,7 +438,7 @@ class Library:
         self.tasks[task.id] = task
         return Reply(202, {"taskId": task.id, "id": task.id})
 
-    def bin(self, space: SpaceState) -> SortedDict:
+    def bin(self, space: SpaceState) -> dict[int, Recycled]:
         """The space's bin, after dropping items whose retention has run out."""
         now = self.clock.now()
         expired = [i for i, item in space.bin.items() if item.expires() <= now]

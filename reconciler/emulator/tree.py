@@ -218,16 +218,17 @@ class Dir:
 
     def remove_file(self, name: str) -> str:
         """Remove a file and return its metadata key."""
-        assert self.files is not None
-        key = self.file_key(name)
-        self.files.remove(name)
-        if not self.files:
+        files = self.files
+        assert files is not None
+        files.remove(name)
+        if not files:
             self.files = None
-        if self.file_keys is not None:
-            self.file_keys.pop(name, None)
+        if self.file_keys is not None and name in self.file_keys:
+            key = self.file_keys.pop(name)
             if not self.file_keys:
                 self.file_keys = None
-        return key
+            return key
+        return self.file_key_default(name)
 
     def file_key_default(self, name: str) -> str:
         return f"{self.key}/{name}" if self.key else name
