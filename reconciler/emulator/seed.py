@@ -119,6 +119,11 @@ def split_path(path: str) -> tuple[str, ...] | None:
     return segments
 
 
+def usable_name(name: str) -> bool:
+    """Whether one non-empty path segment passes `split_path`'s checks."""
+    return _UNUSABLE_CHAR.search(name) is None and name not in (".", "..") and len(name) <= 255
+
+
 def parse_seed(doc: object, *, source: str = "seed") -> Seed:
     """Validate a seed document; every problem raises `SeedError` naming the key."""
     if not isinstance(doc, Mapping):

@@ -407,19 +407,24 @@ class Library:
             assert parent is not None
             parent.remove_dir(name)
             node.parent = None
-            file_key = None
-        else:
-            parent = node
-            file_key = parent.remove_file(name)
+            return self.removed(space, segments, parent, node, None, permanent, now)
+        return self.removed(space, segments, node, None, node.remove_file(name), permanent, now)
+
+    def removed(self, space: SpaceState, segments: tuple[str, ...], parent: Dir,
+                subtree: Dir | None, file_key: str | None, permanent: bool,
+                now: float | None) -> int | None:
+        """The rest of a deletion, once the entry at `segments` (a directory's `subtree`, or
+        the file of `file_key`) is out of `parent`: the parent changed, and the entry goes to
+        the bin unless `permanent`. Its recycledItemId, or None."""
         if now is None:
             now = self.clock.now()
         self.touch(parent, now)
         if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
-        recycled_kind = "dir" if kind == "dir" else kind_and_content_type(
-            name, media=self.seed.media)[0]
-        item = Recycled(self.next_recycled, segments, recycled_kind, now,
-                        node if kind == "dir" else None, file_key, space.retention_days)
+        kind = "dir" if subtree is not None else kind_and_content_type(
+            segments[-1], media=self.seed.media)[0]
+        item = Recycled(self.next_recycled, segments, kind, now, subtree, file_key,
+                        space.retention_days)
         self.next_recycled += 1
         space.bin[item.id] = item
         return item.id

@@ -218,9 +218,19 @@ class Dir:
 
     def remove_file(self, name: str) -> str:
         """Remove a file and return its metadata key."""
+        key = self.discard_file(name)
+        assert key is not None
+        return key
+
+    def discard_file(self, name: str) -> str | None:
+        """Remove a file if there is one of that name: its metadata key, or None."""
         files = self.files
-        assert files is not None
-        files.remove(name)
+        if files is None:
+            return None
+        try:
+            files.remove(name)
+        except ValueError:
+            return None
         if not files:
             self.files = None
         if self.file_keys is not None and name in self.file_keys:
