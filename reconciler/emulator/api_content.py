@@ -118,13 +118,10 @@ def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]
             entries.pop()
             doc["nextMarker"] = encode_marker(entries[-1], order)
     prefix = path_prefix(path)
-    contents: list[str] = []
-    for kind, _key, name, node in entries:
-        if kind == "d":
-            assert node is not None
-            contents.append(lib.dir_item_json(node, prefix))
-        else:
-            contents.append(lib.file_item_json(space.id, d, name, prefix))
+    files = iter(lib.file_items_json(space, d, [name for kind, _, name, _ in entries
+                                                 if kind == "f"], prefix))
+    contents = [lib.dir_item_json(node, prefix) if node is not None else next(files)
+                for _, _, _, node in entries]
     head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     body = f'{head[:-1]},"contents":[{",".join(contents)}]}}'
     return Reply(200, None, {"ETag": etag}, raw=body.encode())

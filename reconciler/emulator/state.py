@@ -27,6 +27,7 @@ from .tree import (
     content_type,
     iso_time,
     kind_and_content_type,
+    kind_and_content_type_json,
     media_type,
 )
 
@@ -353,17 +354,29 @@ class Library:
                 f'"eTag":"{d.etag}"}}')
 
     def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
-        meta = self.spaces[space_id].meta(parent.file_key(name))
-        kind, mime = kind_and_content_type(name, media=self.seed.media)
-        if self.faults.entry_types:
-            kind = self.faults.entry_types.get("/".join([*parent.segments(), name]), kind)
-        encoded = encode_json_string(name)
-        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],'
-                f'"type":{encode_json_string(kind)},'
-                f'"creationTime":"{iso_time(meta.ctime)}",'
-                f'"modificationTime":"{iso_time(meta.mtime)}","size":"{meta.size}",'
-                f'"crc64":"{meta.crc64}","eTag":{encode_json_string(meta.etag)},'
-                f'"contentType":{encode_json_string(mime)},"versionId":{meta.version}}}')
+        return self.file_items_json(self.spaces[space_id], parent, [name], path_prefix)[0]
+
+    def file_items_json(self, space: SpaceState, parent: Dir, names: list[str],
+                        path_prefix: str) -> list[str]:
+        """The items of files of `parent`, one per name."""
+        listed = space.meta.listed
+        media = self.seed.media
+        entry_types = self.faults.entry_types
+        where = "/".join(parent.segments()) if entry_types else ""
+        items: list[str] = []
+        for name, key in zip(names, parent.file_keys_of(names), strict=True):
+            ctime, mtime, size, crc64, etag, version = listed(key)
+            kind, mime = kind_and_content_type_json(name, media=media)
+            if entry_types:
+                path = f"{where}/{name}" if where else name
+                if path in entry_types:
+                    kind = encode_json_string(entry_types[path])
+            encoded = encode_json_string(name)
+            items.append(f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":{kind},'
+                         f'"creationTime":"{ctime}","modificationTime":"{mtime}",'
+                         f'"size":"{size}","crc64":"{crc64}","eTag":{etag},'
+                         f'"contentType":{mime},"versionId":{version}}}')
+        return items
 
     def dir_item(self, d: Dir, path: list[str]) -> dict[str, Any]:
         item: dict[str, Any] = json.loads(self.dir_item_json(d, path_prefix(path[:-1])))
