@@ -188,11 +188,11 @@ class Metadata:
         given = self.attributes.get(key) if self.attributes else None
         if given is None:
             return meta
-        size, mtime = given
-        if size is not None:
-            meta = meta._replace(size=size)
-        if mtime is not None:
-            meta = meta._replace(mtime=mtime, ctime=min(meta.ctime, mtime))
+        given_size, given_mtime = given
+        if given_size is not None:
+            meta = meta._replace(size=given_size)
+        if given_mtime is not None:
+            meta = meta._replace(mtime=given_mtime, ctime=min(meta.ctime, given_mtime))
         return meta
 
 
