@@ -254,36 +254,65 @@ def _batch_delete(lib: Library, token: Token, space: SpaceState,
 
     Whether the token may delete each kind of item in each mode is asked once a batch. The
     common item, a file in a directory an earlier item named by the same text, takes a short
-    path (when no fault is set on paths): the parent is not looked up again and the file is
-    removed without first testing that it is there."""
+    path (when no fault is set on paths): the parent is not looked up again, and the file
+    leaves its directory's sorted names with the batch's other files from there, in one pass,
+    before any other kind of item is deleted and when the batch ends."""
     allowed: dict[tuple[str, bool], bool] = {}
     may_delete_file = {mode: token.has(lib.delete_grant("file", mode)) for mode in (False, True)}
     # Parent paths as sent (the text before the last "/") -> their segments and directory;
     # emptied whenever a directory is deleted.
     known: dict[str, tuple[tuple[str, ...], Dir]] = {}
+    # Files deleted by the short path, still to be taken out of their directory's names, and,
+    # once they are many of a directory's files, the names it keeps (a set is cheaper to ask).
+    leaving: dict[Dir, set[str]] = {}
+    staying: dict[Dir, set[str]] = {}
     short = not lib.faults.fail_paths
     now = lib.clock.now()
     results: list[dict[str, Any]] = []
-    for raw, permanent in items:
-        if short and isinstance(raw, str):
-            head, _, name = raw.rpartition("/")
-            entry = known.get(head)
-            if (entry is not None and name and may_delete_file[permanent]
-                    and usable_name(name) and parent_has_no_dir(entry[1], name)):
-                parent_segments, parent = entry
-                segments = (*parent_segments, name)
-                file_key = parent.discard_file(name)
-                if file_key is None:
-                    results.append(_failed(ApiError(404, "FileNotFound"), list(segments)))
+    try:
+        for raw, permanent in items:
+            if short and isinstance(raw, str):
+                head, _, name = raw.rpartition("/")
+                entry = known.get(head)
+                if (entry is not None and name and may_delete_file[permanent]
+                        and usable_name(name) and not entry[1].has_dir(name)):
+                    parent_segments, parent = entry
+                    segments = (*parent_segments, name)
+                    gone = leaving.get(parent)
+                    kept = staying.get(parent)
+                    if kept is not None:
+                        there = name in kept
+                    else:
+                        there = parent.has_file(name) and (gone is None or name not in gone)
+                    if not there:
+                        results.append(_failed(ApiError(404, "FileNotFound"), list(segments)))
+                        continue
+                    if gone is None:
+                        gone = leaving[parent] = set()
+                    gone.add(name)
+                    if kept is not None:
+                        kept.remove(name)
+                    elif 50 * len(gone) >= parent.file_count():
+                        staying[parent] = set(parent.files or ()) - gone
+                    recycled = lib.removed(space, segments, parent, None, parent.file_key(name),
+                                           permanent, now)
+                    results.append({"status": 204, "path": list(segments)} if recycled is None
+                                   else {"status": 200, "path": list(segments),
+                                         "recycledItemId": recycled})
                     continue
-                recycled = lib.removed(space, segments, parent, None, file_key, permanent, now)
-                results.append({"status": 204, "path": list(segments)} if recycled is None else
-                               {"status": 200, "path": list(segments),
-                                "recycledItemId": recycled})
-                continue
-        results.append(_batch_delete_one(lib, token, space, raw, permanent, allowed, known,
-                                         now))
+            _remove_leaving(leaving)
+            staying.clear()
+            results.append(_batch_delete_one(lib, token, space, raw, permanent, allowed, known,
+                                             now))
+    finally:
+        _remove_leaving(leaving)
     return results
+
+
+def _remove_leaving(leaving: dict[Dir, set[str]]) -> None:
+    for parent, names in leaving.items():
+        parent.remove_files(names)
+    leaving.clear()
 
 
 def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
@@ -322,10 +351,6 @@ def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
     if recycled is None:
         return {"status": 204, "path": shown}
     return {"status": 200, "path": shown, "recycledItemId": recycled}
-
-
-def parent_has_no_dir(parent: Dir, name: str) -> bool:
-    return parent.subdirs is None or name not in parent.subdirs
 
 
 def _failed(error: ApiError, shown: list[str]) -> dict[str, Any]:

@@ -76,33 +76,35 @@ def _day(day: int) -> str:
     return text
 
 
-_KINDS: dict[tuple[str, bool], tuple[str, str]] = {}
-_KINDS_JSON: dict[bool, dict[str, tuple[str, str]]] = {False: {}, True: {}}
+_KINDS: dict[bool, dict[str, tuple[str, str, str, str]]] = {False: {}, True: {}}
 
 
-def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
-    """(item type, content type) for a file name, cached per extension."""
-    ext = extension(name)
-    found = _KINDS.get((ext, media))
-    if found is None:
-        found = (media_type(name, media=media, ext=ext), content_type(name, ext))
-        if len(_KINDS) < 10_000:
-            _KINDS[(ext, media)] = found
-    return found
-
-
-def kind_and_content_type_json(name: str, *, media: bool) -> tuple[str, str]:
-    """`kind_and_content_type` as JSON strings, cached per extension."""
+def _kinds(name: str, media: bool) -> tuple[str, str, str, str]:
+    """(item type, content type, both as JSON strings) for a file name, cached per extension
+    as written (so without lowering its case on every call)."""
     dot = name.rfind(".")
-    suffix = name[dot:] if dot > 0 else ""  # the extension as written: cached without lower()
-    cached = _KINDS_JSON[media]
+    suffix = name[dot:] if dot > 0 else ""
+    cached = _KINDS[media]
     found = cached.get(suffix)
     if found is None:
-        kind, mime = kind_and_content_type(name, media=media)
-        found = (encode_json_string(kind), encode_json_string(mime))
+        ext = extension(name)
+        kind, mime = media_type(name, media=media, ext=ext), content_type(name, ext)
+        found = (kind, mime, encode_json_string(kind), encode_json_string(mime))
         if len(cached) < 10_000:
             cached[suffix] = found
     return found
+
+
+def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
+    """(item type, content type) for a file name."""
+    kind, mime, _, _ = _kinds(name, media)
+    return kind, mime
+
+
+def kind_and_content_type_json(name: str, *, media: bool) -> tuple[str, str]:
+    """`kind_and_content_type` as JSON strings."""
+    _, _, kind, mime = _kinds(name, media)
+    return kind, mime
 
 
 _MILLIS = [f"{i:03d}" for i in range(1000)]
@@ -236,6 +238,9 @@ class Dir:
         child: Dir | None = self.subdirs.get(name)
         return child
 
+    def has_dir(self, name: str) -> bool:
+        return self.subdirs is not None and name in self.subdirs
+
     def has_file(self, name: str) -> bool:
         return self.files is not None and name in self.files
 
@@ -266,27 +271,26 @@ class Dir:
 
     def remove_file(self, name: str) -> str:
         """Remove a file and return its metadata key."""
-        key = self.discard_file(name)
-        assert key is not None
+        key = self.file_key(name)
+        self.remove_files({name})
         return key
 
-    def discard_file(self, name: str) -> str | None:
-        """Remove a file if there is one of that name: its metadata key, or None."""
+    def remove_files(self, names: set[str]) -> None:
+        """Remove files (each one there): one by one, or when they are more than a fiftieth
+        of the directory's files, by keeping the others in one pass."""
         files = self.files
-        if files is None:
-            return None
-        try:
-            files.remove(name)
-        except ValueError:
-            return None
-        if not files:
-            self.files = None
-        if self.file_keys is not None and name in self.file_keys:
-            key = self.file_keys.pop(name)
+        assert files is not None
+        if len(files) > 50 * len(names):
+            for name in names:
+                files.remove(name)
+        else:
+            files = SortedList([name for name in files if name not in names])
+        self.files = files or None
+        if self.file_keys is not None:
+            for name in names:
+                self.file_keys.pop(name, None)
             if not self.file_keys:
                 self.file_keys = None
-            return key
-        return self.file_key_default(name)
 
     def file_key_default(self, name: str) -> str:
         return f"{self.key}/{name}" if self.key else name
