@@ -27,7 +27,7 @@ from .tree import (
     content_type,
     iso_time,
     kind_and_content_type,
-    kind_and_content_type_json,
+    kinds,
     media_type,
 )
 
@@ -366,7 +366,7 @@ class Library:
         items: list[str] = []
         for name, key in zip(names, parent.file_keys_of(names), strict=True):
             ctime, mtime, size, crc64, etag, version = listed(key)
-            kind, mime = kind_and_content_type_json(name, media=media)
+            _, _, kind, mime = kinds(name, media)
             if entry_types:
                 path = f"{where}/{name}" if where else name
                 if path in entry_types:

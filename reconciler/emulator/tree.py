@@ -79,7 +79,7 @@ def _day(day: int) -> str:
 _KINDS: dict[bool, dict[str, tuple[str, str, str, str]]] = {False: {}, True: {}}
 
 
-def _kinds(name: str, media: bool) -> tuple[str, str, str, str]:
+def kinds(name: str, media: bool) -> tuple[str, str, str, str]:
     """(item type, content type, both as JSON strings) for a file name, cached per extension
     as written (so without lowering its case on every call)."""
     dot = name.rfind(".")
@@ -97,13 +97,7 @@ def _kinds(name: str, media: bool) -> tuple[str, str, str, str]:
 
 def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
     """(item type, content type) for a file name."""
-    kind, mime, _, _ = _kinds(name, media)
-    return kind, mime
-
-
-def kind_and_content_type_json(name: str, *, media: bool) -> tuple[str, str]:
-    """`kind_and_content_type` as JSON strings."""
-    _, _, kind, mime = _kinds(name, media)
+    kind, mime, _, _ = kinds(name, media)
     return kind, mime
 
 
@@ -178,8 +172,12 @@ class Metadata:
         crc64, eTag as JSON text, versionId); `__call__`'s values, without a `FileMeta`."""
         if not self.attributes or key not in self.attributes:
             size, crc64, etag, ctime, mtime, version = self.derived(key)
-            return (iso_seconds(_EPOCH_SECONDS + ctime), iso_seconds(_EPOCH_SECONDS + mtime),
-                    size, crc64, f'"\\"{etag}\\""', version)
+            # iso_seconds, inlined: a listing page does this for each of its thousand files.
+            hour, rest = divmod(_EPOCH_SECONDS + ctime, 3600)
+            created = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+            hour, rest = divmod(_EPOCH_SECONDS + mtime, 3600)
+            modified = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+            return created, modified, size, crc64, f'"\\"{etag}\\""', version
         meta = self(key)
         return (iso_time(meta.ctime), iso_time(meta.mtime), meta.size, meta.crc64,
                 encode_json_string(meta.etag), meta.version)
