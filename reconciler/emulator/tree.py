@@ -124,7 +124,7 @@ def _hour(hour: int) -> str:
     """`2020-09-22T07:` for an hour since the epoch, cached."""
     day, of_day = divmod(hour, 24)
     text = f"{_day(day)}T{of_day:02d}:"
-    if len(_HOURS) < 100_000:
+    if len(_HOURS) < 50_000:
         _HOURS[hour] = text
     return text
 
