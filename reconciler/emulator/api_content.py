@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ApiError
 from .listing import MarkerError, Order, decode_marker, encode_marker
-from .seed import split_path
+from .seed import split_path, usable_name
 from .state import (
     DELETE_GRANTS,
     MAX_BATCH,
@@ -24,7 +24,7 @@ from .state import (
     parse_bool,
     path_prefix,
 )
-from .tree import iso_time
+from .tree import Dir, iso_time
 
 
 def route_directory(lib: Library, call: Call) -> Reply:
@@ -118,13 +118,10 @@ def _list(lib: Library, call: Call, space: SpaceState, segments: tuple[str, ...]
             entries.pop()
             doc["nextMarker"] = encode_marker(entries[-1], order)
     prefix = path_prefix(path)
-    contents: list[str] = []
-    for kind, _key, name, node in entries:
-        if kind == "d":
-            assert node is not None
-            contents.append(lib.dir_item_json(node, prefix))
-        else:
-            contents.append(lib.file_item_json(space.id, d, name, prefix))
+    files = iter(lib.file_items_json(space, d, [name for kind, _, name, _ in entries
+                                                 if kind == "f"], prefix))
+    contents = [lib.dir_item_json(node, prefix) if node is not None else next(files)
+                for _, _, _, node in entries]
     head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     body = f'{head[:-1]},"contents":[{",".join(contents)}]}}'
     return Reply(200, None, {"ETag": etag}, raw=body.encode())
@@ -215,10 +212,7 @@ def route_batch(lib: Library, call: Call) -> Reply:
     items = _batch_items(body)
     if not token.has(*DELETE_GRANTS):
         raise ApiError(403, "NoPermission")
-    # Whether the token may delete each kind of item, in each mode: asked once a batch.
-    allowed: dict[tuple[str, bool], bool] = {}
-    results = [_batch_delete_one(lib, token, space, path, permanent, allowed)
-               for path, permanent in items]
+    results = _batch_delete(lib, token, space, items)
     status = 200 if all(r["status"] in (200, 204) for r in results) else 207
     faults = lib.faults
     if len(items) >= faults.async_threshold:
@@ -242,15 +236,88 @@ def _batch_items(body: Any) -> list[tuple[Any, bool]]:
         if not isinstance(entry, dict) or "path" not in entry:
             raise ApiError(400, "ParamInvalid", f"Item {index} must be an object with a path.")
         raw = entry.get("permanent")
-        permanent = False if raw is None else parse_bool(raw)
-        if permanent is None or raw == "":
-            raise ApiError(400, "ParamInvalid", f"Item {index}: invalid permanent value.")
-        items.append((entry["path"], permanent))
+        if raw is None:
+            items.append((entry["path"], False))
+        elif raw is True or raw is False:
+            items.append((entry["path"], raw))
+        else:
+            permanent = parse_bool(raw)
+            if permanent is None or raw == "":
+                raise ApiError(400, "ParamInvalid", f"Item {index}: invalid permanent value.")
+            items.append((entry["path"], permanent))
     return items
 
 
+def _batch_delete(lib: Library, token: Token, space: SpaceState,
+                  items: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
+    """Each item's result, in order; the batch's deletions happen at one instant.
+
+    Whether the token may delete each kind of item in each mode is asked once a batch. The
+    common item, a file in a directory an earlier item named by the same text, takes a short
+    path (when no fault is set on paths): the parent is not looked up again, and the file
+    leaves its directory's sorted names with the batch's other files from there, in one pass,
+    before any other kind of item is deleted and when the batch ends."""
+    allowed: dict[tuple[str, bool], bool] = {}
+    may_delete_file = {mode: token.has(lib.delete_grant("file", mode)) for mode in (False, True)}
+    # Parent paths as sent (the text before the last "/") -> their segments and directory;
+    # emptied whenever a directory is deleted.
+    known: dict[str, tuple[tuple[str, ...], Dir]] = {}
+    # Files deleted by the short path, still to be taken out of their directory's names, and,
+    # once they are many of a directory's files, the names it keeps (a set is cheaper to ask).
+    leaving: dict[Dir, set[str]] = {}
+    staying: dict[Dir, set[str]] = {}
+    short = not lib.faults.fail_paths
+    now = lib.clock.now()
+    results: list[dict[str, Any]] = []
+    try:
+        for raw, permanent in items:
+            if short and isinstance(raw, str):
+                head, _, name = raw.rpartition("/")
+                entry = known.get(head)
+                if (entry is not None and name and may_delete_file[permanent]
+                        and usable_name(name) and not entry[1].has_dir(name)):
+                    parent_segments, parent = entry
+                    segments = (*parent_segments, name)
+                    gone = leaving.get(parent)
+                    kept = staying.get(parent)
+                    if kept is not None:
+                        there = name in kept
+                    else:
+                        there = parent.has_file(name) and (gone is None or name not in gone)
+                    if not there:
+                        results.append(_failed(ApiError(404, "FileNotFound"), list(segments)))
+                        continue
+                    if gone is None:
+                        gone = leaving[parent] = set()
+                    gone.add(name)
+                    if kept is not None:
+                        kept.remove(name)
+                    elif 50 * len(gone) >= parent.file_count():
+                        staying[parent] = set(parent.files or ()) - gone
+                    recycled = lib.removed(space, segments, parent, None, parent.file_key(name),
+                                           permanent, now)
+                    results.append({"status": 204, "path": list(segments)} if recycled is None
+                                   else {"status": 200, "path": list(segments),
+                                         "recycledItemId": recycled})
+                    continue
+            _remove_leaving(leaving)
+            staying.clear()
+            results.append(_batch_delete_one(lib, token, space, raw, permanent, allowed, known,
+                                             now))
+    finally:
+        _remove_leaving(leaving)
+    return results
+
+
+def _remove_leaving(leaving: dict[Dir, set[str]]) -> None:
+    for parent, names in leaving.items():
+        parent.remove_files(names)
+    leaving.clear()
+
+
 def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
-                      permanent: bool, allowed: dict[tuple[str, bool], bool]
+                      permanent: bool, allowed: dict[tuple[str, bool], bool],
+                      known: dict[str, tuple[tuple[str, ...], Dir]], now: float
                       ) -> dict[str, Any]:
     segments = split_path(raw) if isinstance(raw, str) else None
     if segments is not None:
@@ -262,11 +329,13 @@ def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
             raise ApiError(400, "InvalidSpaceOrDirectoryPath")
         if not segments:
             raise ApiError(400, "RootDirectoryNotAllowed")
-        found = lib.locate(space, segments)
+        parent = lib.find_dir(space, segments[:-1])
+        if parent is not None and not raw.endswith("/"):
+            known[raw.rpartition("/")[0]] = (segments[:-1], parent)
+        found = lib.locate_child(parent, segments[-1]) if parent is not None else None
         if found is None:
             lib.check_fail_paths(segments)
-            gone_parent = lib.find_dir(space, segments[:-1]) is None
-            raise ApiError(404, "DirectoryNotFound" if gone_parent or raw.endswith("/")
+            raise ApiError(404, "DirectoryNotFound" if parent is None or raw.endswith("/")
                            else "FileNotFound")
         may = allowed.get((found[0], permanent))
         if may is None:
@@ -274,10 +343,15 @@ def _batch_delete_one(lib: Library, token: Token, space: SpaceState, raw: Any,
                                                                               permanent))
         if not may:
             raise ApiError(403, "NoPermission")
-        recycled = lib.delete(space, segments, None, permanent, found)
+        recycled = lib.delete(space, segments, None, permanent, found, now)
+        if found[0] == "dir":
+            known.clear()
     except ApiError as error:
-        return {"status": error.status, "path": shown, "code": error.code,
-                "message": error.message}
+        return _failed(error, shown)
     if recycled is None:
         return {"status": 204, "path": shown}
     return {"status": 200, "path": shown, "recycledItemId": recycled}
+
+
+def _failed(error: ApiError, shown: list[str]) -> dict[str, Any]:
+    return {"status": error.status, "path": shown, "code": error.code, "message": error.message}

@@ -211,6 +211,7 @@ class Emulator:
             reply = Reply(404, error_doc(ApiError(404, "RouteNotFound")))
             return self._render(reply, request_id, head=head)
         call = Call(method, segments[2], segments[3:], query, request.headers, request.body)
+        call.parse_body()  # a batch body is a thousand items: decoded outside the lock
 
         arrived = time.monotonic()
         delay, injected, drop = self._admit(call)

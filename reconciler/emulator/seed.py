@@ -108,14 +108,20 @@ SAMPLE_SEED: dict[str, Any] = {
 
 def split_path(path: str) -> tuple[str, ...] | None:
     """Segments of a relative path, or None when a segment is `.`/`..` or holds a bad character."""
-    segments = tuple(s for s in path.split("/") if s)
     # One search of the whole path: "/" is not among the characters it looks for.
     if _UNUSABLE_CHAR.search(path) is not None:
         return None
-    for segment in segments:
-        if segment in (".", "..") or len(segment) > 255:
-            return None
+    segments = tuple(filter(None, path.split("/")))
+    if "." in segments or ".." in segments:
+        return None
+    if len(path) > 255 and max(map(len, segments), default=0) > 255:
+        return None
     return segments
+
+
+def usable_name(name: str) -> bool:
+    """Whether one non-empty path segment passes `split_path`'s checks."""
+    return _UNUSABLE_CHAR.search(name) is None and name not in (".", "..") and len(name) <= 255
 
 
 def parse_seed(doc: object, *, source: str = "seed") -> Seed:

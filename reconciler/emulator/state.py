@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
-from sortedcontainers import SortedDict
-
 from .clock import Clock
 from .errors import ApiError
 from .faults import Faults
@@ -29,6 +27,7 @@ from .tree import (
     content_type,
     iso_time,
     kind_and_content_type,
+    kinds,
     media_type,
 )
 
@@ -63,18 +62,35 @@ class Call:
     space: str | None = None
     path: str | None = None
     token: Token | None = None
+    parsed: tuple[Any, Exception | None] | None = field(default=None, repr=False)
+    """The body as `json_body` answers it: (document, None) or (None, what it raises)."""
 
     def flag(self, name: str) -> bool:
         value = self.query.get(name)
         return value is not None and value.strip().lower() not in ("0", "false")
 
-    def json_body(self) -> Any:
+    def parse_body(self) -> None:
+        """Decode the JSON body now (the emulator does it before taking its state lock)."""
+        if self.parsed is not None:
+            return
         if not self.body.strip():
-            return None
+            self.parsed = (None, None)
+            return
         try:
-            return json.loads(self.body)
-        except ValueError as error:
-            raise ApiError(400, "BadRequest", "The request body is not valid JSON.") from error
+            self.parsed = (json.loads(self.body), None)
+        except ValueError:
+            self.parsed = (None, ApiError(400, "BadRequest",
+                                          "The request body is not valid JSON."))
+        except Exception as error:  # too deeply nested: a server failure, when it is read
+            self.parsed = (None, error)
+
+    def json_body(self) -> Any:
+        self.parse_body()
+        assert self.parsed is not None
+        doc, error = self.parsed
+        if error is not None:
+            raise error
+        return doc
 
 
 @dataclass
@@ -90,7 +106,7 @@ class Token:
         return bool(self.grants & ADMIN_GRANTS) or bool(self.grants.intersection(grants))
 
 
-@dataclass
+@dataclass(slots=True)
 class Recycled:
     id: int
     original: tuple[str, ...]
@@ -121,7 +137,8 @@ class SpaceState:
         self.id = space_id
         self.root = root
         self.meta = meta or Metadata(space_id)
-        self.bin: SortedDict = SortedDict()
+        # Ids only grow, so insertion order is id order.
+        self.bin: dict[int, Recycled] = {}
         self.lister = Lister(self.meta)
         self.retention_days = DEFAULT_RETENTION_DAYS
 
@@ -280,8 +297,10 @@ class Library:
         if not self.recycle_bin:
             raise ApiError(400, "RecycleBinNotEnabled")
 
-    def touch(self, d: Dir) -> None:
-        now = self.clock.now()
+    def touch(self, d: Dir, now: float | None = None) -> None:
+        """A directory's content changed (at `now`, default the clock's)."""
+        if now is None:
+            now = self.clock.now()
         self.last_etag = max(self.last_etag + 1, int(now * 1000), d.etag + 1)
         d.etag = self.last_etag
         d.mtime = now
@@ -311,7 +330,11 @@ class Library:
         parent = self.find_dir(space, segments[:-1])
         if parent is None:
             return None
-        name = segments[-1]
+        return self.locate_child(parent, segments[-1])
+
+    @staticmethod
+    def locate_child(parent: Dir, name: str) -> tuple[str, Dir, str] | None:
+        """`locate` for an entry of a directory already found."""
         child = parent.child_dir(name)
         if child is not None:
             return "dir", child, name
@@ -331,17 +354,29 @@ class Library:
                 f'"eTag":"{d.etag}"}}')
 
     def file_item_json(self, space_id: str, parent: Dir, name: str, path_prefix: str) -> str:
-        meta = self.spaces[space_id].meta(parent.file_key(name))
-        kind, mime = kind_and_content_type(name, media=self.seed.media)
-        if self.faults.entry_types:
-            kind = self.faults.entry_types.get("/".join([*parent.segments(), name]), kind)
-        encoded = encode_json_string(name)
-        return (f'{{"name":{encoded},"path":{path_prefix}{encoded}],'
-                f'"type":{encode_json_string(kind)},'
-                f'"creationTime":"{iso_time(meta.ctime)}",'
-                f'"modificationTime":"{iso_time(meta.mtime)}","size":"{meta.size}",'
-                f'"crc64":"{meta.crc64}","eTag":{encode_json_string(meta.etag)},'
-                f'"contentType":{encode_json_string(mime)},"versionId":{meta.version}}}')
+        return self.file_items_json(self.spaces[space_id], parent, [name], path_prefix)[0]
+
+    def file_items_json(self, space: SpaceState, parent: Dir, names: list[str],
+                        path_prefix: str) -> list[str]:
+        """The items of files of `parent`, one per name."""
+        listed = space.meta.listed
+        media = self.seed.media
+        entry_types = self.faults.entry_types
+        where = "/".join(parent.segments()) if entry_types else ""
+        items: list[str] = []
+        for name, key in zip(names, parent.file_keys_of(names), strict=True):
+            ctime, mtime, size, crc64, etag, version = listed(key)
+            _, _, kind, mime = kinds(name, media)
+            if entry_types:
+                path = f"{where}/{name}" if where else name
+                if path in entry_types:
+                    kind = encode_json_string(entry_types[path])
+            encoded = encode_json_string(name)
+            items.append(f'{{"name":{encoded},"path":{path_prefix}{encoded}],"type":{kind},'
+                         f'"creationTime":"{ctime}","modificationTime":"{mtime}",'
+                         f'"size":"{size}","crc64":"{crc64}","eTag":{etag},'
+                         f'"contentType":{mime},"versionId":{version}}}')
+        return items
 
     def dir_item(self, d: Dir, path: list[str]) -> dict[str, Any]:
         item: dict[str, Any] = json.loads(self.dir_item_json(d, path_prefix(path[:-1])))
@@ -367,8 +402,10 @@ class Library:
         return f"{base}_permanent" if permanent and self.recycle_bin else base
 
     def delete(self, space: SpaceState, segments: tuple[str, ...], expect: str | None,
-               permanent: bool, found: tuple[str, Dir, str] | None = None) -> int | None:
-        """Delete a file or directory subtree; its recycledItemId, or None when permanent."""
+               permanent: bool, found: tuple[str, Dir, str] | None = None,
+               now: float | None = None) -> int | None:
+        """Delete a file or directory subtree (at `now`, default the clock's); its
+        recycledItemId, or None when permanent."""
         if not segments:
             raise ApiError(400, "RootDirectoryNotAllowed")
         self.check_fail_paths(segments)
@@ -383,17 +420,24 @@ class Library:
             assert parent is not None
             parent.remove_dir(name)
             node.parent = None
-            recycled_kind = "dir"
-            file_key = None
-        else:
-            parent = node
-            file_key = parent.remove_file(name)
-            recycled_kind = media_type(name, media=self.seed.media)
-        self.touch(parent)
+            return self.removed(space, segments, parent, node, None, permanent, now)
+        return self.removed(space, segments, node, None, node.remove_file(name), permanent, now)
+
+    def removed(self, space: SpaceState, segments: tuple[str, ...], parent: Dir,
+                subtree: Dir | None, file_key: str | None, permanent: bool,
+                now: float | None) -> int | None:
+        """The rest of a deletion, once the entry at `segments` (a directory's `subtree`, or
+        the file of `file_key`) is out of `parent`: the parent changed, and the entry goes to
+        the bin unless `permanent`. Its recycledItemId, or None."""
+        if now is None:
+            now = self.clock.now()
+        self.touch(parent, now)
         if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
-        item = Recycled(self.next_recycled, segments, recycled_kind, self.clock.now(),
-                        node if kind == "dir" else None, file_key, space.retention_days)
+        kind = "dir" if subtree is not None else kind_and_content_type(
+            segments[-1], media=self.seed.media)[0]
+        item = Recycled(self.next_recycled, segments, kind, now, subtree, file_key,
+                        space.retention_days)
         self.next_recycled += 1
         space.bin[item.id] = item
         return item.id
@@ -412,7 +456,7 @@ class Library:
         self.tasks[task.id] = task
         return Reply(202, {"taskId": task.id, "id": task.id})
 
-    def bin(self, space: SpaceState) -> SortedDict:
+    def bin(self, space: SpaceState) -> dict[int, Recycled]:
         """The space's bin, after dropping items whose retention has run out."""
         now = self.clock.now()
         expired = [i for i, item in space.bin.items() if item.expires() <= now]

@@ -13,6 +13,7 @@ import hashlib
 import struct
 import time
 from collections.abc import Iterator, Mapping
+from json.encoder import encode_basestring as encode_json_string
 from typing import NamedTuple
 
 from sortedcontainers import SortedDict, SortedList
@@ -75,32 +76,57 @@ def _day(day: int) -> str:
     return text
 
 
-_KINDS: dict[tuple[str, bool], tuple[str, str]] = {}
+_KINDS: dict[bool, dict[str, tuple[str, str, str, str]]] = {False: {}, True: {}}
 
 
-def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
-    """(item type, content type) for a file name, cached per extension."""
-    ext = extension(name)
-    found = _KINDS.get((ext, media))
+def kinds(name: str, media: bool) -> tuple[str, str, str, str]:
+    """(item type, content type, both as JSON strings) for a file name, cached per extension
+    as written (so without lowering its case on every call)."""
+    dot = name.rfind(".")
+    suffix = name[dot:] if dot > 0 else ""
+    cached = _KINDS[media]
+    found = cached.get(suffix)
     if found is None:
-        found = (media_type(name, media=media, ext=ext), content_type(name, ext))
-        if len(_KINDS) < 10_000:
-            _KINDS[(ext, media)] = found
+        ext = extension(name)
+        kind, mime = media_type(name, media=media, ext=ext), content_type(name, ext)
+        found = (kind, mime, encode_json_string(kind), encode_json_string(mime))
+        if len(cached) < 10_000:
+            cached[suffix] = found
     return found
 
 
-_HOURS_MINUTES = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
-_TWO_DIGITS = [f"{i:02d}" for i in range(60)]
+def kind_and_content_type(name: str, *, media: bool) -> tuple[str, str]:
+    """(item type, content type) for a file name."""
+    kind, mime, _, _ = kinds(name, media)
+    return kind, mime
+
+
 _MILLIS = [f"{i:03d}" for i in range(1000)]
+_MINUTES_SECONDS = [f"{m:02d}:{s:02d}.000Z" for m in range(60) for s in range(60)]
+_HOURS: dict[int, str] = {}
 
 
 def iso_time(epoch: float) -> str:
-    """`2020-09-22T07:43:01.000Z`. A listing page formats thousands of these, so the date is
-    cached per day and the time of day is assembled from small tables."""
+    """`2020-09-22T07:43:01.000Z`. A listing page formats thousands of these, so the date and
+    hour are cached per hour and the rest comes from a table."""
     seconds, millis = divmod(round(epoch * 1000), 1000)
-    day, rest = divmod(seconds, 86400)
-    minutes, secs = divmod(rest, 60)
-    return f"{_day(day)}T{_HOURS_MINUTES[minutes]}:{_TWO_DIGITS[secs]}.{_MILLIS[millis]}Z"
+    return iso_seconds(seconds, millis)
+
+
+def iso_seconds(seconds: int, millis: int = 0) -> str:
+    """`iso_time` of a whole number of epoch seconds (plus `millis`)."""
+    hour, rest = divmod(seconds, 3600)
+    text = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+    return f"{text[:-4]}{_MILLIS[millis]}Z" if millis else text
+
+
+def _hour(hour: int) -> str:
+    """`2020-09-22T07:` for an hour since the epoch, cached."""
+    day, of_day = divmod(hour, 24)
+    text = f"{_day(day)}T{of_day:02d}:"
+    if len(_HOURS) < 50_000:
+        _HOURS[hour] = text
+    return text
 
 
 class FileMeta(NamedTuple):
@@ -113,38 +139,60 @@ class FileMeta(NamedTuple):
 
 
 _META = struct.Struct(">IQIIB")
-
-
-def file_meta(space: str, key: str) -> FileMeta:
-    """Deterministic metadata for the file first known at `key` in `space`."""
-    digest = hashlib.blake2b(f"{space}\0{key}".encode(), digest_size=32).digest()
-    size, crc64, created, modified, version = _META.unpack_from(digest)
-    ctime = EPOCH + created % YEAR
-    return FileMeta(size % (16 * 1024 * 1024), crc64, f'"{digest[16:].hex()}"', ctime,
-                    ctime + modified % (30 * 86400), 1 + version % 3)
+_EPOCH_SECONDS = int(EPOCH)
 
 
 class Metadata:
     """The file metadata of one space: derived from each file's key, except the size and
     modification time a seed gave (keyed by the same key, so they follow a restored file)."""
 
-    __slots__ = ("attributes", "space")
+    __slots__ = ("_hash", "attributes", "space")
 
     def __init__(self, space: str,
                  attributes: Mapping[str, tuple[int | None, float | None]] | None = None) -> None:
         self.space = space
         self.attributes = dict(attributes or {})
+        # The hash state after `space` and a NUL: each file's hash continues a copy of it.
+        self._hash = hashlib.blake2b(f"{space}\0".encode(), digest_size=32)
+
+    def derived(self, key: str) -> tuple[int, int, str, int, int, int]:
+        """(size, crc64, eTag without its quotes, ctime, mtime, versionId) of the file first
+        known at `key`, the times in whole seconds after `EPOCH`: derived from a hash of the
+        space and the key."""
+        hashed = self._hash.copy()
+        hashed.update(key.encode())
+        digest = hashed.digest()
+        size, crc64, created, modified, version = _META.unpack_from(digest)
+        ctime = created % YEAR
+        return (size % (16 * 1024 * 1024), crc64, digest[16:].hex(), ctime,
+                ctime + modified % (30 * 86400), 1 + version % 3)
+
+    def listed(self, key: str) -> tuple[str, str, int, int, str, int]:
+        """What a listing shows of a file: (creation and modification time as ISO text, size,
+        crc64, eTag as JSON text, versionId); `__call__`'s values, without a `FileMeta`."""
+        if not self.attributes or key not in self.attributes:
+            size, crc64, etag, ctime, mtime, version = self.derived(key)
+            # iso_seconds, inlined: a listing page does this for each of its thousand files.
+            hour, rest = divmod(_EPOCH_SECONDS + ctime, 3600)
+            created = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+            hour, rest = divmod(_EPOCH_SECONDS + mtime, 3600)
+            modified = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+            return created, modified, size, crc64, f'"\\"{etag}\\""', version
+        meta = self(key)
+        return (iso_time(meta.ctime), iso_time(meta.mtime), meta.size, meta.crc64,
+                encode_json_string(meta.etag), meta.version)
 
     def __call__(self, key: str) -> FileMeta:
-        meta = file_meta(self.space, key)
+        size, crc64, etag, ctime, mtime, version = self.derived(key)
+        meta = FileMeta(size, crc64, f'"{etag}"', EPOCH + ctime, EPOCH + mtime, version)
         given = self.attributes.get(key) if self.attributes else None
         if given is None:
             return meta
-        size, mtime = given
-        if size is not None:
-            meta = meta._replace(size=size)
-        if mtime is not None:
-            meta = meta._replace(mtime=mtime, ctime=min(meta.ctime, mtime))
+        given_size, given_mtime = given
+        if given_size is not None:
+            meta = meta._replace(size=given_size)
+        if given_mtime is not None:
+            meta = meta._replace(mtime=given_mtime, ctime=min(meta.ctime, given_mtime))
         return meta
 
 
@@ -188,6 +236,9 @@ class Dir:
         child: Dir | None = self.subdirs.get(name)
         return child
 
+    def has_dir(self, name: str) -> bool:
+        return self.subdirs is not None and name in self.subdirs
+
     def has_file(self, name: str) -> bool:
         return self.files is not None and name in self.files
 
@@ -218,16 +269,26 @@ class Dir:
 
     def remove_file(self, name: str) -> str:
         """Remove a file and return its metadata key."""
-        assert self.files is not None
         key = self.file_key(name)
-        self.files.remove(name)
-        if not self.files:
-            self.files = None
+        self.remove_files({name})
+        return key
+
+    def remove_files(self, names: set[str]) -> None:
+        """Remove files (each one there): one by one, or when they are more than a fiftieth
+        of the directory's files, by keeping the others in one pass."""
+        files = self.files
+        assert files is not None
+        if len(files) > 50 * len(names):
+            for name in names:
+                files.remove(name)
+        else:
+            files = SortedList([name for name in files if name not in names])
+        self.files = files or None
         if self.file_keys is not None:
-            self.file_keys.pop(name, None)
+            for name in names:
+                self.file_keys.pop(name, None)
             if not self.file_keys:
                 self.file_keys = None
-        return key
 
     def file_key_default(self, name: str) -> str:
         return f"{self.key}/{name}" if self.key else name
@@ -236,6 +297,15 @@ class Dir:
         if self.file_keys is not None and name in self.file_keys:
             return self.file_keys[name]
         return self.file_key_default(name)
+
+    def file_keys_of(self, names: list[str]) -> list[str]:
+        """`file_key` of each of `names`."""
+        if self.file_keys is not None:
+            return [self.file_key(name) for name in names]
+        if not self.key:
+            return names
+        base = f"{self.key}/"
+        return [base + name for name in names]
 
     # -- paths --------------------------------------------------------------------------------
     def segments(self) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.emulator import Emulator
 
-from .support import api, error_code, token
+from .support import ADMIN, LIBRARY, SECRET, api, error_code, token
 
 DELETE = {"delete": ""}
 
@@ -179,3 +179,45 @@ def test_a_task_can_end_204_or_500_or_without_a_result(emu: Emulator,
         assert (answer["status"], answer["result"]) == (status, None)
         # What the task did is done all the same: only its answer says nothing per item.
         assert "hello.txt" not in emu.state()["spaces"]["-"]["paths"]
+
+
+@pytest.mark.parametrize("files", [300, 20_000])
+def test_thousand_items_of_one_directory(files: int) -> None:
+    """Items are answered as if deleted one by one, however many of the directory's files a
+    batch takes: a repeat is a 404, and so is everything inside a directory deleted before."""
+    names = [f"f{i:05d}.bin" for i in range(files)]
+    emu = Emulator.from_seed({"library": LIBRARY, "secret": SECRET, "token": ADMIN,
+                              "spaces": {"-": [f"big/{n}" for n in names] + ["big/sub/x.txt",
+                                                                            "keep.txt"]}})
+    taken = names[:200]
+    items: list[dict[str, Any]] = [{"path": f"big/{n}", "permanent": i % 2 == 1}
+                                   for i, n in enumerate(taken)]
+    expected: list[tuple[int, str | None]] = [(204 if i % 2 else 200, None) for i in range(200)]
+    items.insert(50, {"path": f"big/{taken[10]}"})  # already deleted
+    expected.insert(50, (404, "FileNotFound"))
+    items.insert(60, {"path": "big/missing.bin"})
+    expected.insert(60, (404, "FileNotFound"))
+    items += [{"path": "big/sub/"}, {"path": "big/sub/x.txt"}, {"path": "big//" + names[-1]}]
+    expected += [(200, None), (404, "DirectoryNotFound"), (200, None)]
+    emu.set_faults({"async_threshold": 1000})
+    with httpx.Client(transport=emu.transport(), base_url="https://smhtest.api.tencentsmh.cn",
+                      params={"access_token": ADMIN}) as client:
+        response = batch(client, items)
+        assert response.status_code == 207
+        result = response.json()["result"]
+        assert [(r["status"], r.get("code")) for r in result] == expected
+        assert result[-1]["path"] == ["big", names[-1]]
+        listed: list[str] = []
+        marker = None
+        while True:
+            page = client.get(api("directory", "big"),
+                              params={"limit": "1000", **({"marker": marker} if marker else {})})
+            listed += [item["name"] for item in page.json()["contents"]]
+            marker = page.json().get("nextMarker")
+            if not marker:
+                break
+    assert listed == names[200:-1]
+    state = emu.state()["spaces"]["-"]
+    assert len(state["recycled"]) == 100 + 2  # the recycled half of the files, sub/, and the last
+    assert {r["originalPath"] for r in state["recycled"]} == (
+        {f"big/{n}" for n in taken[::2]} | {"big/sub", f"big/{names[-1]}"})
