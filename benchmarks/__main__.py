@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import figures as fig
-from .harness import dump, machine, start_spawner
+from .harness import compile_package, dump, machine, start_spawner
 
 GROUPS = ("B1", "B2", "B3", "B5", "B6", "V", "E")
 
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.full:
         groups.add("L")
     spawner = start_spawner()  # while this process is small: see harness.SPAWNER
+    compile_package()
     host = machine()
     print(f"machine: nproc {host['nproc']}, {host['cpu']}, {host['ram_gib']} GiB RAM, "
           f"Python {host['python']} (libyaml {'yes' if host['libyaml'] else 'no'}), "

@@ -448,14 +448,10 @@ STARTUP_TARGET_MS = 120.0
 
 def startup_figures(sizes: Sizes, repeat: int) -> list[Figure]:
     """`validate` of the demo manifest as a fresh process, beside `python -c pass`, the two
-    run in turn so that the machine's drift reaches both alike. The package's bytecode is
-    compiled first, as installing it does (an environment with PYTHONDONTWRITEBYTECODE would
-    otherwise compile every module on every run)."""
-    import compileall
+    run in turn so that the machine's drift reaches both alike."""
     import os
     import sys
 
-    compileall.compile_dir(ROOT / "reconciler", quiet=1)
     env = {**os.environ, "NO_COLOR": "1"}
     manifest = ROOT / "manifests" / "demo.yaml"
     commands = {"validate": [sys.executable, "-m", "reconciler", "validate", str(manifest)],

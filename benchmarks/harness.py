@@ -217,6 +217,15 @@ def cli(*args: str, url: str | None = None) -> Run:
     return start_spawner().run([sys.executable, "-m", "reconciler", *args], env)
 
 
+def compile_package() -> None:
+    """Compile the package's bytecode, as installing it does: the CLI runs as fresh processes,
+    and where PYTHONDONTWRITEBYTECODE is set (as on some CI machines) each would otherwise
+    compile every module it imports, every time."""
+    import compileall
+
+    compileall.compile_dir(ROOT / "reconciler", quiet=1)
+
+
 def machine() -> dict[str, Any]:
     """The machine this run is on."""
     model = "unknown"
