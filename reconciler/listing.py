@@ -233,12 +233,12 @@ def packed_page(directory: str, names: list[Any], types: list[EntryType], etags:
     joined = "".join(names)
     if "/" in joined or "\x00" in joined:
         return None
-    columns = (_time_column(mtimes), _tag_column(etags), _number_column(sizes, _SIZE),
-               _number_column(crc64s, _CRC64))
-    if None in columns:
+    time_column, tag_column = _time_column(mtimes), _tag_column(etags)
+    size_column, crc_column = _number_column(sizes, _SIZE), _number_column(crc64s, _CRC64)
+    if time_column is None or tag_column is None or size_column is None or crc_column is None:
         return None
-    (time_flag, times), (tag_flag, tags), (size_flag, size_values), (crc_flag, crc_values) = (
-        column for column in columns if column is not None)
+    (time_flag, times), (tag_flag, tags) = time_column, tag_column
+    (size_flag, size_values), (crc_flag, crc_values) = size_column, crc_column
     common = time_flag | tag_flag | size_flag | crc_flag
     flags = [_TYPE_CODES[entry_type] | common for entry_type in types]
     records = b"".join(map(_RECORD.pack, flags, times, tags, size_values, crc_values))
