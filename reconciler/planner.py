@@ -9,8 +9,9 @@ neither is a prune root nor a directory holding one.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.collector import gc_paused
@@ -55,6 +56,18 @@ class _Node:
 
 
 @dataclass(frozen=True, slots=True)
+class _Planned:
+    """A subtree planned ahead (`_Forest.plan_ahead`): the context it was planned in, its
+    items, whether it holds anything kept, and the errors and warnings planning it gave."""
+
+    context: Context
+    nodes: list[_Node]
+    holds_kept: bool
+    errors: list[str]
+    warnings: list[PlanWarning]
+
+
+@dataclass(frozen=True, slots=True)
 class SpacePlan:
     """The plan of one space, before the library-wide checks."""
 
@@ -77,7 +90,34 @@ class _Forest:
                                  for rule in (*space.purge, *space.prune))
         self.errors: list[str] = []
         self.warnings: list[PlanWarning] = []
-        self.roots, _ = self._plan_dir("", self.rules.root_context())
+        self._planned: dict[str, _Planned] = {}
+        self._roots: list[_Node] | None = None
+
+    @property
+    def roots(self) -> list[_Node]:
+        """The items of the space, each with the items deleted on their own inside it."""
+        return self.plan()
+
+    def plan(self) -> list[_Node]:
+        """Find the items of the space (once: the subtrees planned ahead are used up)."""
+        if self._roots is None:
+            self._roots, _ = self._plan_dir("", self.rules.root_context())
+            self._planned.clear()
+        return self._roots
+
+    def plan_ahead(self, directory: str, context: Context) -> None:
+        """Plan the subtree at `directory` (seen in `context`) before the space's plan is
+        asked for: all of it is listed. Planning the space then takes it as it is."""
+        if self._roots is not None:
+            return
+        errors, warnings = self.errors, self.warnings
+        self.errors, self.warnings = [], []
+        try:
+            nodes, holds_kept = self._plan_dir(directory, context)
+            self._planned[directory] = _Planned(context, nodes, holds_kept, self.errors,
+                                                self.warnings)
+        finally:
+            self.errors, self.warnings = errors, warnings
 
     def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
         mode = rule.mode if rule.mode is not None else Mode.RECYCLE
@@ -94,6 +134,11 @@ class _Forest:
 
     def _plan_dir(self, directory: str, context: Context) -> tuple[list[_Node], bool]:
         """The delete forest inside `directory`, and whether it holds anything kept."""
+        planned = self._planned.pop(directory, None)
+        if planned is not None and planned.context == context:
+            self.errors.extend(planned.errors)
+            self.warnings.extend(planned.warnings)
+            return planned.nodes, planned.holds_kept
         forest: list[_Node] = []
         holds_kept = False
         entries = self.rules.child_contexts(
@@ -167,22 +212,42 @@ class _Forest:
 
 _FORESTS: OrderedDict[tuple[int, int, bool, float | None],
                       tuple[SpaceSpec, object, _Forest]] = OrderedDict()
+_FORESTS_LOCK = threading.Lock()  # spaces are walked, and planned ahead, side by side
 
 
-def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None) -> _Forest:
-    """The forest of `space` over `listing` made at `listed_at`. The walker needs it to know
-    what to count and the planner again once the counts are in; counts never change it, so
-    the second call takes the first one's (same spec, listed children, bin state and time)."""
+def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None, *,
+            planned: bool = True) -> _Forest:
+    """The forest of `space` over `listing` made at `listed_at` (`planned`: with its items
+    found). The walker plans subtrees ahead in it as it lists them, needs it to know what to
+    count, and the planner again once the counts are in; counts never change it, so each call
+    takes the one before's (same spec, listed children, bin state and time)."""
     now = parse_time(listed_at)
     key = (id(space), id(listing.children), listing.recycle_bin_enabled, now)
-    cached = _FORESTS.get(key)
-    if cached is not None and cached[0] is space and cached[1] is listing.children:
-        return cached[2]
-    forest = _Forest(space, listing, now)
-    _FORESTS[key] = (space, listing.children, forest)
-    while len(_FORESTS) > 64:
-        _FORESTS.popitem(last=False)
+    with _FORESTS_LOCK:
+        cached = _FORESTS.get(key)
+        if cached is not None and cached[0] is space and cached[1] is listing.children:
+            forest = cached[2]
+        else:
+            forest = _Forest(space, listing, now)
+            _FORESTS[key] = (space, listing.children, forest)
+            while len(_FORESTS) > 64:
+                _FORESTS.popitem(last=False)
+    if planned:
+        forest.listing = listing
+        forest.plan()
     return forest
+
+
+def plan_listed(space: SpaceSpec, children: Mapping[str, Sequence[RemoteEntry]],
+                directory: str, context: Context, *, recycle_bin_enabled: bool,
+                listed_at: str | None) -> None:
+    """Plan the subtree at `directory` of `space`, seen in `context`, now that the walker has
+    listed all of it into `children` (the listing it goes on filling), so that no plan of the
+    whole space waits for it after the walk. The space's plan takes it only if it is made
+    over the same children, bin state and time, and sees the directory in that context."""
+    listing = SpaceListing(space.id, children,
+                           recycle_bin_items=0 if recycle_bin_enabled else None)
+    _forest(space, listing, listed_at, planned=False).plan_ahead(directory, context)
 
 
 def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:

@@ -24,7 +24,7 @@ from reconciler.listing import LibraryListing
 from reconciler.manifest import load_desired_state
 from reconciler.options import DEFAULT_CONCURRENCY
 from reconciler.plan import Plan
-from reconciler.planner import deleted_directories, make_plan
+from reconciler.planner import deleted_directories, make_plan, plan_listed
 from reconciler.retry import DEFAULT_RETRY, RetryPolicy
 from reconciler.walker import walk_library
 
@@ -120,7 +120,7 @@ def recorded_target(library: str, endpoint: str, override: str | None,
 def live_listing(target: Target, *, concurrency: int = DEFAULT_CONCURRENCY) -> LibraryListing:
     with target.reader() as reader:
         return walk_library(target.spec, reader, to_count=deleted_directories,
-                            concurrency=concurrency)
+                            plan_ahead=plan_listed, concurrency=concurrency)
 
 
 def plan_live(spec: LibrarySpec, listing: LibraryListing) -> Plan:

@@ -16,7 +16,8 @@ reviewer see files and bytes rather than entries.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from queue import SimpleQueue
@@ -40,7 +41,7 @@ from reconciler.listing import (
 )
 from reconciler.options import DEFAULT_CONCURRENCY
 from reconciler.retry import Unreachable
-from reconciler.rules import SpaceRules
+from reconciler.rules import Context, SpaceRules
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ class ListingRules(Protocol[ContextT]):
     def context(self, parent: ContextT, path: str, *, is_dir: bool) -> ContextT: ...
 
     def must_list(self, directory: str, context: ContextT) -> bool: ...
+
+
+class PlanAhead(Protocol):
+    """Plans the subtree at `directory` of `space` once the walk has listed all of it into
+    `children`, while the walk goes on (the planner's `plan_listed`)."""
+
+    def __call__(self, space: SpaceSpec, children: Mapping[str, Sequence[RemoteEntry]],
+                 directory: str, context: Context, *, recycle_bin_enabled: bool,
+                 listed_at: str | None) -> None: ...
 
 
 class Reader(Protocol):
@@ -105,28 +115,52 @@ class Reader(Protocol):
 
 
 def walk_tree(
-    rules: ListingRules[ContextT], list_directory: ListDirectory, executor: ThreadPoolExecutor
+    rules: ListingRules[ContextT], list_directory: ListDirectory, executor: ThreadPoolExecutor,
+    listed: Callable[[str, ContextT], None] | None = None,
+    children: dict[str, Sequence[RemoteEntry]] | None = None,
 ) -> tuple[dict[str, Sequence[RemoteEntry]], list[str]]:
     """List the directories of one space the rules need; return them and any errors.
 
     Each listing reports its own completion on a queue, so every answer costs the same
     however many listings are in flight (waiting on the whole pending set would rescan it
-    on every completion).
+    on every completion). `listed` is told of each directory below the root once all of its
+    subtree the walk needs is listed, children before their parent: while answers are
+    awaited (never instead of sending the listings an answer asks for), else once the walk
+    is done; never after a listing error.
+    The listings go into `children` when given (`listed` may read it as it fills).
     """
-    children: dict[str, Sequence[RemoteEntry]] = {}
+    children = {} if children is None else children
     errors: list[str] = []
     contexts: dict[str, ContextT] = {"": rules.root_context()}
     finished: SimpleQueue[tuple[str, Future[Sequence[RemoteEntry]]]] = SimpleQueue()
     outstanding: set[Future[Sequence[RemoteEntry]]] = set()
+    # Each listed directory's subdirectories sent for and not yet listed in full, and the
+    # directory each subdirectory was sent for from.
+    waiting: dict[str, int] = {}
+    parents: dict[str, str] = {}
+    complete: deque[str] = deque()
 
     def submit(directory: str) -> None:
         future = executor.submit(list_directory, directory)
         outstanding.add(future)
         future.add_done_callback(lambda done: finished.put((directory, done)))
 
+    def listed_in_full(directory: str) -> None:
+        while directory:
+            complete.append(directory)
+            parent = parents.pop(directory)
+            waiting[parent] -= 1
+            if waiting[parent]:
+                return
+            directory = parent
+
     submit("")
     try:
         while outstanding:
+            if listed is not None and complete and not errors and finished.empty():
+                directory = complete.popleft()
+                listed(directory, contexts[directory])
+                continue
             directory, future = finished.get()
             outstanding.discard(future)
             try:
@@ -140,14 +174,23 @@ def walk_tree(
             children[directory] = entries
             if errors:
                 continue
+            sent = 0
             for path in directory_paths(entries):
                 context = rules.context(contexts[directory], path, is_dir=True)
                 if rules.must_list(path, context):
                     contexts[path] = context
+                    parents[path] = directory
                     submit(path)
+                    sent += 1
+            waiting[directory] = sent
+            if not sent:
+                listed_in_full(directory)
     finally:
         for pending in outstanding:
             pending.cancel()
+    while listed is not None and complete and not errors:
+        directory = complete.popleft()
+        listed(directory, contexts[directory])
     return children, errors
 
 
@@ -212,11 +255,14 @@ def entry_bound(file_count: Future[SpaceFileCount | None] | None, *, wait: bool)
 def walk_space(
     space: SpaceSpec, reader: Reader, executor: ThreadPoolExecutor, to_count: ToCount,
     file_count: Future[SpaceFileCount | None] | None = None, listed_at: str | None = None,
+    plan_ahead: PlanAhead | None = None,
 ) -> SpaceListing:
     """List one space: its needed directories, its recycle bin's size, and the counts.
 
     The bin read and the file count go out with the root listing, not a round trip before it.
     `listed_at` defaults to the server's time (`Date`) on the first answer the reader got.
+    `plan_ahead` plans each subtree listed in full while the walk goes on, once the bin's
+    state is known.
     """
 
     def list_directory(path: str) -> Sequence[RemoteEntry]:
@@ -224,7 +270,18 @@ def walk_space(
                                      max_entries=entry_bound(file_count, wait=path != ""))
 
     bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)
-    children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor)
+    children: dict[str, Sequence[RemoteEntry]] = {}
+
+    def listed(directory: str, context: Context) -> None:
+        if plan_ahead is None or not bin_read.done() or bin_read.exception() is not None:
+            return
+        plan_ahead(space, children, directory, context,
+                   recycle_bin_enabled=bin_read.result() is not None,
+                   listed_at=listed_at or reader.server_time())
+
+    children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor,
+                                      listed=listed if plan_ahead is not None else None,
+                                      children=children)
     errors: list[str] = []
     bin_items: int | None = 0
     recycled: tuple[RecycledItem, ...] | None = None
@@ -264,12 +321,14 @@ def walk_library(
     reader: Reader,
     *,
     to_count: ToCount,
+    plan_ahead: PlanAhead | None = None,
     spaces: Iterable[SpaceSpec] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     listed_at: str | None = None,
 ) -> LibraryListing:
     """List what the plan of `spec` needs, `concurrency` directories at a time, and count
-    the directories `to_count` says the plan deletes.
+    the directories `to_count` says the plan deletes (`plan_ahead` plans each subtree as soon
+    as it is listed, so that `to_count` has less left to do once the walk ends).
 
     `listed_at` is when the listing was made: by default the server's `Date` on the first
     answer the reader got (never the local clock), against which the plan measures ages."""
@@ -285,7 +344,7 @@ def walk_library(
         pending = {space.id: executor.submit(_file_count, reader, space,
                                              admin=spec.clear_history) for space in selected}
         walks = {space.id: walkers.submit(walk_space, space, reader, executor, to_count,
-                                          pending[space.id], listed_at)
+                                          pending[space.id], listed_at, plan_ahead)
                  for space in selected}
         listings = {space_id: walk.result() for space_id, walk in walks.items()}
         counts = {space_id: future.result() for space_id, future in pending.items()}

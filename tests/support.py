@@ -16,8 +16,8 @@ from reconciler.listing import (
     SpaceListing,
     Stats,
 )
-from reconciler.planner import deleted_directories
-from reconciler.rules import SpaceRules
+from reconciler.planner import deleted_directories, plan_listed
+from reconciler.rules import Context, SpaceRules
 from reconciler.walker import walk_tree
 
 PurgeEntry = str | tuple[str, str]
@@ -123,9 +123,10 @@ def walk(
     space: SpaceSpec, paths: Iterable[str], *, bin_items: int | None = 0,
     unknown: Mapping[str, str] | None = None,
     attributes: Mapping[str, tuple[str | None, str | None]] | None = None,
-    listed_at: str | None = None,
+    listed_at: str | None = None, ahead: bool = True,
 ) -> tuple[SpaceListing, TreeLister]:
-    """What the walker lists of `paths` for `space`, and what it counts, without any server.
+    """What the walker lists of `paths` for `space`, and what it counts, without any server
+    (`ahead`: planning each subtree as soon as it is listed, as the walker does for a plan).
 
     `unknown` maps paths to a type the tool does not know, which the listing shows them as;
     `attributes` maps files to their `(modificationTime, size)` (None: the server gave none);
@@ -141,8 +142,16 @@ def walk(
                                                modification_time=attributes[entry.path][0],
                                                size=attributes[entry.path][1]))
             if attributes and entry.path in attributes else entry for entry in entries)
+    children: dict[str, Sequence[RemoteEntry]] = {}
+
+    def listed(directory: str, context: Context) -> None:
+        if ahead:
+            plan_listed(space, children, directory, context,
+                        recycle_bin_enabled=bin_items is not None, listed_at=listed_at)
+
     with ThreadPoolExecutor(max_workers=4) as executor:
-        children, errors = walk_tree(SpaceRules(space), lister, executor)
+        children, errors = walk_tree(SpaceRules(space), lister, executor, listed=listed,
+                                     children=children)
     listing = SpaceListing(space=space.id, children=children, errors=tuple(errors),
                            recycle_bin_items=bin_items)
     stats = {path: lister.stats(path)

@@ -234,3 +234,61 @@ def test_an_entry_of_unknown_type_is_kept_with_its_directories_and_warned_about(
 def test_a_plan_without_warnings_has_no_warnings_key() -> None:
     plan = plan_for(PHOTOS, purge=["tmp/"])
     assert plan.warnings == () and "warnings" not in plan.to_json()
+
+
+def test_the_walker_hands_on_each_subtree_once_all_of_it_is_listed() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.rules import Context, SpaceRules
+    from reconciler.walker import walk_tree
+    from tests.support import TreeLister
+
+    space = space_spec(purge=["**/*.jpg", "tmp/"], protect=["tmp/cache/keep.bin"])
+    lister = TreeLister([*PHOTOS, "tmp/cache/keep.bin", "photos/2024/raw/d.jpg"])
+    children: dict[str, object] = {}
+    told: list[tuple[str, Context, set[str]]] = []
+
+    def listed(directory: str, context: Context) -> None:
+        told.append((directory, context, set(children)))
+
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        found, errors = walk_tree(SpaceRules(space), lister, executor, listed=listed,
+                                  children=children)  # type: ignore[arg-type]
+    assert not errors and found is children
+    rules = SpaceRules(space)
+    listed_dirs = set(found) - {""}
+    assert sorted(d for d, _, _ in told) == sorted(listed_dirs)  # each once, never the root
+    order = [d for d, _, _ in told]
+    for directory, context, seen in told:
+        assert context == rules.context_of(directory, is_dir=True)
+        inside = {d for d in listed_dirs if d.startswith(f"{directory}/")}
+        assert inside | {directory} <= seen, directory  # all of its subtree listed by then
+        assert all(order.index(d) < order.index(directory) for d in inside)
+
+
+def test_a_subtree_whose_listing_failed_is_never_handed_on() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.errors import ReconcileError
+    from reconciler.rules import Context, SpaceRules
+    from reconciler.walker import walk_tree
+    from tests.support import TreeLister
+
+    lister = TreeLister(PHOTOS)
+
+    def failing(directory: str) -> object:
+        if directory == "photos/2024":
+            raise ReconcileError("HTTP 500")
+        return lister(directory)
+
+    told: list[str] = []
+
+    def listed(directory: str, context: Context) -> None:
+        told.append(directory)
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        _, errors = walk_tree(SpaceRules(space_spec(purge=["**/*.jpg"])), failing,  # type: ignore[arg-type]
+                              executor, listed=listed)
+    assert errors == ["listing photos/2024/: HTTP 500"]
+    assert "photos" not in told and "photos/2024" not in told
+    assert len(told) == len(set(told))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 from typing import Any
 from unittest import mock
 
@@ -16,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired import Location, Mode, Rule, RuleKind, SpaceSpec
-from reconciler.listing import EntryType
+from reconciler.listing import EntryType, SpaceListing
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
+from reconciler.planner import make_plan, plan_listed
 from reconciler.predicates import DURATION_KEYS, PREDICATE_KEYS, Predicates
+from reconciler.rules import Context, SpaceRules
 from reconciler.units import parse_duration, parse_size
 from tests.strategies import (
     GLOBS,
@@ -480,3 +482,69 @@ def test_with_predicates_the_plan_is_byte_identical_for_any_order_and_local_cloc
         listing, _ = walk(space, shuffled, attributes=attributes, listed_at=LISTED_AT)
         second = make_plan(library_spec(space), library_listing(listing, listed_at=LISTED_AT))
     assert render_json(first) == render_json(second)
+
+
+# -- subtrees planned while the walk goes on ---------------------------------------------------
+
+def planned_ahead(space: SpaceSpec, listing: SpaceListing, rnd: random.Random,
+                  listed_at: str | None) -> SpaceListing:
+    """`listing` over a copy of its children in which some subtrees were planned ahead,
+    children before parents, as the walker hands them on: most in their own context, at the
+    listing's time and with its bin; some in another context, at another time or without the
+    bin, which planning the space must not take."""
+    children = dict(listing.children)
+    rules = SpaceRules(space)
+    directories = [directory for directory in children if directory]
+    rnd.shuffle(directories)
+    directories.sort(key=lambda directory: -directory.count("/"))
+    for directory in directories:
+        if rnd.random() < 0.2:
+            continue
+        context = (rules.context_of(directory, is_dir=True) if rnd.random() < 0.8
+                   else Context(kept=rnd.random() < 0.5))
+        plan_listed(space, children, directory, context,
+                    recycle_bin_enabled=listing.recycle_bin_enabled ^ (rnd.random() < 0.1),
+                    listed_at=listed_at if rnd.random() < 0.9 else "2027-01-01T00:00:00.000Z")
+    return replace(listing, children=children)
+
+
+def _plans_alike(space: SpaceSpec, listing: SpaceListing, rnd: random.Random,
+                 listed_at: str | None) -> None:
+    from reconciler.render import render_json
+
+    spec = library_spec(space)
+    at_once = make_plan(spec, library_listing(replace(listing, children=dict(listing.children)),
+                                              listed_at=listed_at))
+    ahead = make_plan(spec, library_listing(planned_ahead(space, listing, rnd, listed_at),
+                                            listed_at=listed_at))
+    assert render_json(ahead) == render_json(at_once)
+    assert ahead.warnings == at_once.warnings and ahead.errors == at_once.errors
+
+
+@settings(max_examples=200, deadline=None)
+@given(manifest_strategy, paths_strategy, st.randoms(), st.booleans())
+def test_subtrees_planned_ahead_give_the_plan_made_at_once(
+    manifest: dict[str, Any], paths: list[str], rnd: random.Random, with_bin: bool
+) -> None:
+    paths = consistent(paths)
+    space = space_spec(exist=manifest["exist"], protect=manifest["protect"],
+                       purge=list(manifest["purge"]), prune=list(manifest["prune"]),
+                       mode=str(manifest["mode"]))
+    files = [path for path in paths if not path.endswith("/")]
+    unknown = {path: "hologram" for path in files if rnd.random() < 0.1}
+    listing, _ = walk(space, paths, bin_items=0 if with_bin else None, unknown=unknown,
+                      ahead=False)
+    _plans_alike(space, listing, rnd, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(predicate_manifest, sibling_paths, attribute_strategy, st.randoms())
+def test_with_predicates_subtrees_planned_ahead_give_the_plan_made_at_once(
+    manifest: dict[str, Any], paths: list[str], drawn: list[tuple[int | None, int | None]],
+    rnd: random.Random,
+) -> None:
+    paths = consistent(paths)
+    space = predicate_space(manifest)
+    listing, _ = walk(space, paths, attributes=attributes_of(paths, drawn),
+                      listed_at=LISTED_AT, ahead=False)
+    _plans_alike(space, listing, rnd, LISTED_AT)

@@ -56,12 +56,12 @@ def _listed(target: Target, spec: LibrarySpec, remote: Sequence[str],
             concurrency: int) -> LibraryListing:
     """The library listed now; each path the listing did not reach is asked of the server
     (into `found`)."""
-    from reconciler.planner import deleted_directories
+    from reconciler.planner import deleted_directories, plan_listed
     from reconciler.walker import walk_library
 
     with target.reader() as reader:
         listing = walk_library(spec, reader, to_count=deleted_directories,
-                               concurrency=concurrency)
+                               plan_ahead=plan_listed, concurrency=concurrency)
         for space in spec.spaces:
             listed = listing.spaces.get(space.id)
             for raw in remote:
