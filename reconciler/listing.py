@@ -9,11 +9,13 @@ from __future__ import annotations
 import operator
 import struct
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import repeat
 from typing import Any, Final, overload
+
+from reconciler.slots import new, slot_setter
 
 
 class EntryType(StrEnum):
@@ -506,13 +508,12 @@ class ListedEntry(RemoteEntry):
                 f"fingerprint={self.fingerprint!r}, server_type={self.server_type!r})")
 
 
-# A view is made by setting its slots directly: a frozen dataclass's `__init__` would go
-# through `object.__setattr__` once per field, and views are made for every entry read.
-_new = object.__new__
-_set_path: Callable[[RemoteEntry, str], None] = vars(RemoteEntry)["path"].__set__
-_set_type: Callable[[RemoteEntry, EntryType], None] = vars(RemoteEntry)["type"].__set__
-_set_source: Callable[[ListedEntry, Entries], None] = vars(ListedEntry)["_source"].__set__
-_set_index: Callable[[ListedEntry, int], None] = vars(ListedEntry)["_index"].__set__
+# A view is made for every entry read: by setting its slots directly (`reconciler.slots`).
+_new = new
+_set_path = slot_setter(RemoteEntry, "path")
+_set_type = slot_setter(RemoteEntry, "type")
+_set_source = slot_setter(ListedEntry, "_source")
+_set_index = slot_setter(ListedEntry, "_index")
 
 
 def entry_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:

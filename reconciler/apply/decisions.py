@@ -32,6 +32,7 @@ from reconciler.errors import ReconcileError
 from reconciler.listing import RemoteEntry
 from reconciler.plan import Delete, DeleteRecycled
 from reconciler.retry import SmhRequestError
+from reconciler.slots import new, slot_setter
 
 ItemId = NewType("ItemId", int)
 """A delete item of the plan: its index in `Plan.deletes`."""
@@ -77,13 +78,28 @@ def read_reply(items: Sequence[ItemId], results: Sequence[ItemResult],
                resent: Collection[ItemId]) -> dict[ItemId, ItemOutcome]:
     """A batch's per-item answers, in the order its items were sent; `retried`: the call was
     sent more than once, so each 404 may be that earlier attempt's doing."""
-    return {
-        # A recycled item, the common answer, read here as `interpret` reads it.
-        item: ItemOutcome(Outcome.RECYCLED, _RECYCLED, result.recycled_item_id,
-                          result.recycled_item_id is None) if result.status == 200
-        else interpret(result, deletes[item], maybe_applied=retried or item in resent)
-        for item, result in zip(items, results, strict=True)
-    }
+    outcomes: dict[ItemId, ItemOutcome] = {}
+    recycled_outcome = Outcome.RECYCLED
+    set_outcome, set_answer, set_id, set_unknown = _SET_OUTCOME
+    for item, result in zip(items, results, strict=True):
+        if result.status == 200:
+            # A recycled item, the common answer, read here as `interpret` reads it (its
+            # slots set directly, `reconciler.slots`: a batch has a thousand of them).
+            recycled = result.recycled_item_id
+            outcome = new(ItemOutcome)
+            set_outcome(outcome, recycled_outcome)
+            set_answer(outcome, _RECYCLED)
+            set_id(outcome, recycled)
+            set_unknown(outcome, recycled is None)
+            outcomes[item] = outcome
+        else:
+            outcomes[item] = interpret(result, deletes[item],
+                                       maybe_applied=retried or item in resent)
+    return outcomes
+
+
+_SET_OUTCOME = tuple(slot_setter(ItemOutcome, name) for name in (
+    "outcome", "answer", "recycled_item_id", "recycled_item_id_unknown"))
 
 
 _LOST = Failure(message=LOST_ANSWER)

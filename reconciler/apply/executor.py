@@ -323,8 +323,9 @@ class Executor:
                                         user_id=user_id)
 
     def _items(self, items: Sequence[ItemId]) -> list[DeleteItem]:
-        return [DeleteItem(self.deletes[i].path, permanent=self.deletes[i].mode is Mode.PERMANENT)
-                for i in items]
+        permanent = Mode.PERMANENT
+        return [DeleteItem(delete.path, delete.mode is permanent)
+                for delete in map(self.deletes.__getitem__, items)]
 
     def _started(self, task_id: int, batch: _Batch) -> None:
         with self._lock:

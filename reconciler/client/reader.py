@@ -111,8 +111,9 @@ def check_path(path: str, *, allow_root: bool) -> str:
         if allow_root:
             return path
         raise ReconcileError("refused: the space root is never a target")
-    segments = path.split("/")
-    if any(segment in ("", ".", "..") for segment in segments):
+    # Between two slashes of "/path/" lies each segment: an empty, "." or ".." one shows.
+    bounded = f"/{path}/"
+    if "//" in bounded or "/./" in bounded or "/../" in bounded:
         raise ReconcileError(
             f"refused: {path!r} is not a relative path of whole segments "
             "(no leading or trailing '/', no empty, '.' or '..' segments)"

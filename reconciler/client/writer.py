@@ -39,6 +39,7 @@ from reconciler.client.shapes import (
     to_int,
 )
 from reconciler.errors import SmhError
+from reconciler.slots import new, slot_setter
 
 MAX_BATCH_ITEMS: Final = 1000
 POLL_FIRST_DELAY: Final = 0.05
@@ -437,6 +438,8 @@ def _delete_results_in_order(items: Sequence[DeleteItem], raw: object
         return None
     out: list[ItemResult] = []
     add = out.append
+    set_path, set_status, set_recycled = _set_path, _set_status, _set_recycled
+    set_code, set_message = _set_code, _set_message
     for item, row in zip(items, raw, strict=True):
         if type(row) is not dict:
             return None
@@ -462,7 +465,19 @@ def _delete_results_in_order(items: Sequence[DeleteItem], raw: object
                 return None
             if path != item.path:
                 return None
-        add(ItemResult(item.path, status, recycled,
-                       None if code is None else server_text(code),
-                       None if message is None else server_text(message)))
+        result = new(ItemResult)
+        set_path(result, item.path)
+        set_status(result, status)
+        set_recycled(result, recycled)
+        set_code(result, None if code is None else server_text(code))
+        set_message(result, None if message is None else server_text(message))
+        add(result)
     return tuple(out)
+
+
+# A batch's thousand results are made by setting their slots (`reconciler.slots`).
+_set_path = slot_setter(ItemResult, "path")
+_set_status = slot_setter(ItemResult, "status")
+_set_recycled = slot_setter(ItemResult, "recycled_item_id")
+_set_code = slot_setter(ItemResult, "code")
+_set_message = slot_setter(ItemResult, "message")

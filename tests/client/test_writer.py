@@ -4,6 +4,8 @@ single-item deletes, emptying the bin, restoring, clearing history, and refusing
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.client import (
     MAX_BATCH_ITEMS,
@@ -13,6 +15,7 @@ from reconciler.client import (
     SmhRequestError,
     SmhWriteClient,
 )
+from reconciler.client.reader import check_path
 from reconciler.emulator import Clock, Emulator
 from reconciler.errors import ReconcileError, SmhError
 
@@ -128,6 +131,19 @@ def test_the_root_and_unclean_paths_are_never_sent(
     with pytest.raises(ReconcileError, match="refused"):
         writer.delete_directory("-", bad, permanent=True)
     assert emu.stats()["total"] == 0
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="a./", max_size=12))
+def test_a_path_is_refused_exactly_when_a_segment_is_empty_or_dots(path: str) -> None:
+    unclean = any(segment in ("", ".", "..") for segment in path.split("/"))
+    try:
+        check_path(path, allow_root=False)
+    except ReconcileError as error:
+        assert unclean, path
+        assert "refused" in error.message
+    else:
+        assert not unclean, path
 
 
 def test_single_deletes_200_204_and_404(writer: SmhWriteClient, emu: Emulator) -> None:
