@@ -176,3 +176,22 @@ def test_snapshot_needs_credentials(tmp_path: Path) -> None:
     assert code == 1
     assert "no SMH credentials" in err
     assert not (tmp_path / "l.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_a_plan_for_machines_or_reviews_loads_no_terminal_renderer(
+    live: tuple[Path, dict[str, Any], str], fmt: str
+) -> None:
+    import subprocess
+    import sys
+
+    listing, _, _ = live
+    script = ("import sys\nfrom reconciler.cli import main\n"
+              "code = main.main(sys.argv[1:], standalone_mode=False)\n"
+              "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'rich'}))")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "plan", str(DEMO_MANIFEST), "--from-listing",
+         str(listing), "--format", fmt],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout[-500:] + done.stderr[-500:]

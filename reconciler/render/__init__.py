@@ -10,7 +10,6 @@ from reconciler.options import Format
 from reconciler.plan import Plan
 from reconciler.render.json import render_json
 from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text
 
 
 def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = None,
@@ -22,6 +21,15 @@ def render(plan: Plan, fmt: Format, *, color: bool = False, now: str | None = No
     if fmt is Format.MARKDOWN:
         return render_markdown(plan, now=now)
     return render_text(plan, color=color, now=now, force=force)
+
+
+def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
+                force: bool = False) -> str:
+    """The text render (`reconciler.render.text`), loaded with rich when first asked for: a
+    plan written as JSON or Markdown does without both."""
+    from reconciler.render.text import render_text as text
+
+    return text(plan, color=color, now=now, force=force)
 
 
 __all__ = ["Format", "render", "render_json", "render_markdown", "render_text"]
