@@ -438,8 +438,7 @@ def _delete_results_in_order(items: Sequence[DeleteItem], raw: object
         return None
     out: list[ItemResult] = []
     add = out.append
-    set_path, set_status, set_recycled = _set_path, _set_status, _set_recycled
-    set_code, set_message = _set_code, _set_message
+    set_path, set_status, set_recycled, set_code, set_message = _SET_RESULT
     for item, row in zip(items, raw, strict=True):
         if type(row) is not dict:
             return None
@@ -476,8 +475,5 @@ def _delete_results_in_order(items: Sequence[DeleteItem], raw: object
 
 
 # A batch's thousand results are made by setting their slots (`reconciler.slots`).
-_set_path = slot_setter(ItemResult, "path")
-_set_status = slot_setter(ItemResult, "status")
-_set_recycled = slot_setter(ItemResult, "recycled_item_id")
-_set_code = slot_setter(ItemResult, "code")
-_set_message = slot_setter(ItemResult, "message")
+_SET_RESULT = tuple(slot_setter(ItemResult, name) for name in (
+    "path", "status", "recycled_item_id", "code", "message"))

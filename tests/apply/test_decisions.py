@@ -64,6 +64,15 @@ def test_other_answers_fail_with_what_the_server_said() -> None:
     assert outcome == ItemOutcome(Outcome.FAILED, Failure(403, "NoPermission", "no"))
 
 
+def test_a_recycled_answer_reads_as_interpret_reads_it() -> None:
+    results = [ItemResult("a.jpg", 200, 41), ItemResult("b.part", 200)]
+    read = decide.read_reply([A, B], results, DELETES, retried=False, resent=())
+    assert read == {A: decide.interpret(results[0], RECYCLE, maybe_applied=False),
+                    B: decide.interpret(results[1], PERMANENT, maybe_applied=False)}
+    assert read[A] == ItemOutcome(Outcome.RECYCLED, Failure(200), 41)
+    assert read[B].recycled_item_id_unknown and read[B].to_json()["recycled_item_id"] is None
+
+
 def test_a_retried_batch_reads_every_404_as_done_and_a_resent_item_too() -> None:
     results = [ItemResult("a.jpg", 404), ItemResult("b.part", 404)]
     retried = decide.read_reply([A, B], results, DELETES, retried=True, resent=())

@@ -48,7 +48,9 @@ def test_batch_200_recycles_and_deletes_in_request_order(
     ]
     tmp_id, _, b_id = (r.recycled_item_id for r in reply.results)
     assert recycled(emu) == {tmp_id: "tmp", b_id: "a/b.txt"}
-    assert reply.results[1].recycled_item_id is None
+    assert reply.results == (ItemResult("tmp", 200, tmp_id), ItemResult("hello.txt", 204),
+                             ItemResult("a/b.txt", 200, b_id))
+    assert repr(reply.results[1]) == repr(ItemResult("hello.txt", 204))
     body = requests_of(emu, "batch", "POST")[0]["body"]
     assert body == [
         {"path": "tmp", "permanent": False},
