@@ -1,5 +1,5 @@
 """`python -m reconciler` runs the command line."""
 
-from reconciler.cli import main
+from reconciler.cli import run
 
-main()
+run()

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from reconciler import __version__
+from reconciler.collector import one_run_per_process
 from reconciler.commands import (
     CREDENTIALS_ENV,
     ENDPOINT_ENV_HELP,
@@ -83,3 +84,10 @@ def main() -> None:
 
 for _module in COMMANDS:
     main.add_command(_module.command)
+
+
+def run() -> None:
+    """The command line as a process runs it (`smh-reconcile`, `python -m reconciler`): one
+    command, then the process ends."""
+    one_run_per_process()
+    main()

@@ -11,6 +11,12 @@ A structure that stays alive while much else is built and dropped (the plan an a
 out, while its batches come and go) can instead be left out of the collector's scans for a
 while (`gc_frozen`): the collector goes on collecting what is made after it, but no full
 collection rescans what was there before.
+
+A process that runs one command and ends (the command line, `one_run_per_process`) also
+leaves out of later scans what was alive when the last pause ended: the first collection after
+a plan's walk would otherwise scan its whole listing once (0.4 s at a million paths) for
+cycles it does not hold. What is left out is still freed when no longer used; only a cycle
+among it waits for the process to end.
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _paused = 0
 _was_enabled = False
+_one_run = False
+
+
+def one_run_per_process() -> None:
+    """This process runs one command and ends: each pause ends with what is alive left out of
+    the collector's later scans (see the module's text)."""
+    global _one_run
+    _one_run = True
 
 
 @contextmanager
@@ -39,6 +53,8 @@ def gc_paused() -> Iterator[None]:
         with _lock:
             _paused -= 1
             if _paused == 0 and _was_enabled:
+                if _one_run:
+                    gc.freeze()
                 gc.enable()
 
 

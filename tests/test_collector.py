@@ -63,3 +63,42 @@ def test_frozen_objects_are_scanned_again_after_the_block_even_when_it_raises() 
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert frozen() is None  # the frozen cycle is collected once the block ends
+
+
+_ONE_RUN = """
+import gc
+from reconciler import collector
+held = []
+with collector.gc_paused():
+    held.extend([] for _ in range(1000))
+print(gc.get_freeze_count())
+collector.one_run_per_process()
+with collector.gc_paused():
+    held.extend([] for _ in range(1000))
+print(gc.get_freeze_count() >= 2000, gc.isenabled())
+"""
+
+
+def test_only_a_one_run_process_leaves_what_a_pause_made_out_of_later_scans() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _ONE_RUN], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["0", "True", "True"]
+
+
+def test_the_command_line_process_is_a_one_run_process() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = ("import atexit, gc, runpy\n"
+              "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+              "runpy.run_module('reconciler', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", script, "validate",
+                           str(root / "manifests" / "demo.yaml")],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "frozen True"
