@@ -523,6 +523,14 @@ def entry_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
     return (entry.path for entry in entries)
 
 
+def entry_names(directory: str, entries: Sequence[RemoteEntry]) -> Iterable[str]:
+    """The names of `entries`, children of `directory`."""
+    if isinstance(entries, Entries):
+        return entries.names
+    start = len(directory) + 1 if directory else 0
+    return (entry.path[start:] for entry in entries)
+
+
 def directory_paths(entries: Sequence[RemoteEntry]) -> Iterator[str]:
     """The paths of the directories among `entries`."""
     if isinstance(entries, Entries):

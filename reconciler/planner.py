@@ -22,7 +22,7 @@ from reconciler.listing import (
     RemoteEntry,
     SpaceListing,
     Stats,
-    entry_paths,
+    entry_names,
 )
 from reconciler.matching import normalize, parent_of
 from reconciler.plan import (
@@ -427,12 +427,17 @@ def _removed_entries(listing: SpaceListing, deletes: Sequence[Delete]) -> int:
     targets = {delete.path for delete in deletes}
     if not targets:
         return 0
+    # Each item is an entry of its directory's listing: the names each directory loses.
+    names: dict[str, set[str]] = {}
+    for path in targets:
+        directory, _, name = path.rpartition("/")
+        names.setdefault(directory, set()).add(name)
     removed = 0
     for directory, entries in listing.children.items():
         if _at_or_under(directory, targets):
             removed += len(entries)
-        else:
-            removed += sum(1 for path in entry_paths(entries) if path in targets)
+        elif directory in names:
+            removed += sum(map(names[directory].__contains__, entry_names(directory, entries)))
     return removed
 
 

@@ -548,3 +548,22 @@ def test_with_predicates_subtrees_planned_ahead_give_the_plan_made_at_once(
     listing, _ = walk(space, paths, attributes=attributes_of(paths, drawn),
                       listed_at=LISTED_AT, ahead=False)
     _plans_alike(space, listing, rnd, LISTED_AT)
+
+
+@settings(max_examples=200, deadline=None)
+@given(manifest_strategy, paths_strategy)
+def test_the_listed_entries_a_plan_removes_are_those_at_or_under_its_items(
+    manifest: dict[str, Any], paths: list[str]
+) -> None:
+    paths = consistent(paths)
+    space = space_spec(exist=manifest["exist"], protect=manifest["protect"],
+                       purge=list(manifest["purge"]), prune=list(manifest["prune"]),
+                       mode=str(manifest["mode"]))
+    listing, _ = walk(space, paths)
+    plan = make_plan(library_spec(space), library_listing(listing))
+    items = [delete.path for delete in plan.deletes]
+    listed = [entry.path for entries in listing.children.values() for entry in entries]
+    expected = sum(1 for path in listed
+                   if any(path == item or is_inside(path, item) for item in items))
+    (report,) = plan.spaces
+    assert report.removed == expected
