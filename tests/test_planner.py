@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
 from reconciler.desired import Mode, Safety
-from reconciler.listing import SpaceListing
+from reconciler.errors import ReconcileError
+from reconciler.listing import RemoteEntry, SpaceListing
 from reconciler.plan import ClearHistory, Delete, EmptyRecycleBin, Plan
 from reconciler.planner import make_plan
 from reconciler.render import render_text
-from tests.support import library_listing, library_spec, space_spec, walk
+from reconciler.rules import Context, SpaceRules
+from reconciler.walker import walk_tree
+from tests.support import TreeLister, library_listing, library_spec, space_spec, walk
 
 PHOTOS = [
     "photos/2024/a.jpg",
@@ -237,15 +243,9 @@ def test_a_plan_without_warnings_has_no_warnings_key() -> None:
 
 
 def test_the_walker_hands_on_each_subtree_once_all_of_it_is_listed() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from reconciler.rules import Context, SpaceRules
-    from reconciler.walker import walk_tree
-    from tests.support import TreeLister
-
     space = space_spec(purge=["**/*.jpg", "tmp/"], protect=["tmp/cache/keep.bin"])
     lister = TreeLister([*PHOTOS, "tmp/cache/keep.bin", "photos/2024/raw/d.jpg"])
-    children: dict[str, object] = {}
+    children: dict[str, Sequence[RemoteEntry]] = {}
     told: list[tuple[str, Context, set[str]]] = []
 
     def listed(directory: str, context: Context) -> None:
@@ -253,7 +253,7 @@ def test_the_walker_hands_on_each_subtree_once_all_of_it_is_listed() -> None:
 
     with ThreadPoolExecutor(max_workers=3) as executor:
         found, errors = walk_tree(SpaceRules(space), lister, executor, listed=listed,
-                                  children=children)  # type: ignore[arg-type]
+                                  children=children)
     assert not errors and found is children
     rules = SpaceRules(space)
     listed_dirs = set(found) - {""}
@@ -267,16 +267,9 @@ def test_the_walker_hands_on_each_subtree_once_all_of_it_is_listed() -> None:
 
 
 def test_a_subtree_whose_listing_failed_is_never_handed_on() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from reconciler.errors import ReconcileError
-    from reconciler.rules import Context, SpaceRules
-    from reconciler.walker import walk_tree
-    from tests.support import TreeLister
-
     lister = TreeLister(PHOTOS)
 
-    def failing(directory: str) -> object:
+    def failing(directory: str) -> Sequence[RemoteEntry]:
         if directory == "photos/2024":
             raise ReconcileError("HTTP 500")
         return lister(directory)
@@ -287,8 +280,8 @@ def test_a_subtree_whose_listing_failed_is_never_handed_on() -> None:
         told.append(directory)
 
     with ThreadPoolExecutor(max_workers=1) as executor:
-        _, errors = walk_tree(SpaceRules(space_spec(purge=["**/*.jpg"])), failing,  # type: ignore[arg-type]
-                              executor, listed=listed)
+        _, errors = walk_tree(SpaceRules(space_spec(purge=["**/*.jpg"])), failing, executor,
+                              listed=listed)
     assert errors == ["listing photos/2024/: HTTP 500"]
     assert "photos" not in told and "photos/2024" not in told
     assert len(told) == len(set(told))
