@@ -89,11 +89,16 @@ class Oracle:
         }
 
 
-def run(manifest: dict[str, object], paths: list[str]) -> tuple[Plan, Oracle]:
+def manifest_space(manifest: dict[str, object]) -> SpaceSpec:
+    """The space a drawn manifest describes."""
     purge: list[PurgeEntry] = list(manifest["purge"])  # type: ignore[call-overload]
     prune: list[PurgeEntry] = list(manifest["prune"])  # type: ignore[call-overload]
-    space = space_spec(exist=manifest["exist"], protect=manifest["protect"],  # type: ignore[arg-type]
-                       purge=purge, prune=prune, mode=str(manifest["mode"]))
+    return space_spec(exist=manifest["exist"], protect=manifest["protect"],  # type: ignore[arg-type]
+                      purge=purge, prune=prune, mode=str(manifest["mode"]))
+
+
+def run(manifest: dict[str, object], paths: list[str]) -> tuple[Plan, Oracle]:
+    space = manifest_space(manifest)
     listing, _ = walk(space, paths)
     assert not listing.errors
     return make_plan(library_spec(space), library_listing(listing)), Oracle(manifest, paths)
@@ -527,9 +532,7 @@ def test_subtrees_planned_ahead_give_the_plan_made_at_once(
     manifest: dict[str, Any], paths: list[str], rnd: random.Random, with_bin: bool
 ) -> None:
     paths = consistent(paths)
-    space = space_spec(exist=manifest["exist"], protect=manifest["protect"],
-                       purge=list(manifest["purge"]), prune=list(manifest["prune"]),
-                       mode=str(manifest["mode"]))
+    space = manifest_space(manifest)
     files = [path for path in paths if not path.endswith("/")]
     unknown = {path: "hologram" for path in files if rnd.random() < 0.1}
     listing, _ = walk(space, paths, bin_items=0 if with_bin else None, unknown=unknown,
@@ -556,9 +559,7 @@ def test_the_listed_entries_a_plan_removes_are_those_at_or_under_its_items(
     manifest: dict[str, Any], paths: list[str]
 ) -> None:
     paths = consistent(paths)
-    space = space_spec(exist=manifest["exist"], protect=manifest["protect"],
-                       purge=list(manifest["purge"]), prune=list(manifest["prune"]),
-                       mode=str(manifest["mode"]))
+    space = manifest_space(manifest)
     listing, _ = walk(space, paths)
     plan = make_plan(library_spec(space), library_listing(listing))
     items = [delete.path for delete in plan.deletes]
