@@ -118,6 +118,7 @@ def walk_tree(
     rules: ListingRules[ContextT], list_directory: ListDirectory, executor: ThreadPoolExecutor,
     listed: Callable[[str, ContextT], None] | None = None,
     children: dict[str, Sequence[RemoteEntry]] | None = None,
+    root: Future[Sequence[RemoteEntry]] | None = None,
 ) -> tuple[dict[str, Sequence[RemoteEntry]], list[str]]:
     """List the directories of one space the rules need; return them and any errors.
 
@@ -127,7 +128,8 @@ def walk_tree(
     subtree the walk needs is listed, children before their parent: while answers are
     awaited (never instead of sending the listings an answer asks for), else once the walk
     is done; never after a listing error.
-    The listings go into `children` when given (`listed` may read it as it fills).
+    The listings go into `children` when given (`listed` may read it as it fills). `root` is
+    the root's listing when the caller sent for it already (`list_directory("")`).
     """
     children = {} if children is None else children
     errors: list[str] = []
@@ -140,10 +142,12 @@ def walk_tree(
     parents: dict[str, str] = {}
     complete: deque[str] = deque()
 
-    def submit(directory: str) -> None:
-        future = executor.submit(list_directory, directory)
+    def track(directory: str, future: Future[Sequence[RemoteEntry]]) -> None:
         outstanding.add(future)
         future.add_done_callback(lambda done: finished.put((directory, done)))
+
+    def submit(directory: str) -> None:
+        track(directory, executor.submit(list_directory, directory))
 
     def listed_in_full(directory: str) -> None:
         while directory:
@@ -154,7 +158,10 @@ def walk_tree(
                 return
             directory = parent
 
-    submit("")
+    if root is None:
+        submit("")
+    else:
+        track("", root)
     try:
         while outstanding:
             if listed is not None and complete and not errors and finished.empty():
@@ -279,9 +286,12 @@ def walk_space(
                    recycle_bin_enabled=bin_read.result() is not None,
                    listed_at=listed_at or reader.server_time())
 
+    # The root's listing, the first link of the longest chain of requests, goes out before
+    # the rules are compiled.
+    root = executor.submit(list_directory, "")
     children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor,
                                       listed=listed if plan_ahead is not None else None,
-                                      children=children)
+                                      children=children, root=root)
     errors: list[str] = []
     bin_items: int | None = 0
     recycled: tuple[RecycledItem, ...] | None = None

@@ -16,7 +16,6 @@ The choices made where SMH's documentation is silent are listed in this package'
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
@@ -31,6 +30,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
+
+from reconciler import wirejson
 
 from . import api_content, api_library, api_recycled, server
 from .clock import Clock, ClockLike, as_clock
@@ -311,7 +312,7 @@ class Emulator:
         elif reply.doc is not None:
             if isinstance(reply.doc, dict) and "requestId" in reply.doc:
                 reply.doc["requestId"] = request_id
-            body = json.dumps(reply.doc, ensure_ascii=False, separators=(",", ":")).encode()
+            body = wirejson.dumps(reply.doc)
             headers.append(("Content-Type", JSON_TYPE))
         if head:
             return HttpResponse(reply.status, headers, b"", length=len(body))
@@ -331,14 +332,14 @@ class Emulator:
             return Reply(200, self.faults.to_dict())
         if method == "POST" and name == "faults":
             try:
-                doc = json.loads(body) if body.strip() else {}
+                doc = wirejson.loads(body) if body.strip() else {}
                 faults = self.set_faults(doc)
             except (ValueError, FaultsError, TypeError) as error:
                 return Reply(400, error_doc(ApiError(400, "ParamInvalid", str(error))))
             return Reply(200, faults.to_dict())
         if method == "POST" and name == "files":
             try:
-                doc = json.loads(body)
+                doc = wirejson.loads(body)
                 self.write_files(str(doc["space"]), list(doc["files"]))
             except (ValueError, KeyError, TypeError, SeedError, ApiError) as error:
                 return Reply(400, error_doc(ApiError(400, "ParamInvalid", str(error))))
@@ -352,6 +353,6 @@ class Emulator:
 def _logged_body(body: bytes) -> Any:
     """A logged request's body as the log shows it: parsed JSON, or None."""
     try:
-        return json.loads(body) if body.strip() else None
+        return wirejson.loads(body) if body.strip() else None
     except ValueError:
         return None

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
+from reconciler import wirejson
+
 from .clock import Clock
 from .errors import ApiError
 from .faults import Faults
@@ -77,7 +79,7 @@ class Call:
             self.parsed = (None, None)
             return
         try:
-            self.parsed = (json.loads(self.body), None)
+            self.parsed = (wirejson.loads(self.body), None)
         except ValueError:
             self.parsed = (None, ApiError(400, "BadRequest",
                                           "The request body is not valid JSON."))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ import pytest
 
 from reconciler.auth import Credentials, Secret
 from reconciler.client import DeleteItem, SmhReadClient, SmhRequestError, SmhWriteClient
-from reconciler.client.session import REQUEST_DEADLINE
+from reconciler.client.session import REQUEST_DEADLINE, _network_transport
 from reconciler.emulator import Emulator
 from reconciler.errors import SmhError
 
@@ -446,3 +447,20 @@ def test_a_dribbling_server_is_cut_off_at_the_stated_deadline(connect: Connect) 
         thread.stop.set()  # type: ignore[attr-defined]
         listener.close()
         thread.join(timeout=5)
+
+
+def _tls_context(endpoint: str) -> ssl.SSLContext:
+    transport = _network_transport(endpoint)
+    context = transport._pool._ssl_context  # httpcore's pool holds the context it connects by
+    assert isinstance(context, ssl.SSLContext)
+    return context
+
+
+def test_an_https_endpoint_checks_certificates_and_an_http_one_trusts_none() -> None:
+    secure = _tls_context("https://smh.example.com")
+    assert secure.verify_mode is ssl.CERT_REQUIRED and secure.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0
+    # A plain-HTTP endpoint never speaks TLS; were it to, no certificate could pass.
+    plain = _tls_context("http://127.0.0.1:8080")
+    assert plain.verify_mode is ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
