@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from reconciler.auth import Credentials
-from reconciler.emulator import Emulator
+from reconciler.emulator import Emulator, server
 from reconciler.retry import RetryPolicy
 from reconciler.targets import Target, live_plan
 from tests.support import library_spec, space_spec
@@ -109,3 +109,29 @@ def test_a_passing_fault_is_retried_and_the_plan_is_whole() -> None:
     patient = RetryPolicy(attempts=8, sleep=lambda _: None)
     plan = live_plan(replace(target(emu, space_spec(purge=["tmp/"])), retry=patient))
     assert [d.path for d in plan.deletes] == ["tmp"] and not plan.errors
+
+
+@pytest.mark.e2e
+def test_a_plan_at_high_concurrency_opens_each_connection_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over loopback, at `--concurrency` 64, three rounds of listings reuse the first round's
+    connections: none is closed after its answer to be opened again for the next request."""
+    opened: list[object] = []
+    setup = server._QuietHandler.setup
+
+    def counting_setup(handler: server._QuietHandler) -> None:
+        opened.append(handler)
+        setup(handler)
+
+    monkeypatch.setattr(server._QuietHandler, "setup", counting_setup)
+    paths = [f"a{i:02d}/b{j}/c.jpg" for i in range(64) for j in range(2)]
+    emu = emulator(paths)
+    emu.set_faults({"latency_ms": 20})  # so that each round's listings are in flight at once
+    with emu.serve() as url:
+        plan = live_plan(replace(target(emu, space_spec(purge=["**/*.part"])), endpoint=url,
+                                 transport=None), concurrency=64)
+    assert not plan.has_changes()
+    assert len(listed_directories(emu)) == 1 + 64 + 128
+    # 64 listings at a time, and the file count and the bin read beside the root's listing.
+    assert len(opened) <= 64 + 2
