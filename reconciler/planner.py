@@ -119,6 +119,17 @@ class _Forest:
         finally:
             self.errors, self.warnings = errors, warnings
 
+    def deleted_whole(self, directory: str, context: Context) -> bool:
+        """Whether the plan will delete `directory`, planned ahead in `context`, as one item:
+        only said of a directory right under the root, which no plan deletes, so nothing
+        above it can take it in. It is what `_plan_dir` of the root decides for it: a rule
+        deletes it, nothing keeps it, and nothing inside it must stay."""
+        if "/" in directory or context.kept or context.rule is None:
+            return False
+        planned = self._planned.get(directory)
+        return (planned is not None and planned.context == context and not planned.holds_kept
+                and not planned.errors and not self.rules.anchors_prune(directory))
+
     def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
         mode = rule.mode if rule.mode is not None else Mode.RECYCLE
         without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
@@ -240,14 +251,19 @@ def _forest(space: SpaceSpec, listing: SpaceListing, listed_at: str | None, *,
 
 def plan_listed(space: SpaceSpec, children: Mapping[str, Sequence[RemoteEntry]],
                 directory: str, context: Context, *, recycle_bin_enabled: bool,
-                listed_at: str | None) -> None:
+                listed_at: str | None) -> bool:
     """Plan the subtree at `directory` of `space`, seen in `context`, now that the walker has
     listed all of it into `children` (the listing it goes on filling), so that no plan of the
     whole space waits for it after the walk. The space's plan takes it only if it is made
-    over the same children, bin state and time, and sees the directory in that context."""
+    over the same children, bin state and time, and sees the directory in that context.
+
+    True when the directory is sure to be one of the plan's directory items, so that the
+    walker may count it while the walk goes on (see `_Forest.deleted_whole`)."""
     listing = SpaceListing(space.id, children,
                            recycle_bin_items=0 if recycle_bin_enabled else None)
-    _forest(space, listing, listed_at, planned=False).plan_ahead(directory, context)
+    forest = _forest(space, listing, listed_at, planned=False)
+    forest.plan_ahead(directory, context)
+    return forest.deleted_whole(directory, context)
 
 
 def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:

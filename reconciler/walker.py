@@ -77,7 +77,9 @@ class PlanAhead(Protocol):
 
     def __call__(self, space: SpaceSpec, children: Mapping[str, Sequence[RemoteEntry]],
                  directory: str, context: Context, *, recycle_bin_enabled: bool,
-                 listed_at: str | None) -> None: ...
+                 listed_at: str | None) -> bool:
+        """True when the directory is sure to be one of the plan's directory items: it is
+        counted then, while the walk goes on, not after it."""
 
 
 class Reader(Protocol):
@@ -212,13 +214,15 @@ def _file_count(reader: Reader, space: SpaceSpec, *, admin: bool) -> SpaceFileCo
 def count_space(
     space: SpaceSpec, listing: SpaceListing, reader: Reader, executor: ThreadPoolExecutor,
     file_count: Future[SpaceFileCount | None] | None, to_count: ToCount,
-    listed_at: str | None = None,
+    listed_at: str | None = None, counting: Mapping[str, Future[Stats]] | None = None,
 ) -> SpaceListing:
     """`listing` with what each directory the plan deletes holds, and the space's files
-    (the plan's ages are measured against `listed_at`, so what it deletes hangs on it)."""
+    (the plan's ages are measured against `listed_at`, so what it deletes hangs on it).
+    `counting` holds the counts sent for during the walk."""
     dirs = to_count(space, listing, listed_at)
-    futures = {path: executor.submit(count_directory, reader, space.id, path,
-                                     user_id=space.user_id) for path in dirs}
+    counting = counting or {}
+    futures = {path: counting.get(path) or executor.submit(
+        count_directory, reader, space.id, path, user_id=space.user_id) for path in dirs}
     counted = file_count.result() if file_count is not None else None
     files = counted.live_files if counted is not None else None
     if files is None:
@@ -278,13 +282,17 @@ def walk_space(
 
     bin_read = executor.submit(reader.recycle_bin_items, space.id, user_id=space.user_id)
     children: dict[str, Sequence[RemoteEntry]] = {}
+    # The directories the plan is sure to delete whole, counted while the walk goes on.
+    counting: dict[str, Future[Stats]] = {}
 
     def listed(directory: str, context: Context) -> None:
         if plan_ahead is None or not bin_read.done() or bin_read.exception() is not None:
             return
-        plan_ahead(space, children, directory, context,
-                   recycle_bin_enabled=bin_read.result() is not None,
-                   listed_at=listed_at or reader.server_time())
+        if plan_ahead(space, children, directory, context,
+                      recycle_bin_enabled=bin_read.result() is not None,
+                      listed_at=listed_at or reader.server_time()):
+            counting[directory] = executor.submit(count_directory, reader, space.id,
+                                                  directory, user_id=space.user_id)
 
     # The root's listing, the first link of the longest chain of requests, goes out before
     # the rules are compiled.
@@ -314,7 +322,7 @@ def walk_space(
     )
     if not errors:
         listing = count_space(space, listing, reader, executor, file_count, to_count,
-                              listed_at or reader.server_time())
+                              listed_at or reader.server_time(), counting)
     log.info(
         "space %s: listed %d directories, %d entries%s",
         space.id,

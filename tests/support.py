@@ -100,6 +100,8 @@ class TreeLister:
     def __init__(self, paths: Iterable[str]) -> None:
         self.tree = tree(paths)
         self.listed: list[str] = []
+        self.deleted_whole: list[str] = []
+        """The directories the planner said, planning ahead, the plan deletes whole."""
 
     def __call__(self, directory: str) -> Sequence[RemoteEntry]:
         self.listed.append(directory)
@@ -145,9 +147,10 @@ def walk(
     children: dict[str, Sequence[RemoteEntry]] = {}
 
     def listed(directory: str, context: Context) -> None:
-        if ahead:
-            plan_listed(space, children, directory, context,
-                        recycle_bin_enabled=bin_items is not None, listed_at=listed_at)
+        if ahead and plan_listed(space, children, directory, context,
+                                 recycle_bin_enabled=bin_items is not None,
+                                 listed_at=listed_at):
+            lister.deleted_whole.append(directory)
 
     with ThreadPoolExecutor(max_workers=4) as executor:
         children, errors = walk_tree(SpaceRules(space), lister, executor, listed=listed,

@@ -20,7 +20,7 @@ from reconciler.desired import Location, Mode, Rule, RuleKind, SpaceSpec
 from reconciler.listing import EntryType, SpaceListing
 from reconciler.matching import Pattern, is_inside, normalize, parent_of
 from reconciler.plan import Plan
-from reconciler.planner import make_plan, plan_listed
+from reconciler.planner import deleted_directories, make_plan, plan_listed
 from reconciler.predicates import DURATION_KEYS, PREDICATE_KEYS, Predicates
 from reconciler.rules import Context, SpaceRules
 from reconciler.units import parse_duration, parse_size
@@ -568,3 +568,32 @@ def test_the_listed_entries_a_plan_removes_are_those_at_or_under_its_items(
                    if any(path == item or is_inside(path, item) for item in items))
     (report,) = plan.spaces
     assert report.removed == expected
+
+
+def _counted_while_walking(space: SpaceSpec, paths: list[str], **walking: Any) -> None:
+    """The directories the planner, planning ahead, says the plan deletes whole (the walker
+    counts them before the walk ends) are the plan's directory items right under the root
+    that were listed: none the plan keeps or takes into another item, and none left out."""
+    listing, lister = walk(space, paths, **walking)
+    deleted = deleted_directories(space, listing, walking.get("listed_at"))
+    assert sorted(lister.deleted_whole) == [
+        path for path in deleted if "/" not in path and path in listing.children]
+
+
+@settings(max_examples=200, deadline=None)
+@given(manifest_strategy, paths_strategy, st.booleans())
+def test_the_directories_counted_while_walking_are_the_plans_own(
+    manifest: dict[str, Any], paths: list[str], with_bin: bool
+) -> None:
+    _counted_while_walking(manifest_space(manifest), consistent(paths),
+                           bin_items=0 if with_bin else None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(predicate_manifest, sibling_paths, attribute_strategy)
+def test_with_predicates_the_directories_counted_while_walking_are_the_plans_own(
+    manifest: dict[str, Any], paths: list[str], drawn: list[tuple[int | None, int | None]],
+) -> None:
+    paths = consistent(paths)
+    _counted_while_walking(predicate_space(manifest), paths,
+                           attributes=attributes_of(paths, drawn), listed_at=LISTED_AT)
