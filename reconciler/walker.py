@@ -10,7 +10,8 @@ It then counts what the deletes remove: one directory-stats request for each dir
 plan deletes (the caller hands in which those are, `ToCount`: the walker does not decide;
 where the server gives no stats, the directory is listed through to count its files and
 bytes), and one file-count request for the space, so that the safety limits and the
-reviewer see files and bytes rather than entries.
+reviewer see files and bytes rather than entries. A directory the planner, planning ahead,
+says is sure to be one of those (`PlanAhead`) is counted while the walk goes on.
 """
 
 from __future__ import annotations

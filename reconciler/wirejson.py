@@ -2,7 +2,7 @@
 
 Every listing page, batch and answer is decoded and encoded here, on both ends (the client and
 the emulator), so that its cost per request is msgspec's: about half of the standard library's
-to read a page or a batch's answer, a fifteenth to write a batch. What is accepted stays exactly
+to read a page or a batch's answer, a tenth to write a batch. What is accepted stays exactly
 what `json.loads` accepts: a text msgspec refuses (NaN, a lone surrogate, a byte order mark,
 UTF-16, nesting too deep) is read again by `json.loads`, which accepts or refuses it as it
 always did, with its own error.
