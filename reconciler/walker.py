@@ -295,35 +295,39 @@ def walk_space(
             counting[directory] = executor.submit(count_directory, reader, space.id,
                                                   directory, user_id=space.user_id)
 
-    # The root's listing, the first link of the longest chain of requests, goes out before
-    # the rules are compiled.
-    root = executor.submit(list_directory, "")
-    children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor,
-                                      listed=listed if plan_ahead is not None else None,
-                                      children=children, root=root)
-    errors: list[str] = []
-    bin_items: int | None = 0
-    recycled: tuple[RecycledItem, ...] | None = None
     try:
-        bin_items = bin_read.result()
-        if bin_items and space.recycle_older_than is not None:
-            # Each item's removal time decides whether `recycle_bin.older_than` deletes it.
-            recycled = tuple(reader.list_recycle_bin(space.id, user_id=space.user_id))
-            bin_items = len(recycled)
-        elif space.recycle_older_than is not None and bin_items is not None:
-            recycled = ()
-    except RUN_ENDING:
-        raise
-    except ReconcileError as error:
-        errors.append(f"listing the recycle bin: {error.message}")
-    errors.extend(tree_errors)
-    listing = SpaceListing(
-        space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items,
-        recycled=recycled,
-    )
-    if not errors:
-        listing = count_space(space, listing, reader, executor, file_count, to_count,
-                              listed_at or reader.server_time(), counting)
+        # The root's listing, the first link of the longest chain of requests, goes out before
+        # the rules are compiled.
+        root = executor.submit(list_directory, "")
+        children, tree_errors = walk_tree(SpaceRules(space), list_directory, executor,
+                                          listed=listed if plan_ahead is not None else None,
+                                          children=children, root=root)
+        errors: list[str] = []
+        bin_items: int | None = 0
+        recycled: tuple[RecycledItem, ...] | None = None
+        try:
+            bin_items = bin_read.result()
+            if bin_items and space.recycle_older_than is not None:
+                # Each item's removal time decides whether `recycle_bin.older_than` deletes it.
+                recycled = tuple(reader.list_recycle_bin(space.id, user_id=space.user_id))
+                bin_items = len(recycled)
+            elif space.recycle_older_than is not None and bin_items is not None:
+                recycled = ()
+        except RUN_ENDING:
+            raise
+        except ReconcileError as error:
+            errors.append(f"listing the recycle bin: {error.message}")
+        errors.extend(tree_errors)
+        listing = SpaceListing(
+            space=space.id, children=children, errors=tuple(errors), recycle_bin_items=bin_items,
+            recycled=recycled,
+        )
+        if not errors:
+            listing = count_space(space, listing, reader, executor, file_count, to_count,
+                                  listed_at or reader.server_time(), counting)
+    finally:
+        for pending in counting.values():
+            pending.cancel()  # a count no plan will read (the walk failed): never sent
     log.info(
         "space %s: listed %d directories, %d entries%s",
         space.id,

@@ -135,3 +135,18 @@ def test_a_plan_at_high_concurrency_opens_each_connection_once(
     assert len(listed_directories(emu)) == 1 + 64 + 128
     # 64 listings at a time, and the file count and the bin read beside the root's listing.
     assert len(opened) <= 64 + 2
+
+
+def test_a_directory_under_the_root_deleted_whole_is_counted_while_the_walk_goes_on() -> None:
+    """`tmp/` is listed (a `.part` inside is deleted in another mode) and planned long before
+    the walk down `photos/` ends: its stats are asked for then, once, not after the walk."""
+    emu = emulator(["tmp/upload/a.part", "tmp/b.bin",
+                    "photos/2024/01/05/deep/er/IMG_1.jpg", "photos/2024/01/05/deep/er/x.part"])
+    emu.set_faults({"latency_ms": 20})  # so that the walk down `photos/` takes six rounds
+    plan = live_plan(target(emu, space_spec(purge=["tmp/", ("**/*.part", "permanent")])))
+    assert sorted(d.path for d in plan.deletes) == [
+        "photos/2024/01/05/deep/er/x.part", "tmp", "tmp/upload/a.part"]
+    log = [(entry["path"], "stats" in entry["query"]) for entry in emu.request_log()
+           if entry["route"] == "directory"]
+    assert counted_directories(emu) == Counter({"tmp": 1})
+    assert log.index(("tmp", True)) < log.index(("photos/2024/01/05/deep/er", False))
