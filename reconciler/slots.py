@@ -2,9 +2,9 @@
 
 A frozen dataclass's generated `__init__` sets each field through `object.__setattr__`, about
 twice what setting the slot itself costs. The few loops that make one instance per entry or
-per item of a batch (a listing's entry views, a batch's results and outcomes) make them with
-`new` and set every field with the slot's own setter, `slot_setter`. Every field must be set:
-one left out is missing, and reading it raises `AttributeError`.
+per item of a batch (a listing's entry views, a batch's delete items, results and outcomes)
+make them with `new` and set every field with the slot's own setter, `slot_setter`. Every
+field must be set: one left out is missing, and reading it raises `AttributeError`.
 """
 
 from __future__ import annotations

@@ -43,10 +43,13 @@ from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import EntryType
 from reconciler.options import MAX_BATCH_SIZE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
+from reconciler.slots import new, slot_setter
 
 __all__ = ["MAX_BATCH_SIZE", "Executor", "Settings", "bin_was_off", "item_outcomes"]
 
 log = logging.getLogger(__name__)
+
+_SET_ITEM = (slot_setter(DeleteItem, "path"), slot_setter(DeleteItem, "permanent"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +326,17 @@ class Executor:
                                         user_id=user_id)
 
     def _items(self, items: Sequence[ItemId]) -> list[DeleteItem]:
+        """A batch's delete items, made by setting their slots (`reconciler.slots`)."""
         permanent = Mode.PERMANENT
-        return [DeleteItem(delete.path, delete.mode is permanent)
-                for delete in map(self.deletes.__getitem__, items)]
+        set_path, set_permanent = _SET_ITEM
+        made: list[DeleteItem] = []
+        add = made.append
+        for delete in map(self.deletes.__getitem__, items):
+            item = new(DeleteItem)
+            set_path(item, delete.path)
+            set_permanent(item, delete.mode is permanent)
+            add(item)
+        return made
 
     def _started(self, task_id: int, batch: _Batch) -> None:
         with self._lock:
