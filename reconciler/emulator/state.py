@@ -432,9 +432,7 @@ class Library:
         the bin unless `permanent`. Its recycledItemId, or None."""
         if now is None:
             now = self.clock.now()
-        # `touch(parent, now)`, written out: a batch comes here for each of its 1,000 items.
-        self.last_etag = parent.etag = max(self.last_etag + 1, int(now * 1000), parent.etag + 1)
-        parent.mtime = now
+        self.touch(parent, now)
         if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
         kind = "dir" if subtree is not None else kinds(segments[-1], self.seed.media)[0]
