@@ -13,13 +13,12 @@ and a header: where the library is, and a digest of the manifests it was made fr
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 
+from reconciler import wirejson
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
 from reconciler.listing import Counted, EntryType, Fingerprint
@@ -538,89 +537,9 @@ def _change_from_json(data: Mapping[str, Any]) -> Change:
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    """The canonical JSON text: sorted keys, two-space indent, trailing newline.
-
-    The text `json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)` writes, but
-    with the C encoder writing each object or array that holds no other (one per item of a
-    large plan or report): the indenting encoder is pure Python, and ten times slower.
-    """
-    return _indented(document, "\n") + "\n"
-
-
-@functools.cache
-def _flat_encoder(inner: str) -> Callable[[object], str]:
-    """The encoder writing an object or array of plain values, one per line at `inner`: the
-    C one `json.dumps` makes, made once."""
-    if c_make_encoder is None:  # no C accelerator: the standard encoder
-        return json.JSONEncoder(sort_keys=True, ensure_ascii=False,
-                                separators=("," + inner, ": ")).encode
-    encode = c_make_encoder(None, _unencodable, encode_basestring, None, ": ", "," + inner,
-                            True, False, True)
-
-    def flat(value: object) -> str:
-        return "".join(encode(value, 0))
-
-    return flat
-
-
-def _unencodable(value: object) -> object:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _indented(value: object, newline: str) -> str:
-    if type(value) is dict:
-        members: Iterable[object] = value.values()
-    elif type(value) is list or type(value) is tuple:
-        members = value
-    else:
-        return json.dumps(value, ensure_ascii=False)
-    if not value:
-        return "{}" if type(value) is dict else "[]"
-    inner = newline + "  "
-    for member in members:
-        if isinstance(member, _CONTAINERS):
-            break
-    else:  # plain values only: the C encoder writes it, a line each
-        flat = _flat_encoder(inner)(value)
-        return flat[0] + inner + flat[1:-1] + newline + flat[-1]
-    if type(value) is not dict:
-        objects = _flat_objects(value, newline)
-        if objects is not None:
-            return objects
-        return "[" + inner + ("," + inner).join([_indented(m, inner) for m in members]) \
-            + newline + "]"
-    if not all(type(key) is str for key in value):
-        # Keys json converts itself (numbers, booleans, null): its own encoder, re-indented
-        # (a newline in JSON text is never inside a string).
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace(
-            "\n", newline)
-    parts = [json.dumps(key, ensure_ascii=False) + ": " + _indented(value[key], inner)
-             for key in sorted(value)]
-    return "{" + inner + ("," + inner).join(parts) + newline + "}"
-
-
-_CONTAINERS = (dict, list, tuple)
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _flat_objects(items: Collection[object], newline: str) -> str | None:
-    """An array of two or more objects of plain values (a plan's changes, a report's items)
-    written by one call of the C encoder, then given the lines between its objects; None for
-    any other array.
-
-    The encoder writes `[{a,INNER b},INNER {c}]`, INNER being `,` and the objects' members'
-    indent: only between two objects does `},INNER{` occur (a newline in JSON text is never
-    inside a string, and a member's key, a string, follows INNER within an object).
-    """
-    if len(items) < 2 or not all(
-            type(item) is dict and item and _PLAIN.issuperset(map(type, item.values()))
-            for item in items):
-        return None
-    inner = newline + "  "
-    members = inner + "  "
-    text = _flat_encoder(members)(items)
-    body = text[2:-2].replace("}," + members + "{", inner + "}," + inner + "{" + members)
-    return "[" + inner + "{" + members + body + inner + "}" + newline + "]"
+    """The canonical JSON text: sorted keys, two-space indent, trailing newline: what
+    `json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)` writes."""
+    return wirejson.indented(document) + "\n"
 
 
 @dataclass(frozen=True, slots=True)

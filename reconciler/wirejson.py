@@ -2,7 +2,8 @@
 
 Every listing page, batch and answer is decoded and encoded here, on both ends (the client and
 the emulator), so that its cost per request is msgspec's: about half of the standard library's
-to read a page or a batch's answer, a tenth to write a batch. What is accepted stays exactly
+to read a page or a batch's answer, a tenth to write a batch. Plan files and reports are
+indented here too. What is accepted stays exactly
 what `json.loads` accepts: a text msgspec refuses (NaN, a lone surrogate, a byte order mark,
 UTF-16, nesting too deep) is read again by `json.loads`, which accepts or refuses it as it
 always did, with its own error.
@@ -15,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "indented", "loads"]
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -41,3 +42,18 @@ def dumps(value: object) -> bytes:
         return _encode(value)
     except (msgspec.EncodeError, TypeError, OverflowError):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def indented(value: object) -> str:
+    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, the same text.
+
+    The standard library's indenting encoder is pure Python; its compact one is C. The compact
+    text (the same keys, strings and numbers) is indented by msgspec, which copies each value's
+    text as it is. A text msgspec cannot read (NaN and the infinities, lone surrogates) is
+    written by the indenting encoder.
+    """
+    compact = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return msgspec.json.format(compact, indent=2)
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
