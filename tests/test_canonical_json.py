@@ -45,3 +45,17 @@ def test_arrays_of_plain_objects_are_written_as_the_indenting_encoder_writes(
         items: list[dict[str, Any]], nested: list[list[dict[str, Any]]]) -> None:
     document = {"items": items, "nested": nested, "tuple": tuple(items)}
     assert dumps(document) == standard(document)
+
+
+def test_values_json_writes_but_cannot_read_back_are_written_as_the_indenting_encoder_does(
+) -> None:
+    # NaN and the infinities (json's own spelling, not JSON), a lone surrogate.
+    document = {"ratio": float("nan"), "limits": [float("inf"), -float("inf")],
+                "name": "bad\udc80name", "nested": {"k": [float("nan"), {}]}}
+    assert dumps(document) == standard(document)
+
+
+@given(st.dictionaries(st.text(max_size=5), st.floats() | st.text(), max_size=4))
+def test_any_float_and_any_string_are_written_as_the_indenting_encoder_writes(
+        document: dict[str, Any]) -> None:
+    assert dumps(document) == standard(document)
