@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import wirejson
 from reconciler.errors import ReconcileError
 from reconciler.plan import FORMAT_VERSION, PLAN_FILE_KIND, PlanFile
 from reconciler.shipped import shipped_text
@@ -43,7 +44,7 @@ def read_json(path: str | Path, what: str) -> Any:
     """The JSON document in `path`, or one clear error saying why it can't be read."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            return wirejson.loads(handle.read())
     except FileNotFoundError:
         raise ReconcileError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -52,6 +53,8 @@ def read_json(path: str | Path, what: str) -> Any:
         raise ReconcileError(
             f"{path}:{error.lineno}:{error.colno}: the {what} is not valid JSON ({error.msg})"
         ) from None
+    except RecursionError:
+        raise ReconcileError(f"{path}: the {what} nests too deeply to be read") from None
 
 
 def read_plan_file(path: str | Path) -> PlanFile:

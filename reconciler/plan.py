@@ -275,9 +275,23 @@ class Plan:
     spaces: tuple[SpaceReport, ...] = ()
     listed_at: str | None = None
     warnings: tuple[PlanWarning, ...] = ()
+    # The changes by kind, found once: apply, the renders and the summary ask many times.
+    _deletes: tuple[Delete, ...] = field(init=False, repr=False, compare=False)
+    _created: tuple[CreateDirectory, ...] = field(init=False, repr=False, compare=False)
+    _bin_deletes: tuple[DeleteRecycled, ...] = field(init=False, repr=False, compare=False)
+    _clear_history: ClearHistory | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_sort_key)))
+        changes = tuple(sorted(self.changes, key=_sort_key))
+        object.__setattr__(self, "changes", changes)
+        kinds = (Delete, CreateDirectory, DeleteRecycled)
+        by_kind: dict[type, list[Change]] = {kind: [] for kind in (*kinds, ClearHistory)}
+        for change in changes:
+            by_kind.setdefault(type(change), []).append(change)
+        for name, kind in zip(("_deletes", "_created", "_bin_deletes"), kinds, strict=True):
+            object.__setattr__(self, name, tuple(by_kind[kind]))
+        clears = by_kind[ClearHistory]
+        object.__setattr__(self, "_clear_history", clears[0] if clears else None)
         object.__setattr__(
             self, "missing", tuple(sorted(self.missing, key=lambda m: (m.space, m.path)))
         )
@@ -290,15 +304,15 @@ class Plan:
 
     @property
     def deletes(self) -> tuple[Delete, ...]:
-        return tuple(change for change in self.changes if isinstance(change, Delete))
+        return self._deletes
 
     @property
     def created(self) -> tuple[CreateDirectory, ...]:
-        return tuple(change for change in self.changes if isinstance(change, CreateDirectory))
+        return self._created
 
     @property
     def bin_deletes(self) -> tuple[DeleteRecycled, ...]:
-        return tuple(change for change in self.changes if isinstance(change, DeleteRecycled))
+        return self._bin_deletes
 
     @property
     def errors(self) -> tuple[tuple[str, str], ...]:
@@ -306,10 +320,7 @@ class Plan:
 
     @property
     def clear_history(self) -> ClearHistory | None:
-        for change in self.changes:
-            if isinstance(change, ClearHistory):
-                return change
-        return None
+        return self._clear_history
 
     def has_changes(self) -> bool:
         """Whether applying would change the library. A history clear counts when the plan

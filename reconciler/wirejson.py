@@ -16,10 +16,11 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["dumps", "indented", "loads"]
+__all__ = ["canonical", "dumps", "indented", "loads"]
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
 
 
 def loads(text: bytes | str) -> Any:
@@ -42,6 +43,19 @@ def dumps(value: object) -> bytes:
         return _encode(value)
     except (msgspec.EncodeError, TypeError, OverflowError):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def canonical(value: object) -> str:
+    """`json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`.
+
+    The same text for any value without floats (plans and journal records hold none); a float
+    is spelled as `dumps` says. Keys that are not strings, and text UTF-8 cannot hold (a lone
+    surrogate), are written by `json`.
+    """
+    try:
+        return _encode_sorted(value).decode()
+    except (msgspec.EncodeError, TypeError, OverflowError, UnicodeError):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def indented(value: object) -> str:

@@ -144,6 +144,7 @@ DAMAGES: dict[str, tuple[Callable[[str], bytes], str]] = {
                                                 '"format_version": 99,').encode(),
                       "is not supported"),
     "not-utf8": (lambda text: b"\xff\xfe" + text.encode(), "cannot read the listing"),
+    "too-deep": (lambda text: b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
 }
 
 

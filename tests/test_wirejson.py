@@ -114,3 +114,28 @@ def nulled(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: nulled(v) for k, v in value.items()}
     return value
+
+
+def canonical_standard(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+KEYED = st.recursive(
+    EXACT,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    | st.dictionaries(st.integers(), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@given(KEYED)
+def test_canonical_text_is_the_sorted_compact_standard_text(value: Any) -> None:
+    # Integer keys (json sorts them as numbers, then writes them as text) and lone
+    # surrogates are written by json itself.
+    assert wirejson.canonical(value) == canonical_standard(value)
+
+
+def test_canonical_text_of_keys_that_sort_differently_as_text_and_as_numbers() -> None:
+    value = {"b": {10: "ten", 9: "nine"}, "a": [{"é": 1, "z": 2, "\U0001f600": 3, "~": 4}]}
+    assert wirejson.canonical(value) == canonical_standard(value)

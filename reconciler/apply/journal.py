@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Final
 
+from reconciler import wirejson
 from reconciler.apply.decisions import ItemId
 from reconciler.apply.report import Failure, ItemOutcome, StepReport
 from reconciler.errors import ReconcileError
@@ -39,7 +40,7 @@ JOURNAL_VERSION: Final = 1
 def canonical_text(data: Mapping[str, Any]) -> str:
     """Compact canonical JSON: sorted keys, no spaces, text as it is. A record's line is
     written so, and a plan's digest is of its JSON written so."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return wirejson.canonical(data)
 
 
 _dumps = canonical_text
