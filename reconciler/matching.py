@@ -280,9 +280,14 @@ class Within:
 
     patterns: PatternSet
     states: tuple[_State, ...]
+    # What each set of states one name can step to matches: the names of a directory step to
+    # few such sets (a thousand `*.jpg` files under `**/*.jpg` to one).
+    _found: dict[tuple[bool, tuple[tuple[int, bool], ...]], list[int]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def matching(self, name: str, *, is_dir: bool) -> list[int]:
-        """The indices of every pattern matching the directory's child `name`, in order."""
+        """The indices of every pattern matching the directory's child `name`, in order
+        (a list the caller must not change)."""
         if not self.states:
             return []
         name = normalize(name)
@@ -290,7 +295,13 @@ class Within:
         if suffixes is not None and not name.endswith(suffixes):
             return []
         step = _step(self.states, name, final=True)
-        return self.patterns._found(_closure(step), is_dir=is_dir) if step else []
+        if not step:
+            return []
+        key = (is_dir, tuple([(id(node), consumed) for node, consumed in step]))
+        found = self._found.get(key)
+        if found is None:  # the trie's nodes live as long as `patterns`, which this holds
+            found = self._found[key] = self.patterns._found(_closure(step), is_dir=is_dir)
+        return found
 
 
 def _step(states: Iterable[_State], name: str, *, final: bool) -> list[_State]:

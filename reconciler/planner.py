@@ -92,6 +92,7 @@ class _Forest:
         self.warnings: list[PlanWarning] = []
         self._planned: dict[str, _Planned] = {}
         self._roots: list[_Node] | None = None
+        self._reasons: dict[int, str] = {}  # by id() of a rule of `space`, which outlives it
 
     @property
     def roots(self) -> list[_Node]:
@@ -131,16 +132,25 @@ class _Forest:
                 and not planned.errors and not self.rules.anchors_prune(directory))
 
     def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
+        """The item deleting `entry` as `rule` says: a file with what it removes (itself and
+        its size), a directory counted later (`_counted`)."""
         mode = rule.mode if rule.mode is not None else Mode.RECYCLE
         without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
+        reason = self._reasons.get(id(rule))
+        if reason is None:  # the same text for each of the (many) items one entry deletes
+            reason = self._reasons[id(rule)] = rule.describe()
+        fingerprint = entry.fingerprint
+        is_file = entry.type is EntryType.FILE
         return Delete(
             space=self.space.id,
             path=entry.path,
             type=entry.type,
             mode=mode,
-            reason=rule.describe(),
-            fingerprint=entry.fingerprint,
+            reason=reason,
+            fingerprint=fingerprint,
             effective_mode=Mode.PERMANENT if without_bin else None,
+            files=1 if is_file else 0,
+            bytes=fingerprint.size_bytes if is_file else None,
         )
 
     def _plan_dir(self, directory: str, context: Context) -> tuple[list[_Node], bool]:
@@ -298,6 +308,9 @@ def _raw_counts(listing: SpaceListing, delete: Delete) -> Stats | None:
 def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[Delete]:
     """The items of `node`, each with the files and bytes it removes on its own."""
     delete = node.delete
+    if delete.type is EntryType.FILE:  # made with its counts, and nothing is inside it
+        yield delete
+        return
     raw = _raw_counts(listing, delete)
     if raw is None:
         errors.append(f"{delete.path}/ was not counted; the plan needs what it holds")
