@@ -278,15 +278,18 @@ def apply_grants(plan: Plan) -> list[tuple[str | None, Grants]]:
     token of the history clear), so a plan made with a read-only token can say so."""
     needed: dict[str, set[Operation]] = {}
     library: list[tuple[str | None, Grants]] = []
+    # The deletes (all but a few changes of a large plan) by space and mode, in one pass.
+    for space, permanent in {(d.space, d.mode is Mode.PERMANENT) for d in plan.deletes}:
+        needed.setdefault(space, set()).add(
+            Operation.DELETE_PERMANENT if permanent else Operation.DELETE_RECYCLE)
     for change in plan.changes:
+        if isinstance(change, Delete):
+            continue
         if isinstance(change, ClearHistory):
             library.append((None, grants_for(Operation.ADMIN)))
             continue
         operations = needed.setdefault(change.space, set())
-        if isinstance(change, Delete):
-            operations.add(Operation.DELETE_PERMANENT if change.mode is Mode.PERMANENT
-                           else Operation.DELETE_RECYCLE)
-        elif isinstance(change, CreateDirectory):
+        if isinstance(change, CreateDirectory):
             operations.add(Operation.CREATE_DIRECTORY)
         elif isinstance(change, DeleteRecycled):
             operations.add(Operation.DELETE_RECYCLED)

@@ -67,12 +67,12 @@ class Delete:
         return self.effective_mode or self.mode
 
     def to_json(self, *, fingerprints: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "action": self.action.value,
+        data: dict[str, Any] = {  # `_value_`, not `value`: a plain attribute, read per item
+            "action": self.action._value_,
             "space": self.space,
             "path": self.path,
-            "type": self.type.value,
-            "mode": self.mode.value,
+            "type": self.type._value_,
+            "mode": self.mode._value_,
             "reason": self.reason,
             "files": self.files,
             "bytes": self.bytes,

@@ -82,6 +82,10 @@ def _under(keys: Sequence[str], root: str) -> Iterable[str]:
 
 def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
     """`plan` with a `Contents` fingerprint on each directory item the walker listed inside."""
+    if not any(delete.type is EntryType.DIR and delete.space in listing.spaces
+               and delete.path in listing.spaces[delete.space].children
+               for delete in plan.deletes):
+        return plan  # none: the plan as it is (a plan of files alone is left unsorted again)
     deletes_by_space: dict[str, list[Delete]] = {}
     for delete in plan.deletes:
         deletes_by_space.setdefault(delete.space, []).append(delete)
