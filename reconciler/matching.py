@@ -17,6 +17,7 @@ match, so that the walker can leave untouched subtrees unlisted.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,11 +43,16 @@ def _is_magic_segment(segment: str) -> bool:
 
 
 def _segment_matcher(segment: str) -> Callable[[str], object]:
-    """A matcher's `match`: truthy when a whole name matches the segment."""
+    """Truthy when a whole name matches the segment: the `fullmatch` of the one expression
+    wcmatch translates it to (what its matcher runs, less the three calls around it), else
+    the matcher's `match`."""
     from wcmatch import fnmatch
 
-    match: Callable[[str], object] = fnmatch.compile(
-        segment, flags=fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX).match
+    flags = fnmatch.DOTMATCH | fnmatch.CASE | fnmatch.FORCEUNIX
+    include, exclude = fnmatch.translate(segment, flags=flags)
+    if len(include) == 1 and not exclude and isinstance(include[0], str):
+        return re.compile(include[0]).fullmatch
+    match: Callable[[str], object] = fnmatch.compile(segment, flags=flags).match
     return match
 
 

@@ -32,6 +32,8 @@ CASES = [
     ("**/*.part", "x.part", False, True),
     ("**/*.part", "d/e/x.part", False, True),
     ("**/*.part", "d/e/x.part.txt", False, False),
+    ("**/*.part", "d/e/x.part\n", False, False),  # a whole name: `$` before a newline is not
+    ("*", "x\ny", False, True),  # `*` takes a newline like any character
     ("*.jpg", "a/b.jpg", False, False),
     ("a?/c", "ab/c", False, True),
     ("a?/c", "a/c", False, False),  # `?` is exactly one character
@@ -99,7 +101,7 @@ pattern_segment = st.one_of(
     st.just("**"),
     st.text(segment_chars, min_size=1, max_size=6).filter(lambda s: s not in (".", "..")),
 )
-name = st.text(st.sampled_from([*"ab.-!^[]Z", "\u00e9"]), min_size=1, max_size=5).filter(
+name = st.text(st.sampled_from([*"ab.-!^[]Z\n", "\u00e9"]), min_size=1, max_size=5).filter(
     lambda s: s not in (".", ".."))  # SMH names are never `.` or `..`
 
 
