@@ -360,12 +360,13 @@ class Library:
     def file_items_json(self, space: SpaceState, parent: Dir, names: list[str],
                         path_prefix: str) -> list[str]:
         """The items of files of `parent`, one per name."""
+        listed = space.meta.listed
         media = self.seed.media
         entry_types = self.faults.entry_types
         where = "/".join(parent.segments()) if entry_types else ""
         items: list[str] = []
-        rows = space.meta.listed(parent.file_keys_of(names))
-        for name, (ctime, mtime, size, crc64, etag, version) in zip(names, rows, strict=True):
+        for name, key in zip(names, parent.file_keys_of(names), strict=True):
+            ctime, mtime, size, crc64, etag, version = listed(key)
             _, _, kind, mime = kinds(name, media)
             if entry_types:
                 path = f"{where}/{name}" if where else name

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from json.encoder import encode_basestring as encode_json_string
 from typing import NamedTuple
 
@@ -159,44 +159,28 @@ class Metadata:
         """(size, crc64, eTag without its quotes, ctime, mtime, versionId) of the file first
         known at `key`, the times in whole seconds after `EPOCH`: derived from a hash of the
         space and the key."""
-        return self.derived_all([key])[0]
+        hashed = self._hash.copy()
+        hashed.update(key.encode())
+        digest = hashed.digest()
+        size, crc64, created, modified, version = _META.unpack_from(digest)
+        ctime = created % YEAR
+        return (size % (16 * 1024 * 1024), crc64, digest[16:].hex(), ctime,
+                ctime + modified % (30 * 86400), 1 + version % 3)
 
-    def derived_all(self, keys: Iterable[str]) -> list[tuple[int, int, str, int, int, int]]:
-        """`derived` of each key, in one loop (a listing page asks for a thousand)."""
-        start = self._hash
-        unpack = _META.unpack_from
-        rows = []
-        for key in keys:
-            hashed = start.copy()
-            hashed.update(key.encode())
-            digest = hashed.digest()
-            size, crc64, created, modified, version = unpack(digest)
-            ctime = created % YEAR
-            rows.append((size % (16 * 1024 * 1024), crc64, digest[16:].hex(), ctime,
-                         ctime + modified % (30 * 86400), 1 + version % 3))
-        return rows
-
-    def listed(self, keys: Sequence[str]) -> list[tuple[str, str, int, int, str, int]]:
-        """What a listing shows of each file: (creation and modification time as ISO text,
-        size, crc64, eTag as JSON text, versionId); `__call__`'s values, without a
-        `FileMeta`."""
-        attributes = self.attributes
-        hours, clock = _HOURS, _MINUTES_SECONDS
-        rows = []
-        for key, (size, crc64, etag, ctime, mtime, version) in zip(
-                keys, self.derived_all(keys), strict=True):
-            if attributes and key in attributes:
-                meta = self(key)
-                rows.append((iso_time(meta.ctime), iso_time(meta.mtime), meta.size,
-                             meta.crc64, encode_json_string(meta.etag), meta.version))
-                continue
+    def listed(self, key: str) -> tuple[str, str, int, int, str, int]:
+        """What a listing shows of a file: (creation and modification time as ISO text, size,
+        crc64, eTag as JSON text, versionId); `__call__`'s values, without a `FileMeta`."""
+        if not self.attributes or key not in self.attributes:
+            size, crc64, etag, ctime, mtime, version = self.derived(key)
             # iso_seconds, inlined: a listing page does this for each of its thousand files.
             hour, rest = divmod(_EPOCH_SECONDS + ctime, 3600)
-            created = (hours.get(hour) or _hour(hour)) + clock[rest]
+            created = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
             hour, rest = divmod(_EPOCH_SECONDS + mtime, 3600)
-            modified = (hours.get(hour) or _hour(hour)) + clock[rest]
-            rows.append((created, modified, size, crc64, f'"\\"{etag}\\""', version))
-        return rows
+            modified = (_HOURS.get(hour) or _hour(hour)) + _MINUTES_SECONDS[rest]
+            return created, modified, size, crc64, f'"\\"{etag}\\""', version
+        meta = self(key)
+        return (iso_time(meta.ctime), iso_time(meta.mtime), meta.size, meta.crc64,
+                encode_json_string(meta.etag), meta.version)
 
     def __call__(self, key: str) -> FileMeta:
         size, crc64, etag, ctime, mtime, version = self.derived(key)
