@@ -13,6 +13,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import figures as fig
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="smh-bench-") as tmp:
         work = Path(tmp)
-        steps = [("B1", lambda: fig.b1(sizes, work)),
+        steps: list[tuple[str, Callable[[], list[fig.Figure]]]] = [
+                 ("B1", lambda: fig.b1(sizes, work)),
                  ("B2", lambda: fig.plan_figures(sizes, work, args.repeat,
                                                  timed="B3" in groups)),
                  ("L", lambda: fig.plan_figures(sizes, work, args.repeat, large=True)),

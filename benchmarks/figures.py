@@ -352,7 +352,8 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
     with emulator(work, "b5", {"-": paths}) as emu:
         planfile = work / "b5.plan.json"
         checked(cli("plan", str(manifest), "--out", str(planfile), url=emu.url), "plan b5")
-        cases = [("B5a", "synchronous batches", {"async_threshold": 1001}),
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+                 ("B5a", "synchronous batches", {"async_threshold": 1001}),
                  ("B5b", "batches answered as tasks", {"async_threshold": 1, "task_polls": 1}),
                  ("B5c", f"synchronous, rate limit {sizes.apply_rate:g}/s",
                   {"async_threshold": 1001, "rate_limit": sizes.apply_rate})]
@@ -417,10 +418,16 @@ def b6(sizes: Sizes, repeat: int) -> list[Figure]:
         protect=["photos/2000/02/**", "**/*-final.jpg"],
         purge=["tmp/", ("**/*.part", "permanent"), "**/*.tmp"],
         prune=["photos/2001/"])
+    # Nearly every file an item of its own: what each delete item costs.
+    every = space_spec(purge=["tmp/", "**/*.jpg", ("**/*.part", "permanent")])
     figures = []
     for key, title, space, bound in (("B6a", "simple purge (**/*.part, tmp/)", simple, 2.0),
-                                     ("B6b", "keep rules: exist, protect, prune", keeping, None)):
-        def once(space: Any = space) -> float:
+                                     ("B6b", "keep rules: exist, protect, prune", keeping, None),
+                                     ("B6c", "every file a delete item (**/*.jpg, **/*.part)",
+                                      every, None)):
+        items: list[int] = []
+
+        def once(space: Any = space, items: list[int] = items) -> float:
             gc.collect()
             started = time.process_time()
             with ThreadPoolExecutor(max_workers=1) as executor:
@@ -432,12 +439,13 @@ def b6(sizes: Sizes, repeat: int) -> list[Figure]:
                                    recycle_bin_items=0, stats=stats, files=len(paths))
             plan = make_plan(library_spec(space), library_listing(listing))
             assert plan.deletes
+            items.append(len(plan.deletes))
             return (time.process_time() - started) / len(paths) * 1e6
 
         value, values = median_of(repeat, once)
         figures.append(Figure(key, f"pure core CPU per path, {title}", value, bound, "µs",
-                              note=f"{len(paths):,} paths in memory; runs "
-                              + ", ".join(f"{v:.2f}" for v in values)))
+                              note=f"{len(paths):,} paths in memory, {items[-1]:,} delete "
+                              "items; runs " + ", ".join(f"{v:.2f}" for v in values)))
     return figures
 
 
