@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 
 from reconciler.desired import Mode
 from reconciler.listing import EntryType
-from reconciler.plan import Delete, EmptyRecycleBin, Missing, Plan, SpaceReport
+from reconciler.plan import CreateDirectory, Delete, EmptyRecycleBin, Missing, Plan, SpaceReport
 from reconciler.render import render_json, render_markdown, render_text
 from reconciler.render.markdown import COLUMNS
 
@@ -182,14 +182,15 @@ def test_bidi_and_control_characters_are_escaped_in_text_and_markdown_but_not_js
     plan = Plan(library="smhdemo", changes=(
         delete("-", tricky, Mode.PERMANENT, reason=f"purge {also} (m.yaml:3)"),
         EmptyRecycleBin("-", 0, "recycle_bin.empty (m.yaml:9)"),
+        CreateDirectory("-", "in\u202ebox", "exist in\u202ebox/ (m.yaml:4)"),
     ), missing=(Missing("-", also, f"exist {also}"),), spaces=(report("-", 10),))
     escaped = "a\\u2066b\\u200fc\\u061cd\\x1be\\nf"
     page = rendered(render_markdown(plan))
-    assert "invoice\\u202egpj.exe" in page.codes
+    assert "invoice\\u202egpj.exe" in page.codes and "in\\u202ebox/" in page.codes
     assert f"purge {escaped} (m.yaml:3)" in page.codes
     assert escaped in page.codes
     text = render_text(plan)
-    assert "invoice\\u202egpj.exe" in text and escaped in text
+    assert "invoice\\u202egpj.exe" in text and escaped in text and "in\\u202ebox/" in text
     for char in "\u202e\u2066\u200f\u061c\x1b":
         assert char not in text and char not in page.text
     data = json.loads(render_json(plan))

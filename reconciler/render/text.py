@@ -142,7 +142,7 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
             subject = f"empty the recycle bin ({count(change.items, 'item')} now)"
             rows.append(_Row("~", "cyan", subject, "", change.reason))
         elif isinstance(change, CreateDirectory):
-            rows.append(_Row("+", "green", change.path + "/", "create", change.reason))
+            rows.append(_Row("+", "green", visible(change.path + "/"), "create", change.reason))
         elif isinstance(change, DeleteRecycled):
             rows.append(_Row("!", "bold red", bin_item_label(change), "permanent",
                              change.reason, "", item_size(change)))
