@@ -92,7 +92,7 @@ class _Forest:
         self.warnings: list[PlanWarning] = []
         self._planned: dict[str, _Planned] = {}
         self._roots: list[_Node] | None = None
-        self._reasons: dict[int, str] = {}  # by id() of a rule of `space`, which outlives it
+        self._reasons: dict[int, tuple[Rule, str]] = {}  # a rule's reason text, by its id()
 
     @property
     def roots(self) -> list[_Node]:
@@ -136,9 +136,12 @@ class _Forest:
         its size), a directory counted later (`_counted`)."""
         mode = rule.mode if rule.mode is not None else Mode.RECYCLE
         without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
-        reason = self._reasons.get(id(rule))
-        if reason is None:  # the same text for each of the (many) items one entry deletes
-            reason = self._reasons[id(rule)] = rule.describe()
+        # The same text for each of the (many) items one entry deletes. The cache holds the
+        # rule itself, so that no other rule can take its id while it is there.
+        known = self._reasons.get(id(rule))
+        if known is None or known[0] is not rule:
+            known = self._reasons[id(rule)] = (rule, rule.describe())
+        reason = known[1]
         fingerprint = entry.fingerprint
         is_file = entry.type is EntryType.FILE
         return Delete(
