@@ -85,7 +85,7 @@ def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
     if not any(delete.type is EntryType.DIR and delete.space in listing.spaces
                and delete.path in listing.spaces[delete.space].children
                for delete in plan.deletes):
-        return plan  # none: the plan as it is (a plan of files alone is left unsorted again)
+        return plan  # none: the plan itself, not a copy of it sorted again
     deletes_by_space: dict[str, list[Delete]] = {}
     for delete in plan.deletes:
         deletes_by_space.setdefault(delete.space, []).append(delete)
