@@ -24,8 +24,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from itertools import islice
 
 from reconciler.apply import decisions as decide
 from reconciler.apply import maintenance
@@ -215,8 +216,7 @@ class Executor:
             # is paused for the wave; the few cycles each HTTP exchange leaves (about 50
             # objects, a few kilobytes) are collected once it ends.
             with gc_paused():
-                self._wait([pool.submit(self._send, space, batch)
-                            for batch in chunks(sendable, self.settings.batch_size)])
+                self._send_wave(space, sendable, pool)
                 self._await_tasks()
         if self.stop.is_set():
             return
@@ -246,10 +246,37 @@ class Executor:
             self._settle(None, blocked, space=space)
         return sendable
 
-    def _wait(self, futures: Sequence[Future[None]]) -> None:
-        wait(futures)
-        for future in futures:
-            future.result()  # a bug in a worker must not pass silently
+    def _send_wave(self, space: str, items: Sequence[ItemId], pool: ThreadPoolExecutor) -> None:
+        """A wave's batches, `concurrency` of them in flight.
+
+        Each batch is on disk in the journal before its call (the journal's rule), but its
+        fsync is not on the call's way: as many batches as are in flight are journaled ahead
+        of them, here, while the workers send, so that a worker done with one batch takes the
+        next already journaled. A batch journaled and then not sent (the run stopped first)
+        is journaled as unsent. After a failure no more batches are journaled; those already
+        given to the workers are sent, and the failure is raised once they are done."""
+        batches = iter(chunks(items, self.settings.batch_size))
+        ahead = 2 * self.settings.concurrency
+        pending: set[Future[None]] = set()
+        failure: BaseException | None = None
+        while True:
+            group = ([] if failure is not None or self.stop.is_set()
+                     else list(islice(batches, ahead - len(pending))))
+            if group:
+                maybe = self.state.maybe_applied
+                numbers = self.journal.batches(
+                    space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
+                pending.update(pool.submit(self._send, space, batch, number=number)
+                               for batch, number in zip(group, numbers, strict=True))
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                error = future.exception()  # a bug in a worker must not pass silently
+                if error is not None and failure is None:
+                    failure = error
+        if failure is not None:
+            raise failure
 
     # -- re-check ------------------------------------------------------------------------------
 
@@ -288,9 +315,12 @@ class Executor:
     # -- batches -------------------------------------------------------------------------------
 
     def _send(self, space: str, items: tuple[ItemId, ...], parent: int | None = None,
-              single: bool = False) -> None:
-        """Send one batch (or, `single`, one item with its own endpoint) and settle it."""
+              single: bool = False, number: int | None = None) -> None:
+        """Send one batch (or, `single`, one item with its own endpoint) and settle it;
+        `number`: the batch is journaled already, under that number."""
         if self.stop.is_set():
+            if number is not None:
+                self.journal.unsent(number)
             return
         if self.state.bin_off(space):
             held = decide.held_for_bin_off(items, self.deletes)
@@ -300,8 +330,9 @@ class Executor:
                 if not items:
                     return
         resent = self.state.sent(items)
-        number = self.journal.batch(space, items, parent=parent, resent=sorted(resent),
-                                    single=single)
+        if number is None:
+            number = self.journal.batch(space, items, parent=parent, resent=sorted(resent),
+                                        single=single)
         batch = _Batch(space, number, items, frozenset(resent), single,
                        requests=() if single else tuple(self._items(items)))
         try:

@@ -1,12 +1,14 @@
 """The apply journal: an append-only JSONL record that lets a killed apply be finished.
 
 One journal per library (`journal-<library>.jsonl` in the state directory) holds the plan being
-applied, then, in order: each batch BEFORE it is sent (its items), the task id the moment a 202
-arrives, and each batch's per-item outcomes when it returns; also items found stale or gone by
-the fingerprint re-check, and the maintenance steps. Every record is flushed before the next
-call is made, and every record that announces a call is fsynced before it (records written at
-once by several threads share one fsync; an outcome, which announces none, goes to disk with
-the next), so after a `kill -9` the journal says, for every item, either what became of it or
+applied, then, in order: each batch BEFORE it is sent (its items; a wave's batches are
+journaled as many ahead as are in flight, so that no call waits for its record's fsync, and one
+then not sent because the run stopped is marked unsent), the task id the moment a 202 arrives,
+and each batch's per-item outcomes when it returns; also items found stale or gone by the
+fingerprint re-check, and the maintenance steps. Every record is flushed before the next call
+is made, and every record that announces a call is fsynced before it (records written at once
+by several threads share one fsync; an outcome, which announces none, goes to disk with the
+next), so after a `kill -9` the journal says, for every item, either what became of it or
 that a call about it may have reached the server.
 
 `replay` turns the records back into that knowledge; the executor uses it to attach to tasks
@@ -239,6 +241,21 @@ class BatchFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchUnsent:
+    """A batch recorded ahead of its call and then not sent (the run stopped first): no call
+    about its items was made, so those an earlier call had not left in doubt are in none."""
+
+    batch: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "batch_unsent", "batch": self.batch}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchUnsent:
+        return cls(int(data["batch"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Present:
     """Items the re-check found still there as planned: no earlier call deleted them."""
 
@@ -320,8 +337,8 @@ class End:
         return {"type": "end", "at": self.at}
 
 
-Record = (Header | BatchSent | TaskStarted | Outcomes | BatchFailed | Present | StepRecord
-          | ChangeRecord | End)
+Record = (Header | BatchSent | TaskStarted | Outcomes | BatchFailed | BatchUnsent | Present
+          | StepRecord | ChangeRecord | End)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +384,7 @@ def replay(records: Iterable[Mapping[str, Any]]) -> Replay:
 _READERS: Mapping[str, Any] = {
     "batch": BatchSent.from_json, "task": TaskStarted.from_json,
     "outcome": Outcomes.from_json, "batch_failed": BatchFailed.from_json,
+    "batch_unsent": BatchUnsent.from_json,
     "present": Present.from_json, "step": StepRecord.from_json,
     "end": lambda data: End(str(data.get("at", ""))),
 }
@@ -412,6 +430,10 @@ def _apply_record(state: Replay, record: Record, sent: dict[int, BatchSent],
         # Its items stay "maybe applied"; halves of it come as batches of their own.
         sent.pop(record.batch, None)
         tasks.pop(record.batch, None)
+    elif isinstance(record, BatchUnsent):
+        unsent = sent.pop(record.batch, None)
+        if unsent is not None:
+            state.maybe_applied.difference_update(set(unsent.items) - set(unsent.resent))
     elif isinstance(record, Present):
         state.maybe_applied.difference_update(record.items)
     elif isinstance(record, StepRecord):
@@ -494,13 +516,13 @@ class Journal:
 
     # -- records -------------------------------------------------------------------------------
 
-    def append(self, record: Record, *, durable: bool = True) -> None:
-        """Write a record; `durable`, return once it is on disk (else once the OS has it: the
-        next durable record, or closing, puts it on disk)."""
-        line = (record.line() if isinstance(record, (Outcomes, Header))
-                else _dumps(record.to_json()))
+    def append(self, *records: Record, durable: bool = True) -> None:
+        """Write records, in one write; `durable`, return once they are on disk (else once the
+        OS has them: the next durable record, or closing, puts them on disk)."""
+        text = "".join((record.line() if isinstance(record, (Outcomes, Header))
+                        else _dumps(record.to_json())) + "\n" for record in records)
         with self._lock:
-            self._handle.write(line + "\n")
+            self._handle.write(text)
             self._handle.flush()
             self._written += 1
             mine = self._written
@@ -526,6 +548,22 @@ class Journal:
             self._next_batch += 1
         self.append(BatchSent(number, space, tuple(items), parent, tuple(resent), single))
         return number
+
+    def batches(self, space: str,
+                batches: Sequence[tuple[Sequence[ItemId], Sequence[ItemId]]]) -> list[int]:
+        """Record batches about to be sent, each (its items, those of them resent), with one
+        fsync for all of them; returns their numbers."""
+        with self._lock:
+            first = self._next_batch
+            self._next_batch += len(batches)
+        self.append(*(BatchSent(first + offset, space, tuple(items), None, tuple(resent))
+                      for offset, (items, resent) in enumerate(batches)))
+        return list(range(first, first + len(batches)))
+
+    def unsent(self, batch: int) -> None:
+        """Record that a batch recorded ahead of its call was not sent. It announces no call,
+        so it is not waited onto disk: lost, the batch's items are re-checked, not re-sent."""
+        self.append(BatchUnsent(batch), durable=False)
 
     def task(self, batch: int, task_id: int, *, retried: bool = False) -> None:
         """Record the task a batch became, before it is polled."""

@@ -3,6 +3,8 @@ re-checks, blocked directories, maintenance and the journal it writes."""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,13 +14,15 @@ import pytest
 
 from reconciler.apply.decisions import ItemId
 from reconciler.apply.executor import Executor, Settings
-from reconciler.apply.journal import read_records, replay
+from reconciler.apply.journal import Journal, read_records, replay
 from reconciler.apply.report import Outcome, StepOutcome
 from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator, HttpRequest
 from reconciler.plan import Plan
 from reconciler.retry import SmhRequestError
 from tests.apply.support import (
+    LIBRARY,
+    TOKEN,
     JournalFactory,
     deleted_paths,
     faults_per_request,
@@ -291,6 +295,80 @@ def test_a_stop_sends_no_new_batch(
     assert executor.results == {}
     assert deleted_paths(emu) == []
     assert [step.outcome for step in executor.steps] == [StepOutcome.NOT_ATTEMPTED]
+
+
+def test_every_batch_call_comes_after_its_record_is_on_disk(
+    new_journal: JournalFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        journal = new_journal(plan)
+        durable: list[str] = []  # the paths of the batch records on disk
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            written = read_records(journal.path)
+            real_fsync(fd)
+            durable[:] = [plan.deletes[i].path for record in written
+                          if record["type"] == "batch" for i in record["items"]]
+
+        monkeypatch.setattr("reconciler.apply.journal.os.fsync", fsync)
+        early: list[str] = []
+
+        def check(request: HttpRequest) -> None:
+            if "/batch/" in request.target:
+                sent = [item["path"] for item in json.loads(request.body)]
+                early.extend(path for path in sent if path not in durable)
+
+        faults_per_request(emu, lambda request: check(request))
+        executor = Executor(plan, client, journal, settings=Settings(batch_size=2,
+                                                                     concurrency=3))
+        executor.run()
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert len([e for e in emu.request_log() if e["route"] == "batch"]) == 12
+    assert early == []
+
+
+def test_a_stop_marks_batches_journaled_ahead_as_unsent_and_a_rerun_trusts_that(
+    new_journal: JournalFactory
+) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i}.bin" for i in range(6)]))
+    stop = threading.Event()
+
+    def stop_at_the_first_batch(request: HttpRequest) -> None:
+        if "/batch/" in request.target:
+            stop.set()
+
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        journal = new_journal(plan)
+        faults_per_request(emu, lambda request: stop_at_the_first_batch(request))
+        first = Executor(plan, client, journal, stop=stop,
+                         settings=Settings(batch_size=1, concurrency=1))
+        first.run()
+        records = read_records(journal.path)
+        journal.close()
+        # One call went out; the batch journaled ahead of it was not sent, and says so.
+        assert len(first.results) == 1
+        assert [r["type"] for r in records].count("batch_unsent") == 1
+        # Meanwhile someone else deletes one of the items never sent.
+        sent = {p for _, p in deleted_paths(emu)}
+        gone = next(d.path for d in plan.deletes if d.path not in sent)
+        emu.handle(HttpRequest("DELETE", f"/api/v1/file/{LIBRARY}/-/{gone}?permanent=1"
+                                         f"&access_token={TOKEN}", {}, b""))
+        resumed, recorded = Journal.resume(journal.path)
+        emu.set_faults({})
+        faults_per_request(emu, lambda request: None)
+        second = Executor(plan, client, resumed, settings=Settings(batch_size=1))
+        second.run(recorded)
+        resumed.close()
+    outcomes = {plan.deletes[i].path: r.outcome for i, r in second.results.items()}
+    # Not taken for the doing of a call that never went out.
+    assert outcomes[gone] is Outcome.ALREADY_GONE
+    assert not any(r.recycled_item_id_unknown for r in second.results.values())
+    assert {o for p, o in outcomes.items() if p != gone} == {Outcome.RECYCLED}
+    assert not [p for p in paths_of(emu) if p.endswith(".bin")]
 
 
 def test_delete_items_never_name_a_path_outside_the_plan(

@@ -79,6 +79,26 @@ def test_replay_knows_done_items_open_tasks_and_unanswered_batches(path: Path) -
     assert not state.finished
 
 
+def test_batches_journaled_together_share_one_fsync_and_an_unsent_one_leaves_no_doubt(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal.create(path, HEADER)
+    earlier = journal.batch("-", ids(1))  # sent by an earlier attempt, answer lost
+    synced: list[int] = []
+    monkeypatch.setattr("reconciler.apply.journal.os.fsync",
+                        lambda fd: synced.append(len(read_records(path))))
+    first, second = journal.batches("-", [(ids(0, 1), ids(1)), (ids(2, 3), ())])
+    assert synced == [4]  # both on disk, with one fsync, before either is sent
+    journal.unsent(first)
+    journal.close()
+    records = read_records(path)
+    assert [r["type"] for r in records] == ["start", "batch", "batch", "batch", "batch_unsent"]
+    assert records[2]["batch"] == first == earlier + 1 and records[3]["batch"] == second
+    # No call was made about batch `first`: item 0 is in no doubt; item 1 still is (the
+    # earlier attempt's answer never came), and batch `second` may have reached the server.
+    assert replay(records).maybe_applied == {1, 2, 3}
+
+
 def test_an_outcome_closes_a_task(path: Path) -> None:
     journal = Journal.create(path, HEADER)
     number = journal.batch("-", ids(0))
