@@ -40,7 +40,11 @@ def one_run_per_process() -> None:
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, leave_out: bool = True) -> Iterator[None]:
+    """Pause the collector for the block. `leave_out=False`: the block leaves garbage cycles
+    behind (HTTP exchanges do), so what is alive at its end is not left out of later scans
+    even in a one-run process (the cycles among it would then be kept to the process's end):
+    the next collection scans it once, and frees the cycles."""
     global _paused, _was_enabled
     with _lock:
         if _paused == 0:
@@ -53,7 +57,7 @@ def gc_paused() -> Iterator[None]:
         with _lock:
             _paused -= 1
             if _paused == 0 and _was_enabled:
-                if _one_run:
+                if _one_run and leave_out:
                     gc.freeze()
                 gc.enable()
 

@@ -215,7 +215,7 @@ class Executor:
             # of every batch in flight many times over, for a fifth of the client's CPU. It
             # is paused for the wave; the few cycles each HTTP exchange leaves (about 50
             # objects, a few kilobytes) are collected once it ends.
-            with gc_paused():
+            with gc_paused(leave_out=False):
                 self._send_wave(space, sendable, pool)
                 self._await_tasks()
         if self.stop.is_set():
