@@ -2,13 +2,13 @@
 
 One journal per library (`journal-<library>.jsonl` in the state directory) holds the plan being
 applied, then, in order: each batch BEFORE it is sent (its items; a wave's batches are
-journaled as many ahead as are in flight, so that no call waits for its record's fsync, and one
-then not sent because the run stopped is marked unsent), the task id the moment a 202 arrives,
-and each batch's per-item outcomes when it returns; also items found stale or gone by the
-fingerprint re-check, and the maintenance steps. Every record is flushed before the next call
-is made, and every record that announces a call is fsynced before it (records written at once
-by several threads share one fsync; an outcome, which announces none, goes to disk with the
-next), so after a `kill -9` the journal says, for every item, either what became of it or
+journaled as many ahead as are in flight, so that calls need not wait for their records' fsync,
+and one then not sent because the run stopped is marked unsent), the task id the moment a 202
+arrives, and each batch's per-item outcomes when it returns; also items found stale or gone by
+the fingerprint re-check, and the maintenance steps. Every record is flushed before the next
+call is made, and every record that announces a call is fsynced before it (records written at
+once by several threads share one fsync; an outcome, which announces none, goes to disk with
+the next), so after a `kill -9` the journal says, for every item, either what became of it or
 that a call about it may have reached the server.
 
 `replay` turns the records back into that knowledge; the executor uses it to attach to tasks
