@@ -2,11 +2,11 @@
 
 Every listing page, batch and answer is decoded and encoded here, on both ends (the client and
 the emulator), so that its cost per request is msgspec's: about half of the standard library's
-to read a page or a batch's answer, a tenth to write a batch. Plan files and reports are
-indented here too. What is accepted stays exactly
-what `json.loads` accepts: a text msgspec refuses (NaN, a lone surrogate, a byte order mark,
-UTF-16, nesting too deep) is read again by `json.loads`, which accepts or refuses it as it
-always did, with its own error.
+to read a page or a batch's answer, a tenth to write a batch. The canonical text of plan
+digests and journal records, and the indented text of plan files and reports, are written here
+too. What is accepted stays exactly what `json.loads` accepts: a text msgspec refuses (NaN, a
+lone surrogate, a byte order mark, UTF-16, nesting too deep) is read again by `json.loads`,
+which accepts or refuses it as it always did, with its own error.
 """
 
 from __future__ import annotations
@@ -55,19 +55,24 @@ def canonical(value: object) -> str:
     try:
         return _encode_sorted(value).decode()
     except (msgspec.EncodeError, TypeError, OverflowError, UnicodeError):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return _json_sorted(value)
 
 
 def indented(value: object) -> str:
     """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, the same text.
 
     The standard library's indenting encoder is pure Python; its compact one is C. The compact
-    text (the same keys, strings and numbers) is indented by msgspec, which copies each value's
-    text as it is. A text msgspec cannot read (NaN and the infinities, lone surrogates) is
-    written by the indenting encoder.
+    text (json's own, so floats too are spelled as json spells them) is indented by msgspec,
+    which copies each value's text as it is. A text msgspec cannot read (NaN and the
+    infinities, lone surrogates) is written by the indenting encoder.
     """
-    compact = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    compact = _json_sorted(value)
     try:
         return msgspec.json.format(compact, indent=2)
     except (msgspec.DecodeError, UnicodeError, RecursionError):
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _json_sorted(value: object) -> str:
+    """The compact text `json` writes, keys sorted."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
