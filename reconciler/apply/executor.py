@@ -88,6 +88,10 @@ class _Batch:
     task), read again with its task's results."""
 
 
+_Answered = tuple[_Batch, BatchReply]
+"""A batch and its answer with per-item results, not settled yet."""
+
+
 class Executor:
     """Applies one plan's deletes and maintenance, journaling as it goes (one use)."""
 
@@ -252,12 +256,15 @@ class Executor:
         Each batch is on disk in the journal before its call (the journal's rule), but its
         fsync is not on the call's way: as many batches as are in flight are journaled ahead
         of them, here, while the workers send, so that a worker done with one batch takes the
-        next already journaled. A batch journaled and then not sent (the run stopped first)
-        is journaled as unsent. After a failure no more batches are journaled; those already
-        given to the workers are sent, and the failure is raised once they are done."""
+        next already journaled. Nor is settling an answer (reading its 1,000 results,
+        journaling their outcomes): a worker hands a synchronous answer back, here, and takes
+        its next batch at once. A batch journaled and then not sent (the run stopped first) is
+        journaled as unsent. After a failure no more batches are journaled; those already
+        given to the workers are sent and settled, and the failure is raised once they are
+        done."""
         batches = iter(chunks(items, self.settings.batch_size))
         ahead = 2 * self.settings.concurrency
-        pending: set[Future[None]] = set()
+        pending: set[Future[_Answered | None]] = set()
         failure: BaseException | None = None
         while True:
             group = ([] if failure is not None or self.stop.is_set()
@@ -266,13 +273,20 @@ class Executor:
                 maybe = self.state.maybe_applied
                 numbers = self.journal.batches(
                     space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
-                pending.update(pool.submit(self._send, space, batch, number=number)
+                pending.update(pool.submit(self._deliver, space, batch, number=number)
                                for batch, number in zip(group, numbers, strict=True))
             if not pending:
                 break
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                error = future.exception()  # a bug in a worker must not pass silently
+                # A bug in a worker, or in settling its answer, must not pass silently.
+                error = future.exception()
+                answered = None if error is not None else future.result()
+                if answered is not None:
+                    try:
+                        self._settle_reply(*answered)
+                    except Exception as settling:
+                        error = settling
                 if error is not None and failure is None:
                     failure = error
         if failure is not None:
@@ -318,17 +332,26 @@ class Executor:
               single: bool = False, number: int | None = None) -> None:
         """Send one batch (or, `single`, one item with its own endpoint) and settle it;
         `number`: the batch is journaled already, under that number."""
+        answered = self._deliver(space, items, parent, single, number)
+        if answered is not None:
+            self._settle_reply(*answered)
+
+    def _deliver(self, space: str, items: tuple[ItemId, ...], parent: int | None = None,
+                 single: bool = False, number: int | None = None) -> _Answered | None:
+        """`_send`, except that an answer with per-item results is returned unsettled, for
+        the caller to settle (a wave's worker is then free for its next batch at once);
+        everything else (a failure, a split, a task) is dealt with here."""
         if self.stop.is_set():
             if number is not None:
                 self.journal.unsent(number)
-            return
+            return None
         if self.state.bin_off(space):
             held = decide.held_for_bin_off(items, self.deletes)
             if held:
                 self._settle(None, held, space=space)
                 items = tuple(i for i in items if i not in held)
                 if not items:
-                    return
+                    return None
         resent = self.state.sent(items)
         if number is None:
             number = self.journal.batch(space, items, parent=parent, resent=sorted(resent),
@@ -341,15 +364,15 @@ class Executor:
             raise  # every batch would meet it: the run ends with this one error
         except SmhError as error:
             self._failed_whole(batch, error)
-            return
+            return None
         except ReconcileError as error:
             self._settle(number, dict.fromkeys(items, decide.failed(error)), space=space)
-            return
+            return None
         if reply.task_id is not None and not single:
             self.journal.task(number, reply.task_id, retried=reply.retried)
             self._started(reply.task_id, replace(batch, retried=reply.retried))
-            return
-        self._settle_reply(batch, reply)
+            return None
+        return batch, reply
 
     def _call(self, batch: _Batch) -> BatchReply:
         user_id = self._user(batch.space)

@@ -15,6 +15,7 @@ import pytest
 from reconciler.apply.decisions import ItemId
 from reconciler.apply.executor import Executor, Settings
 from reconciler.apply.journal import Journal, read_records, replay
+from reconciler.apply.progress import NoProgress
 from reconciler.apply.report import Outcome, StepOutcome
 from reconciler.client import SmhWriteClient
 from reconciler.emulator import Emulator, HttpRequest
@@ -369,6 +370,42 @@ def test_a_stop_marks_batches_journaled_ahead_as_unsent_and_a_rerun_trusts_that(
     assert not any(r.recycled_item_id_unknown for r in second.results.values())
     assert {o for p, o in outcomes.items() if p != gone} == {Outcome.RECYCLED}
     assert not [p for p in paths_of(emu) if p.endswith(".bin")]
+
+
+class _BreaksOnFirstBatch(NoProgress):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def batch(self, space: str, outcomes: Any, *, task_id: int | None = None) -> None:
+        self.batches += 1
+        if self.batches == 1:
+            raise RuntimeError("progress display broke")
+
+
+def test_a_failure_settling_one_answer_ends_the_apply_after_the_batches_in_flight_are_settled(
+    new_journal: JournalFactory
+) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        journal = new_journal(plan)
+        progress = _BreaksOnFirstBatch()
+        executor = Executor(plan, client, journal, progress=progress,
+                            settings=Settings(batch_size=2, concurrency=3))
+        with pytest.raises(RuntimeError, match="progress display broke"):
+            executor.run()
+        records = read_records(journal.path)
+    sent = {path for _, path in deleted_paths(emu)}
+    # It stopped: not every batch went out.
+    assert 0 < len(sent) < 24
+    # Every item a call deleted is settled and journaled as such, the failing batch's too.
+    settled = {plan.deletes[i].path for i, r in executor.results.items()
+               if r.outcome is Outcome.RECYCLED}
+    assert settled == sent
+    journaled = {plan.deletes[int(i)].path for r in records if r["type"] == "outcome"
+                 for i in r["items"]}
+    assert journaled == sent
+    assert progress.batches == len(sent) // 2
 
 
 def test_delete_items_never_name_a_path_outside_the_plan(
