@@ -124,6 +124,12 @@ def bin_was_off(outcome: ItemOutcome) -> bool:
     return outcome.outcome is Outcome.DELETED and outcome.code == RECYCLE_BIN_OFF
 
 
+def may_show_bin_off(results: Iterable[ItemResult]) -> bool:
+    """Whether an answer's results may show that the space has no recycle bin: one of them is
+    a 204 (deleted permanently), which it is for a recycle delete there (`interpret`)."""
+    return any(result.status == 204 for result in results)
+
+
 def held_for_bin_off(items: Iterable[ItemId], deletes: Sequence[Delete]
                      ) -> dict[ItemId, ItemOutcome]:
     """The recycle deletes not sent to a space found to have no recycle bin."""

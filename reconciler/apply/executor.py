@@ -258,7 +258,8 @@ class Executor:
         of them, here, while the workers send, so that a worker done with one batch takes the
         next already journaled. Nor is settling an answer (reading its 1,000 results,
         journaling their outcomes): a worker hands a synchronous answer back, here, and takes
-        its next batch at once. A batch journaled and then not sent (the run stopped first) is
+        its next batch at once (one that may show the space has no recycle bin it settles
+        first, see `_deliver`). A batch journaled and then not sent (the run stopped first) is
         journaled as unsent. After a failure no more batches are journaled; those already
         given to the workers are sent and settled, and the failure is raised once they are
         done."""
@@ -340,7 +341,8 @@ class Executor:
                  single: bool = False, number: int | None = None) -> _Answered | None:
         """`_send`, except that an answer with per-item results is returned unsettled, for
         the caller to settle (a wave's worker is then free for its next batch at once);
-        everything else (a failure, a split, a task) is dealt with here."""
+        everything else (a failure, a split, a task, an answer that may show the space has
+        no recycle bin) is dealt with here."""
         if self.stop.is_set():
             if number is not None:
                 self.journal.unsent(number)
@@ -371,6 +373,11 @@ class Executor:
         if reply.task_id is not None and not single:
             self.journal.task(number, reply.task_id, retried=reply.retried)
             self._started(reply.task_id, replace(batch, retried=reply.retried))
+            return None
+        if decide.may_show_bin_off(reply.results or ()):
+            # Settled before this thread sends again: should it show that the space has no
+            # recycle bin, no more recycle deletes are sent there.
+            self._settle_reply(batch, reply)
             return None
         return batch, reply
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -522,8 +523,10 @@ def test_a_task_without_a_result_is_verified_too(
     assert result.outcome is Outcome.RECYCLED and result.status == 200
 
 
+@pytest.mark.parametrize("recording", [0.0, 0.2], ids=["at-once", "slow-journal"])
 def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_that_space(
-    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory,
+    monkeypatch: pytest.MonkeyPatch, recording: float
 ) -> None:
     spec = library_spec(space_spec(purge=["readme.txt", "photos/old/", "tmp/",
                                           ("**/*.part", "permanent")]))
@@ -532,6 +535,14 @@ def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_tha
         ("photos/2024/b.jpg.part", "permanent"), ("photos/old", "recycle"),
         ("readme.txt", "recycle"), ("tmp", "recycle"), ("tmp/x.part", "permanent")]
     emu.set_faults({"recycle_bin_off": True})  # the bin listing still looks like a bin's
+    # However long an answer takes to record, the next batch waits for what it showed.
+    journal_outcomes = Journal.outcomes
+
+    def slowly(self: Journal, *args: Any, **kwargs: Any) -> None:
+        time.sleep(recording)
+        journal_outcomes(self, *args, **kwargs)
+
+    monkeypatch.setattr(Journal, "outcomes", slowly)
     executor = run(plan, writer, new_journal, batch_size=1, concurrency=1)
     results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     first = results["photos/old"]
