@@ -37,7 +37,7 @@ from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
 from reconciler.apply.report import Failure, ItemOutcome, ItemReport, StepOutcome, StepReport
 from reconciler.apply.results import Results
-from reconciler.client import BatchReply, DeleteItem, SmhWriteClient, TaskState
+from reconciler.client import BatchReply, BatchRequest, DeleteItem, SmhWriteClient, TaskState
 from reconciler.client.writer import batch_task_reply
 from reconciler.collector import gc_paused
 from reconciler.desired import Mode
@@ -83,9 +83,9 @@ class _Batch:
     attached: bool = False
     """A task of an earlier run: if waiting for it fails, its items are not sent again before
     the re-check has seen them (the task may have deleted them, or they may have changed)."""
-    requests: tuple[DeleteItem, ...] = ()
-    """Its items as the batch call sent them (none for a single item or an earlier run's
-    task), read again with its task's results."""
+    request: BatchRequest | None = None
+    """The batch call as it was sent (none for a single item or an earlier run's task): its
+    items are read again with its task's results."""
 
 
 _Answered = tuple[_Batch, BatchReply]
@@ -260,9 +260,10 @@ class Executor:
         journaling their outcomes): a worker hands a synchronous answer back, here, and takes
         its next batch at once (one that may show the space has no recycle bin it settles
         first, see `_deliver`). A batch journaled and then not sent (the run stopped first) is
-        journaled as unsent. After a failure no more batches are journaled; those already
-        given to the workers are sent and settled, and the failure is raised once they are
-        done."""
+        journaled as unsent. Nor is making its request (its items, their paths checked, its
+        body encoded): that too is done here, as it is journaled. After a failure no more
+        batches are journaled; those already given to the workers are sent and settled, and
+        the failure is raised once they are done."""
         batches = iter(chunks(items, self.settings.batch_size))
         ahead = 2 * self.settings.concurrency
         pending: set[Future[_Answered | None]] = set()
@@ -274,7 +275,8 @@ class Executor:
                 maybe = self.state.maybe_applied
                 numbers = self.journal.batches(
                     space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
-                pending.update(pool.submit(self._deliver, space, batch, number=number)
+                pending.update(pool.submit(self._deliver, space, batch, number=number,
+                                           request=self._request(batch))
                                for batch, number in zip(group, numbers, strict=True))
             if not pending:
                 break
@@ -338,11 +340,13 @@ class Executor:
             self._settle_reply(*answered)
 
     def _deliver(self, space: str, items: tuple[ItemId, ...], parent: int | None = None,
-                 single: bool = False, number: int | None = None) -> _Answered | None:
+                 single: bool = False, number: int | None = None,
+                 request: BatchRequest | None = None) -> _Answered | None:
         """`_send`, except that an answer with per-item results is returned unsettled, for
         the caller to settle (a wave's worker is then free for its next batch at once);
         everything else (a failure, a split, a task, an answer that may show the space has
-        no recycle bin) is dealt with here."""
+        no recycle bin) is dealt with here. `request`: the batch call made ahead, sent unless
+        items are held back from it."""
         if self.stop.is_set():
             if number is not None:
                 self.journal.unsent(number)
@@ -352,6 +356,7 @@ class Executor:
             if held:
                 self._settle(None, held, space=space)
                 items = tuple(i for i in items if i not in held)
+                request = None
                 if not items:
                     return None
         resent = self.state.sent(items)
@@ -359,7 +364,7 @@ class Executor:
             number = self.journal.batch(space, items, parent=parent, resent=sorted(resent),
                                         single=single)
         batch = _Batch(space, number, items, frozenset(resent), single,
-                       requests=() if single else tuple(self._items(items)))
+                       request=None if single else request or self._request(items))
         try:
             reply = self._call(batch)
         except CredentialsError:
@@ -390,8 +395,16 @@ class Executor:
             result = call(batch.space, delete.path, permanent=delete.mode is Mode.PERMANENT,
                           user_id=user_id)
             return BatchReply(result.status, results=(result,))
-        return self.writer.batch_delete(batch.space, batch.requests or self._items(batch.items),
+        return self.writer.batch_delete(batch.space, batch.request or self._items(batch.items),
                                         user_id=user_id)
+
+    def _request(self, items: Sequence[ItemId]) -> BatchRequest | None:
+        """The batch call for these items; None for one the call itself is to refuse (a
+        path the client will not send: the batch's items then fail with its error)."""
+        try:
+            return BatchRequest.of(self._items(items))
+        except ReconcileError:
+            return None
 
     def _items(self, items: Sequence[ItemId]) -> list[DeleteItem]:
         """A batch's delete items, made by setting their slots (`reconciler.slots`)."""
@@ -434,7 +447,8 @@ class Executor:
         try:
             if isinstance(ended, SmhError):
                 raise ended
-            reply = batch_task_reply(ended, batch.requests or self._items(batch.items))
+            reply = batch_task_reply(ended, batch.request.items if batch.request is not None
+                                     else self._items(batch.items))
         except SmhError as error:
             if batch.attached:
                 self.journal.batch_failed(batch.number, Failure.of(error, whole=True))

@@ -18,12 +18,13 @@ from reconciler.client.models import (
 )
 from reconciler.client.reader import SmhReadClient
 from reconciler.client.session import MethodGuard, ReadOnlyViolation
-from reconciler.client.writer import MAX_BATCH_ITEMS, SmhWriteClient
+from reconciler.client.writer import MAX_BATCH_ITEMS, BatchRequest, SmhWriteClient
 from reconciler.retry import RetryPolicy, SmhRequestError
 
 __all__ = [
     "MAX_BATCH_ITEMS",
     "BatchReply",
+    "BatchRequest",
     "DeleteItem",
     "DirectoryPage",
     "ItemResult",

@@ -359,7 +359,8 @@ class Session:
     ) -> Answer:
         """Sends one authenticated API request, retrying per the policy, and returns its answer.
 
-        `space` and `grants` choose the token (space None: a library-level token). A 403
+        `body` is a JSON value, or its encoding (bytes). `space` and `grants` choose the token
+        (space None: a library-level token). A 403
         `InvalidAccessToken` renews the token once and sends again. Retries running out, and a
         failure to connect at all, raise `SmhRequestError`; other error answers are returned
         for the caller to judge (some, like a 404 on a single delete, are results).
@@ -440,7 +441,8 @@ class Session:
         url = f"{path}?{_query_string(query)}" if query else path
         content = None
         if body is not None:
-            content = wirejson.dumps(body)
+            # Bytes are no JSON value: they are a body encoded ahead, sent as they are.
+            content = body if isinstance(body, bytes) else wirejson.dumps(body)
             headers["Content-Type"] = "application/json"
 
         def attempt() -> Answer:

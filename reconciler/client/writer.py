@@ -18,7 +18,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, TypeVar
 
-from reconciler.auth import Operation, delete_grants, grants_for
+from reconciler import wirejson
+from reconciler.auth import Grants, Operation, delete_grants, grants_for
 from reconciler.client.models import BatchReply, DeleteItem, ItemResult, TaskState
 from reconciler.client.reader import (
     ADMIN,
@@ -51,6 +52,27 @@ MAX_TASKS_PER_QUERY: Final = 100
 _K = TypeVar("_K", bound=Hashable)
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """A batch delete as it is sent: its items (each path checked), the grants its token
+    needs and its body, encoded. Made by `of`, apart from the call, so that a caller can make
+    the next batch's while calls are in flight."""
+
+    items: tuple[DeleteItem, ...]
+    grants: Grants
+    body: bytes
+
+    @classmethod
+    def of(cls, items: Sequence[DeleteItem]) -> BatchRequest:
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_ITEMS} items, not {len(items)}")
+        for item in items:
+            check_path(item.path, allow_root=False)
+        return cls(tuple(items), delete_grants(permanent=(item.permanent for item in items)),
+                   wirejson.dumps([{"path": item.path, "permanent": item.permanent}
+                                   for item in items]))
+
+
 class SmhWriteClient(SmhReadClient):
     """Reads and writes one SMH library."""
 
@@ -60,24 +82,23 @@ class SmhWriteClient(SmhReadClient):
     # -- deletes -------------------------------------------------------------------------------
 
     def batch_delete(
-        self, space: str, items: Sequence[DeleteItem], *, user_id: str | None = None
+        self, space: str, items: Sequence[DeleteItem] | BatchRequest, *,
+        user_id: str | None = None,
     ) -> BatchReply:
-        """Deletes up to 1000 items in one call: per-item results (200/207) or a task (202)."""
-        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
-            raise ValueError(f"a batch holds 1 to {MAX_BATCH_ITEMS} items, not {len(items)}")
-        for item in items:
-            check_path(item.path, allow_root=False)
+        """Deletes up to 1000 items in one call: per-item results (200/207) or a task (202).
+        `items` may be their `BatchRequest`, made ahead of the call."""
+        request = items if isinstance(items, BatchRequest) else BatchRequest.of(items)
         answer = self._call(
             "POST",
             route("batch", self.library, space),
             space=space,
-            grants=delete_grants(permanent=(item.permanent for item in items)),
+            grants=request.grants,
             query=[("delete", None)],
             user_id=user_id,
-            body=[{"path": item.path, "permanent": item.permanent} for item in items],
+            body=request.body,
             ok=(200, 202, 207),
         )
-        return _batch_reply(answer, lambda raw: delete_results(items, raw))
+        return _batch_reply(answer, lambda raw: delete_results(request.items, raw))
 
     def delete_file(
         self, space: str, path: str, *, permanent: bool, user_id: str | None = None

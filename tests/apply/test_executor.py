@@ -524,9 +524,10 @@ def test_a_task_without_a_result_is_verified_too(
 
 
 @pytest.mark.parametrize("recording", [0.0, 0.2], ids=["at-once", "slow-journal"])
+@pytest.mark.parametrize("batch_size", [1, 2], ids=["alone", "in-pairs"])
 def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_that_space(
     emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory,
-    monkeypatch: pytest.MonkeyPatch, recording: float
+    monkeypatch: pytest.MonkeyPatch, recording: float, batch_size: int
 ) -> None:
     spec = library_spec(space_spec(purge=["readme.txt", "photos/old/", "tmp/",
                                           ("**/*.part", "permanent")]))
@@ -543,7 +544,9 @@ def test_a_recycle_delete_answered_without_a_bin_id_stops_recycle_deletes_in_tha
         journal_outcomes(self, *args, **kwargs)
 
     monkeypatch.setattr(Journal, "outcomes", slowly)
-    executor = run(plan, writer, new_journal, batch_size=1, concurrency=1)
+    # In pairs, the second batch (made before the first was answered) holds a recycle delete
+    # and a permanent one: only the permanent one may be sent.
+    executor = run(plan, writer, new_journal, batch_size=batch_size, concurrency=1)
     results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
     first = results["photos/old"]
     assert (first.outcome, first.status, first.code) == (Outcome.DELETED, 204,
