@@ -266,34 +266,54 @@ class Executor:
         the failure is raised once they are done."""
         batches = iter(chunks(items, self.settings.batch_size))
         ahead = 2 * self.settings.concurrency
-        pending: set[Future[_Answered | None]] = set()
+        unsettled: set[Future[_Answered | None]] = set()
         failure: BaseException | None = None
-        while True:
-            group = ([] if failure is not None or self.stop.is_set()
-                     else list(islice(batches, ahead - len(pending))))
-            if group:
-                maybe = self.state.maybe_applied
-                numbers = self.journal.batches(
-                    space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
-                pending.update(pool.submit(self._deliver, space, batch, number=number,
-                                           request=self._request(batch))
-                               for batch, number in zip(group, numbers, strict=True))
-            if not pending:
-                break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                # A bug in a worker, or in settling its answer, must not pass silently.
-                error = future.exception()
-                answered = None if error is not None else future.result()
-                if answered is not None:
-                    try:
-                        self._settle_reply(*answered)
-                    except Exception as settling:
-                        error = settling
-                if error is not None and failure is None:
-                    failure = error
+        try:
+            while True:
+                group = ([] if failure is not None or self.stop.is_set()
+                         else list(islice(batches, ahead - len(unsettled))))
+                if group:
+                    maybe = self.state.maybe_applied
+                    numbers = self.journal.batches(
+                        space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
+                    unsettled.update(pool.submit(self._deliver, space, batch, number=number,
+                                                 request=self._request(batch))
+                                     for batch, number in zip(group, numbers, strict=True))
+                if not unsettled:
+                    break
+                done, _ = wait(unsettled, return_when=FIRST_COMPLETED)
+                for future in done:
+                    unsettled.discard(future)
+                    # A bug in a worker, or in settling its answer, must not pass silently.
+                    error = future.exception()
+                    answered = None if error is not None else future.result()
+                    if answered is not None:
+                        try:
+                            self._settle_reply(*answered)
+                        except Exception as settling:
+                            error = settling
+                    if error is not None and failure is None:
+                        failure = error
+        except KeyboardInterrupt:
+            # Abandoned (a second Ctrl-C): the calls in flight are not waited for, but the
+            # answers already back are settled, for the report and the journal to have them.
+            self._settle_answered(unsettled)
+            raise
         if failure is not None:
             raise failure
+
+    def _settle_answered(self, futures: Collection[Future[_Answered | None]]) -> None:
+        for future in futures:
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                continue
+            answered = future.result()
+            if answered is None:
+                continue
+            try:
+                self._settle_reply(*answered)
+            except Exception:
+                log.warning("batch %d: its answer could not be settled", answered[0].number,
+                            exc_info=True)
 
     # -- re-check ------------------------------------------------------------------------------
 

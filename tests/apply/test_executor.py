@@ -409,6 +409,42 @@ def test_a_failure_settling_one_answer_ends_the_apply_after_the_batches_in_fligh
     assert progress.batches == len(sent) // 2
 
 
+class _AbandonedAtFirstBatch(NoProgress):
+    """A second Ctrl-C while the first answer is settled, once the other calls are back."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def batch(self, space: str, outcomes: Any, *, task_id: int | None = None) -> None:
+        self.batches += 1
+        if self.batches == 1:
+            time.sleep(0.5)
+            raise KeyboardInterrupt
+
+
+def test_an_abandoned_apply_settles_the_answers_already_back(new_journal: JournalFactory
+                                                             ) -> None:
+    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        journal = new_journal(plan)
+        executor = Executor(plan, client, journal, progress=_AbandonedAtFirstBatch(),
+                            settings=Settings(batch_size=2, concurrency=3))
+        with pytest.raises(KeyboardInterrupt):
+            executor.run()
+        records = read_records(journal.path)
+    sent = {path for _, path in deleted_paths(emu)}
+    # The first answer's batch and those handed out with it went out; no more did.
+    assert 2 < len(sent) < 24
+    settled = {plan.deletes[i].path for i, r in executor.results.items()
+               if r.outcome is Outcome.RECYCLED}
+    assert settled == sent
+    assert not executor.unanswered
+    journaled = {plan.deletes[int(i)].path for r in records if r["type"] == "outcome"
+                 for i in r["items"]}
+    assert journaled == sent
+
+
 def test_delete_items_never_name_a_path_outside_the_plan(
     emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
 ) -> None:
