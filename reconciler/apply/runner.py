@@ -16,8 +16,8 @@ says, so the record of what can be restored is never lost; a plan file whose app
 remembered there too (`finished/`), so that running it again sends nothing and writes nothing.
 
 The first Ctrl-C (the stop signal) stops sending new batches and waits for those in flight; a
-second abandons them (they stay unfinished in the journal): the report is written, and the
-process leaves at once.
+second abandons them (they stay unfinished in the journal; answers already back are settled
+first): the report is written, and the process leaves at once.
 """
 
 from __future__ import annotations
