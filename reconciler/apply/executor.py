@@ -253,32 +253,26 @@ class Executor:
     def _send_wave(self, space: str, items: Sequence[ItemId], pool: ThreadPoolExecutor) -> None:
         """A wave's batches, `concurrency` of them in flight.
 
-        Each batch is on disk in the journal before its call (the journal's rule), but its
-        fsync is not on the call's way: as many batches as are in flight are journaled ahead
-        of them, here, while the workers send, so that a worker done with one batch takes the
-        next already journaled. Nor is settling an answer (reading its 1,000 results,
-        journaling their outcomes): a worker hands a synchronous answer back, here, and takes
-        its next batch at once (one that may show the space has no recycle bin it settles
-        first, see `_deliver`). A batch journaled and then not sent (the run stopped first) is
-        journaled as unsent. Nor is making its request (its items, their paths checked, its
-        body encoded): that too is done here, as it is journaled. After a failure no more
-        batches are journaled; those already given to the workers are sent and settled, and
-        the failure is raised once they are done."""
+        Each batch is on disk in the journal before its call (the journal's rule), but neither
+        its fsync nor making its request (its items, their paths checked, its body encoded) is
+        on the call's way: as many batches as are in flight are journaled and made ahead of
+        them, here, while the workers send (`_hand_out`). Nor is settling an answer (reading
+        its 1,000 results, journaling their outcomes): a worker hands a synchronous answer
+        back, here, and takes its next batch at once (one that may show the space has no
+        recycle bin it settles first, see `_deliver`). A batch journaled and then not sent
+        (the run stopped first) is journaled as unsent. After a failure no more batches are
+        handed out; those already given to the workers are sent and settled, and the failure
+        is raised once they are done. A second Ctrl-C settles the answers already back and
+        waits for no other."""
         batches = iter(chunks(items, self.settings.batch_size))
         ahead = 2 * self.settings.concurrency
         unsettled: set[Future[_Answered | None]] = set()
         failure: BaseException | None = None
         try:
             while True:
-                group = ([] if failure is not None or self.stop.is_set()
-                         else list(islice(batches, ahead - len(unsettled))))
-                if group:
-                    maybe = self.state.maybe_applied
-                    numbers = self.journal.batches(
-                        space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
-                    unsettled.update(pool.submit(self._deliver, space, batch, number=number,
-                                                 request=self._request(batch))
-                                     for batch, number in zip(group, numbers, strict=True))
+                if failure is None and not self.stop.is_set():
+                    group = list(islice(batches, ahead - len(unsettled)))
+                    unsettled.update(self._hand_out(space, group, pool))
                 if not unsettled:
                     break
                 done, _ = wait(unsettled, return_when=FIRST_COMPLETED)
@@ -295,14 +289,26 @@ class Executor:
                     if error is not None and failure is None:
                         failure = error
         except KeyboardInterrupt:
-            # Abandoned (a second Ctrl-C): the calls in flight are not waited for, but the
-            # answers already back are settled, for the report and the journal to have them.
             self._settle_answered(unsettled)
             raise
         if failure is not None:
             raise failure
 
+    def _hand_out(self, space: str, group: Sequence[tuple[ItemId, ...]],
+                  pool: ThreadPoolExecutor) -> list[Future[_Answered | None]]:
+        """Journal these batches (one fsync for them all) and give them to the workers, each
+        with its request made."""
+        if not group:
+            return []
+        maybe = self.state.maybe_applied
+        numbers = self.journal.batches(
+            space, [(batch, [i for i in batch if maybe(i)]) for batch in group])
+        return [pool.submit(self._deliver, space, batch, number=number,
+                            request=self._request(batch))
+                for batch, number in zip(group, numbers, strict=True)]
+
     def _settle_answered(self, futures: Collection[Future[_Answered | None]]) -> None:
+        """Settle the answers these calls have handed back (a run being abandoned)."""
         for future in futures:
             if not future.done() or future.cancelled() or future.exception() is not None:
                 continue
