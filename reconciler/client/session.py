@@ -360,10 +360,10 @@ class Session:
         """Sends one authenticated API request, retrying per the policy, and returns its answer.
 
         `body` is a JSON value, or its encoding (bytes). `space` and `grants` choose the token
-        (space None: a library-level token). A 403
-        `InvalidAccessToken` renews the token once and sends again. Retries running out, and a
-        failure to connect at all, raise `SmhRequestError`; other error answers are returned
-        for the caller to judge (some, like a 404 on a single delete, are results).
+        (space None: a library-level token). A 403 `InvalidAccessToken` renews the token once
+        and sends again. Retries running out, and a failure to connect at all, raise
+        `SmhRequestError`; other error answers are returned for the caller to judge (some, like
+        a 404 on a single delete, are results).
         """
         full_query = [*query, *([("user_id", user_id)] if user_id else [])]
         token = self.tokens.token(space, grants)
