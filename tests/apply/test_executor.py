@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -374,75 +375,73 @@ def test_a_stop_marks_batches_journaled_ahead_as_unsent_and_a_rerun_trusts_that(
 
 
 class _BreaksOnFirstBatch(NoProgress):
-    def __init__(self) -> None:
+    """Raises `error` while the first answer is settled, `wait` seconds in."""
+
+    def __init__(self, error: BaseException, wait: float = 0.0) -> None:
+        self.error, self.wait = error, wait
         self.batches = 0
 
     def batch(self, space: str, outcomes: Any, *, task_id: int | None = None) -> None:
         self.batches += 1
         if self.batches == 1:
-            raise RuntimeError("progress display broke")
+            time.sleep(self.wait)
+            raise self.error
+
+
+@dataclass
+class _BrokenRun:
+    executor: Executor
+    sent: set[str]
+    """The paths the emulator deleted."""
+    settled: set[str]
+    """The paths the run settled as recycled."""
+    journaled: set[str]
+    """The paths with an outcome in the journal."""
+
+
+def _broken_at_first_batch(new_journal: JournalFactory, progress: _BreaksOnFirstBatch,
+                           raised: type[BaseException]) -> _BrokenRun:
+    """An apply of 24 files in batches of 2, 3 at a time, that `progress` breaks."""
+    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
+    with writer_for(emu) as client:
+        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
+        journal = new_journal(plan)
+        executor = Executor(plan, client, journal, progress=progress,
+                            settings=Settings(batch_size=2, concurrency=3))
+        with pytest.raises(raised):
+            executor.run()
+        records = read_records(journal.path)
+    return _BrokenRun(
+        executor, {path for _, path in deleted_paths(emu)},
+        {plan.deletes[i].path for i, r in executor.results.items()
+         if r.outcome is Outcome.RECYCLED},
+        {plan.deletes[int(i)].path for r in records if r["type"] == "outcome"
+         for i in r["items"]})
 
 
 def test_a_failure_settling_one_answer_ends_the_apply_after_the_batches_in_flight_are_settled(
     new_journal: JournalFactory
 ) -> None:
-    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
-    with writer_for(emu) as client:
-        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
-        journal = new_journal(plan)
-        progress = _BreaksOnFirstBatch()
-        executor = Executor(plan, client, journal, progress=progress,
-                            settings=Settings(batch_size=2, concurrency=3))
-        with pytest.raises(RuntimeError, match="progress display broke"):
-            executor.run()
-        records = read_records(journal.path)
-    sent = {path for _, path in deleted_paths(emu)}
+    progress = _BreaksOnFirstBatch(RuntimeError("progress display broke"))
+    broken = _broken_at_first_batch(new_journal, progress, RuntimeError)
     # It stopped: not every batch went out.
-    assert 0 < len(sent) < 24
+    assert 0 < len(broken.sent) < 24
     # Every item a call deleted is settled and journaled as such, the failing batch's too.
-    settled = {plan.deletes[i].path for i, r in executor.results.items()
-               if r.outcome is Outcome.RECYCLED}
-    assert settled == sent
-    journaled = {plan.deletes[int(i)].path for r in records if r["type"] == "outcome"
-                 for i in r["items"]}
-    assert journaled == sent
-    assert progress.batches == len(sent) // 2
-
-
-class _AbandonedAtFirstBatch(NoProgress):
-    """A second Ctrl-C while the first answer is settled, once the other calls are back."""
-
-    def __init__(self) -> None:
-        self.batches = 0
-
-    def batch(self, space: str, outcomes: Any, *, task_id: int | None = None) -> None:
-        self.batches += 1
-        if self.batches == 1:
-            time.sleep(0.5)
-            raise KeyboardInterrupt
+    assert broken.settled == broken.sent
+    assert broken.journaled == broken.sent
+    assert progress.batches == len(broken.sent) // 2
 
 
 def test_an_abandoned_apply_settles_the_answers_already_back(new_journal: JournalFactory
                                                              ) -> None:
-    emu = Emulator.from_seed(seed([f"d/f{i:02d}.bin" for i in range(24)]))
-    with writer_for(emu) as client:
-        plan = plan_for(library_spec(space_spec(purge=["**/*.bin"])), client)
-        journal = new_journal(plan)
-        executor = Executor(plan, client, journal, progress=_AbandonedAtFirstBatch(),
-                            settings=Settings(batch_size=2, concurrency=3))
-        with pytest.raises(KeyboardInterrupt):
-            executor.run()
-        records = read_records(journal.path)
-    sent = {path for _, path in deleted_paths(emu)}
+    # A second Ctrl-C while the first answer is settled, once the other calls are back.
+    progress = _BreaksOnFirstBatch(KeyboardInterrupt(), wait=0.5)
+    broken = _broken_at_first_batch(new_journal, progress, KeyboardInterrupt)
     # The first answer's batch and those handed out with it went out; no more did.
-    assert 2 < len(sent) < 24
-    settled = {plan.deletes[i].path for i, r in executor.results.items()
-               if r.outcome is Outcome.RECYCLED}
-    assert settled == sent
-    assert not executor.unanswered
-    journaled = {plan.deletes[int(i)].path for r in records if r["type"] == "outcome"
-                 for i in r["items"]}
-    assert journaled == sent
+    assert 2 < len(broken.sent) < 24
+    assert broken.settled == broken.sent
+    assert not broken.executor.unanswered
+    assert broken.journaled == broken.sent
 
 
 def test_delete_items_never_name_a_path_outside_the_plan(
