@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -442,6 +442,26 @@ def test_an_abandoned_apply_settles_the_answers_already_back(new_journal: Journa
     assert broken.settled == broken.sent
     assert not broken.executor.unanswered
     assert broken.journaled == broken.sent
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_a_delete_the_client_refuses_fails_its_batch_and_the_apply_goes_on(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory, batch_size: int
+) -> None:
+    plan = plan_for(library_spec(space_spec(purge=["readme.txt", "photos/old/"])), writer)
+    unclean = next(d for d in plan.deletes if d.path == "photos/old")
+    plan = replace(plan, changes=tuple(replace(c, path="photos/./old") if c is unclean else c
+                                       for c in plan.changes))
+    executor = run(plan, writer, new_journal, batch_size=batch_size)
+    results = {d.path: executor.results[ItemId(i)] for i, d in enumerate(plan.deletes)}
+    refused = results["photos/./old"]
+    assert refused.outcome is Outcome.FAILED and "refused" in (refused.message or "")
+    # Alone, the other item is deleted; in the same batch, the whole batch is refused.
+    readme = results["readme.txt"].outcome
+    assert readme is (Outcome.RECYCLED if batch_size == 1 else Outcome.FAILED)
+    assert [path for _, path in deleted_paths(emu)] == (["readme.txt"] if batch_size == 1
+                                                        else [])
+    assert "photos/old/c.jpg" in paths_of(emu)
 
 
 def test_delete_items_never_name_a_path_outside_the_plan(
