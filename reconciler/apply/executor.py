@@ -279,17 +279,15 @@ class Executor:
                 for future in done:
                     unsettled.discard(future)
                     # A bug in a worker, or in settling its answer, must not pass silently.
-                    error = future.exception()
-                    answered = None if error is not None else future.result()
-                    if answered is not None:
-                        try:
-                            self._settle_reply(*answered)
-                        except Exception as settling:
-                            error = settling
+                    error = self._settle_done(future)
                     if error is not None and failure is None:
                         failure = error
         except KeyboardInterrupt:
-            self._settle_answered(unsettled)
+            for future in unsettled:
+                if (future.done() and not future.cancelled()
+                        and (error := self._settle_done(future)) is not None):
+                    log.warning("an answer was not settled as the run was abandoned: %s",
+                                error)
             raise
         if failure is not None:
             raise failure
@@ -307,19 +305,19 @@ class Executor:
                             request=self._request(batch))
                 for batch, number in zip(group, numbers, strict=True)]
 
-    def _settle_answered(self, futures: Collection[Future[_Answered | None]]) -> None:
-        """Settle the answers these calls have handed back (a run being abandoned)."""
-        for future in futures:
-            if not future.done() or future.cancelled() or future.exception() is not None:
-                continue
-            answered = future.result()
-            if answered is None:
-                continue
+    def _settle_done(self, future: Future[_Answered | None]) -> BaseException | None:
+        """Settle the answer a finished call handed back, if any; the error that the call, or
+        settling its answer, ended with."""
+        error = future.exception()
+        if error is not None:
+            return error
+        answered = future.result()
+        if answered is not None:
             try:
                 self._settle_reply(*answered)
-            except Exception:
-                log.warning("batch %d: its answer could not be settled", answered[0].number,
-                            exc_info=True)
+            except Exception as settling:
+                return settling
+        return None
 
     # -- re-check ------------------------------------------------------------------------------
 
