@@ -8,10 +8,10 @@ doing anything, and keeps the query for the rest of the run; a token the server 
 is renewed once and the request sent again), minting tokens with a short `period` and, for a
 client that may write, revoking them when it closes, the retry policy, a cap on answer size and
 a deadline on each answer (the read timeout bounds each wait for a byte, the deadline the whole
-request: every socket wait of httpx's connections ends at it, so headers or a body dribbled a
-byte at a time end), redacted debug logging (no URL with its query is ever logged by this
-module, and httpx's own lines pass through the redacting filter), and turning error answers
-into `SmhRequestError`.
+request: every socket wait of the connections under it, `reconciler.client.connections`, ends
+at it, so headers or a body dribbled a byte at a time end), redacted debug logging (no URL
+with its query is ever logged by this module, and httpx's own lines pass through the redacting
+filter), and turning error answers into `SmhRequestError`.
 
 `MethodGuard` is what makes a reader read-only by construction: it wraps the transport and
 refuses any method outside its allowed set before anything is sent.
@@ -22,14 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 from urllib.parse import quote, urlsplit
 
-import httpcore
 import httpx
 
 from reconciler import __version__, wirejson
@@ -45,14 +43,14 @@ from reconciler.auth import (
     redact,
     token_provider,
 )
+from reconciler.client.connections import Http11Transport, set_deadline
 from reconciler.client.shapes import ShapeError, as_object, get_int, get_str, server_text
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.retry import RetryPolicy, SmhRequestError, parse_retry_after
 
 logger = protect_logger(__name__)
 # httpx logs every request's full URL at INFO, and the token request carries the library secret.
-for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2"):
-    protect_logger(_name)
+protect_logger("httpx")
 
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 """The largest answer read; a page of 1000 listing entries is well under 1 MiB."""
@@ -96,89 +94,21 @@ class MethodGuard(httpx.BaseTransport):
         self._inner.close()
 
 
-_deadlines = threading.local()
-"""When the request the calling thread is sending must be done (`ends`, monotonic seconds)."""
+def _network_transport(endpoint: str) -> Http11Transport:
+    """The transport to a real server: HTTP/1.1 over kept-alive connections, each socket wait
+    bounded by the request's deadline (httpx has no total timeout of its own).
 
-
-def _within_deadline(timeout: float | None) -> float | None:
-    """A socket wait of at most `timeout` that also ends at the calling request's deadline."""
-    ends: float | None = getattr(_deadlines, "ends", None)
-    if ends is None:
-        return timeout
-    left = ends - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the request's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every wait ends at the deadline of the request using it, so that
-    headers dribbled a byte at a time end as a body does."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _within_deadline(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _within_deadline(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout)))
-
-    def get_extra_info(self, info: str) -> object:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_tcp(
-            host, port, _within_deadline(timeout), local_address, socket_options))
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                            ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.connect_unix_socket(
-            path, _within_deadline(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-CONNECTION_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-"""Every connection the pool opens is kept alive for the next request. httpx keeps 20, so at
-`--concurrency` 32 a third of the requests, and at 64 two thirds, would each open a new one."""
-
-
-def _network_transport(endpoint: str) -> httpx.HTTPTransport:
-    """httpx's transport, its connections bounded by each request's deadline (httpx has no
-    total timeout of its own).
-
-    An `http://` endpoint's transport gets a TLS context that trusts no certificate authority,
-    where httpx's default loads the whole CA bundle (40-60 ms of every run's start-up): every
-    request goes to the endpoint and no redirect is followed, so it never speaks TLS, and were
-    it ever to, no certificate could pass."""
-    verify: ssl.SSLContext | bool = True
+    An `https://` endpoint's TLS context is httpx's own (its certificate authorities, and
+    `SSL_CERT_FILE` where set). An `http://` endpoint's trusts no certificate authority, where
+    that default loads the whole CA bundle (40-60 ms of every run's start-up): every request
+    goes to the endpoint and no redirect is followed, so it never speaks TLS, and were it ever
+    to, no certificate could pass."""
     if urlsplit(endpoint).scheme.lower() == "http":
-        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    transport = httpx.HTTPTransport(verify=verify, limits=CONNECTION_LIMITS)
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return transport
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        context = httpx.create_ssl_context()
+    context.set_alpn_protocols(["http/1.1"])
+    return Http11Transport(context)
 
 
 def encode_path(path: str) -> str:
@@ -479,7 +409,8 @@ class Session:
 
     def _read(self, method: str, path: str, request: httpx.Request) -> Answer:
         # Wall time, not the injectable clock: the deadline guards against a real server.
-        ends = _deadlines.ends = time.monotonic() + self._deadline
+        ends = time.monotonic() + self._deadline
+        set_deadline(ends)
         try:
             return self._read_by(ends, method, path, request)
         except httpx.TimeoutException:
@@ -487,7 +418,7 @@ class Session:
                 raise  # an ordinary timeout, retried
             raise self._past_deadline(method, path, None) from None
         finally:
-            _deadlines.ends = None
+            set_deadline(None)
 
     def _read_by(self, ends: float, method: str, path: str, request: httpx.Request) -> Answer:
         response = self._http.send(request, stream=True)

@@ -451,7 +451,7 @@ def test_a_dribbling_server_is_cut_off_at_the_stated_deadline(connect: Connect) 
 
 def _tls_context(endpoint: str) -> ssl.SSLContext:
     transport = _network_transport(endpoint)
-    context = transport._pool._ssl_context  # httpcore's pool holds the context it connects by
+    context = transport.ssl_context
     assert isinstance(context, ssl.SSLContext)
     return context
 
