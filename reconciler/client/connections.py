@@ -1,9 +1,11 @@
 """The HTTP/1.1 transport under every network session: httpx's client over connections the
 standard library's `http.client` reads.
 
-httpx's own transport (httpcore with h11) spends about twice the CPU of `http.client` on each
-request and answer of a listing page, and a plan or an apply is hundreds to thousands of those.
-This transport does only what a session needs: HTTP/1.1 requests with a body in bytes, over
+A plan or an apply is hundreds to thousands of requests. Over httpx's own transport (httpcore
+with h11) a request for an 85 KB listing page costs about 1.4 times the CPU it costs over this
+one with one thread, and more with many, httpcore's pool looking at every connection on each
+request: a plan at `--concurrency` 32 spends over a quarter less CPU over this one. This
+transport does only what a session needs: HTTP/1.1 requests with a body in bytes, over
 connections kept alive per origin (the most recently used first, one a server closed or sent
 anything on while idle never reused, none kept idle longer than `KEEPALIVE_EXPIRY`).
 
