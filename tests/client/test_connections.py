@@ -1,17 +1,22 @@
 """The network transport, over loopback: connections kept alive and never reused once a server
-has closed them or said it would, and answers that break HTTP read as errors, never as data.
+has closed them or said it would, answers that break HTTP read as errors, never as data, and
+TLS that trusts only a certificate for the endpoint's name from an authority it trusts.
 
-`Front` is a loopback HTTP/1.1 server on raw sockets in front of the emulator: the emulator
-answers, and the test decides how each answer is framed and counts the connections."""
+`Front` is a loopback HTTP/1.1 server on raw sockets (over TLS when given a context) in front of
+the emulator: the emulator answers, and the test decides how each answer is framed and counts
+the connections."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Literal
 
 import pytest
+import trustme
 
 from reconciler.auth import Credentials, Secret
 from reconciler.client import SmhReadClient, SmhRequestError
@@ -35,11 +40,14 @@ class Front:
     - "hints-first": the answer, after an informational 103 Early Hints.
     """
 
-    def __init__(self, emu: Emulator, framing: Mapping[int, Framing]) -> None:
+    def __init__(self, emu: Emulator, framing: Mapping[int, Framing],
+                 tls: ssl.SSLContext | None = None) -> None:
         self._emu = emu
         self._framing = framing
+        self._tls = tls
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
         self.connections = 0
         self.requests: list[bytes] = []
         self.answered = threading.Event()
@@ -58,6 +66,12 @@ class Front:
             threading.Thread(target=self._answer_all, args=(connection,), daemon=True).start()
 
     def _answer_all(self, connection: socket.socket) -> None:
+        if self._tls is not None:
+            try:
+                connection = self._tls.wrap_socket(connection, server_side=True)
+            except (ssl.SSLError, OSError):
+                connection.close()  # the client refused the certificate
+                return
         buffered = b""
         while True:
             while b"\r\n\r\n" not in buffered:
@@ -113,8 +127,9 @@ def front(emu: Emulator) -> Iterator[type[Front]]:
     fronts: list[Front] = []
 
     class Opened(Front):
-        def __init__(self, emu: Emulator, framing: Mapping[int, Framing]) -> None:
-            super().__init__(emu, framing)
+        def __init__(self, emu: Emulator, framing: Mapping[int, Framing],
+                     tls: ssl.SSLContext | None = None) -> None:
+            super().__init__(emu, framing, tls)
             fronts.append(self)
 
     yield Opened
@@ -192,3 +207,44 @@ def test_a_token_with_a_line_break_is_never_sent(
     assert ADMIN_TOKEN not in str(error.value)
     assert served.requests == [] and served.connections == 0
     assert sleeps.delays == []
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def serving_as(authority: trustme.CA, name: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(name).configure_cert(context)
+    return context
+
+
+def test_an_https_endpoint_is_read_over_tls_on_one_kept_alive_connection(
+    emu: Emulator, connect: Connect, front: type[Front], authority: trustme.CA,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    served = front(emu, {}, serving_as(authority, "127.0.0.1"))
+    reader = reader_at(connect, served.url)
+    assert [len(reader.list_directory("-", "a")) for _ in range(3)] == [3, 3, 3]
+    assert served.connections == 1
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted-authority", "another-name"])
+def test_an_https_endpoint_whose_certificate_does_not_pass_is_sent_nothing(
+    emu: Emulator, connect: Connect, front: type[Front], authority: trustme.CA,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if trusted:
+        authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    served = front(emu, {}, serving_as(authority, "smh.example.com" if trusted else "127.0.0.1"))
+    reader = reader_at(connect, served.url)
+    with pytest.raises(SmhRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+        reader.list_directory("-", "a")
+    assert served.requests == []
