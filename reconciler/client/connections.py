@@ -29,6 +29,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final, Literal
 
 import httpx
@@ -92,6 +93,18 @@ def _failure(error: Exception, phase: Phase) -> httpx.TransportError | None:
     if isinstance(error, OSError):
         return _ERRORS[phase](str(error) or type(error).__name__)
     return None
+
+
+@contextmanager
+def _failing_as(phase: Phase) -> Iterator[None]:
+    """Raises what fails in the block as the httpx error it is (`_failure`)."""
+    try:
+        yield
+    except Exception as error:
+        failure = _failure(error, phase)
+        if failure is None:
+            raise
+        raise failure from error
 
 
 class _SocketReader(io.RawIOBase):
@@ -161,13 +174,8 @@ class _Body(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         answer = self._answer
         while True:
-            try:
+            with _failing_as("read"):
                 chunk = answer.read(READ_SIZE)
-            except Exception as error:
-                failure = _failure(error, "read")
-                if failure is None:
-                    raise
-                raise failure from error
             if not chunk:
                 break
             yield chunk
@@ -239,20 +247,14 @@ class Http11Transport(httpx.BaseTransport):
         message = _head(request) + request.read()
         connection = self._check_out((url.scheme, url.host, url.port or _PORTS[url.scheme]),
                                      timeouts.get("connect"))
-        phase: Phase = "write"
         try:
-            connection.sock.settimeout(within_deadline(timeouts.get("write")))
-            connection.sock.sendall(message)
-            phase = "read"
-            reader = io.BufferedReader(_SocketReader(connection.sock, timeouts.get("read")),
-                                       READ_SIZE)
-            answer = _answer(reader, request.method)
-        except Exception as error:
-            connection.close()
-            failure = _failure(error, phase)
-            if failure is None:
-                raise
-            raise failure from error
+            with _failing_as("write"):
+                connection.sock.settimeout(within_deadline(timeouts.get("write")))
+                connection.sock.sendall(message)
+            with _failing_as("read"):
+                reader = io.BufferedReader(
+                    _SocketReader(connection.sock, timeouts.get("read")), READ_SIZE)
+                answer = _answer(reader, request.method)
         except BaseException:
             connection.close()
             raise
@@ -291,20 +293,16 @@ class Http11Transport(httpx.BaseTransport):
 
     def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         scheme, host, port = origin
-        sock: socket.socket | None = None
-        try:
+        with _failing_as("connect"):
             sock = socket.create_connection((host, port), within_deadline(timeout))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if scheme == "https":
-                sock.settimeout(within_deadline(timeout))
-                sock = self.ssl_context.wrap_socket(sock, server_hostname=host)
-        except Exception as error:
-            if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if scheme == "https":
+                    sock.settimeout(within_deadline(timeout))
+                    sock = self.ssl_context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
                 sock.close()
-            failure = _failure(error, "connect")
-            if failure is None:
                 raise
-            raise failure from error
         return _Connection(origin, sock)
 
     def close(self) -> None:

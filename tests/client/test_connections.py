@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -122,17 +122,19 @@ class Front:
         self._thread.join(timeout=5)
 
 
+OpenFront = Callable[..., Front]
+"""`front(framing, tls=None)`: a `Front` before the test's emulator, closed after the test."""
+
+
 @pytest.fixture
-def front(emu: Emulator) -> Iterator[type[Front]]:
+def front(emu: Emulator) -> Iterator[OpenFront]:
     fronts: list[Front] = []
 
-    class Opened(Front):
-        def __init__(self, emu: Emulator, framing: Mapping[int, Framing],
-                     tls: ssl.SSLContext | None = None) -> None:
-            super().__init__(emu, framing, tls)
-            fronts.append(self)
+    def open_front(framing: Mapping[int, Framing], tls: ssl.SSLContext | None = None) -> Front:
+        fronts.append(Front(emu, framing, tls))
+        return fronts[-1]
 
-    yield Opened
+    yield open_front
     for opened in fronts:
         opened.close()
 
@@ -144,9 +146,9 @@ def reader_at(connect: Connect, url: str, token: str = ADMIN_TOKEN) -> SmhReadCl
 
 
 def test_a_run_of_requests_shares_one_connection(
-    emu: Emulator, connect: Connect, front: type[Front]
+    emu: Emulator, connect: Connect, front: OpenFront
 ) -> None:
-    served = front(emu, {})
+    served = front({})
     reader = reader_at(connect, served.url)
     listings = [reader.list_directory("-", "a") for _ in range(5)]
     assert [sorted(entry.name for entry in listing) for listing in listings] == [
@@ -156,9 +158,9 @@ def test_a_run_of_requests_shares_one_connection(
 
 @pytest.mark.parametrize("framing", ["close", "announce-close"])
 def test_a_connection_the_server_closed_or_said_it_would_close_is_not_used_again(
-    emu: Emulator, connect: Connect, front: type[Front], sleeps: Sleeps, framing: Framing
+    emu: Emulator, connect: Connect, front: OpenFront, sleeps: Sleeps, framing: Framing
 ) -> None:
-    served = front(emu, {0: framing})
+    served = front({0: framing})
     reader = reader_at(connect, served.url)
     assert len(reader.list_directory("-", "a")) == 3
     assert served.answered.wait(5)
@@ -168,9 +170,9 @@ def test_a_connection_the_server_closed_or_said_it_would_close_is_not_used_again
 
 
 def test_an_informational_answer_before_the_answer_is_passed_over(
-    emu: Emulator, connect: Connect, front: type[Front]
+    emu: Emulator, connect: Connect, front: OpenFront
 ) -> None:
-    served = front(emu, {0: "hints-first"})
+    served = front({0: "hints-first"})
     reader = reader_at(connect, served.url)
     assert len(reader.list_directory("-", "a")) == 3
     assert len(reader.list_directory("-", "a")) == 3  # on the same connection, read to its end
@@ -178,9 +180,9 @@ def test_an_informational_answer_before_the_answer_is_passed_over(
 
 
 def test_a_body_cut_short_of_its_stated_length_is_an_error_not_a_shorter_answer(
-    emu: Emulator, connect: Connect, front: type[Front], sleeps: Sleeps
+    emu: Emulator, connect: Connect, front: OpenFront, sleeps: Sleeps
 ) -> None:
-    served = front(emu, {n: "cut" for n in range(4)})
+    served = front({n: "cut" for n in range(4)})
     reader = reader_at(connect, served.url)
     with pytest.raises(SmhRequestError, match=r"bytes before the answer's stated end") as error:
         reader.list_directory("-", "a")
@@ -189,18 +191,18 @@ def test_a_body_cut_short_of_its_stated_length_is_an_error_not_a_shorter_answer(
 
 
 def test_an_answer_that_is_not_http_is_an_error(
-    emu: Emulator, connect: Connect, front: type[Front]
+    emu: Emulator, connect: Connect, front: OpenFront
 ) -> None:
-    served = front(emu, {n: "not-http" for n in range(4)})
+    served = front({n: "not-http" for n in range(4)})
     reader = reader_at(connect, served.url)
     with pytest.raises(SmhRequestError, match=r"not an HTTP answer: BadStatusLine"):
         reader.list_directory("-", "a")
 
 
 def test_a_token_with_a_line_break_is_never_sent(
-    emu: Emulator, connect: Connect, front: type[Front], sleeps: Sleeps
+    emu: Emulator, connect: Connect, front: OpenFront, sleeps: Sleeps
 ) -> None:
-    served = front(emu, {})
+    served = front({})
     reader = reader_at(connect, served.url, token=f"{ADMIN_TOKEN}\r\nX-Injected: yes")
     with pytest.raises(MalformedHeader, match="'Authorization' header holds a line break") as error:
         reader.list_directory("-", "a")
@@ -221,12 +223,12 @@ def serving_as(authority: trustme.CA, name: str) -> ssl.SSLContext:
 
 
 def test_an_https_endpoint_is_read_over_tls_on_one_kept_alive_connection(
-    emu: Emulator, connect: Connect, front: type[Front], authority: trustme.CA,
+    emu: Emulator, connect: Connect, front: OpenFront, authority: trustme.CA,
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
-    served = front(emu, {}, serving_as(authority, "127.0.0.1"))
+    served = front({}, serving_as(authority, "127.0.0.1"))
     reader = reader_at(connect, served.url)
     assert [len(reader.list_directory("-", "a")) for _ in range(3)] == [3, 3, 3]
     assert served.connections == 1
@@ -234,7 +236,7 @@ def test_an_https_endpoint_is_read_over_tls_on_one_kept_alive_connection(
 
 @pytest.mark.parametrize("trusted", [False, True], ids=["untrusted-authority", "another-name"])
 def test_an_https_endpoint_whose_certificate_does_not_pass_is_sent_nothing(
-    emu: Emulator, connect: Connect, front: type[Front], authority: trustme.CA,
+    emu: Emulator, connect: Connect, front: OpenFront, authority: trustme.CA,
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted: bool
 ) -> None:
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -243,7 +245,7 @@ def test_an_https_endpoint_whose_certificate_does_not_pass_is_sent_nothing(
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     else:
         monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    served = front(emu, {}, serving_as(authority, "smh.example.com" if trusted else "127.0.0.1"))
+    served = front({}, serving_as(authority, "smh.example.com" if trusted else "127.0.0.1"))
     reader = reader_at(connect, served.url)
     with pytest.raises(SmhRequestError, match="CERTIFICATE_VERIFY_FAILED"):
         reader.list_directory("-", "a")
