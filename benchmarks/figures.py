@@ -291,6 +291,9 @@ def plan_figures(sizes: Sizes, work: Path, repeat: int, *, timed: bool = True,
             bound = lists + deleted_dirs + 2 * len(spaces)
             chain = max(lib.longest_chain(*trees[s], listed.get(s, set()), counted.get(s, set()))
                         for s in spaces)
+            forest = lib.joined([lib.request_forest(*trees[s], listed.get(s, set()),
+                                                    counted.get(s, set()), separate=2)
+                                 for s in spaces])
             listed_entries = sum(s["listed"] for s in plan["spaces"])
             figures.append(Figure(
                 "B2c" if large else "B2a" if count == 1 else "B2b",
@@ -325,15 +328,19 @@ def plan_figures(sizes: Sizes, work: Path, repeat: int, *, timed: bool = True,
                     wall = statistics.median(walls)
                     limit = max(stats.total * latency / 1000 / concurrency,
                                 chain * latency / 1000)
+                    rounds = lib.fewest_rounds(forest, concurrency)
+                    floor = rounds * latency / 1000
                     cpu = statistics.median(r.cpu for r in runs)
                     served = statistics.median(emulator_cpu)
                     figures.append(Figure(
                         f"B3{next(b3)}", f"plan wall time, {label}, {latency} ms, "
                         f"concurrency {concurrency}", wall, limit, "s",
                         server_ms=statistics.median(server),
-                        note=f"CPU {cpu:.2f} s, the emulator's {served:.2f} s; runs "
+                        note=f"schedule floor {floor:.2f} s ({rounds} rounds, {wall / floor:.2f} "
+                             f"x); CPU {cpu:.2f} s, the emulator's {served:.2f} s; runs "
                              + ", ".join(f"{w:.2f}" for w in walls),
-                        extra={"cpu": cpu, "emulator_cpu": served, "runs": walls}))
+                        extra={"cpu": cpu, "emulator_cpu": served, "runs": walls,
+                               "floor": floor, "floor_rounds": rounds}))
             emu.faults()
     return figures
 

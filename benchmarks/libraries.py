@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -98,6 +99,70 @@ def longest_chain(entries: Counter[str], subdirs: dict[str, list[str]], listed: 
     for directory in sorted(listed, key=lambda d: -d.count("/")):
         chain(directory)
     return chain("")
+
+
+def request_forest(entries: Counter[str], subdirs: dict[str, list[str]], listed: set[str],
+                   counted: set[str], separate: int = 0) -> list[int]:
+    """The requests of one space's plan as a forest: each request's parent is the one it must
+    wait for (`longest_chain`'s rule), -1 for one that waits for none; `separate` more requests
+    wait for none (the space's file count and recycle-bin read). Returns the parents, a
+    request's parent always before it."""
+    parents = [-1] * separate
+    pending = [("", -1)]
+    while pending:
+        directory, after = pending.pop()
+        pages = []
+        for _ in range(math.ceil(max(entries[directory], 1) / PAGE)):
+            parents.append(after)
+            after = len(parents) - 1
+            pages.append(after)
+        for rank, child in enumerate(subdirs.get(directory, ())):
+            page = pages[rank // PAGE]
+            if child in listed:
+                pending.append((child, page))
+            if child in counted:  # a stats request, whether or not it is listed too
+                parents.append(page)
+    return parents
+
+
+def joined(forests: Iterable[Sequence[int]]) -> list[int]:
+    """Forests of `request_forest` as one: the requests of every space, sharing the slots."""
+    parents: list[int] = []
+    for forest in forests:
+        offset = len(parents)
+        parents.extend(parent + offset if parent >= 0 else -1 for parent in forest)
+    return parents
+
+
+def fewest_rounds(parents: Sequence[int], slots: int) -> int:
+    """The fewest rounds in which `slots` requests at a time, each taking one round, can send
+    every request of the forest `parents` (as `request_forest` gives it), none before its parent
+    has been answered.
+
+    Run backwards in time, a schedule of this forest is one of the forest with every arrow
+    turned round, where a request waits for all its children instead: an in-forest of tasks of
+    one round each, for which highest level first (Hu, 1961) is optimal: each round takes the
+    ready requests deepest in the forest first. So this is the floor no scheduler reaches
+    under: at least the chain, and at least the requests over the slots."""
+    depth = [0] * len(parents)
+    waiting = [0] * len(parents)
+    for request, parent in enumerate(parents):
+        if parent >= 0:
+            depth[request] = depth[parent] + 1
+            waiting[parent] += 1
+    ready = [(-depth[request], request) for request in range(len(parents)) if not waiting[request]]
+    heapq.heapify(ready)
+    rounds = 0
+    while ready:
+        rounds += 1
+        done = [heapq.heappop(ready)[1] for _ in range(min(slots, len(ready)))]
+        for request in done:
+            parent = parents[request]
+            if parent >= 0:
+                waiting[parent] -= 1
+                if not waiting[parent]:
+                    heapq.heappush(ready, (-depth[parent], parent))
+    return rounds
 
 
 def waves_bound(paths_by_space: dict[str, Sequence[str]], batch: int = 1000) -> tuple[int, int]:
