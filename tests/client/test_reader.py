@@ -473,9 +473,10 @@ def test_a_reader_cannot_send_anything_but_get(reader: SmhReadClient, emu: Emula
         with pytest.raises(ReadOnlyViolation, match=f"refused to send {method}"):
             session.request(method, route("batch", LIBRARY, "-"), query=[("delete", None)],
                             space="-", grants=())
-    # Not even through the underlying httpx client.
+    # Not even through the transport under it.
     with pytest.raises(ReadOnlyViolation):
-        session._http.delete(route("file", LIBRARY, "-", path="hello.txt"))
+        session._transport.handle_request(httpx.Request(
+            "DELETE", ENDPOINT + route("file", LIBRARY, "-", path="hello.txt")))
     # Nor by borrowing the write methods.
     with pytest.raises(ReadOnlyViolation):
         SmhWriteClient.batch_delete(reader, "-", _items("hello.txt"))  # type: ignore[arg-type]
