@@ -6,14 +6,14 @@ spelled exactly as the server spelled them (the root is `""`).
 
 from __future__ import annotations
 
-import operator
 import struct
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import repeat
 from typing import Any, Final, overload
+
+import msgspec
 
 from reconciler.slots import new, slot_setter
 
@@ -248,7 +248,7 @@ def packed_page(directory: str, names: list[Any], types: list[EntryType], etags:
 
 
 _UNUSABLE_NAMES: Final = frozenset({"", ".", ".."})
-_HEX_PART: Final = operator.itemgetter(slice(1, 33))  # a quoted hex eTag's digits
+_read_numbers: Final = msgspec.json.Decoder(list[int]).decode
 _Column = tuple[int, Sequence[Any]] | None
 
 
@@ -276,11 +276,18 @@ def _tag_column(values: list[Any]) -> _Column:
     count = len(values)
     if set(map(len, values)) == {34}:
         joined = "".join(values)
-        digits = joined.replace('"', "")
-        if (joined[0::34] != '"' * count or joined[33::34] != '"' * count
-                or len(digits) != 32 * count or digits.strip(_HEX_DIGITS)):
+        if joined[0::34] != '"' * count or joined[33::34] != '"' * count:
             return None
-        return _ETAG_HEX, list(map(bytes.fromhex, map(_HEX_PART, values)))
+        digits = joined.replace('"', "")
+        try:
+            tags = bytes.fromhex(digits)
+        except ValueError:
+            return None
+        # Exactly 32 lowercase hex digits a value, as `_pack` takes them: no other character
+        # (`fromhex` passes over spaces and takes capitals, which its `hex` would not give).
+        if len(tags) != 16 * count or tags.hex() != digits:
+            return None
+        return _ETAG_HEX, [tags[start:start + 16] for start in range(0, 16 * count, 16)]
     numbers = _numbers(values)
     if numbers is None:
         return None
@@ -297,15 +304,16 @@ def _number_column(values: list[Any], flag: int) -> _Column:
 
 def _numbers(values: list[str]) -> Sequence[int] | None:
     """`values` as numbers below 2**64, when each is the number's decimal form exactly (what
-    `_number` takes, for a whole column)."""
+    `_number` takes, for a whole column).
+
+    With only digits in them, the values are read as one JSON array of integers, whose
+    grammar refuses what `_number` refuses but for size: an empty value, a leading zero."""
     joined = "".join(values)
-    if not (joined.isascii() and joined.isdigit()) or "" in values or (
-            any(map(str.startswith, values, repeat("0")))
-            and any(len(value) > 1 for value in values if value.startswith("0"))):
+    if not (joined.isascii() and joined.isdigit()):
         return None
     try:
-        return array("Q", map(int, values))  # refuses 2**64 and above
-    except OverflowError:
+        return array("Q", _read_numbers(f"[{','.join(values)}]"))  # refuses 2**64 and above
+    except (msgspec.DecodeError, OverflowError):
         return None
 
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence, Sized
-from itertools import repeat
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 import httpx
+import msgspec
 
 from reconciler.auth import Credentials, Grants, Operation, grants_for, protect_logger
 from reconciler.client.models import DirectoryPage, RecycledItem, SpaceFileCount, TaskState
@@ -99,7 +99,6 @@ ENTRY_TYPES: Final = {
 }
 
 _KNOWN_TYPES: Final = frozenset(ENTRY_TYPES)
-_field: Final[Callable[[dict[str, Any], str], Any]] = dict.get
 NOT_FOUND_CODES: Final = frozenset({"FileNotFound", "DirectoryNotFound", "PathNotFound"})
 STATS_UNAVAILABLE_CODES: Final = frozenset({"ParamInvalid", "RouteNotFound"})
 """What a server without directory stats or file counts answers (INFERRED, smh-api.md 13.2)."""
@@ -248,12 +247,15 @@ class SmhReadClient:
         read: Callable[[JsonObject], _Page],
         next_marker: Callable[[JsonObject, str | None], str | None] | None = None,
         max_items: int | None = None,
+        read_body: Callable[[bytes], tuple[_Page, str | None] | None] | None = None,
     ) -> Iterator[tuple[_Page, str | None]]:
         """Marker paging: yields each page's items and its next marker, to the end.
 
         `next_marker(answer, marker sent)` reads the next marker (default: `nextMarker`).
-        At most `max_pages` pages and (when given) `max_items` items in all; beyond
-        either, the listing is an error.
+        `read_body(body)`, where given, reads a page the usual shape straight from its body
+        (its items and `nextMarker`), and None for any other, which `read` then reads. At
+        most `max_pages` pages and (when given) `max_items` items in all; beyond either, the
+        listing is an error.
         """
         read_marker = next_marker or _next_marker
         seen: set[str] = set()
@@ -270,7 +272,8 @@ class SmhReadClient:
                 obj = as_object(data, "answer")
                 return read(obj), read_marker(obj, sent)
 
-            items, marker = answer.parse(page)
+            read_straight = read_body(answer.body) if read_body is not None else None
+            items, marker = answer.parse(page) if read_straight is None else read_straight
             served += len(items)
             if max_items is not None and served > max_items:
                 raise answer.malformed(
@@ -314,6 +317,9 @@ class SmhReadClient:
         def read(data: JsonObject) -> Entries:
             return _entries(data, path)
 
+        def read_body(body: bytes) -> tuple[Entries, str | None] | None:
+            return _directory_page(body, path)
+
         for entries, marker in self._follow(
             route("directory", self.library, space, path=path),
             space=space,
@@ -322,6 +328,7 @@ class SmhReadClient:
             user_id=user_id,
             read=read,
             max_items=min(max_entries, MAX_DIRECTORY_ENTRIES),
+            read_body=read_body,
         ):
             yield DirectoryPage(entries, marker)
 
@@ -559,8 +566,57 @@ class SmhReadClient:
 
 # -- answer readers ----------------------------------------------------------------------------
 
+class _Row(msgspec.Struct, gc=False):
+    """The fields of a directory page's row the listing keeps, as SMH sends them."""
+
+    name: str
+    type: str
+    eTag: str | None = None  # the fields spelled as SMH spells them
+    modificationTime: str | None = None
+    size: str | None = None
+    crc64: str | None = None
+
+
+class _DirectoryPage(msgspec.Struct, gc=False):
+    contents: list[_Row]
+    nextMarker: str | int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+_read_directory_page: Final = msgspec.json.Decoder(_DirectoryPage).decode
+
+
+def _directory_page(body: bytes, parent: str) -> tuple[Entries, str | None] | None:
+    """A directory page of files, or of directories, as SMH sends them, read straight from
+    its body into its compact form (`packed_page`), with its next marker: only the fields
+    kept are made into objects, where reading the whole answer makes an object of every field
+    of every row. None for any other page (a row of an unknown type, a field of another type,
+    a name the listing does not take, JSON msgspec does not read), which `_entries` then reads
+    from the answer as `json` reads it, and says what is wrong with it. A field given twice
+    counts once, the last, as `json` reads it."""
+    try:
+        if not body.isascii():
+            body.decode()  # msgspec passes over bad UTF-8 in a field it skips; `json` does not
+        page = _read_directory_page(body)
+    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):  # ValidationError too
+        return None
+    rows = page.contents
+    kinds = [row.type for row in rows]
+    if not _KNOWN_TYPES.issuperset(kinds):
+        return None
+    entries = packed_page(parent, [row.name for row in rows],
+                          list(map(ENTRY_TYPES.__getitem__, kinds)),
+                          [row.eTag for row in rows], [row.modificationTime for row in rows],
+                          [row.size for row in rows], [row.crc64 for row in rows])
+    if entries is None:
+        return None
+    marker = page.nextMarker
+    return entries, _next_marker({} if marker is msgspec.UNSET else {"nextMarker": marker},
+                                 None)
+
+
 def _entries(data: JsonObject, parent: str) -> Entries:
-    """A directory page's rows, read straight into their compact form.
+    """A directory page's rows, read into their compact form (a page `_directory_page` does
+    not take).
 
     The loop takes the rows the documented shape allows (an object with a usable name, a known
     type and string fields) with a few type tests each; at the first row it does not take, the
@@ -569,9 +625,6 @@ def _entries(data: JsonObject, parent: str) -> Entries:
     """
     rows = data.get("contents")
     if type(rows) is list:
-        packed = _packed_rows(rows, parent)
-        if packed is not None:
-            return packed
         builder = EntriesBuilder(parent)
         add = builder.add
         for item in rows:
@@ -598,21 +651,6 @@ def _entries(data: JsonObject, parent: str) -> Entries:
         for index, item in enumerate(get_rows(data, "contents", "answer",
                                               fields=("name", "type")))
     ])
-
-
-def _packed_rows(rows: list[Any], parent: str) -> Entries | None:
-    """The rows of a page of files or of directories as SMH sends them, read column by column
-    (see `packed_page`); None for a page with any other row."""
-    if set(map(type, rows)) != {dict}:
-        return None
-    kinds = list(map(_field, rows, repeat("type")))
-    if set(map(type, kinds)) != {str} or not _KNOWN_TYPES.issuperset(kinds):
-        return None
-    types = list(map(ENTRY_TYPES.__getitem__, kinds))
-    fields = (list(map(_field, rows, repeat(key)))
-              for key in ("name", "eTag", "modificationTime", "size", "crc64"))
-    names, etags, mtimes, sizes, crc64s = fields
-    return packed_page(parent, names, types, etags, mtimes, sizes, crc64s)
 
 
 def _entry(item: object, parent: str, what: str, *, name: str | None = None) -> RemoteEntry:

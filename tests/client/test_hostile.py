@@ -93,6 +93,20 @@ def test_garbled_listings_are_clear_errors(
     assert "unexpected answer: " in str(caught.value) and "(HTTP 200)" in str(caught.value)
 
 
+@pytest.mark.parametrize("directory", ["", "docs"])  # a mixed page; one of files only
+def test_bad_utf8_in_a_field_the_listing_does_not_keep_is_still_not_json(
+    emu: Emulator, connect: Connect, directory: str
+) -> None:
+    def spoil(request: httpx.Request, status: int, body: bytes) -> tuple[int, bytes]:
+        return status, body.replace(b'"contents":', b'"note":"\xff","contents":', 1)
+
+    reader: SmhReadClient = connect(transport=Rewriting(emu.transport(), spoil))
+    with pytest.raises(SmhRequestError, match="not JSON"):
+        reader.list_directory("-", directory)
+    assert [entry.path for entry in connect().list_directory("-", "docs")] == [
+        "docs/handbook.pdf"]
+
+
 def test_an_html_error_page_is_reported_with_a_preview(
     emu: Emulator, connect: Connect
 ) -> None:
