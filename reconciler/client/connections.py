@@ -1,5 +1,5 @@
-"""The HTTP/1.1 transport under every network session: httpx's client over connections the
-standard library's `http.client` reads.
+"""The HTTP/1.1 transport under every network session: httpx's requests and answers, over
+connections the standard library's `http.client` reads.
 
 A plan or an apply is hundreds to thousands of requests. Over httpx's own transport (httpcore
 with h11) a request for an 85 KB listing page costs about 1.4 times the CPU it costs over this
