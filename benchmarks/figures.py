@@ -289,11 +289,10 @@ def plan_figures(sizes: Sizes, work: Path, repeat: int, *, timed: bool = True,
             deleted_dirs = sum(1 for c in plan["changes"]
                                if c["action"] == "delete" and c["type"] == "dir")
             bound = lists + deleted_dirs + 2 * len(spaces)
-            chain = max(lib.longest_chain(*trees[s], listed.get(s, set()), counted.get(s, set()))
-                        for s in spaces)
             forest = lib.joined([lib.request_forest(*trees[s], listed.get(s, set()),
                                                     counted.get(s, set()), separate=2)
                                  for s in spaces])
+            chain = lib.longest_chain(forest)
             listed_entries = sum(s["listed"] for s in plan["spaces"])
             figures.append(Figure(
                 "B2c" if large else "B2a" if count == 1 else "B2b",

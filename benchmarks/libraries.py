@@ -74,37 +74,13 @@ def list_bound(entries: Counter[str], listed: Iterable[str]) -> int:
     return sum(math.ceil(max(entries[d], 1) / PAGE) for d in listed)
 
 
-def longest_chain(entries: Counter[str], subdirs: dict[str, list[str]], listed: set[str],
-                  counted: set[str]) -> int:
-    """The longest chain of requests the tree forces, one after another: a directory's pages
-    follow each other (each page's marker comes from the one before), and a subdirectory can
-    be read (listed, or counted with a stats request) only once the page naming it is in.
-    Directories are listed before files, so a subdirectory's page is its rank among them."""
-    memo: dict[str, int] = {}
-
-    def chain(directory: str) -> int:
-        if directory in memo:
-            return memo[directory]
-        longest = math.ceil(max(entries[directory], 1) / PAGE)
-        for rank, child in enumerate(subdirs.get(directory, ())):
-            page = rank // PAGE + 1
-            if child in listed:
-                longest = max(longest, page + chain(child))
-            elif child in counted:
-                longest = max(longest, page + 1)
-        memo[directory] = longest
-        return longest
-
-    # Deep trees: fill the memo from the leaves up before asking for the root.
-    for directory in sorted(listed, key=lambda d: -d.count("/")):
-        chain(directory)
-    return chain("")
-
-
 def request_forest(entries: Counter[str], subdirs: dict[str, list[str]], listed: set[str],
                    counted: set[str], separate: int = 0) -> list[int]:
     """The requests of one space's plan as a forest: each request's parent is the one it must
-    wait for (`longest_chain`'s rule), -1 for one that waits for none; `separate` more requests
+    wait for, -1 for one that waits for none. A directory's pages follow each other (each
+    page's marker comes from the one before), and a subdirectory can be read (listed, or
+    counted with a stats request) only once the page naming it is in; directories are listed
+    before files, so a subdirectory's page is its rank among them. `separate` more requests
     wait for none (the space's file count and recycle-bin read). Returns the parents, a
     request's parent always before it."""
     parents = [-1] * separate
@@ -134,6 +110,20 @@ def joined(forests: Iterable[Sequence[int]]) -> list[int]:
     return parents
 
 
+def _depths(parents: Sequence[int]) -> list[int]:
+    """How many requests each request of the forest waits for, one after another."""
+    depth = [0] * len(parents)
+    for request, parent in enumerate(parents):
+        if parent >= 0:
+            depth[request] = depth[parent] + 1
+    return depth
+
+
+def longest_chain(parents: Sequence[int]) -> int:
+    """The longest chain of requests the forest forces, one after another."""
+    return 1 + max(_depths(parents), default=-1)
+
+
 def fewest_rounds(parents: Sequence[int], slots: int) -> int:
     """The fewest rounds in which `slots` requests at a time, each taking one round, can send
     every request of the forest `parents` (as `request_forest` gives it), none before its parent
@@ -144,11 +134,10 @@ def fewest_rounds(parents: Sequence[int], slots: int) -> int:
     one round each, for which highest level first (Hu, 1961) is optimal: each round takes the
     ready requests deepest in the forest first. So this is the floor no scheduler reaches
     under: at least the chain, and at least the requests over the slots."""
-    depth = [0] * len(parents)
+    depth = _depths(parents)
     waiting = [0] * len(parents)
-    for request, parent in enumerate(parents):
+    for parent in parents:
         if parent >= 0:
-            depth[request] = depth[parent] + 1
             waiting[parent] += 1
     ready = [(-depth[request], request) for request in range(len(parents)) if not waiting[request]]
     heapq.heapify(ready)
