@@ -250,10 +250,11 @@ class SmhWriteClient(SmhReadClient):
     ) -> dict[int, TaskState | SmhError]:
         """Polls tasks of one space (None: library tasks) until each ends, all those still
         running in one query (`MAX_TASKS_PER_QUERY` ids at most), backing off exponentially
-        from a first pause of twice the first query's round trip (at least
+        from a first pause as long as the first query's round trip (at least
         `POLL_FIRST_DELAY`), so a fast server is not kept waiting and a slow one is not
-        flooded. Each task's final state, or the error that ended waiting for it: missing
-        from the answer, or still running once `max_wait` seconds of waiting have passed.
+        flooded: even at first, a query is in flight at most half the time. Each task's
+        final state, or the error that ended waiting for it: missing from the answer, or
+        still running once `max_wait` seconds of waiting have passed.
 
         Waits through the retry policy's `sleep`; a query that fails raises.
         """
@@ -277,7 +278,7 @@ class SmhWriteClient(SmhReadClient):
                     for task_id in running})
                 return ended
             if delay is None:
-                delay = max(POLL_FIRST_DELAY, 2 * (self._session.clock() - started))
+                delay = max(POLL_FIRST_DELAY, self._session.clock() - started)
             pause = min(delay, POLL_MAX_DELAY, max(max_wait - waited, 0.0))
             self._session.retry.sleep(pause)
             waited += pause

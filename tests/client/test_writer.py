@@ -3,6 +3,8 @@ single-item deletes, emptying the bin, restoring, clearing history, and refusing
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -91,6 +93,24 @@ def test_batch_202_is_a_task_polled_with_backoff_to_its_results(
     # The emulator's clock stands still, so the first pause is the shortest one.
     assert sleeps.delays == [0.05, 0.1, 0.2]
     assert len(requests_of(emu, "task")) == 4
+
+
+def test_the_first_pause_before_polling_again_is_one_round_trip(
+    emu: Emulator, connect: Connect, sleeps: Sleeps
+) -> None:
+    # A server 0.2 s away: the first query's round trip sets the first pause, then it doubles.
+    writer: SmhWriteClient = connect(SmhWriteClient, clock=time.monotonic)
+    emu.set_faults({"async_threshold": 1, "task_polls": 3})
+    items = [DeleteItem("hello.txt", False)]
+    reply = writer.batch_delete("-", items)
+    assert reply.task_id is not None
+    writer.query_tasks("-", [reply.task_id])  # the token for task queries, minted first
+    emu.set_faults({"async_threshold": 1, "task_polls": 3, "latency_ms": 200})
+    done = writer.wait_batch("-", reply.task_id, items, max_wait=60)
+    assert done.results is not None and done.results[0].status == 200
+    first, second = sleeps.delays
+    assert 0.2 <= first < 0.35
+    assert second == 2 * first
 
 
 @pytest.mark.parametrize(("faults", "status"), [
