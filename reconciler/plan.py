@@ -16,12 +16,15 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
+
+import msgspec
 
 from reconciler import wirejson
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
-from reconciler.listing import Counted, EntryType, Fingerprint
+from reconciler.listing import Contents, Counted, EntryType, Fingerprint, Stats
+from reconciler.slots import new, slot_setter
 
 FORMAT_VERSION = 1
 PLAN_FILE_KIND = "smh-reconcile-plan"
@@ -497,7 +500,92 @@ def _member(kind: type[_E], value: object) -> _E:
     return member
 
 
+class _FingerprintRow(msgspec.Struct, gc=False):
+    """A delete's `fingerprint` in the types a plan file writes."""
+
+    etag: str | None = None
+    modification_time: str | None = None
+    size: str | None = None
+    crc64: str | None = None
+    contents: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+
+
+class _DeleteRow(msgspec.Struct, gc=False):
+    """A delete change in the types a plan file writes (its `action` read already)."""
+
+    space: str
+    path: str
+    type: EntryType
+    mode: Mode
+    fingerprint: _FingerprintRow
+    reason: str = ""
+    effective_mode: Mode | None = None
+    files: int = 0
+    bytes: int | None = None
+    counted: Counted = Counted.STATS
+    withdrawn: str | None = None
+
+
+_SET_DELETE: Final = tuple(slot_setter(Delete, name) for name in (
+    "space", "path", "type", "mode", "reason", "fingerprint", "effective_mode", "files",
+    "bytes", "counted", "withdrawn"))
+_SET_FINGERPRINT: Final = tuple(slot_setter(Fingerprint, name) for name in (
+    "etag", "modification_time", "size", "crc64", "contents", "stats"))
+
+
+def _delete_of(data: object) -> Delete | None:
+    """The delete a plan file's change says, read at C speed (`msgspec.convert` checks every
+    field's type) when each field has the type the plan file writes and the delete is one
+    `_change_from_json` takes; None for any other, which `_change_from_json` then reads (or
+    refuses, saying why) field by field. A plan file holds a change per item: millions."""
+    try:
+        row = msgspec.convert(data, _DeleteRow)
+    except msgspec.ValidationError:
+        return None
+    path = row.path
+    if (not row.space or not path or path[0] == "/" or path[-1] == "/"
+            or row.type is EntryType.UNKNOWN):
+        return None
+    said = row.fingerprint
+    contents, stats = said.contents, said.stats
+    set_etag, set_time, set_size, set_crc64, set_contents, set_stats = _SET_FINGERPRINT
+    fingerprint = new(Fingerprint)
+    set_etag(fingerprint, said.etag)
+    set_time(fingerprint, said.modification_time)
+    set_size(fingerprint, said.size)
+    set_crc64(fingerprint, said.crc64)
+    set_contents(fingerprint, None if contents is None else Contents.from_json(contents))
+    set_stats(fingerprint, None if stats is None else Stats.from_json(stats))
+    (set_space, set_path, set_type, set_mode, set_reason, set_fingerprint, set_effective,
+     set_files, set_bytes, set_counted, set_withdrawn) = _SET_DELETE
+    delete = new(Delete)
+    set_space(delete, row.space)
+    set_path(delete, path)
+    set_type(delete, row.type)
+    set_mode(delete, row.mode)
+    set_reason(delete, row.reason)
+    set_fingerprint(delete, fingerprint)
+    set_effective(delete, row.effective_mode)
+    set_files(delete, row.files)
+    set_bytes(delete, row.bytes)
+    set_counted(delete, row.counted)
+    set_withdrawn(delete, row.withdrawn)
+    return delete
+
+
 def _change_from_json(data: Mapping[str, Any]) -> Change:
+    """A plan file's change: a delete as `_delete_of` reads it, any other as `_read_change`."""
+    if type(data) is dict and data.get("action") == "delete":
+        read = _delete_of(data)
+        if read is not None:
+            return read
+    return _read_change(data)
+
+
+def _read_change(data: Mapping[str, Any]) -> Change:
+    """A plan file's change, read field by field; a `ValueError`, `KeyError` or `TypeError`
+    for one this version does not take."""
     action = _member(Action, data["action"])
     if action is Action.DELETE:
         effective = data.get("effective_mode")
