@@ -534,6 +534,29 @@ _SET_FINGERPRINT: Final = tuple(slot_setter(Fingerprint, name) for name in (
     "etag", "modification_time", "size", "crc64", "contents", "stats"))
 
 
+def make_delete(space: str, path: str, type: EntryType, mode: Mode, reason: str,
+                fingerprint: Fingerprint, effective_mode: Mode | None = None, files: int = 0,
+                bytes: int | None = None, counted: Counted = Counted.STATS,
+                withdrawn: str | None = None) -> Delete:
+    """`Delete(...)` of these fields, made by setting its slots (`reconciler.slots`), in half
+    the time: a plan, or a plan file, of a large purge has a delete per file."""
+    (set_space, set_path, set_type, set_mode, set_reason, set_fingerprint, set_effective,
+     set_files, set_bytes, set_counted, set_withdrawn) = _SET_DELETE
+    delete = new(Delete)
+    set_space(delete, space)
+    set_path(delete, path)
+    set_type(delete, type)
+    set_mode(delete, mode)
+    set_reason(delete, reason)
+    set_fingerprint(delete, fingerprint)
+    set_effective(delete, effective_mode)
+    set_files(delete, files)
+    set_bytes(delete, bytes)
+    set_counted(delete, counted)
+    set_withdrawn(delete, withdrawn)
+    return delete
+
+
 def _delete_of(data: object) -> Delete | None:
     """The delete a plan file's change says, read at C speed (`msgspec.convert` checks every
     field's type) when each field has the type the plan file writes and the delete is one
@@ -557,21 +580,8 @@ def _delete_of(data: object) -> Delete | None:
     set_crc64(fingerprint, said.crc64)
     set_contents(fingerprint, None if contents is None else Contents.from_json(contents))
     set_stats(fingerprint, None if stats is None else Stats.from_json(stats))
-    (set_space, set_path, set_type, set_mode, set_reason, set_fingerprint, set_effective,
-     set_files, set_bytes, set_counted, set_withdrawn) = _SET_DELETE
-    delete = new(Delete)
-    set_space(delete, row.space)
-    set_path(delete, path)
-    set_type(delete, row.type)
-    set_mode(delete, row.mode)
-    set_reason(delete, row.reason)
-    set_fingerprint(delete, fingerprint)
-    set_effective(delete, row.effective_mode)
-    set_files(delete, row.files)
-    set_bytes(delete, row.bytes)
-    set_counted(delete, row.counted)
-    set_withdrawn(delete, row.withdrawn)
-    return delete
+    return make_delete(row.space, path, row.type, row.mode, row.reason, fingerprint,
+                       row.effective_mode, row.files, row.bytes, row.counted, row.withdrawn)
 
 
 def _change_from_json(data: Mapping[str, Any]) -> Change:

@@ -37,6 +37,7 @@ from reconciler.plan import (
     PlanWarning,
     SafetyViolation,
     SpaceReport,
+    make_delete,
 )
 from reconciler.predicates import parse_time
 from reconciler.rules import Context, SpaceRules, keeps, spared_newest, targeting
@@ -144,17 +145,9 @@ class _Forest:
         reason = known[1]
         fingerprint = entry.fingerprint
         is_file = entry.type is EntryType.FILE
-        return Delete(
-            space=self.space.id,
-            path=entry.path,
-            type=entry.type,
-            mode=mode,
-            reason=reason,
-            fingerprint=fingerprint,
-            effective_mode=Mode.PERMANENT if without_bin else None,
-            files=1 if is_file else 0,
-            bytes=fingerprint.size_bytes if is_file else None,
-        )
+        return make_delete(self.space.id, entry.path, entry.type, mode, reason, fingerprint,
+                           Mode.PERMANENT if without_bin else None, 1 if is_file else 0,
+                           fingerprint.size_bytes if is_file else None)
 
     def _plan_dir(self, directory: str, context: Context) -> tuple[list[_Node], bool]:
         """The delete forest inside `directory`, and whether it holds anything kept."""

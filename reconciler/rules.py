@@ -154,14 +154,24 @@ class SpaceRules:
         return self._context(parent, path, path, self._sets, is_dir=is_dir)
 
     def _context(self, parent: Context, path: str, key: str, sets: _Sets, *,
-                 is_dir: bool) -> Context:
+                 is_dir: bool, shared: dict[tuple[bool, int], Context] | None = None
+                 ) -> Context:
         """The context of `path`, matched as `key` against `sets` (the keep, purge, judge and
-        guard patterns: the sets themselves, or where the path's directory left them)."""
+        guard patterns: the sets themselves, or where the path's directory left them).
+        `shared`: the contexts already made for files of the same directory, by what decides
+        them when no entry has predicates (whether they are kept, and their own purge entry,
+        by identity: the rules hold it); equal contexts, so one object serves them all."""
         keep, purge, judge, guard = sets
         kept = parent.kept or bool(keep.matching(key, is_dir=is_dir))
         found = purge.matching(key, is_dir=is_dir)
         own = self._purge[found[0]][1] if found else None
         purges, guards = parent.purges, parent.guards
+        if shared is not None and not (self._judges or self._guards):
+            made = shared.get((kept, id(own)))
+            if made is None:
+                made = shared[(kept, id(own))] = self._context(parent, path, key, sets,
+                                                           is_dir=is_dir)
+            return made
         if self._judges or self._guards:
             judges = [self._judges[i][1] for i in judge.matching(key, is_dir=is_dir)]
             purges = purge_chain(judges, own, parent.purges, parent.purge)
@@ -196,6 +206,7 @@ class SpaceRules:
         within: _Sets | None = None
         prefix = f"{directory}/" if directory else ""
         out: list[tuple[RemoteEntry, Context | None]] = []
+        shared: dict[tuple[bool, int], Context] = {}
         for entry in entries:
             kind, path = entry.type, entry.path
             if kind is EntryType.FILE and ends is not None and not (
@@ -213,7 +224,8 @@ class SpaceRules:
             if within is None:
                 keep, purge, judge, guard = (patterns.inside(directory) for patterns in self._sets)
                 within = (keep, purge, judge, guard)
-            out.append((entry, self._context(parent, path, name, within, is_dir=is_dir)))
+            out.append((entry, self._context(parent, path, name, within, is_dir=is_dir,
+                                             shared=None if is_dir else shared)))
         return out
 
     def context_of(self, path: str, *, is_dir: bool) -> Context:

@@ -71,6 +71,17 @@ def test_a_protected_path_keeps_its_ancestors_and_siblings_go() -> None:
     ]
 
 
+def test_files_side_by_side_are_kept_or_go_each_as_its_own_path_says() -> None:
+    # Files of one directory matched by the same purge entry share what the rules make of
+    # them only where the keep entries say the same of each: a kept one before or after
+    # others, or between them, stays.
+    files = [f"photos/2024/{name}.jpg" for name in ("a", "b", "c", "d")]
+    for kept in ("a", "b", "d"):
+        plan = plan_for(files, protect=[f"**/{kept}.jpg"], purge=["**/*.jpg"])
+        assert deleted(plan) == [(f"photos/2024/{name}.jpg", "recycle")
+                                 for name in "abcd" if name != kept]
+
+
 def test_kept_directory_keeps_everything_inside_it() -> None:
     plan = plan_for(PHOTOS, purge=["**/*.jpg", "**/*.pdf"], exist=["photos/2024/"])
     assert ("photos/2024/a.jpg", "recycle") not in deleted(plan)
