@@ -166,18 +166,18 @@ class SpaceRules:
         found = purge.matching(key, is_dir=is_dir)
         own = self._purge[found[0]][1] if found else None
         purges, guards = parent.purges, parent.guards
-        if shared is not None and not (self._judges or self._guards):
-            made = shared.get((kept, id(own)))
-            if made is None:
-                made = shared[(kept, id(own))] = self._context(parent, path, key, sets,
-                                                           is_dir=is_dir)
-            return made
-        if self._judges or self._guards:
+        judged = bool(self._judges or self._guards)
+        alike = (kept, id(own))
+        if shared is not None and not judged:
+            made = shared.get(alike)
+            if made is not None:
+                return made
+        if judged:
             judges = [self._judges[i][1] for i in judge.matching(key, is_dir=is_dir)]
             purges = purge_chain(judges, own, parent.purges, parent.purge)
             guards = (*(self._guards[i][1] for i in guard.matching(key, is_dir=is_dir)),
                       *guards)
-        return Context(
+        context = Context(
             kept=kept,
             purge=own or parent.purge,
             prune=parent.prune_root or parent.prune,
@@ -185,6 +185,9 @@ class SpaceRules:
             purges=purges,
             guards=guards,
         )
+        if shared is not None and not judged:
+            shared[alike] = context
+        return context
 
     def child_contexts(self, directory: str, parent: Context, entries: Sequence[RemoteEntry]
                        ) -> list[tuple[RemoteEntry, Context | None]]:

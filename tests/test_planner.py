@@ -80,6 +80,12 @@ def test_files_side_by_side_are_kept_or_go_each_as_its_own_path_says() -> None:
         plan = plan_for(files, protect=[f"**/{kept}.jpg"], purge=["**/*.jpg"])
         assert deleted(plan) == [(f"photos/2024/{name}.jpg", "recycle")
                                  for name in "abcd" if name != kept]
+    # Nor do files that different purge entries target share one: each goes in its mode.
+    mixed = ["photos/2024/a.jpg", "photos/2024/b.part", "photos/2024/c.jpg"]
+    plan = plan_for(mixed, purge=[("**/*.part", "permanent"), "**/*.jpg"])
+    assert deleted(plan) == [("photos/2024/a.jpg", "recycle"),
+                             ("photos/2024/b.part", "permanent"),
+                             ("photos/2024/c.jpg", "recycle")]
 
 
 def test_kept_directory_keeps_everything_inside_it() -> None:
