@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ApiError
 from .listing import MarkerError, Order, decode_marker, encode_marker
-from .seed import split_path, usable_name
+from .seed import clean_text, split_path, usable_name
 from .state import (
     DELETE_GRANTS,
     MAX_BATCH,
@@ -252,11 +252,12 @@ def _batch_delete(lib: Library, token: Token, space: SpaceState,
                   items: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
     """Each item's result, in order; the batch's deletions happen at one instant.
 
-    Whether the token may delete each kind of item in each mode is asked once a batch. The
-    common item, a file in a directory an earlier item named by the same text, takes a short
-    path (when no fault is set on paths): the parent is not looked up again, and the file
-    leaves its directory's sorted names with the batch's other files from there, in one pass,
-    before any other kind of item is deleted and when the batch ends."""
+    Whether the token may delete each kind of item in each mode is asked once a batch, and
+    whether any path holds a character no name may hold, once in all. The common item, a file
+    in a directory an earlier item named by the same text, takes a short path (when no fault
+    is set on paths): the parent is not looked up again, and the file leaves its directory's
+    sorted names with the batch's other files from there, in one pass, the directory changing
+    once, before any other kind of item is deleted and when the batch ends."""
     allowed: dict[tuple[str, bool], bool] = {}
     may_delete_file = {mode: token.has(lib.delete_grant("file", mode)) for mode in (False, True)}
     # Parent paths as sent (the text before the last "/") -> their segments and directory;
@@ -267,6 +268,7 @@ def _batch_delete(lib: Library, token: Token, space: SpaceState,
     leaving: dict[Dir, set[str]] = {}
     staying: dict[Dir, set[str]] = {}
     short = not lib.faults.fail_paths
+    clean = clean_text(raw for raw, _ in items if isinstance(raw, str))
     now = lib.clock.now()
     results: list[dict[str, Any]] = []
     try:
@@ -275,7 +277,7 @@ def _batch_delete(lib: Library, token: Token, space: SpaceState,
                 head, _, name = raw.rpartition("/")
                 entry = known.get(head)
                 if (entry is not None and name and may_delete_file[permanent]
-                        and usable_name(name) and not entry[1].has_dir(name)):
+                        and usable_name(name, clean=clean) and not entry[1].has_dir(name)):
                     parent_segments, parent = entry
                     segments = (*parent_segments, name)
                     gone = leaving.get(parent)
@@ -294,24 +296,26 @@ def _batch_delete(lib: Library, token: Token, space: SpaceState,
                         kept.remove(name)
                     elif 50 * len(gone) >= parent.file_count():
                         staying[parent] = set(parent.files or ()) - gone
-                    recycled = lib.removed(space, segments, parent, None, parent.file_key(name),
+                    recycled = lib.recycle(space, segments, None, parent.file_key(name),
                                            permanent, now)
                     results.append({"status": 204, "path": list(segments)} if recycled is None
                                    else {"status": 200, "path": list(segments),
                                          "recycledItemId": recycled})
                     continue
-            _remove_leaving(leaving)
+            _remove_leaving(lib, leaving, now)
             staying.clear()
             results.append(_batch_delete_one(lib, token, space, raw, permanent, allowed, known,
                                              now))
     finally:
-        _remove_leaving(leaving)
+        _remove_leaving(lib, leaving, now)
     return results
 
 
-def _remove_leaving(leaving: dict[Dir, set[str]]) -> None:
+def _remove_leaving(lib: Library, leaving: dict[Dir, set[str]], now: float) -> None:
+    """The files the short path deleted leave their directories, each of which changes."""
     for parent, names in leaving.items():
         parent.remove_files(names)
+        lib.touch(parent, now)
     leaving.clear()
 
 

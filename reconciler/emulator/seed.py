@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +119,16 @@ def split_path(path: str) -> tuple[str, ...] | None:
     return segments
 
 
-def usable_name(name: str) -> bool:
-    """Whether one non-empty path segment passes `split_path`'s checks."""
-    return _UNUSABLE_CHAR.search(name) is None and name not in (".", "..") and len(name) <= 255
+def usable_name(name: str, *, clean: bool = False) -> bool:
+    """Whether one non-empty path segment passes `split_path`'s checks; `clean`: it is known to
+    hold no character a name may not (`clean_text`)."""
+    return ((clean or _UNUSABLE_CHAR.search(name) is None) and name not in (".", "..")
+            and len(name) <= 255)
+
+
+def clean_text(texts: Iterable[str]) -> bool:
+    """Whether none of `texts` holds a character no name may hold: one search of them all."""
+    return _UNUSABLE_CHAR.search("/".join(texts)) is None
 
 
 def parse_seed(doc: object, *, source: str = "seed") -> Seed:

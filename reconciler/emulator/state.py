@@ -438,6 +438,12 @@ class Library:
         if now is None:
             now = self.clock.now()
         self.touch(parent, now)
+        return self.recycle(space, segments, subtree, file_key, permanent, now)
+
+    def recycle(self, space: SpaceState, segments: tuple[str, ...], subtree: Dir | None,
+                file_key: str | None, permanent: bool, now: float) -> int | None:
+        """`removed` but for touching the parent: the entry goes to the bin unless
+        `permanent`. Its recycledItemId, or None."""
         if permanent or not self.recycle_bin or self.faults.recycle_bin_off:
             return None
         kind = "dir" if subtree is not None else kinds(segments[-1], self.seed.media)[0]

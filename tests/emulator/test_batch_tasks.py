@@ -221,3 +221,43 @@ def test_thousand_items_of_one_directory(files: int) -> None:
     assert len(state["recycled"]) == 100 + 2  # the recycled half of the files, sub/, and the last
     assert {r["originalPath"] for r in state["recycled"]} == (
         {f"big/{n}" for n in taken[::2]} | {"big/sub", f"big/{names[-1]}"})
+
+
+def test_a_batch_changes_each_directory_it_takes_files_from() -> None:
+    """A directory whose files a batch deletes has a new eTag and the batch's time as its
+    modification time, as after deleting them one by one; one it takes nothing from (or only
+    fails to) keeps both."""
+    moment = [1_700_000_000.0]
+    emu = Emulator.from_seed({"library": LIBRARY, "secret": SECRET, "token": ADMIN,
+                              "spaces": {"-": [f"{d}/f{i}.bin" for d in ("a", "b", "c")
+                                               for i in range(5)]}},
+                             clock=lambda: moment[0])
+    emu.set_faults({"async_threshold": 1000})
+    with httpx.Client(transport=emu.transport(), base_url="https://smhtest.api.tencentsmh.cn",
+                      params={"access_token": ADMIN}) as client:
+        def directories() -> dict[str, dict[str, Any]]:
+            return {item["name"]: item for item in client.get(api("directory")).json()["contents"]}
+
+        before = directories()
+        moment[0] += 3600
+        # Each directory's first item is one it does not hold: only the others change it.
+        result = batch(client, [{"path": f"{d}/{name}"} for d in ("a", "b")
+                                for name in ("missing.bin", "f0.bin", "f1.bin", "f2.bin")]
+                       + [{"path": "c/missing.bin"}])
+        assert [r["status"] for r in result.json()["result"]] == [404, 200, 200, 200] * 2 + [404]
+        after = directories()
+        for name in ("a", "b"):
+            assert after[name]["eTag"] != before[name]["eTag"]
+            assert after[name]["modificationTime"] == "2023-11-14T23:13:20.000Z"
+            changed = client.get(api("directory", name),
+                                 headers={"If-None-Match": before[name]["eTag"]})
+            assert changed.status_code == 200
+            assert [i["name"] for i in changed.json()["contents"]] == ["f3.bin", "f4.bin"]
+        assert after["c"] == before["c"]
+
+
+def test_a_name_no_path_may_hold_fails_alone_in_a_batch(client: httpx.Client) -> None:
+    result = batch(client, [{"path": "photos/2024/a.jpg"}, {"path": "photos/2024/b?.jpg"},
+                            {"path": "photos/2024/b.jpg"}]).json()["result"]
+    assert [(r["status"], r.get("code")) for r in result] == [
+        (200, None), (400, "InvalidSpaceOrDirectoryPath"), (200, None)]
