@@ -3,9 +3,12 @@
 httpx retries nothing but connection set-up, so retrying is ours, in one place: connection
 errors of any kind (refused, reset, dropped without an answer, timeouts), 429 and every 5xx are
 retried with exponential backoff and full jitter, waiting at least what `Retry-After` asks
-(capped). When the attempts run out the request fails with `SmhRequestError`, which names the
-method, the route (never the query, so never a token), the last status and code, and the
-number of attempts.
+(capped). A failure (a connection error, a 5xx) uses up one of the request's attempts; a 429
+does not: the server did nothing and asks the client to slow down, which under a rate limit it
+keeps asking of whichever requests come too soon, so a request is retried after 429s until it
+has waited `throttled_for` seconds on them in all. When the attempts or that time run out the
+request fails with `SmhRequestError`, which names the method, the route (never the query, so
+never a token), the last status and code, and the number of times it was sent.
 """
 
 from __future__ import annotations
@@ -111,13 +114,17 @@ _A = TypeVar("_A", bound=Answered)
 class RetryPolicy:
     """How often and how patiently to retry.
 
-    `attempts` counts the first try. The n-th retry waits a uniformly random time in
+    `attempts` counts the first try, and every send that failed (a connection error, a 5xx).
+    The n-th retry after a failure waits a uniformly random time in
     [0, min(max_delay, base_delay * 2**(n-1))] ("full jitter", so many clients do not retry in
     step), and never less than the server's `Retry-After`, itself capped at
-    `max_retry_after`. `jitter=False` waits the full exponential delay instead.
+    `max_retry_after`; `jitter=False` waits the full exponential delay instead. The n-th retry
+    after a 429 waits the same, n counting the 429s, until the waits after 429s would pass
+    `throttled_for` seconds in all (0: a 429 is not retried).
     """
 
     attempts: int = 5
+    throttled_for: float = 300.0
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 60.0
@@ -128,7 +135,8 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+        if (self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0
+                or self.throttled_for < 0):
             raise ValueError("delays must not be negative")
 
     def backoff(self, retry: int, retry_after: float | None = None) -> float:
@@ -148,37 +156,50 @@ class RetryPolicy:
         describe: Callable[[_A, int], SmhRequestError],
         where: str | None = None,
     ) -> tuple[_A, int]:
-        """Calls `send` until its answer need not be retried, or the attempts run out.
+        """Calls `send` until its answer need not be retried, or the attempts (or the time to
+        wait on 429s) run out.
 
         `send` raises only for connection errors (`httpx.TransportError`, retried); anything
-        else propagates at once. Returns the final answer and the number of attempts made.
-        When attempts run out on a retryable answer, `describe(answer, attempts)` is raised;
+        else propagates at once. Returns the final answer and the number of times it was sent.
+        When the retries run out on a retryable answer, `describe(answer, sends)` is raised;
         when no connection could be made at all, `Unreachable`, naming `where` (the endpoint)
         and how long the attempts took.
         """
         started = time.monotonic()
-        for number in range(1, self.attempts + 1):
+        failed = throttled = sends = 0
+        waited = 0.0  # on 429s
+        while True:
+            sends += 1
             try:
                 answer = send()
             except httpx.TransportError as error:
-                if number == self.attempts:
+                failed += 1
+                if failed >= self.attempts:
                     # `from None`: the chained httpx error would print the request URL.
                     raise Unreachable(
                         method=method,
                         route=route,
-                        attempts=number,
+                        attempts=sends,
                         reason=_describe_transport_error(error),
                         where=where,
                         seconds=time.monotonic() - started,
                     ) from None
-                self.sleep(self.backoff(number))
+                self.sleep(self.backoff(failed))
                 continue
             if not is_retryable_status(answer.status):
-                return answer, number
-            if number == self.attempts:
-                raise describe(answer, number)
-            self.sleep(self.backoff(number, answer.retry_after))
-        raise AssertionError("unreachable")  # pragma: no cover
+                return answer, sends
+            if answer.status in RETRYABLE_STATUSES:
+                throttled += 1
+                delay = self.backoff(throttled, answer.retry_after)
+                if waited + delay > self.throttled_for:
+                    raise describe(answer, sends)
+                waited += delay
+            else:
+                failed += 1
+                if failed >= self.attempts:
+                    raise describe(answer, sends)
+                delay = self.backoff(failed, answer.retry_after)
+            self.sleep(delay)
 
 
 def _describe_transport_error(error: httpx.TransportError) -> str:

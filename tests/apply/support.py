@@ -40,13 +40,14 @@ def seed(paths: list[str] | None = None, **extra: Any) -> dict[str, Any]:
             "spaces": {"-": list(PATHS if paths is None else paths)}, **extra}
 
 
-def writer_for(emu: Emulator, *, attempts: int = 5) -> SmhWriteClient:
+def writer_for(emu: Emulator, *, attempts: int = 5, throttled_for: float = 300.0
+               ) -> SmhWriteClient:
     return SmhWriteClient(
         endpoint=ENDPOINT,
         library=LIBRARY,
         credentials=Credentials(access_token=Secret(TOKEN)),
         transport=emu.transport(),
-        retry=RetryPolicy(attempts=attempts, sleep=lambda _: None),
+        retry=RetryPolicy(attempts=attempts, throttled_for=throttled_for, sleep=lambda _: None),
     )
 
 

@@ -47,6 +47,7 @@ def connect(emu: Emulator, clock: Clock, sleeps: Sleeps) -> Iterator[Connect]:
         transport: httpx.BaseTransport | None = None,
         endpoint: str = ENDPOINT,
         attempts: int = 4,
+        throttled_for: float = 300.0,
         page_size: int = 1000,
         clock: Callable[[], float] | None = None,
         timeout: float = 30.0,
@@ -58,8 +59,8 @@ def connect(emu: Emulator, clock: Clock, sleeps: Sleeps) -> Iterator[Connect]:
             credentials=credentials or secret_credentials(),
             transport=transport if transport is not None or endpoint != ENDPOINT
             else emu.transport(),
-            retry=RetryPolicy(attempts=attempts, base_delay=0.5, max_delay=8.0,
-                              sleep=sleeps, random=lambda: 0.5),
+            retry=RetryPolicy(attempts=attempts, throttled_for=throttled_for, base_delay=0.5,
+                              max_delay=8.0, sleep=sleeps, random=lambda: 0.5),
             timeout=timeout,
             deadline=deadline,
             page_size=page_size,

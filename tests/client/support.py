@@ -51,8 +51,9 @@ class Sleeps:
 
 
 Connect = Callable[..., Any]
-"""`connect(cls=SmhReadClient, *, credentials, transport, endpoint, attempts, page_size, clock,
-timeout, deadline)`: a client against the scenario's emulator, closed after the test."""
+"""`connect(cls=SmhReadClient, *, credentials, transport, endpoint, attempts, throttled_for,
+page_size, clock, timeout, deadline)`: a client against the scenario's emulator, closed after
+the test."""
 
 
 def seeded(**changes: Any) -> dict[str, Any]:

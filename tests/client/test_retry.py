@@ -1,6 +1,7 @@
 """The one retry policy: backoff arithmetic, then retries against the emulator's faults — 429
-with Retry-After, 503, dropped connections over real loopback, refused connections, timeouts —
-and giving up with an error that names the request and never the token."""
+with Retry-After, retried on a time of its own, 503, dropped connections over real loopback,
+refused connections, timeouts — and giving up with an error that names the request and never
+the token."""
 
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def test_retry_after_is_a_floor_and_is_capped() -> None:
     assert policy.backoff(5, retry_after=0.1) == 4.0
 
 
-def test_a_policy_needs_at_least_one_attempt() -> None:
+def test_a_policy_needs_at_least_one_attempt_and_no_negative_time() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(attempts=0)
+    with pytest.raises(ValueError):
+        RetryPolicy(throttled_for=-1.0)
 
 
 def _heal_after(emu: Emulator, sleeps: Sleeps, failures: int) -> None:
@@ -62,6 +65,65 @@ def test_429_with_retry_after_is_retried_after_waiting_as_asked(
     assert sleeps.delays == [7.0, 7.0]
     statuses = [e["status"] for e in emu.request_log() if e["route"] == "directory"]
     assert statuses == [200, 429, 429, 200]
+
+
+def test_429s_do_not_use_up_the_attempts(connect: Connect, emu: Emulator,
+                                          sleeps: Sleeps) -> None:
+    """Under a rate limit a request is refused as long as others come first: refused more
+    times than it has attempts, it still goes through once the server takes it."""
+    reader: SmhReadClient = connect(attempts=3)
+    reader.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 1})
+    _heal_after(emu, sleeps, 6)
+    assert len(reader.list_directory("-", "a")) == 3
+    # At least the second Retry-After asks, else backoff by the count of 429s: base 0.5
+    # doubling, capped at max_delay 8, times the test's jitter draw of 0.5.
+    assert sleeps.delays == [1.0, 1.0, 1.0, 2.0, 4.0, 4.0]
+    statuses = [e["status"] for e in emu.request_log() if e["route"] == "directory"]
+    assert statuses == [200] + [429] * 6 + [200]
+
+
+def test_429s_and_failures_are_counted_apart(connect: Connect, emu: Emulator,
+                                             sleeps: Sleeps) -> None:
+    """Failures (5xx) use up the attempts whatever 429s came between them."""
+    reader: SmhReadClient = connect(attempts=2)
+    reader.list_directory("-", "")
+    answers = iter([429, 429, 503, 429, 503])
+
+    def next_fault(_: float) -> None:
+        status = next(answers, None)
+        emu.set_faults({"error_rate": 1.0, "error_statuses": [status]} if status else {})
+
+    next_fault(0.0)
+    sleeps.hook = next_fault
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "a")
+    assert (caught.value.status, caught.value.attempts) == (503, 5)
+    statuses = [e["status"] for e in emu.request_log() if e["route"] == "directory"]
+    assert statuses == [200, 429, 429, 503, 429, 503]
+
+
+def test_a_request_throttled_past_its_time_fails_naming_the_429(connect: Connect, emu: Emulator,
+                                                                sleeps: Sleeps) -> None:
+    reader: SmhReadClient = connect(attempts=3, throttled_for=20.0)
+    reader.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 7})
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "a")
+    error = caught.value
+    assert (error.status, error.code, error.attempts) == (429, "RateLimitExceeded", 3)
+    assert sleeps.delays == [7.0, 7.0]  # a third wait would pass the 20 s
+    assert str(error).endswith("after 3 attempts")
+
+
+def test_no_time_for_429s_is_no_retry_of_them(connect: Connect, emu: Emulator,
+                                              sleeps: Sleeps) -> None:
+    reader: SmhReadClient = connect(throttled_for=0.0)
+    reader.list_directory("-", "")
+    emu.set_faults({"error_rate": 1.0, "error_statuses": [429]})
+    with pytest.raises(SmhRequestError) as caught:
+        reader.list_directory("-", "a")
+    assert (caught.value.status, caught.value.attempts) == (429, 1) and sleeps.delays == []
 
 
 def test_503_is_retried_with_exponential_backoff(
