@@ -25,6 +25,9 @@ from reconciler.auth import redact
 from reconciler.errors import SmhError
 
 RETRYABLE_STATUSES: Final = frozenset({429})
+THROTTLED: Final = 429
+"""The status of a request refused for coming too soon (`RateLimitExceeded`): retried on a time
+of its own, not counted as a failed attempt."""
 
 
 class SmhRequestError(SmhError):
@@ -188,7 +191,7 @@ class RetryPolicy:
                 continue
             if not is_retryable_status(answer.status):
                 return answer, sends
-            if answer.status in RETRYABLE_STATUSES:
+            if answer.status == THROTTLED:
                 throttled += 1
                 delay = self.backoff(throttled, answer.retry_after)
                 if waited + delay > self.throttled_for:
