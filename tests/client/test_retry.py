@@ -76,7 +76,7 @@ def test_429s_do_not_use_up_the_attempts(connect: Connect, emu: Emulator,
     emu.set_faults({"error_rate": 1.0, "error_statuses": [429], "retry_after_s": 1})
     _heal_after(emu, sleeps, 6)
     assert len(reader.list_directory("-", "a")) == 3
-    # At least the second Retry-After asks, else backoff by the count of 429s: base 0.5
+    # At least the 1 s Retry-After asks, else backoff by the count of 429s: base 0.5
     # doubling, capped at max_delay 8, times the test's jitter draw of 0.5.
     assert sleeps.delays == [1.0, 1.0, 1.0, 2.0, 4.0, 4.0]
     statuses = [e["status"] for e in emu.request_log() if e["route"] == "directory"]
