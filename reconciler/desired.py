@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
 
 from reconciler.predicates import NO_PREDICATES, Predicates
 
@@ -20,6 +21,11 @@ class Mode(StrEnum):
     RECYCLE = "recycle"
     PERMANENT = "permanent"
 
+
+# The members under plain names, for the code that reads the mode of every item
+# (`reconciler.listing.FILE` says why).
+RECYCLE: Final = Mode.RECYCLE
+PERMANENT: Final = Mode.PERMANENT
 
 class RuleKind(StrEnum):
     EXIST = "exist"

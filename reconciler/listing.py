@@ -26,6 +26,14 @@ class EntryType(StrEnum):
     could hold anything, so it is never deleted, nor any directory that holds it."""
 
 
+# The members under plain names, for the code that tests the type of every entry or item: on
+# Python 3.11 a member read through its class (`EntryType.DIR`) goes through the enum
+# metaclass's `__getattr__` hook, about 70 ns where a global name is about 10.
+FILE: Final = EntryType.FILE
+DIR: Final = EntryType.DIR
+UNKNOWN: Final = EntryType.UNKNOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Contents:
     """What a plan saw inside a directory it deletes as one item, when it listed inside it.
@@ -147,7 +155,7 @@ class RemoteEntry:
 
     @property
     def is_dir(self) -> bool:
-        return self.type is EntryType.DIR
+        return self.type is DIR
 
     def _key(self) -> tuple[str, EntryType, Fingerprint, str | None]:
         return self.path, self.type, self.fingerprint, self.server_type
@@ -161,9 +169,9 @@ class RemoteEntry:
         return hash(self._key())
 
 
-_TYPES: Final = (EntryType.FILE, EntryType.DIR, EntryType.UNKNOWN)
+_TYPES: Final = (FILE, DIR, UNKNOWN)
 _TYPE_CODES: Final = {entry_type: code for code, entry_type in enumerate(_TYPES)}
-_DIR_CODE: Final = _TYPE_CODES[EntryType.DIR]
+_DIR_CODE: Final = _TYPE_CODES[DIR]
 
 # One packed record per entry: its type and flags, then its fingerprint's fields in compact
 # form (the modification time as its 24 ASCII characters, a quoted hex eTag as its 16 bytes or

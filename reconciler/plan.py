@@ -21,9 +21,9 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from reconciler import wirejson
-from reconciler.desired import Mode
+from reconciler.desired import PERMANENT, RECYCLE, Mode
 from reconciler.errors import ReconcileError
-from reconciler.listing import Contents, Counted, EntryType, Fingerprint, Stats
+from reconciler.listing import DIR, FILE, UNKNOWN, Contents, Counted, EntryType, Fingerprint, Stats
 from reconciler.slots import new, slot_setter
 
 FORMAT_VERSION = 1
@@ -80,7 +80,7 @@ class Delete:
             "files": self.files,
             "bytes": self.bytes,
         }
-        if self.type is EntryType.DIR and self.counted is Counted.LISTING:
+        if self.type is DIR and self.counted is Counted.LISTING:
             data["counted"] = self.counted.value
         if self.effective_mode is not None and self.effective_mode != self.mode:
             data["effective_mode"] = self.effective_mode.value
@@ -340,7 +340,7 @@ class Plan:
         return tuple(
             delete
             for delete in self.deletes
-            if delete.mode is Mode.RECYCLE and delete.final_mode is Mode.PERMANENT
+            if delete.mode is RECYCLE and delete.final_mode is PERMANENT
         )
 
     def refusals(self, *, force: bool) -> list[str]:
@@ -375,9 +375,9 @@ class Plan:
             "delete": len(deletes),
             "files": sum(d.files for d in deletes),
             "bytes": sum(d.bytes or 0 for d in deletes),
-            "recycle": sum(1 for d in deletes if d.mode is Mode.RECYCLE),
-            "permanent": sum(1 for d in deletes if d.mode is Mode.PERMANENT),
-            "effective_permanent": sum(1 for d in deletes if d.final_mode is Mode.PERMANENT),
+            "recycle": sum(1 for d in deletes if d.mode is RECYCLE),
+            "permanent": sum(1 for d in deletes if d.mode is PERMANENT),
+            "effective_permanent": sum(1 for d in deletes if d.final_mode is PERMANENT),
             "empty_recycle_bin": sum(
                 1 for change in self.changes if isinstance(change, EmptyRecycleBin)
             ),
@@ -568,7 +568,7 @@ def _delete_of(data: object) -> Delete | None:
         return None
     path = row.path
     if (not row.space or not path or path[0] == "/" or path[-1] == "/"
-            or row.type is EntryType.UNKNOWN):
+            or row.type is UNKNOWN):
         return None
     said = row.fingerprint
     contents, stats = said.contents, said.stats
@@ -600,7 +600,7 @@ def _read_change(data: Mapping[str, Any]) -> Change:
     if action is Action.DELETE:
         effective = data.get("effective_mode")
         kind = _member(EntryType, data["type"])
-        if kind not in (EntryType.FILE, EntryType.DIR):
+        if kind not in (FILE, DIR):
             raise ValueError(f"type {kind.value!r} is never deleted")
         path = _text(data, "path")
         if path.startswith("/") or path.endswith("/"):

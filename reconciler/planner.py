@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from reconciler.collector import gc_paused
-from reconciler.desired import LibrarySpec, Mode, Rule, SpaceSpec
+from reconciler.desired import PERMANENT, RECYCLE, LibrarySpec, Rule, SpaceSpec
 from reconciler.listing import (
-    EntryType,
+    DIR,
+    FILE,
     LibraryListing,
     RemoteEntry,
     SpaceListing,
@@ -135,8 +136,8 @@ class _Forest:
     def _delete(self, entry: RemoteEntry, rule: Rule) -> Delete:
         """The item deleting `entry` as `rule` says: a file with what it removes (itself and
         its size), a directory counted later (`_counted`)."""
-        mode = rule.mode if rule.mode is not None else Mode.RECYCLE
-        without_bin = mode is Mode.RECYCLE and not self.listing.recycle_bin_enabled
+        mode = rule.mode if rule.mode is not None else RECYCLE
+        without_bin = mode is RECYCLE and not self.listing.recycle_bin_enabled
         # The same text for each of the (many) items one entry deletes. The cache holds the
         # rule itself, so that no other rule can take its id while it is there.
         known = self._reasons.get(id(rule))
@@ -144,9 +145,9 @@ class _Forest:
             known = self._reasons[id(rule)] = (rule, rule.describe())
         reason = known[1]
         fingerprint = entry.fingerprint
-        is_file = entry.type is EntryType.FILE
+        is_file = entry.type is FILE
         return make_delete(self.space.id, entry.path, entry.type, mode, reason, fingerprint,
-                           Mode.PERMANENT if without_bin else None, 1 if is_file else 0,
+                           PERMANENT if without_bin else None, 1 if is_file else 0,
                            fingerprint.size_bytes if is_file else None)
 
     def _plan_dir(self, directory: str, context: Context) -> tuple[list[_Node], bool]:
@@ -276,7 +277,7 @@ def why_not_deleted(rules: SpaceRules, delete: Delete) -> str | None:
     """Why the manifests could never give `delete`, whatever the library holds; None when
     some library would get exactly that item (that path, type and mode) from them (for a file,
     apply's fresh plan then decides on what the library holds now)."""
-    ruling = rules.ruling(delete.path, is_dir=delete.type is EntryType.DIR)
+    ruling = rules.ruling(delete.path, is_dir=delete.type is DIR)
     why = ruling.why_not_deleted
     if why is None and delete.mode not in ruling.modes:
         shown = " or ".join(sorted(mode.value for mode in ruling.modes))
@@ -291,12 +292,12 @@ def deleted_directories(space: SpaceSpec, listing: SpaceListing,
     if forest.errors:
         return []
     return sorted(node.delete.path for node in forest.nodes()
-                  if node.delete.type is EntryType.DIR)
+                  if node.delete.type is DIR)
 
 
 def _raw_counts(listing: SpaceListing, delete: Delete) -> Stats | None:
     """What an item holds in all, its inner items included; None when nobody counted it."""
-    if delete.type is EntryType.FILE:
+    if delete.type is FILE:
         return Stats(files=1, bytes=delete.fingerprint.size_bytes or 0)
     return listing.stats.get(delete.path)
 
@@ -304,7 +305,7 @@ def _raw_counts(listing: SpaceListing, delete: Delete) -> Stats | None:
 def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[Delete]:
     """The items of `node`, each with the files and bytes it removes on its own."""
     delete = node.delete
-    if delete.type is EntryType.FILE:  # made with its counts, and nothing is inside it
+    if delete.type is FILE:  # made with its counts, and nothing is inside it
         yield delete
         return
     raw = _raw_counts(listing, delete)
@@ -316,9 +317,9 @@ def _counted(listing: SpaceListing, node: _Node, errors: list[str]) -> Iterable[
         inner_raw = _raw_counts(listing, inner.delete)
         if inner_raw is not None:
             files, size = files - inner_raw.files, size - inner_raw.bytes
-    known_size = delete.type is EntryType.DIR or delete.fingerprint.size_bytes is not None
+    known_size = delete.type is DIR or delete.fingerprint.size_bytes is not None
     fingerprint = delete.fingerprint
-    if delete.type is EntryType.DIR:
+    if delete.type is DIR:
         fingerprint = replace(fingerprint, stats=raw)
     # Stats may lag behind the tree (SMH recomputes them as a task): never below zero.
     yield replace(delete, files=max(0, files), bytes=max(0, size) if known_size else None,
@@ -355,7 +356,7 @@ def plan_space(space: SpaceSpec, listing: SpaceListing, *, now: str | None = Non
 def _bin_emptied(space: SpaceSpec, listing: SpaceListing,
                  deletes: Sequence[Delete]) -> list[EmptyRecycleBin]:
     """`recycle_bin.empty`: the bin is emptied when it holds items or the plan recycles some."""
-    recycles = any(delete.final_mode is Mode.RECYCLE for delete in deletes)
+    recycles = any(delete.final_mode is RECYCLE for delete in deletes)
     bin_items = listing.recycle_bin_items
     if not space.empty_recycle_bin or bin_items is None or not (bin_items > 0 or recycles):
         return []

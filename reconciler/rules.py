@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from reconciler.desired import Mode, Rule, SpaceSpec
-from reconciler.listing import EntryType, RemoteEntry
+from reconciler.desired import RECYCLE, Mode, Rule, SpaceSpec
+from reconciler.listing import DIR, FILE, UNKNOWN, RemoteEntry
 from reconciler.matching import Pattern, PatternSet, is_inside, normalize
 from reconciler.predicates import parse_time
 
@@ -84,7 +84,7 @@ class Context:
     @property
     def mode(self) -> Mode:
         rule = self.rule
-        return rule.mode if rule is not None and rule.mode is not None else Mode.RECYCLE
+        return rule.mode if rule is not None and rule.mode is not None else RECYCLE
 
 
 class _Matcher(Protocol):
@@ -212,15 +212,15 @@ class SpaceRules:
         shared: dict[tuple[bool, int], Context] = {}
         for entry in entries:
             kind, path = entry.type, entry.path
-            if kind is EntryType.FILE and ends is not None and not (
+            if kind is FILE and ends is not None and not (
                     path if path.isascii() else normalize(path)).endswith(ends):
                 if not passed:
                     out.append((entry, unseen))
                 continue
-            if kind is EntryType.UNKNOWN:
+            if kind is UNKNOWN:
                 out.append((entry, None))
                 continue
-            is_dir, name = kind is EntryType.DIR, path[len(prefix):]
+            is_dir, name = kind is DIR, path[len(prefix):]
             if not path.startswith(prefix) or "/" in name:
                 out.append((entry, self.context(parent, path, is_dir=is_dir)))
                 continue
@@ -307,7 +307,7 @@ class SpaceRules:
         else:
             # Which entry targets a file can hang on its attributes and its siblings: any of
             # its candidates may.
-            modes = frozenset(rule.mode or Mode.RECYCLE for rule in context.candidates)
+            modes = frozenset(rule.mode or RECYCLE for rule in context.candidates)
             standing = Standing.TARGETED if modes else Standing.UNTARGETED
         return Ruling(context=context, standing=standing, modes=modes, anchors_prune=anchors)
 

@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.listing import Contents, EntryType, LibraryListing, RemoteEntry
+from reconciler.listing import DIR, Contents, LibraryListing, RemoteEntry
 from reconciler.matching import is_inside, parent_of
 from reconciler.plan import Delete, Plan
 
@@ -58,7 +58,7 @@ def subtree_digest(
             if _skipped(path, skip):
                 continue
             fp = entry.fingerprint
-            if entry.type is EntryType.DIR:
+            if entry.type is DIR:
                 lines.append(f"{path}\tdir")
             else:
                 lines.append("\t".join((path, "file", fp.etag or "", fp.modification_time or "",
@@ -82,7 +82,7 @@ def _under(keys: Sequence[str], root: str) -> Iterable[str]:
 
 def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
     """`plan` with a `Contents` fingerprint on each directory item the walker listed inside."""
-    if not any(delete.type is EntryType.DIR and delete.space in listing.spaces
+    if not any(delete.type is DIR and delete.space in listing.spaces
                and delete.path in listing.spaces[delete.space].children
                for delete in plan.deletes):
         return plan  # none: the plan itself, not a copy of it sorted again
@@ -93,7 +93,7 @@ def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
     keys_by_space = {space: sorted(listed.children) for space, listed in listing.spaces.items()}
     for change in plan.changes:
         space_listing = listing.spaces.get(getattr(change, "space", ""))
-        if (not isinstance(change, Delete) or change.type is not EntryType.DIR
+        if (not isinstance(change, Delete) or change.type is not DIR
                 or space_listing is None or change.path not in space_listing.children):
             changes.append(change)
             continue

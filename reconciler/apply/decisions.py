@@ -27,7 +27,7 @@ from reconciler.apply.batching import halves
 from reconciler.apply.recheck import Check, Found
 from reconciler.apply.report import RECYCLE_BIN_OFF, Failure, ItemOutcome, Outcome
 from reconciler.client import ItemResult, RecycledItem
-from reconciler.desired import Mode
+from reconciler.desired import RECYCLE
 from reconciler.errors import ReconcileError
 from reconciler.listing import RemoteEntry
 from reconciler.plan import Delete, DeleteRecycled
@@ -65,7 +65,7 @@ def interpret(result: ItemResult, delete: Delete, *, maybe_applied: bool) -> Ite
         return ItemOutcome(Outcome.RECYCLED, _RECYCLED, recycled, recycled is None)
     if status == 204:
         # A recycle delete deleted, not into the bin: the space has no recycle bin after all.
-        return _BIN_OFF if delete.final_mode is Mode.RECYCLE else _DELETED
+        return _BIN_OFF if delete.final_mode is RECYCLE else _DELETED
     if result.not_found:
         if maybe_applied:
             return applied_earlier(delete, Failure(404, result.code, LOST_ANSWER))
@@ -108,7 +108,7 @@ _LOST = Failure(message=LOST_ANSWER)
 def applied_earlier(delete: Delete, said: Failure = _LOST) -> ItemOutcome:
     """An item gone after a call about it whose answer was lost (or said nothing of it):
     that call deleted it."""
-    if delete.final_mode is Mode.RECYCLE:
+    if delete.final_mode is RECYCLE:
         return ItemOutcome(Outcome.RECYCLED, said, recycled_item_id=None,
                            recycled_item_id_unknown=True)
     return ItemOutcome(Outcome.DELETED, said)
@@ -134,7 +134,7 @@ def held_for_bin_off(items: Iterable[ItemId], deletes: Sequence[Delete]
                      ) -> dict[ItemId, ItemOutcome]:
     """The recycle deletes not sent to a space found to have no recycle bin."""
     held = ItemOutcome(Outcome.FAILED, Failure(code=RECYCLE_BIN_OFF, message=BIN_OFF_NOT_SENT))
-    return {item: held for item in items if deletes[item].final_mode is Mode.RECYCLE}
+    return {item: held for item in items if deletes[item].final_mode is RECYCLE}
 
 
 # -- a batch that failed as a whole --------------------------------------------------------------

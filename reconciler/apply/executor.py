@@ -40,9 +40,9 @@ from reconciler.apply.results import Results
 from reconciler.client import BatchReply, BatchRequest, DeleteItem, SmhWriteClient, TaskState
 from reconciler.client.writer import batch_task_reply
 from reconciler.collector import gc_paused
-from reconciler.desired import Mode
+from reconciler.desired import PERMANENT
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
-from reconciler.listing import EntryType
+from reconciler.listing import DIR
 from reconciler.options import MAX_BATCH_SIZE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
 from reconciler.slots import new, slot_setter
@@ -336,7 +336,7 @@ class Executor:
         # deleted changed because of them: only its type can still be compared.
         type_only = {
             i for i in wanted
-            if self.deletes[i].type is EntryType.DIR
+            if self.deletes[i].type is DIR
             and any(self.state.done(j) or maybe(j) for j in inside[i])
         }
         self.progress.phase("re-check", f"re-checking {len(wanted)} item(s) of space {space} "
@@ -414,9 +414,9 @@ class Executor:
         user_id = self._user(batch.space)
         if batch.single:
             delete = self.deletes[batch.items[0]]
-            call = (self.writer.delete_directory if delete.type is EntryType.DIR
+            call = (self.writer.delete_directory if delete.type is DIR
                     else self.writer.delete_file)
-            result = call(batch.space, delete.path, permanent=delete.mode is Mode.PERMANENT,
+            result = call(batch.space, delete.path, permanent=delete.mode is PERMANENT,
                           user_id=user_id)
             return BatchReply(result.status, results=(result,))
         return self.writer.batch_delete(batch.space, batch.request or self._items(batch.items),
@@ -432,7 +432,7 @@ class Executor:
 
     def _items(self, items: Sequence[ItemId]) -> list[DeleteItem]:
         """A batch's delete items, made by setting their slots (`reconciler.slots`)."""
-        permanent = Mode.PERMANENT
+        permanent = PERMANENT
         set_path, set_permanent = _SET_ITEM
         made: list[DeleteItem] = []
         add = made.append

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.desired import Mode
+from reconciler.desired import PERMANENT, Mode
 from reconciler.errors import ReconcileError
-from reconciler.listing import EntryType
+from reconciler.listing import DIR, EntryType
 from reconciler.plan import Action
 from reconciler.render.common import visible
 from reconciler.retry import SmhRequestError
@@ -366,8 +366,8 @@ def needed_grant(item: ItemReport) -> str:
     create it, or to delete it from the recycle bin."""
     if item.action is not Action.DELETE:
         return item.action.value
-    kind = "directory" if item.type is EntryType.DIR else "file"
-    return f"delete_{kind}" + ("_permanent" if item.mode is Mode.PERMANENT else "")
+    kind = "directory" if item.type is DIR else "file"
+    return f"delete_{kind}" + ("_permanent" if item.mode is PERMANENT else "")
 
 
 def grant_advice(grants: Iterable[str], refused: int) -> str:

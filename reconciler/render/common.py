@@ -7,8 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 
 from reconciler.auth import apply_grants
-from reconciler.desired import Mode
-from reconciler.listing import Counted, EntryType
+from reconciler.desired import PERMANENT, RECYCLE, Mode
+from reconciler.listing import DIR, FILE, Counted
 from reconciler.plan import Delete, DeleteRecycled, Plan, SpaceReport
 from reconciler.units import format_size
 
@@ -47,13 +47,13 @@ def count(number: int, noun: str, plural: str | None = None) -> str:
 
 def display_path(delete: Delete) -> str:
     """A delete's path as people read it: directories end in `/`."""
-    return delete.path + "/" if delete.type is EntryType.DIR else delete.path
+    return delete.path + "/" if delete.type is DIR else delete.path
 
 
 def item_files(delete: Delete) -> str:
     """`48,112 files` for a directory item (counted by listing where the server gave no
     stats); empty for a file, whose size says it all."""
-    if delete.type is EntryType.FILE:
+    if delete.type is FILE:
         return ""
     text = f"{delete.files:,} {'file' if delete.files == 1 else 'files'}"
     return text + " (listed)" if delete.counted is Counted.LISTING else text
@@ -61,7 +61,7 @@ def item_files(delete: Delete) -> str:
 
 def bin_item_label(item: DeleteRecycled) -> str:
     """`tmp/old.log (recycle bin #7, removed 400d ago)`: a bin item by its original path."""
-    path = item.original_path + ("/" if item.type is EntryType.DIR else "")
+    path = item.original_path + ("/" if item.type is DIR else "")
     return f"{path} (recycle bin #{item.recycled_item_id}, removed {item.age or '?'} ago)"
 
 
@@ -74,10 +74,10 @@ def removal_totals(deletes: Sequence[Delete]) -> str:
     files = sum(delete.files for delete in deletes)
     by_mode = {mode: sum(d.bytes or 0 for d in deletes if d.final_mode is mode) for mode in Mode}
     parts = []
-    if any(d.final_mode is Mode.RECYCLE for d in deletes):
-        parts.append(f"{format_size(by_mode[Mode.RECYCLE])} to the recycle bin")
-    if any(d.final_mode is Mode.PERMANENT for d in deletes):
-        parts.append(f"{format_size(by_mode[Mode.PERMANENT])} permanently")
+    if any(d.final_mode is RECYCLE for d in deletes):
+        parts.append(f"{format_size(by_mode[RECYCLE])} to the recycle bin")
+    if any(d.final_mode is PERMANENT for d in deletes):
+        parts.append(f"{format_size(by_mode[PERMANENT])} permanently")
     unknown = sum(1 for d in deletes if d.bytes is None)
     total = format_size(sum(by_mode.values()))
     text = f"removes {files:,} {'file' if files == 1 else 'files'}, {total}: {', '.join(parts)}"
@@ -114,7 +114,7 @@ def summary_line(plan: Plan) -> str:
     summary = plan.summary()
     parts: list[str] = []
     if summary["delete"]:
-        recycle = sum(1 for d in plan.deletes if d.final_mode is Mode.RECYCLE)
+        recycle = sum(1 for d in plan.deletes if d.final_mode is RECYCLE)
         permanent = summary["delete"] - recycle
         detail = []
         if recycle:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from rich.control import strip_control_codes
 from rich.text import Text
 
-from reconciler.desired import Mode
+from reconciler.desired import PERMANENT
 from reconciler.plan import (
     ClearHistory,
     CreateDirectory,
@@ -128,7 +128,7 @@ def _space_rows(space: str, plan: Plan) -> list[_Row]:
     rows: list[_Row] = []
     for change in changes:
         if isinstance(change, Delete):
-            permanent = change.final_mode is Mode.PERMANENT
+            permanent = change.final_mode is PERMANENT
             rows.append(_Row(
                 "!" if permanent else "-",
                 "bold red" if permanent else "yellow",
