@@ -427,11 +427,16 @@ def b6(sizes: Sizes, repeat: int) -> list[Figure]:
         prune=["photos/2001/"])
     # Nearly every file an item of its own: what each delete item costs.
     every = space_spec(purge=["tmp/", "**/*.jpg", ("**/*.part", "permanent")])
+    # Each January day a directory item listed inside (its `.part` files go on their own, for
+    # good), among the other days' files, each an item: what a directory item's contents cost.
+    inside = space_spec(purge=["photos/*/01/*/", "**/*.jpg", ("**/*.part", "permanent")])
     figures = []
     for key, title, space, bound in (("B6a", "simple purge (**/*.part, tmp/)", simple, 2.0),
                                      ("B6b", "keep rules: exist, protect, prune", keeping, None),
                                      ("B6c", "every file a delete item (**/*.jpg, **/*.part)",
-                                      every, None)):
+                                      every, None),
+                                     ("B6d", "directory items listed inside, among file items "
+                                      "(photos/*/01/*/, **/*.jpg, **/*.part)", inside, None)):
         items: list[int] = []
 
         def once(space: Any = space, items: list[int] = items) -> float:

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.listing import DIR, Contents, LibraryListing, RemoteEntry
-from reconciler.matching import is_inside, parent_of
+from reconciler.matching import parent_of
 from reconciler.plan import Delete, Plan
 
 
@@ -72,9 +72,10 @@ def _under(keys: Sequence[str], root: str) -> Iterable[str]:
     if root == "":
         yield from keys
         return
-    start = bisect_left(keys, root)
-    for key in keys[start:]:
-        if key == root or key.startswith(root + "/"):
+    inside = root + "/"
+    for index in range(bisect_left(keys, root), len(keys)):  # not a copy of the rest of keys
+        key = keys[index]
+        if key == root or key.startswith(inside):
             yield key
         elif not key.startswith(root):
             break
@@ -86,9 +87,13 @@ def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
                and delete.path in listing.spaces[delete.space].children
                for delete in plan.deletes):
         return plan  # none: the plan itself, not a copy of it sorted again
-    deletes_by_space: dict[str, list[Delete]] = {}
+    # Each space's item paths, sorted: the items inside a directory item are one run of them
+    # (found by bisection, not by testing every item of the space for each directory item).
+    paths_by_space: dict[str, list[str]] = {}
     for delete in plan.deletes:
-        deletes_by_space.setdefault(delete.space, []).append(delete)
+        paths_by_space.setdefault(delete.space, []).append(delete.path)
+    for paths in paths_by_space.values():
+        paths.sort()
     changes = []
     keys_by_space = {space: sorted(listed.children) for space, listed in listing.spaces.items()}
     for change in plan.changes:
@@ -98,8 +103,9 @@ def with_contents(plan: Plan, listing: LibraryListing) -> Plan:
             changes.append(change)
             continue
         skip = tuple(sorted(
-            relative(other.path, change.path)
-            for other in deletes_by_space[change.space] if is_inside(other.path, change.path)
+            relative(path, change.path)
+            for path in _under(paths_by_space[change.space], change.path)
+            if path != change.path
         ))
         skipped = frozenset(skip)
         listed = [key for key in _under(keys_by_space[change.space], change.path)

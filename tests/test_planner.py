@@ -116,6 +116,23 @@ def test_an_inner_item_of_another_mode_is_its_own_item() -> None:
     assert "tmp/cache" in lister.listed
 
 
+def test_a_directory_item_leaves_out_of_its_contents_only_the_items_inside_it() -> None:
+    # `cache-old.part`, `cache0/z.part` and `cachf/w.part` are items beside `cache/` whose
+    # paths sort among or next to the paths inside it: they are not left out of its contents.
+    paths = ["cache/x.part", "cache/sub/y.part", "cache/keep.bin", "cache-old.part",
+             "cache0/z.part", "cachf/w.part"]
+    plan = plan_for(paths, purge=["cache/", ("**/*.part", "permanent")])
+    assert deleted(plan) == [
+        ("cache", "recycle"), ("cache-old.part", "permanent"), ("cache/sub/y.part", "permanent"),
+        ("cache/x.part", "permanent"), ("cache0/z.part", "permanent"),
+        ("cachf/w.part", "permanent"),
+    ]
+    contents = plan.deletes[0].fingerprint.contents
+    assert contents is not None
+    assert contents.skip == ("sub/y.part", "x.part")
+    assert contents.listed == ("", "sub")
+
+
 def test_first_matching_purge_entry_decides_the_mode() -> None:
     plan = plan_for(PHOTOS, purge=[("tmp/x.part", "permanent"), ("**/*.part", "recycle")])
     assert deleted(plan) == [("tmp/x.part", "permanent")]
