@@ -13,13 +13,15 @@ planned items inside it that this apply already deleted is only checked for stil
 directory. A directory the plan listed into is also listed into again, down to every directory
 the plan saw inside it, and must hold what the plan saw (`reconciler.subtree`). Every directory
 item is counted again too (`reconciler.counting`): one that now holds more files or more bytes
-than the plan said is stale, wherever inside it they were added.
+than the plan said is stale, wherever inside it they were added. A directory that is both the
+parent of items and one a directory item's check lists into is listed once for both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Collection, Hashable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
@@ -27,7 +29,7 @@ from typing import Protocol, TypeVar
 from reconciler.apply.report import AUTH_STATUSES, NO_FAILURE, Failure
 from reconciler.counting import Counter, count_directory
 from reconciler.errors import CredentialsError, ReconcileError
-from reconciler.listing import Fingerprint, RemoteEntry
+from reconciler.listing import Fingerprint, RemoteEntry, Stats
 from reconciler.matching import parent_of
 from reconciler.plan import Delete
 from reconciler.retry import SmhRequestError, Unreachable
@@ -110,6 +112,7 @@ def recheck(
     by_parent: dict[str, list[_K]] = {}
     for index, delete in items.items():
         by_parent.setdefault(parent_of(delete.path), []).append(index)
+    lister = _listed_once(lister, by_parent, items.values())
 
     def check_parent(parent: str) -> dict[_K, Check]:
         indices = by_parent[parent]
@@ -145,6 +148,62 @@ def recheck(
         for result in pool.map(check_parent, sorted(by_parent)):
             checks.update(result)
     return checks
+
+
+def _listed_once(lister: Lister, parents: Collection[str],
+                 items: Iterable[Delete]) -> Lister:
+    """`lister`, each directory that is both the parent of items and inside a directory item
+    the plan listed into listed once for both (the same look, moments apart, taken once)."""
+    uses: dict[str, int] = {}
+    for delete in items:
+        contents = delete.fingerprint.contents
+        for path in contents.listed if contents is not None else ():
+            directory = absolute(path, delete.path)
+            if directory in parents:
+                uses[directory] = uses.get(directory, 1) + 1
+    return _SharedListings(lister, uses) if uses else lister
+
+
+class _SharedListings:
+    """A lister that lists each directory of `uses` once for that many callers (the threads of
+    one re-check), then lets go of the listing."""
+
+    def __init__(self, lister: Lister, uses: dict[str, int]) -> None:
+        self._lister = lister
+        self._uses = uses
+        self._listings: dict[str, Future[list[RemoteEntry]]] = {}
+        self._lock = threading.Lock()
+
+    def list_directory(self, space: str, path: str = "", *,
+                       user_id: str | None = None) -> list[RemoteEntry]:
+        with self._lock:
+            left = self._uses.get(path, 0)
+            if not left:
+                listing = None
+            else:
+                listing = self._listings.get(path)
+                if listing is None:
+                    listing = self._listings[path] = Future()
+                    listing.set_running_or_notify_cancel()
+                    owner = True
+                else:
+                    owner = False
+                self._uses[path] = left - 1
+                if left == 1:
+                    del self._listings[path]
+        if listing is None:
+            return self._lister.list_directory(space, path, user_id=user_id)
+        if owner:
+            try:
+                listing.set_result(self._lister.list_directory(space, path, user_id=user_id))
+            except BaseException as error:
+                listing.set_exception(error)
+                raise
+        return listing.result()
+
+    def directory_stats(self, space: str, path: str, *,
+                        user_id: str | None = None) -> Stats | None:
+        return self._lister.directory_stats(space, path, user_id=user_id)
 
 
 def check_contents(

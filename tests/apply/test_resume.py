@@ -160,3 +160,43 @@ def test_items_sent_without_an_answer_are_reported_unanswered_not_unattempted(
         assert outcome is expected, path
         if path in gone:
             assert outcome is Outcome.UNANSWERED, path
+
+
+def _listed(emu: Emulator, since: int) -> list[str]:
+    """The directories listed since request `since` (not their stats)."""
+    return [entry["path"] for entry in emu.request_log()[since:]
+            if entry["method"] == "GET" and entry["route"] == "directory"
+            and "stats" not in entry["query"]]
+
+
+def test_the_recheck_lists_a_directory_both_a_parent_and_inside_an_item_once(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    plan = plan_for(library_spec(PURGE), writer)
+    tmp = next(delete for delete in plan.deletes if delete.path == "tmp")
+    assert tmp.fingerprint.contents is not None
+    assert tmp.fingerprint.contents.listed == ("", "cache")
+    seen = len(emu.request_log())
+    executor = Executor(plan, writer, new_journal(plan), settings=Settings(recheck=True))
+    executor.run()
+    # tmp/ is the parent of tmp/x.part and the first directory inside the item tmp/.
+    listed = _listed(emu, seen)
+    assert sorted(listed) == sorted(set(listed))
+    assert {"tmp", "tmp/cache"} <= set(listed)
+    assert all(outcome.outcome in (Outcome.RECYCLED, Outcome.DELETED)
+               for outcome in by_path(executor, plan).values())
+
+
+def test_a_file_added_to_a_directory_both_a_parent_and_inside_an_item_makes_the_item_stale(
+    emu: Emulator, writer: SmhWriteClient, new_journal: JournalFactory
+) -> None:
+    spec = library_spec(space_spec(purge=["tmp/", ("**/*.part", "permanent")],
+                                   protect=["**/*.keep"]))
+    plan = plan_for(spec, writer)
+    emu.write_files("-", ["tmp/added.keep"])  # another client adds a protected file
+    executor = Executor(plan, writer, new_journal(plan), settings=Settings(recheck=True))
+    executor.run()
+    outcomes = by_path(executor, plan)
+    assert outcomes["tmp"].outcome is Outcome.STALE
+    assert outcomes["tmp/x.part"].outcome is Outcome.DELETED
+    assert "tmp/added.keep" in paths_of(emu)
