@@ -270,6 +270,19 @@ class SpaceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class SpaceChanges:
+    """One space's part of a plan, in the plan's order: its changes (all but the history clear,
+    which is the library's), its deletes and what it misses."""
+
+    changes: tuple[Change, ...] = ()
+    deletes: tuple[Delete, ...] = ()
+    missing: tuple[Missing, ...] = ()
+
+
+_NO_CHANGES: Final = SpaceChanges()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     library: str
     changes: tuple[Change, ...]
@@ -283,6 +296,9 @@ class Plan:
     _created: tuple[CreateDirectory, ...] = field(init=False, repr=False, compare=False)
     _bin_deletes: tuple[DeleteRecycled, ...] = field(init=False, repr=False, compare=False)
     _clear_history: ClearHistory | None = field(init=False, repr=False, compare=False)
+    # Each space's part, found when first asked for: what is shown and applied space by space
+    # then costs each space its own changes, not a pass over the whole plan.
+    _by_space: dict[str, SpaceChanges] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         changes = tuple(sorted(self.changes, key=_sort_key))
@@ -295,6 +311,7 @@ class Plan:
             object.__setattr__(self, name, tuple(by_kind[kind]))
         clears = by_kind[ClearHistory]
         object.__setattr__(self, "_clear_history", clears[0] if clears else None)
+        object.__setattr__(self, "_by_space", None)
         object.__setattr__(
             self, "missing", tuple(sorted(self.missing, key=lambda m: (m.space, m.path)))
         )
@@ -308,6 +325,28 @@ class Plan:
     @property
     def deletes(self) -> tuple[Delete, ...]:
         return self._deletes
+
+    def of_space(self, space: str) -> SpaceChanges:
+        """The changes, deletes and missing paths of one space."""
+        by_space = self._by_space
+        if by_space is None:
+            changes: dict[str, list[Change]] = {}
+            deletes: dict[str, list[Delete]] = {}
+            missing: dict[str, list[Missing]] = {}
+            for change in self.changes:
+                if isinstance(change, ClearHistory):
+                    continue
+                changes.setdefault(change.space, []).append(change)
+                if isinstance(change, Delete):
+                    deletes.setdefault(change.space, []).append(change)
+            for entry in self.missing:
+                missing.setdefault(entry.space, []).append(entry)
+            by_space = {name: SpaceChanges(tuple(changes.get(name, ())),
+                                           tuple(deletes.get(name, ())),
+                                           tuple(missing.get(name, ())))
+                        for name in changes.keys() | missing.keys()}
+            object.__setattr__(self, "_by_space", by_space)
+        return by_space.get(space, _NO_CHANGES)
 
     @property
     def created(self) -> tuple[CreateDirectory, ...]:

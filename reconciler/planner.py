@@ -581,10 +581,13 @@ def whole_space_violations(
     spec: LibrarySpec, deletes: Sequence[Delete], listing: LibraryListing
 ) -> Iterable[SafetyViolation]:
     """The whole-space guard: `deletes` would leave a space with nothing at its root."""
+    gone_by_space: dict[str, set[str]] = {}
+    for delete in deletes:
+        gone_by_space.setdefault(delete.space, set()).add(delete.path)
     for space in spec.spaces:
         listed = listing.spaces.get(space.id)
         entries = listed.children.get("", ()) if listed is not None else ()
-        gone = {delete.path for delete in deletes if delete.space == space.id}
+        gone = gone_by_space.get(space.id, set())
         if space.allow_whole_space or not entries or any(e.path not in gone for e in entries):
             continue
         yield SafetyViolation(
@@ -615,8 +618,11 @@ def check_limits(
                 f"by {items - safety.max_deletes}: {_removes(deletes, bin_deletes)}"
             ),
         )
+    by_space: dict[str, list[Delete]] = {}
+    for delete in deletes:
+        by_space.setdefault(delete.space, []).append(delete)
     for report in reports:
-        removed = [delete for delete in deletes if delete.space == report.space]
+        removed = by_space.get(report.space, [])
         files = sum(delete.files for delete in removed)
         if report.files < safety.min_existing or report.files == 0 or not removed:
             continue

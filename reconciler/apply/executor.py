@@ -108,6 +108,10 @@ class Executor:
     ) -> None:
         self.plan = plan
         self.deletes = plan.deletes
+        # Each space's items, in the plan's order.
+        self._ids: dict[str, list[ItemId]] = {}
+        for index, delete in enumerate(self.deletes):
+            self._ids.setdefault(delete.space, []).append(ItemId(index))
         self.writer = writer
         self.journal = journal
         self.settings = settings
@@ -204,7 +208,7 @@ class Executor:
 
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
         maintenance.create_directories(self._changes(space), self.plan.created)
-        ids = [ItemId(i) for i, delete in enumerate(self.deletes) if delete.space == space]
+        ids = self._ids.get(space, [])
         space_order = order([self.deletes[i].path for i in ids])
         inside = {ids[p]: [ids[q] for q in space_order.inside(p)] for p in range(len(ids))}
         self._recheck(space, ids, inside)
@@ -228,7 +232,7 @@ class Executor:
                                     batch_size=self.settings.batch_size)
         if self.stop.is_set():
             return
-        if any(isinstance(c, EmptyRecycleBin) and c.space == space for c in self.plan.changes):
+        if any(isinstance(c, EmptyRecycleBin) for c in self.plan.of_space(space).changes):
             self._empty_bin(space)
 
     def _sendable(self, space: str, wave: Sequence[ItemId],

@@ -153,7 +153,8 @@ def space_title(space: str) -> str:
 
 
 def _space_counts(plan: Plan, space: str) -> str:
-    deletes = [d for d in plan.deletes if d.space == space]
+    part = plan.of_space(space)
+    deletes = part.deletes
     permanent = sum(1 for d in deletes if d.final_mode is Mode.PERMANENT)
     parts = []
     if deletes:
@@ -161,15 +162,15 @@ def _space_counts(plan: Plan, space: str) -> str:
         if len(deletes) - permanent:
             detail.append(f"{len(deletes) - permanent} to the recycle bin")
         parts.append(f"{len(deletes)} to delete ({', '.join(detail)})")
-    if any(isinstance(c, EmptyRecycleBin) and c.space == space for c in plan.changes):
+    if any(isinstance(c, EmptyRecycleBin) for c in part.changes):
         parts.append("recycle bin to empty")
-    created = sum(1 for c in plan.created if c.space == space)
+    created = sum(1 for c in part.changes if isinstance(c, CreateDirectory))
     if created:
         parts.append(f"{count(created, 'directory', 'directories')} to create")
-    binned = sum(1 for c in plan.bin_deletes if c.space == space)
+    binned = sum(1 for c in part.changes if isinstance(c, DeleteRecycled))
     if binned:
         parts.append(f"{count(binned, 'recycle-bin item')} to delete permanently")
-    missing = sum(1 for m in plan.missing if m.space == space)
+    missing = len(part.missing)
     if missing:
         parts.append(count(missing, "missing path"))
     return ", ".join(parts)
@@ -197,24 +198,23 @@ def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
     result = []
     for space in spaces:
         rows: list[Row] = []
-        for change in plan.changes:
-            if isinstance(change, ClearHistory) or change.space != space:
-                continue
+        part = plan.of_space(space)
+        for change in part.changes:
             if isinstance(change, Delete):
                 rows.append(delete_row(change))
             elif isinstance(change, EmptyRecycleBin):
                 rows.append(empty_bin_row(change))
             elif isinstance(change, CreateDirectory):
                 rows.append(create_row(change))
-            else:
+            elif isinstance(change, DeleteRecycled):
                 rows.append(bin_delete_row(change))
-        rows.extend(missing_row(m) for m in plan.missing if m.space == space)
+        rows.extend(missing_row(m) for m in part.missing)
         errors = _listing_errors(plan, space)
         if not rows and not errors:
             continue
         ordered = sorted(rows, key=lambda row: row.rank != Rank.PERMANENT)
         counts = _space_counts(plan, space) or "listing failed"
-        deletes = [d for d in plan.deletes if d.space == space]
+        deletes = part.deletes
         totals = (prose(removal_totals(deletes)[0].upper() + removal_totals(deletes)[1:]) + ".",
                   "") if deletes else ()
         heading = (f"#### {space_title(space)}: {counts}", "", *totals, *errors)
@@ -325,7 +325,7 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
                            "missing", "bin"],
                           ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---"])
     for space in spaces:
-        deletes = [d for d in plan.deletes if d.space == space]
+        deletes = plan.of_space(space).deletes
         report = reports.get(space)
         files = sum(d.files for d in deletes)
         overview.append(table_row([
@@ -336,7 +336,7 @@ def render_markdown(plan: Plan, *, limit: int = LIMIT, now: str | None = None) -
             str(sum(1 for d in deletes if d.final_mode is Mode.PERMANENT)),
             f"{files:,} {'file' if files == 1 else 'files'}, "
             f"{format_size(sum(d.bytes or 0 for d in deletes))}" if deletes else "",
-            str(sum(1 for m in plan.missing if m.space == space)),
+            str(len(plan.of_space(space).missing)),
             "on" if report is None or report.recycle_bin else "OFF",
         ]))
     head += [*overview, ""]

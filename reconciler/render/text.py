@@ -123,8 +123,8 @@ class _Printer:
 
 
 def _space_rows(space: str, plan: Plan) -> list[_Row]:
-    changes = [c for c in plan.changes if not isinstance(c, ClearHistory) and c.space == space]
-    missing = [m for m in plan.missing if m.space == space]
+    part = plan.of_space(space)
+    changes, missing = part.changes, part.missing
     rows: list[_Row] = []
     for change in changes:
         if isinstance(change, Delete):
@@ -183,7 +183,7 @@ def render_text(plan: Plan, *, color: bool = False, now: str | None = None,
             console.print(Text("  no changes", style="dim"))
             continue
         console.rows(rows)
-        deletes = [d for d in plan.deletes if d.space == space]
+        deletes = plan.of_space(space).deletes
         if deletes:
             console.print(Text(f"  = {removal_totals(deletes)}", style="bold"))
 
