@@ -27,6 +27,7 @@ class Mode(StrEnum):
 RECYCLE: Final = Mode.RECYCLE
 PERMANENT: Final = Mode.PERMANENT
 
+
 class RuleKind(StrEnum):
     EXIST = "exist"
     PROTECT = "protect"

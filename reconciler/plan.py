@@ -191,6 +191,8 @@ class DeleteRecycled:
 
 
 Change = Delete | EmptyRecycleBin | ClearHistory | CreateDirectory | DeleteRecycled
+SpaceChange = Delete | EmptyRecycleBin | CreateDirectory | DeleteRecycled
+"""A change of one space: any but the history clear, which is the library's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +276,7 @@ class SpaceChanges:
     """One space's part of a plan, in the plan's order: its changes (all but the history clear,
     which is the library's), its deletes and what it misses."""
 
-    changes: tuple[Change, ...] = ()
+    changes: tuple[SpaceChange, ...] = ()
     deletes: tuple[Delete, ...] = ()
     missing: tuple[Missing, ...] = ()
 
@@ -330,7 +332,7 @@ class Plan:
         """The changes, deletes and missing paths of one space."""
         by_space = self._by_space
         if by_space is None:
-            changes: dict[str, list[Change]] = {}
+            changes: dict[str, list[SpaceChange]] = {}
             deletes: dict[str, list[Delete]] = {}
             missing: dict[str, list[Missing]] = {}
             for change in self.changes:

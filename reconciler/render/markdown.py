@@ -206,7 +206,7 @@ def sections(plan: Plan, spaces: Sequence[str]) -> list[Section]:
                 rows.append(empty_bin_row(change))
             elif isinstance(change, CreateDirectory):
                 rows.append(create_row(change))
-            elif isinstance(change, DeleteRecycled):
+            else:
                 rows.append(bin_delete_row(change))
         rows.extend(missing_row(m) for m in part.missing)
         errors = _listing_errors(plan, space)
