@@ -157,7 +157,9 @@ def _listed_once(lister: Lister, parents: Collection[str],
     uses: dict[str, int] = {}
     for delete in items:
         contents = delete.fingerprint.contents
-        for path in contents.listed if contents is not None else ():
+        if contents is None:
+            continue
+        for path in contents.listed:
             directory = absolute(path, delete.path)
             if directory in parents:
                 uses[directory] = uses.get(directory, 1) + 1
