@@ -75,6 +75,7 @@ class Sizes:
     plan_latencies: tuple[int, ...]
     plan_concurrency: tuple[int, ...]
     apply_items: tuple[int, int]  # directories, files in each (every file its own item)
+    apply_spaces: int  # the spaces B5d spreads the same items over
     apply_latency: int
     apply_rate: float
     naive_files: tuple[int, int]  # files deleted one by one: sequentially, with 8 threads
@@ -85,11 +86,11 @@ class Sizes:
 
 QUICK = Sizes(scattered=(6, 300), subtrees=(200, 10), plan_files=5_000,
               plan_latencies=(10,), plan_concurrency=(8,),
-              apply_items=(4, 500), apply_latency=10, apply_rate=20.0,
+              apply_items=(4, 500), apply_spaces=16, apply_latency=10, apply_rate=20.0,
               naive_files=(10, 40), naive_latency=10, core_paths=20_000, startup_runs=5)
 DEFAULT = Sizes(scattered=(40, 250), subtrees=(2_000, 10), plan_files=100_000,
                 plan_latencies=(10, 50), plan_concurrency=(8, 32),
-                apply_items=(20, 5_000), apply_latency=50, apply_rate=20.0,
+                apply_items=(20, 5_000), apply_spaces=16, apply_latency=50, apply_rate=20.0,
                 naive_files=(100, 400), naive_latency=50, core_paths=200_000,
                 startup_runs=15)
 LARGE_PLAN = 1_000_000  # the `--full` plan (group L): B2c, B3 at 50 ms, B4
@@ -350,59 +351,90 @@ def b5(sizes: Sizes, work: Path, repeat: int, concurrency: int = 8) -> list[Figu
     dirs, per_dir = sizes.apply_items
     paths = [f"d{d:03d}/f{f:05d}.bin" for d in range(dirs) for f in range(per_dir)]
     paths += [f"d{d:03d}/keep.txt" for d in range(dirs)]
-    manifest = work / "b5.yaml"
-    manifest.write_text(lib.manifest(["-"], "exist: ['**/keep.txt']\npurge: ['**/*.bin']"))
     items = dirs * per_dir
-    latency = sizes.apply_latency
+    tasks = {"async_threshold": 1, "task_polls": 1}
     figures: list[Figure] = []
     with emulator(work, "b5", {"-": paths}) as emu:
-        planfile = work / "b5.plan.json"
-        checked(cli("plan", str(manifest), "--out", str(planfile), url=emu.url), "plan b5")
+        planfile = _saved_plan(work, "b5", emu, ["-"])
         cases: list[tuple[str, str, dict[str, Any]]] = [
                  ("B5a", "synchronous batches", {"async_threshold": 1001}),
-                 ("B5b", "batches answered as tasks", {"async_threshold": 1, "task_polls": 1}),
+                 ("B5b", "batches answered as tasks", tasks),
                  ("B5c", f"synchronous, rate limit {sizes.apply_rate:g}/s",
                   {"async_threshold": 1001, "rate_limit": sizes.apply_rate})]
         for key, title, faults in cases:
-            details: list[tuple[float, float, Stats, float, float]] = []
-            for attempt in range(repeat):
-                emu.reset()
-                emu.faults(latency_ms=latency, **faults)
-                before, cpu_before = emu.stats(), emu.cpu_seconds()
-                # A state directory of its own: a journal says what an earlier run applied.
-                state = work / f"{key}-{attempt}.state"
-                run = checked(cli("apply", str(planfile), "--auto-approve", "--concurrency",
-                                  str(concurrency), "--state-dir", str(state),
-                                  "--report", str(state / "report.json"), url=emu.url),
-                              f"apply {key}")
-                stats = emu.since(before)
-                if not stats.count(BATCH):
-                    raise RuntimeError(f"apply {key} sent no batch call:\n{run.stderr[-2000:]}")
-                details.append((run.wall, stats.window(BATCH, TASK), stats, run.cpu,
-                                emu.cpu_seconds() - cpu_before))
-            rates = [items / window for _, window, _, _, _ in details]
-            rate = statistics.median(rates)
-            wall, window, stats, cpu, served = sorted(details, key=lambda d: items / d[1])[
-                len(details) // 2]
-            batches = max(stats.count(BATCH), 1)
-            server = stats.server_seconds / stats.total
-            per_batch = stats.seconds.get(BATCH, 0.0) / batches
-            # No more batches are in flight than there are batches to send.
-            limit = min(concurrency, batches) * 1000 / (latency / 1000 + per_batch)
-            if "rate_limit" in faults:
-                limit = min(limit, faults["rate_limit"] * 1000)
-            figures.append(Figure(
-                key, f"apply items/s, {items:,} items, {latency} ms, concurrency "
-                f"{concurrency}: {title}", rate, limit, "items/s", better="higher",
-                server_ms=1000 * server,
-                note=f"delete phase {window:.2f} s of {wall:.2f} s apply ({cpu:.1f} s CPU, the "
-                     f"emulator's {served:.1f} s); "
-                     f"{stats.count(BATCH)} batch calls, {stats.count(TASK)} task queries, "
-                     f"{stats.total} requests in all; {1000 * per_batch:.1f} ms server time "
-                     "per batch",
-                extra={"runs": rates, "apply_wall": wall}))
-        emu.faults()
+            figures.append(_apply_figure(
+                key, f"{items:,} items, {sizes.apply_latency} ms, concurrency {concurrency}: "
+                f"{title}", faults, emu, planfile, items, sizes, work, repeat, concurrency))
+    # The same items spread over spaces, which apply carries out side by side.
+    spaces = [f"s{s:02d}" for s in range(sizes.apply_spaces)]
+    space_dirs = -(-dirs // len(spaces))
+    space_files = items // len(spaces) // space_dirs
+    spread = [f"d{d:03d}/f{f:05d}.bin" for d in range(space_dirs) for f in range(space_files)]
+    spread += [f"d{d:03d}/keep.txt" for d in range(space_dirs)]
+    items = len(spaces) * space_dirs * space_files
+    with emulator(work, "b5d", dict.fromkeys(spaces, spread)) as emu:
+        planfile = _saved_plan(work, "b5d", emu, spaces)
+        figures.append(_apply_figure(
+            "B5d", f"{items:,} items in {len(spaces)} spaces, {sizes.apply_latency} ms, "
+            f"concurrency {concurrency}: batches answered as tasks", tasks, emu, planfile,
+            items, sizes, work, repeat, concurrency))
     return figures
+
+
+def _saved_plan(work: Path, name: str, emu: EmulatorProcess, spaces: list[str]) -> Path:
+    """A plan of `spaces` that keeps each directory's `keep.txt` and recycles its `.bin`
+    files, saved with `plan --out`."""
+    manifest = work / f"{name}.yaml"
+    manifest.write_text(lib.manifest(spaces, "exist: ['**/keep.txt']\npurge: ['**/*.bin']"))
+    planfile = work / f"{name}.plan.json"
+    checked(cli("plan", str(manifest), "--out", str(planfile), url=emu.url), f"plan {name}")
+    return planfile
+
+
+def _apply_figure(key: str, title: str, faults: dict[str, Any], emu: EmulatorProcess,
+                  planfile: Path, items: int, sizes: Sizes, work: Path, repeat: int,
+                  concurrency: int) -> Figure:
+    """Items per second of the delete phase of `repeat` applies of `planfile` (the median),
+    against the batches in flight over a batch's round trip."""
+    latency = sizes.apply_latency
+    details: list[tuple[float, float, Stats, float, float]] = []
+    for attempt in range(repeat):
+        emu.reset()
+        emu.faults(latency_ms=latency, **faults)
+        before, cpu_before = emu.stats(), emu.cpu_seconds()
+        # A state directory of its own: a journal says what an earlier run applied.
+        state = work / f"{key}-{attempt}.state"
+        run = checked(cli("apply", str(planfile), "--auto-approve", "--concurrency",
+                          str(concurrency), "--state-dir", str(state),
+                          "--report", str(state / "report.json"), url=emu.url),
+                      f"apply {key}")
+        stats = emu.since(before)
+        if not stats.count(BATCH):
+            raise RuntimeError(f"apply {key} sent no batch call:\n{run.stderr[-2000:]}")
+        details.append((run.wall, stats.window(BATCH, TASK), stats, run.cpu,
+                        emu.cpu_seconds() - cpu_before))
+    emu.faults()
+    rates = [items / window for _, window, _, _, _ in details]
+    rate = statistics.median(rates)
+    wall, window, stats, cpu, served = sorted(details, key=lambda d: items / d[1])[
+        len(details) // 2]
+    batches = max(stats.count(BATCH), 1)
+    server = stats.server_seconds / stats.total
+    per_batch = stats.seconds.get(BATCH, 0.0) / batches
+    # No more batches are in flight than there are batches to send, each of the items a
+    # batch holds on average.
+    limit = min(concurrency, batches) * (items / batches) / (latency / 1000 + per_batch)
+    if "rate_limit" in faults:
+        limit = min(limit, faults["rate_limit"] * 1000)
+    return Figure(
+        key, f"apply items/s, {title}", rate, limit, "items/s", better="higher",
+        server_ms=1000 * server,
+        note=f"delete phase {window:.2f} s of {wall:.2f} s apply ({cpu:.1f} s CPU, the "
+             f"emulator's {served:.1f} s); "
+             f"{stats.count(BATCH)} batch calls, {stats.count(TASK)} task queries, "
+             f"{stats.total} requests in all; {1000 * per_batch:.1f} ms server time "
+             "per batch",
+        extra={"runs": rates, "apply_wall": wall})
 
 
 # -- B6: the pure core -----------------------------------------------------------------------------

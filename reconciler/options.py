@@ -17,6 +17,9 @@ class Format(StrEnum):
 
 DEFAULT_CONCURRENCY: Final = 8
 """Directories listed at once."""
+MAX_SPACES_AT_ONCE: Final = 32
+"""Spaces a plan walks, or an apply carries out, side by side (their requests share the
+`--concurrency` of the run)."""
 MAX_BATCH_SIZE: Final = 1000
 """Items per batch delete call, at most (SMH's limit)."""
 MAX_RESTORE_ITEMS: Final = 1000

@@ -40,7 +40,7 @@ from reconciler.listing import (
     Stats,
     directory_paths,
 )
-from reconciler.options import DEFAULT_CONCURRENCY
+from reconciler.options import DEFAULT_CONCURRENCY, MAX_SPACES_AT_ONCE
 from reconciler.retry import Unreachable
 from reconciler.rules import Context, SpaceRules
 
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 # Errors every other listing of the run would meet too: they end the walk as one error,
 # instead of one listing error per directory.
 RUN_ENDING = (CredentialsError, Unreachable)
-
-MAX_SPACES_AT_ONCE = 32
 
 ListDirectory = Callable[[str], Sequence[RemoteEntry]]
 

@@ -1,21 +1,32 @@
 """Carrying a plan out: batched deletes, tasks, splits, re-checks, maintenance, in order.
 
-Per space, in the plan's order of spaces: create its missing directories (`create_missing`),
-re-check what needs it (every item of a saved or resumed plan; otherwise only items a lost
-answer may have deleted), then the waves of `batching.order` (each wave's batches
-`concurrency` at a time, none waiting for another's task, then all the tasks they started
-polled together, one query for all of them), then the bin items it deletes for good
-(`recycle_bin.older_than`: the bin is listed before and after the detail-free batch call, to
-send only items still there as planned and to report each one), then the space's recycle bin;
-the history clear last of all. Every batch is journaled before it is sent and its outcome
-when it returns; a 202's task id is journaled before it is polled.
+Per space, in this order: create its missing directories (`create_missing`), re-check what
+needs it (every item of a saved or resumed plan; otherwise only items a lost answer may have
+deleted), then the waves of `batching.order` (each wave's batches `concurrency` at a time,
+none waiting for another's task, then all the tasks they started polled together, one query
+for all of them), then the bin items it deletes for good (`recycle_bin.older_than`: the bin is
+listed before and after the detail-free batch call, to send only items still there as planned
+and to report each one), then the space's recycle bin; the history clear last of all, once
+every space is done. Every batch is journaled before it is sent and its outcome when it
+returns; a 202's task id is journaled before it is polled.
+
+Spaces go side by side (up to `MAX_SPACES_AT_ONCE`, in the plan's order of spaces), as a plan
+walks them: nothing orders one space's deletes against another's, and one after another each
+space would wait out its own round trips (its re-check, each wave's answers, its tasks' polls)
+while the others wait. They share the run's `concurrency`: one pool sends every space's batch
+calls, another lists the directories of every space's re-check. A space whose run fails (the
+credentials refused, the server gone) stops the others from sending more; the first failure
+ends the apply once the spaces in flight are done.
 
 The executor only sends, waits and records: what each answer means, and what to do with a
 batch that failed as a whole, a lost answer or a task without per-item results, is decided in
 `reconciler.apply.decisions`.
 
 `stop` (the first Ctrl-C) ends the apply between batches: no new batch starts, the ones in
-flight are waited for, and items never sent are left for the report as not attempted.
+flight are waited for, and items never sent are left for the report as not attempted. A second
+Ctrl-C (a `KeyboardInterrupt` in the thread that runs the apply) waits for nothing more: the
+answers already back are settled when one space is applied; with several, each space's thread
+has settled its answers as they came.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from reconciler.collector import gc_paused
 from reconciler.desired import PERMANENT
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import DIR
-from reconciler.options import MAX_BATCH_SIZE
+from reconciler.options import MAX_BATCH_SIZE, MAX_SPACES_AT_ONCE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
 from reconciler.slots import new, slot_setter
 
@@ -123,6 +134,14 @@ class Executor:
         self._lock = threading.Lock()
         self._running: dict[int, _Batch] = {}
         """Tasks started and not yet polled to their end, by task id."""
+        self._halt = threading.Event()
+        """Set when a space's run failed: no space sends anything more."""
+        self._failure: BaseException | None = None
+        """The first failure of a space's run, raised once the others are done."""
+        self._sending = 0
+        """Spaces sending a wave now: they share the batches made ahead (`_send_wave`)."""
+        self._listings: ThreadPoolExecutor | None = None
+        """Lists the directories of every space's re-check, `concurrency` at a time."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -157,6 +176,10 @@ class Executor:
     def _user(self, space: str) -> str | None:
         return self.plan.user_id(space)
 
+    def _stopping(self) -> bool:
+        """Whether nothing more is to be sent: the run was stopped, or another space failed."""
+        return self.stop.is_set() or self._halt.is_set()
+
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, replay: Replay | None = None) -> None:
@@ -166,18 +189,18 @@ class Executor:
         self.progress.start(len(self.deletes), len(self.state.items))
         pool = ThreadPoolExecutor(max_workers=self.settings.concurrency,
                                   thread_name_prefix="smh-apply")
+        self._listings = listings = ThreadPoolExecutor(max_workers=self.settings.concurrency,
+                                                       thread_name_prefix="smh-recheck")
         try:
             if replay is not None:
                 self._attach(replay)
-            for space in self._spaces():
-                if self.stop.is_set():
-                    break
-                self._run_space(space, pool)
+            self._run_spaces(self._spaces(), pool)
             if not self.stop.is_set() and isinstance(self.plan.clear_history, ClearHistory):
                 self._clear_history()
         finally:
             # An abandoned run (a second Ctrl-C) must not wait here for calls in flight.
             pool.shutdown(wait=False, cancel_futures=True)
+            listings.shutdown(wait=False, cancel_futures=True)
             self.progress.stop()
 
     def _resume(self, replay: Replay) -> None:
@@ -206,6 +229,36 @@ class Executor:
                                                attached=True))
         self._await_tasks()
 
+    def _run_spaces(self, spaces: Sequence[str], pool: ThreadPoolExecutor) -> None:
+        """Each space's run, side by side; the first failure is raised once all are done."""
+        if len(spaces) <= 1:
+            for space in spaces:
+                self._run_space(space, pool)
+            return
+        runs = ThreadPoolExecutor(max_workers=min(len(spaces), MAX_SPACES_AT_ONCE),
+                                  thread_name_prefix="smh-space")
+        try:
+            wait([runs.submit(self._space_run, space, pool) for space in spaces])
+        except BaseException:
+            self._halt.set()  # an abandoned run (a second Ctrl-C) sends nothing more
+            raise
+        finally:
+            runs.shutdown(wait=False, cancel_futures=True)
+        if self._failure is not None:
+            raise self._failure
+
+    def _space_run(self, space: str, pool: ThreadPoolExecutor) -> None:
+        """One space's run beside the others': a failure stops them all from sending more."""
+        if self._stopping():
+            return
+        try:
+            self._run_space(space, pool)
+        except BaseException as error:
+            with self._lock:
+                if self._failure is None:
+                    self._failure = error
+            self._halt.set()
+
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
         maintenance.create_directories(self._changes(space), self.plan.created)
         ids = self._ids.get(space, [])
@@ -213,7 +266,7 @@ class Executor:
         inside = {ids[p]: [ids[q] for q in space_order.inside(p)] for p in range(len(ids))}
         self._recheck(space, ids, inside)
         for wave in space_order.waves:
-            if self.stop.is_set():
+            if self._stopping():
                 return
             sendable = self._sendable(space, [ids[position] for position in wave], inside)
             # The wave's batches go out `concurrency` at a time, none waiting for another's
@@ -225,12 +278,12 @@ class Executor:
             # objects, a few kilobytes) are collected once it ends.
             with gc_paused(leave_out=False):
                 self._send_wave(space, sendable, pool)
-                self._await_tasks()
-        if self.stop.is_set():
+                self._await_tasks(space)
+        if self._stopping():
             return
         maintenance.delete_recycled(self._changes(space), self.plan.bin_deletes,
                                     batch_size=self.settings.batch_size)
-        if self.stop.is_set():
+        if self._stopping():
             return
         if any(isinstance(c, EmptyRecycleBin) for c in self.plan.of_space(space).changes):
             self._empty_bin(space)
@@ -269,13 +322,15 @@ class Executor:
         is raised once they are done. A second Ctrl-C settles the answers already back and
         waits for no other."""
         batches = iter(chunks(items, self.settings.batch_size))
-        ahead = 2 * self.settings.concurrency
         unsettled: set[Future[_Answered | None]] = set()
         failure: BaseException | None = None
+        with self._lock:
+            self._sending += 1
         try:
             while True:
-                if failure is None and not self.stop.is_set():
-                    group = list(islice(batches, ahead - len(unsettled)))
+                if failure is None and not self._stopping():
+                    room = max(0, self._ahead() - len(unsettled))
+                    group = list(islice(batches, room))
                     unsettled.update(self._hand_out(space, group, pool))
                 if not unsettled:
                     break
@@ -293,8 +348,18 @@ class Executor:
                     log.warning("an answer was not settled as the run was abandoned: %s",
                                 error)
             raise
+        finally:
+            with self._lock:
+                self._sending -= 1
         if failure is not None:
             raise failure
+
+    def _ahead(self) -> int:
+        """How many of its batches a space sending a wave keeps made and given to the workers:
+        twice the workers, shared among the spaces sending (at least two each), so that the
+        workers always have a batch to take and the batches made ahead stay as many however
+        many spaces send."""
+        return max(2, -(-2 * self.settings.concurrency // max(1, self._sending)))
 
     def _hand_out(self, space: str, group: Sequence[tuple[ItemId, ...]],
                   pool: ThreadPoolExecutor) -> list[Future[_Answered | None]]:
@@ -344,11 +409,11 @@ class Executor:
             and any(self.state.done(j) or maybe(j) for j in inside[i])
         }
         self.progress.phase("re-check", f"re-checking {len(wanted)} item(s) of space {space} "
-                                        "against the library before sending them")
+                                        "against the library before sending them", space=space)
         checks = recheck(self.writer, space, {i: self.deletes[i] for i in wanted},
                          user_id=self._user(space), type_only=type_only,
-                         concurrency=self.settings.concurrency)
-        self.progress.phase("apply")
+                         concurrency=self.settings.concurrency, executor=self._listings)
+        self.progress.phase("apply", space=space)
         present = [i for i, check in checks.items() if check.found is Found.PRESENT]
         self.journal.present(present)
         self.state.present(present)
@@ -375,7 +440,7 @@ class Executor:
         everything else (a failure, a split, a task, an answer that may show the space has
         no recycle bin) is dealt with here. `request`: the batch call made ahead, sent unless
         items are held back from it."""
-        if self.stop.is_set():
+        if self._stopping():
             if number is not None:
                 self.journal.unsent(number)
             return None
@@ -451,13 +516,16 @@ class Executor:
         with self._lock:
             self._running[task_id] = batch
 
-    def _await_tasks(self) -> None:
-        """Poll every task started and not ended, all of a space's in one query, and settle
-        each batch as its task ends (a failed one's halves may start more: they are polled
-        in the next round)."""
+    def _await_tasks(self, space: str | None = None) -> None:
+        """Poll every task started and not ended (of `space`, where given), all of a space's
+        in one query, and settle each batch as its task ends (a failed one's halves may start
+        more: they are polled in the next round)."""
         while True:
             with self._lock:
-                running, self._running = self._running, {}
+                running = {task: batch for task, batch in self._running.items()
+                           if space is None or batch.space == space}
+                for task in running:
+                    del self._running[task]
             if not running:
                 return
             for space in dict.fromkeys(batch.space for batch in running.values()):
@@ -494,7 +562,7 @@ class Executor:
         space, items = batch.space, batch.items
         checks = recheck(self.writer, space, {i: self.deletes[i] for i in items},
                          user_id=self._user(space), type_only=items,
-                         concurrency=self.settings.concurrency)
+                         concurrency=self.settings.concurrency, executor=self._listings)
         outcomes = decide.from_listing(items, self.deletes, checks, task_id=task_id,
                                        status=status)
         log.info("batch %d: task %d ended with status %d and no per-item results; verified "
@@ -534,7 +602,7 @@ class Executor:
 
     def _changes(self, space: str) -> maintenance.Changes:
         return maintenance.Changes(self.writer, self.journal, self.state, self.progress,
-                                   self.stop, space, self._user(space))
+                                   self._stopping, space, self._user(space))
 
     # -- maintenance ---------------------------------------------------------------------------
 

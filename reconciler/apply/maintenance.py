@@ -18,7 +18,6 @@ before a last try.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -45,7 +44,8 @@ class Changes:
     journal: Journal
     results: Results
     progress: ProgressSink
-    stop: threading.Event
+    stopping: Callable[[], bool]
+    """Whether nothing more is to be sent (the run was stopped, or another space failed)."""
     space: str
     user_id: str | None
 
@@ -54,7 +54,7 @@ def create_directories(run: Changes, planned: Iterable[CreateDirectory]) -> None
     """Create the space's missing directories, one call each."""
     space, writer = run.space, run.writer
     for change in planned:
-        if change.space != space or run.stop.is_set():
+        if change.space != space or run.stopping():
             continue
         run.journal.change(change.action, space, Phase.SENT, path=change.path)
         try:
@@ -88,7 +88,7 @@ def delete_recycled(run: Changes, planned: Iterable[DeleteRecycled], *,
     sendable, outcomes = decide.bin_sendable(mine, before)
     _settle_bin(run, outcomes)
     for batch in chunks(sendable, batch_size):
-        if run.stop.is_set():
+        if run.stopping():
             return
         _delete_bin_batch(run, batch)
 

@@ -7,6 +7,7 @@ a redrawn bar is noise. Under `NO_COLOR` nothing fancy is drawn: plain lines it 
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from enum import StrEnum
@@ -40,8 +41,9 @@ class ProgressSink(Protocol):
               task_id: int | None = None) -> None:
         """A batch (or a re-check) settled these items."""
 
-    def phase(self, label: str, detail: str | None = None) -> None:
-        """What the items settled from now on are settled by (`apply`, `re-check`, `undo`)."""
+    def phase(self, label: str, detail: str | None = None, *, space: str | None = None) -> None:
+        """What the items settled from now on are settled by (`apply`, `re-check`, `undo`):
+        those of `space` where given (spaces are applied side by side), else all."""
 
     def note(self, message: str) -> None:
         """A line worth showing between batches (maintenance steps, recovery)."""
@@ -55,6 +57,10 @@ def _counts(outcomes: Mapping[Any, Settled]) -> str:
                      for outcome, number in counts.items())
 
 
+def _line_label(label: str) -> str:
+    return "batch" if label == "apply" else label
+
+
 class LineProgress:
     """One line per batch: what it settled, and how far the whole apply is."""
 
@@ -63,7 +69,9 @@ class LineProgress:
         self._total = 0
         self._done = 0
         self._batches = 0
-        self._label = "batch" if label == "apply" else label
+        self._label = _line_label(label)
+        self._labels: dict[str, str] = {}
+        self._lock = threading.Lock()  # batches settle in several threads
 
     def start(self, total: int, done: int) -> None:
         self._total, self._done = total, done
@@ -72,21 +80,28 @@ class LineProgress:
 
     def batch(self, space: str, outcomes: Mapping[Any, Settled], *,
               task_id: int | None = None) -> None:
-        self._batches += 1
-        self._done += len(outcomes)
         task = f" (task {task_id})" if task_id is not None else ""
-        self._write(
-            f"{self._label} {self._batches} [space {space}]{task}: {_counts(outcomes)}; "
-            f"{self._done}/{self._total} item(s) settled"
-        )
+        with self._lock:
+            self._batches += 1
+            self._done += len(outcomes)
+            self._write(
+                f"{self._labels.get(space, self._label)} {self._batches} [space {space}]"
+                f"{task}: {_counts(outcomes)}; {self._done}/{self._total} item(s) settled"
+            )
 
-    def phase(self, label: str, detail: str | None = None) -> None:
-        self._label = "batch" if label == "apply" else label
-        if detail:
-            self._write(detail)
+    def phase(self, label: str, detail: str | None = None, *, space: str | None = None) -> None:
+        with self._lock:
+            if space is None:
+                self._label = _line_label(label)
+                self._labels.clear()
+            else:
+                self._labels[space] = _line_label(label)
+            if detail:
+                self._write(detail)
 
     def note(self, message: str) -> None:
-        self._write(message)
+        with self._lock:
+            self._write(message)
 
     def stop(self) -> None:
         self._stream.flush()
@@ -114,6 +129,7 @@ class BarProgress:
         )
         self._task: TaskID | None = None
         self._failures = 0
+        self._lock = threading.Lock()  # batches settle in several threads
 
     def start(self, total: int, done: int) -> None:
         self._progress.start()
@@ -124,16 +140,17 @@ class BarProgress:
               task_id: int | None = None) -> None:
         if self._task is None:
             return
-        self._failures += sum(1 for r in outcomes.values() if r.outcome.value == FAILED)
-        self._progress.advance(self._task, len(outcomes))
-        speed = self._progress.tasks[0].speed
-        self._progress.update(self._task, failures=self._failures,
-                              rate=f"{speed:.0f}" if speed else "-")
+        with self._lock:
+            self._failures += sum(1 for r in outcomes.values() if r.outcome.value == FAILED)
+            self._progress.advance(self._task, len(outcomes))
+            speed = self._progress.tasks[0].speed
+            self._progress.update(self._task, failures=self._failures,
+                                  rate=f"{speed:.0f}" if speed else "-")
 
     def note(self, message: str) -> None:
         self._progress.console.print(message, markup=False, highlight=False)
 
-    def phase(self, label: str, detail: str | None = None) -> None:
+    def phase(self, label: str, detail: str | None = None, *, space: str | None = None) -> None:
         self._label = label
         if self._task is not None:
             self._progress.update(self._task, description=label)
@@ -150,7 +167,7 @@ class NoProgress:
               task_id: int | None = None) -> None:
         pass
 
-    def phase(self, label: str, detail: str | None = None) -> None:
+    def phase(self, label: str, detail: str | None = None, *, space: str | None = None) -> None:
         pass
 
     def note(self, message: str) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Hashable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
@@ -107,8 +108,11 @@ def recheck(
     user_id: str | None = None,
     type_only: Collection[_K] = (),
     concurrency: int = 8,
+    executor: Executor | None = None,
 ) -> dict[_K, Check]:
-    """Check each item of `space` against a listing of its parent directory."""
+    """Check each item of `space` against a listing of its parent directory: `concurrency`
+    directories at a time, or on `executor` where given (one the re-checks of several spaces
+    share, so that together they list no more directories at a time than it has threads)."""
     by_parent: dict[str, list[_K]] = {}
     for index, delete in items.items():
         by_parent.setdefault(parent_of(delete.path), []).append(index)
@@ -141,13 +145,17 @@ def recheck(
         return checks
 
     checks: dict[_K, Check] = {}
-    if not by_parent:
-        return checks
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(by_parent))),
-                            thread_name_prefix="smh-recheck") as pool:
+    with _pool(executor, min(concurrency, len(by_parent))) as pool:
         for result in pool.map(check_parent, sorted(by_parent)):
             checks.update(result)
     return checks
+
+
+def _pool(executor: Executor | None, workers: int) -> AbstractContextManager[Executor]:
+    """`executor` where given (left running), else a pool of `workers` threads of its own."""
+    if executor is not None:
+        return nullcontext(executor)
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="smh-recheck")
 
 
 def _listed_once(lister: Lister, parents: Collection[str],

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from reconciler.apply.journal import Journal, read_records, replay
 from reconciler.apply.progress import NoProgress
 from reconciler.apply.report import Outcome, StepOutcome
 from reconciler.client import SmhWriteClient
-from reconciler.emulator import Emulator, HttpRequest
+from reconciler.emulator import Emulator, HttpRequest, HttpResponse
 from reconciler.plan import Plan
 from reconciler.retry import SmhRequestError
 from tests.apply.support import (
@@ -285,6 +286,118 @@ def test_a_fingerprint_edited_in_the_plan_is_stale(
     assert executor.results[ItemId(0)].outcome is Outcome.STALE
     assert "crc64" in (executor.results[ItemId(0)].message or "")
     assert "readme.txt" in paths_of(emu)
+
+
+def _two_spaces(files: int) -> tuple[Emulator, SmhWriteClient, Plan]:
+    """Spaces `a` and `b`, each with `files` files the plan recycles, and a plan of both."""
+    emu = Emulator.from_seed({**seed(), "spaces": {
+        space: [f"d/f{i}.bin" for i in range(files)] + ["keep.txt"] for space in "ab"}})
+    writer = writer_for(emu)
+    spec = library_spec(*(space_spec(space, purge=["**/*.bin"]) for space in "ab"))
+    return emu, writer, plan_for(spec, writer)
+
+
+def _hold_batches(emu: Emulator, hold: Callable[[str], None]) -> list[str]:
+    """Before the emulator answers each batch call, `hold(space)`; returns the spaces of the
+    batch calls, as they arrive."""
+    original = emu.handle
+    arrived: list[str] = []
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        segments = request.target.split("?")[0].split("/")
+        if segments[3:4] == ["batch"]:
+            arrived.append(segments[5])
+            hold(segments[5])
+        return original(request)
+
+    emu.handle = handle  # type: ignore[method-assign]
+    return arrived
+
+
+def test_spaces_are_applied_side_by_side(new_journal: JournalFactory) -> None:
+    emu, writer, plan = _two_spaces(3)
+    here = {space: threading.Event() for space in "ab"}
+    met: list[bool] = []
+
+    def hold(space: str) -> None:
+        # Each space's batch call is answered only once the other space's has come too: one
+        # after the other, the first would wait here in vain.
+        here[space].set()
+        met.append(here["b" if space == "a" else "a"].wait(timeout=10))
+
+    arrived = _hold_batches(emu, hold)
+    with writer:
+        emu.set_faults({"async_threshold": 1, "task_polls": 1})
+        executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
+    assert sorted(arrived) == ["a", "b"]
+    assert met == [True, True]
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i}.bin") for space in "ab"
+                                          for i in range(3)]
+
+
+def test_spaces_that_start_sending_while_others_send_share_the_workers(
+    new_journal: JournalFactory
+) -> None:
+    # Each space sending keeps fewer batches made ahead as more spaces send: one that has more
+    # handed out than its share by then sends none until its share has room again.
+    spaces = [f"s{n}" for n in range(4)]
+    emu = Emulator.from_seed({**seed(), "spaces": {
+        space: [f"d/f{i:02d}.bin" for i in range(24)] + ["keep.txt"] for space in spaces}})
+    with writer_for(emu) as writer:
+        plan = plan_for(library_spec(*(space_spec(space, purge=["**/*.bin"])
+                                       for space in spaces)), writer)
+        emu.set_faults({"latency_ms": 2})
+        executor = run(plan, writer, new_journal, recheck=True, batch_size=1, concurrency=4)
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert len(executor.results) == 96
+    assert sorted(deleted_paths(emu)) == sorted(
+        (space, f"d/f{i:02d}.bin") for space in spaces for i in range(24))
+
+
+def test_a_space_that_fails_stops_the_others_and_ends_the_run(
+    new_journal: JournalFactory
+) -> None:
+    emu, writer, plan = _two_spaces(5)
+    executor = Executor(plan, writer, new_journal(plan),
+                        settings=Settings(recheck=True, batch_size=1, concurrency=2))
+    sent = threading.Event()
+
+    def hold(space: str) -> None:
+        # Space b's batch calls are answered once space a's run has failed.
+        assert space == "b"
+        sent.set()
+        deadline = time.monotonic() + 10
+        while not executor._stopping() and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    arrived = _hold_batches(emu, hold)
+    batches = emu.handle
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        # Space a's re-check is refused for the credentials (every call there would be), once
+        # space b has sent a batch.
+        if request.method == "GET" and request.target.startswith(
+                f"/api/v1/directory/{LIBRARY}/a"):
+            assert sent.wait(timeout=10)
+            emu.set_faults({"error_rate": 1.0, "error_statuses": [403]})
+            try:
+                return batches(request)
+            finally:
+                emu.set_faults({})
+        return batches(request)
+
+    emu.handle = handle  # type: ignore[method-assign]
+    with writer, pytest.raises(SmhRequestError) as caught:
+        executor.run()
+    assert caught.value.status == 403
+    # Space b sent the batches in flight when space a failed (at most one a worker), and no
+    # more; each is settled.
+    assert 1 <= len(arrived) <= 2
+    deleted = [path for _, path in deleted_paths(emu)]
+    assert len(deleted) == len(arrived)
+    assert {plan.deletes[i].path for i, r in executor.results.items()
+            if r.outcome is Outcome.RECYCLED} == set(deleted)
 
 
 def test_a_stop_sends_no_new_batch(

@@ -1,7 +1,7 @@
 """Interrupting apply: `kill -9` at several points, Ctrl-C once and twice. Each run is a real
-process against a loopback emulator with latency and async batches; the same command run
-again must finish the job, send nothing outside the plan, and not re-send what a recorded task
-or a recorded outcome already covers."""
+process against a loopback emulator with latency and async batches, on one space and on three
+(applied side by side); the same command run again must finish the job, send nothing outside
+the plan, and not re-send what a recorded task or a recorded outcome already covers."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ pytestmark = pytest.mark.e2e
 KEPT = ["keep/a.txt", "keep/b.txt", "d0/keep.md"]
 PATHS = [f"d{i}/f{j}.bin" for i in range(4) for j in range(10)] + [
     "tmp/x/a.part", "tmp/x/b.part", "tmp/y/c.part", "tmp/notes.txt", *KEPT]
-MANIFEST = HEAD + """\
-  - id: "-"
+RULES = """\
     purge:
       - "**/*.bin"
       - {pattern: "tmp/**/*.part", mode: permanent}
@@ -45,11 +44,13 @@ FAULTS = {"latency_ms": 25, "async_threshold": 3, "task_polls": 1}
 
 
 class Setup:
-    def __init__(self, tmp_path: Path, url: str, emu: Emulator) -> None:
+    def __init__(self, tmp_path: Path, url: str, emu: Emulator, spaces: tuple[str, ...]) -> None:
         self.emu = emu
         self.url = url
+        self.spaces = spaces
         self.manifest = tmp_path / "library.yaml"
-        self.manifest.write_text(MANIFEST)
+        self.manifest.write_text(HEAD + "".join(f'  - id: "{space}"\n{RULES}'
+                                                for space in spaces))
         self.state_dir = tmp_path / "state"
         self.journal = self.state_dir / f"journal-{LIBRARY}.jsonl"
         self.report = tmp_path / "report.json"
@@ -83,9 +84,9 @@ class Setup:
         return done.returncode, done.stdout, done.stderr
 
     def state(self) -> dict[str, Any]:
-        data = self.emu.state()["spaces"]["-"]
-        return {"paths": data["paths"],
-                "recycled": sorted(item["originalPath"] for item in data["recycled"])}
+        spaces = self.emu.state()["spaces"]
+        return {space: {"paths": spaces[space]["paths"], "recycled": sorted(
+            item["originalPath"] for item in spaces[space]["recycled"])} for space in self.spaces}
 
     def converged(self) -> bool:
         result = CliRunner().invoke(main, ["plan", str(self.manifest), "--detailed-exitcode"],
@@ -93,13 +94,14 @@ class Setup:
         return result.exit_code == 0
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
+@pytest.fixture(params=[("-",), ("a", "b", "c")], ids=["one space", "three spaces"])
+def setup(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Setup]:
+    spaces: tuple[str, ...] = request.param
     emu = Emulator.from_seed({"library": LIBRARY, "secret": "s", "token": TOKEN,
-                              "spaces": {"-": PATHS}})
+                              "spaces": dict.fromkeys(spaces, PATHS)})
     emu.set_faults(FAULTS)
     with emu.serve() as url:
-        yield Setup(tmp_path, url, emu)
+        yield Setup(tmp_path, url, emu, spaces)
 
 
 def settled_log(emu: Emulator) -> int:
@@ -110,16 +112,17 @@ def settled_log(emu: Emulator) -> int:
 
 def check_finished(setup: Setup, out: str) -> dict[str, Any]:
     assert "Apply finished" in out
-    assert not DeepDiff(EXPECTED, setup.state())
+    assert not DeepDiff(dict.fromkeys(setup.spaces, EXPECTED), setup.state())
     assert setup.converged()
     report: dict[str, Any] = json.loads(setup.report.read_text())
     assert {item["outcome"] for item in report["items"]} <= {"recycled", "deleted"}
-    in_bin = {item["recycledItemId"]: item["originalPath"]
-              for item in setup.emu.state()["spaces"]["-"]["recycled"]}
+    in_bin = {(space, item["recycledItemId"]): item["originalPath"]
+              for space, data in setup.emu.state()["spaces"].items()
+              for item in data["recycled"]}
     for item in report["items"]:
         if item["outcome"] == "recycled" and not item.get("recycled_item_id_unknown"):
-            assert in_bin[item["recycled_item_id"]] == item["path"]
-    planned = {("-", item["path"]) for item in report["items"]}
+            assert in_bin[(item["space"], item["recycled_item_id"])] == item["path"]
+    planned = {(item["space"], item["path"]) for item in report["items"]}
     assert set(deleted_paths(setup.emu)) <= planned
     assert not setup.journal.exists()
     return report
@@ -134,14 +137,14 @@ def test_kill_9_then_the_same_command_finishes_the_job(setup: Setup, records: in
     before = settled_log(setup.emu)
     recorded = replay(read_records(setup.journal))
     plan = recorded.header.plan["changes"]
-    paths = [c["path"] for c in plan if c["action"] == "delete"]
+    paths = [(c["space"], c["path"]) for c in plan if c["action"] == "delete"]
 
     code, out, err = setup.finish()
     assert code == 0, out + err
     assert "Finishing the unfinished apply" in out
     check_finished(setup, out)
 
-    resent = [path for _, path in deleted_paths(setup.emu, before)]
+    resent = deleted_paths(setup.emu, before)
     attached = {paths[i] for task in recorded.open_tasks for i in task.items}
     settled = {paths[i] for i, result in recorded.results.items() if result.outcome.done}
     assert not attached & set(resent), "a batch whose task was recorded was sent again"

@@ -28,6 +28,27 @@ def test_plain_lines_say_what_each_batch_settled() -> None:
     ]
 
 
+def test_each_space_s_lines_say_the_phase_that_space_is_in() -> None:
+    # Spaces are applied side by side: one's re-check settles items while another's batches do.
+    stream = io.StringIO()
+    progress = LineProgress(stream)
+    progress.start(4, 0)
+    progress.phase("re-check", "re-checking 2 item(s) of space a", space="a")
+    progress.batch("a", {0: ItemOutcome(Outcome.STALE)})
+    progress.batch("b", {1: ItemOutcome(Outcome.RECYCLED)})
+    progress.phase("apply", space="a")
+    progress.batch("a", {2: ItemOutcome(Outcome.RECYCLED)})
+    progress.phase("undo")
+    progress.batch("b", {3: ItemOutcome(Outcome.RECYCLED)})
+    assert stream.getvalue().splitlines() == [
+        "re-checking 2 item(s) of space a",
+        "re-check 1 [space a]: 1 stale; 1/4 item(s) settled",
+        "batch 2 [space b]: 1 recycled; 2/4 item(s) settled",
+        "batch 3 [space a]: 1 recycled; 3/4 item(s) settled",
+        "undo 4 [space b]: 1 recycled; 4/4 item(s) settled",
+    ]
+
+
 def test_the_bar_is_only_for_a_terminal_without_no_color() -> None:
     assert isinstance(progress_for(io.StringIO(), {}), LineProgress)
     assert isinstance(progress_for(Terminal(), {"NO_COLOR": "1"}), LineProgress)
