@@ -10,13 +10,14 @@ and to report each one), then the space's recycle bin; the history clear last of
 every space is done. Every batch is journaled before it is sent and its outcome when it
 returns; a 202's task id is journaled before it is polled.
 
-Spaces go side by side (up to `MAX_SPACES_AT_ONCE`, in the plan's order of spaces), as a plan
-walks them: nothing orders one space's deletes against another's, and one after another each
-space would wait out its own round trips (its re-check, each wave's answers, its tasks' polls)
-while the others wait. They share the run's `concurrency`: one pool sends every space's batch
-calls, another lists the directories of every space's re-check. A space whose run fails (the
-credentials refused, the server gone) stops the others from sending more; the first failure
-ends the apply once the spaces in flight are done.
+Spaces go side by side, as a plan walks them (`concurrency` of them at a time, at most
+`MAX_SPACES_AT_ONCE`, taken in the plan's order of spaces): nothing orders one space's deletes
+against another's, and one after another each space would wait out its own round trips (its
+re-check, each wave's answers, its tasks' polls) while the others wait. They share the run's
+`concurrency`: one pool sends every space's batch calls, another lists the directories of
+every space's re-check. A space whose run fails (the credentials refused, the server gone)
+stops the others from sending more; the first failure ends the apply once the spaces in
+flight are done.
 
 The executor only sends, waits and records: what each answer means, and what to do with a
 batch that failed as a whole, a lost answer or a task without per-item results, is decided in
@@ -235,7 +236,8 @@ class Executor:
             for space in spaces:
                 self._run_space(space, pool)
             return
-        runs = ThreadPoolExecutor(max_workers=min(len(spaces), MAX_SPACES_AT_ONCE),
+        runs = ThreadPoolExecutor(max_workers=min(len(spaces), self.settings.concurrency,
+                                              MAX_SPACES_AT_ONCE),
                                   thread_name_prefix="smh-space")
         try:
             wait([runs.submit(self._space_run, space, pool) for space in spaces])

@@ -85,8 +85,9 @@ def apply(paths: Sequence[str], *, env: Mapping[str, str], cwd: Path = Path(),
 @click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=MAX_BATCH_SIZE,
               show_default=True, help="Items per batch delete call.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Batch calls in flight at once, and directories listed at once to "
-                   "re-check the items before they are sent.")
+              help="Batch calls in flight at once; also the spaces carried out at once, "
+                   "and the directories listed at once to re-check items before they are "
+                   "sent.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
               show_default=True, help="Where the journal of an apply in progress is kept.")
 @no_color_option

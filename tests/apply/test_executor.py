@@ -314,23 +314,28 @@ def _hold_batches(emu: Emulator, hold: Callable[[str], None]) -> list[str]:
     return arrived
 
 
-def test_spaces_are_applied_side_by_side(new_journal: JournalFactory) -> None:
+@pytest.mark.parametrize(("concurrency", "wait", "met"), [
+    (2, 10.0, [True, True]),
+    (1, 0.3, [False, True]),  # one space at a time: the first waits in vain
+], ids=["side by side", "one at a time at concurrency 1"])
+def test_spaces_are_applied_side_by_side_as_many_as_the_concurrency(
+    new_journal: JournalFactory, concurrency: int, wait: float, met: list[bool]
+) -> None:
     emu, writer, plan = _two_spaces(3)
     here = {space: threading.Event() for space in "ab"}
-    met: list[bool] = []
+    found: list[bool] = []
 
     def hold(space: str) -> None:
-        # Each space's batch call is answered only once the other space's has come too: one
-        # after the other, the first would wait here in vain.
+        # Each space's batch call is answered once the other space's has come too.
         here[space].set()
-        met.append(here["b" if space == "a" else "a"].wait(timeout=10))
+        found.append(here["b" if space == "a" else "a"].wait(timeout=wait))
 
     arrived = _hold_batches(emu, hold)
     with writer:
         emu.set_faults({"async_threshold": 1, "task_polls": 1})
-        executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
+        executor = run(plan, writer, new_journal, recheck=True, concurrency=concurrency)
     assert sorted(arrived) == ["a", "b"]
-    assert met == [True, True]
+    assert found == met
     assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
     assert sorted(deleted_paths(emu)) == [(space, f"d/f{i}.bin") for space in "ab"
                                           for i in range(3)]
