@@ -530,12 +530,12 @@ class Executor:
                     del self._running[task]
             if not running:
                 return
-            for space in dict.fromkeys(batch.space for batch in running.values()):
-                tasks = {t: batch for t, batch in running.items() if batch.space == space}
+            for polled in dict.fromkeys(batch.space for batch in running.values()):
+                tasks = {t: batch for t, batch in running.items() if batch.space == polled}
                 try:
-                    ended = self.writer.wait_tasks(space, list(tasks),
+                    ended = self.writer.wait_tasks(polled, list(tasks),
                                                    max_wait=self.settings.task_max_wait,
-                                                   user_id=self._user(space))
+                                                   user_id=self._user(polled))
                 except SmhError as error:
                     ended = dict.fromkeys(tasks, error)
                 for task_id, batch in tasks.items():
