@@ -64,6 +64,8 @@ __all__ = ["MAX_BATCH_SIZE", "Executor", "Settings", "bin_was_off", "item_outcom
 log = logging.getLogger(__name__)
 
 _SET_ITEM = (slot_setter(DeleteItem, "path"), slot_setter(DeleteItem, "permanent"))
+WAKE_SECONDS = 0.05
+"""How long the thread that runs the apply sleeps at most while spaces go side by side."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +242,11 @@ class Executor:
                                               MAX_SPACES_AT_ONCE),
                                   thread_name_prefix="smh-space")
         try:
-            wait([runs.submit(self._space_run, space, pool) for space in spaces])
+            pending = {runs.submit(self._space_run, space, pool) for space in spaces}
+            while pending:
+                # Woken now and then: a Ctrl-C the kernel gave another thread is handled (and
+                # `stop` set) only once this, the main thread, runs again.
+                _, pending = wait(pending, timeout=WAKE_SECONDS)
         except BaseException:
             self._halt.set()  # an abandoned run (a second Ctrl-C) sends nothing more
             raise

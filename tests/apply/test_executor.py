@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -358,6 +359,35 @@ def test_spaces_that_start_sending_while_others_send_share_the_workers(
     assert len(executor.results) == 96
     assert sorted(deleted_paths(emu)) == sorted(
         (space, f"d/f{i:02d}.bin") for space in spaces for i in range(24))
+
+
+def test_a_ctrl_c_another_thread_took_stops_spaces_side_by_side(
+    new_journal: JournalFactory
+) -> None:
+    # The kernel gives a process's signal to any of its threads; Python handles it in the main
+    # thread, once that runs. Here a worker takes it, as the first batch call goes out.
+    emu, writer, plan = _two_spaces(12)
+    stop = threading.Event()
+    sent: list[str] = []
+
+    def hold(space: str) -> None:
+        sent.append(space)
+        if len(sent) == 1:
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        stop.wait(timeout=1)  # the batch calls in flight are answered once the stop is seen
+
+    _hold_batches(emu, hold)
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        with writer:
+            executor = Executor(plan, writer, new_journal(plan), stop=stop,
+                                settings=Settings(batch_size=1, concurrency=2))
+            executor.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # The calls in flight when the Ctrl-C came, one a worker, and no more.
+    assert 1 <= len(sent) <= 2
+    assert len(executor.results) == len(sent)
 
 
 def test_a_space_that_fails_stops_the_others_and_ends_the_run(
