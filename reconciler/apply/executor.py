@@ -10,8 +10,8 @@ and to report each one), then the space's recycle bin; the history clear last of
 every space is done. Every batch is journaled before it is sent and its outcome when it
 returns; a 202's task id is journaled before it is polled.
 
-Spaces go side by side, as a plan walks them (`concurrency` of them at a time, at most
-`MAX_SPACES_AT_ONCE`, taken in the plan's order of spaces): nothing orders one space's deletes
+Spaces go side by side (`side_by_side`: `concurrency` of them at a time, taken in the plan's
+order of spaces): nothing orders one space's deletes
 against another's, and one after another each space would wait out its own round trips (its
 re-check, each wave's answers, its tasks' polls) while the others wait. They share the run's
 `concurrency`: one pool sends every space's batch calls, another lists the directories of
@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import islice
 
 from reconciler.apply import decisions as decide
@@ -49,13 +50,14 @@ from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
 from reconciler.apply.report import Failure, ItemOutcome, ItemReport, StepOutcome, StepReport
 from reconciler.apply.results import Results
+from reconciler.apply.side_by_side import for_each_space
 from reconciler.client import BatchReply, BatchRequest, DeleteItem, SmhWriteClient, TaskState
 from reconciler.client.writer import batch_task_reply
 from reconciler.collector import gc_paused
 from reconciler.desired import PERMANENT
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import DIR
-from reconciler.options import MAX_BATCH_SIZE, MAX_SPACES_AT_ONCE
+from reconciler.options import MAX_BATCH_SIZE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
 from reconciler.slots import new, slot_setter
 
@@ -64,8 +66,6 @@ __all__ = ["MAX_BATCH_SIZE", "Executor", "Settings", "bin_was_off", "item_outcom
 log = logging.getLogger(__name__)
 
 _SET_ITEM = (slot_setter(DeleteItem, "path"), slot_setter(DeleteItem, "permanent"))
-WAKE_SECONDS = 0.05
-"""How long the thread that runs the apply sleeps at most while spaces go side by side."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,24 +234,12 @@ class Executor:
 
     def _run_spaces(self, spaces: Sequence[str], pool: ThreadPoolExecutor) -> None:
         """Each space's run, side by side; the first failure is raised once all are done."""
-        if len(spaces) <= 1:
-            for space in spaces:
-                self._run_space(space, pool)
-            return
-        runs = ThreadPoolExecutor(max_workers=min(len(spaces), self.settings.concurrency,
-                                              MAX_SPACES_AT_ONCE),
-                                  thread_name_prefix="smh-space")
         try:
-            pending = {runs.submit(self._space_run, space, pool) for space in spaces}
-            while pending:
-                # Woken now and then: a Ctrl-C the kernel gave another thread is handled (and
-                # `stop` set) only once this, the main thread, runs again.
-                _, pending = wait(pending, timeout=WAKE_SECONDS)
+            for_each_space(partial(self._space_run, pool=pool), spaces,
+                           at_once=self.settings.concurrency)
         except BaseException:
             self._halt.set()  # an abandoned run (a second Ctrl-C) sends nothing more
             raise
-        finally:
-            runs.shutdown(wait=False, cancel_futures=True)
         if self._failure is not None:
             raise self._failure
 

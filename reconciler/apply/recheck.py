@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Hashable, Iterable, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from reconciler.apply.report import AUTH_STATUSES, NO_FAILURE, Failure
+from reconciler.apply.side_by_side import shared_or_own
 from reconciler.counting import Counter, count_directory
 from reconciler.errors import CredentialsError, ReconcileError
 from reconciler.listing import Fingerprint, RemoteEntry, Stats
@@ -145,17 +145,10 @@ def recheck(
         return checks
 
     checks: dict[_K, Check] = {}
-    with _pool(executor, min(concurrency, len(by_parent))) as pool:
+    with shared_or_own(executor, min(concurrency, len(by_parent)), "smh-recheck") as pool:
         for result in pool.map(check_parent, sorted(by_parent)):
             checks.update(result)
     return checks
-
-
-def _pool(executor: Executor | None, workers: int) -> AbstractContextManager[Executor]:
-    """`executor` where given (left running), else a pool of `workers` threads of its own."""
-    if executor is not None:
-        return nullcontext(executor)
-    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="smh-recheck")
 
 
 def _listed_once(lister: Lister, parents: Collection[str],

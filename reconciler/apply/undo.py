@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -34,6 +34,7 @@ from reconciler.apply.report import (
     ItemReport,
     Outcome,
 )
+from reconciler.apply.side_by_side import shared_or_own
 from reconciler.client import ItemResult, RecycledItem, SmhWriteClient
 from reconciler.desired import Mode
 from reconciler.errors import ReconcileError
@@ -223,8 +224,11 @@ def undo_space(
     applied_at: str | None = None,
     concurrency: int = 1,
     progress: ProgressSink | None = None,
+    pool: Executor | None = None,
 ) -> list[RestoreResult]:
-    """Restore one space's recycled items; one result per item, in the order given."""
+    """Restore one space's recycled items, `concurrency` restore calls at a time (on `pool`
+    where given: one the spaces undone side by side share); one result per item, in the
+    order given."""
     sink = progress or NoProgress()
     results: dict[int, RestoreResult] = {}
     ids: dict[int, int] = {
@@ -238,12 +242,11 @@ def undo_space(
             sink.batch(space, missing)
 
     space_order = order([item.path for item in items])
-    with ThreadPoolExecutor(max_workers=max(1, concurrency),
-                            thread_name_prefix="smh-undo") as pool:
+    with shared_or_own(pool, concurrency, "smh-undo") as restoring:
         for wave in reversed(space_order.waves):
             restorable = [position for position in wave if position in ids]
             batches = [
-                pool.submit(_restore_batch, writer, space, items, ids, batch, user_id)
+                restoring.submit(_restore_batch, writer, space, items, ids, batch, user_id)
                 for batch in chunks(restorable, batch_size)
             ]
             for future in batches:

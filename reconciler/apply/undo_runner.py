@@ -6,6 +6,7 @@ progress display, writes its own report when asked and sums it up."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import click
 from reconciler.apply.progress import ProgressSink
 from reconciler.apply.report import ApplyReport, ItemReport
 from reconciler.apply.runner import RUN_ID, refuse_existing_report, stored_report_path
+from reconciler.apply.side_by_side import for_each_space
 from reconciler.apply.undo import (
     RestoreResult,
     UndoReport,
@@ -88,16 +90,19 @@ def run_undo(given: str, options: UndoOptions, *, env: Mapping[str, str],
 
 def _restore(target: Target, applied: ApplyReport, by_space: Mapping[str, list[ItemReport]],
              options: UndoOptions, progress: ProgressSink) -> list[RestoreResult]:
-    results: list[RestoreResult] = []
     progress.start(sum(len(items) for items in by_space.values()), 0)
     try:
-        with target.writer() as writer:
-            for space, items in sorted(by_space.items()):
-                results.extend(undo_space(writer, space, items, batch_size=options.batch_size,
-                                          user_id=applied.user_ids.get(space),
-                                          applied_at=applied.started_at,
-                                          concurrency=options.concurrency,
-                                          progress=progress))
+        # The spaces side by side, their restore calls `--concurrency` at a time in all.
+        with target.writer() as writer, ThreadPoolExecutor(
+                max_workers=options.concurrency, thread_name_prefix="smh-undo") as pool:
+
+            def undo(space: str) -> list[RestoreResult]:
+                return undo_space(writer, space, by_space[space], batch_size=options.batch_size,
+                                  user_id=applied.user_ids.get(space),
+                                  applied_at=applied.started_at,
+                                  concurrency=options.concurrency, progress=progress, pool=pool)
+
+            undone = for_each_space(undo, sorted(by_space), at_once=options.concurrency)
     finally:
         progress.stop()
-    return results
+    return [result for results in undone for result in results]

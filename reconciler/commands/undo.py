@@ -65,7 +65,7 @@ def undo(given: str, *, env: Mapping[str, str], cwd: Path = Path(),
 @click.option("--batch-size", type=click.IntRange(1, MAX_RESTORE_ITEMS),
               default=MAX_RESTORE_ITEMS, show_default=True, help="Items per restore call.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Restore calls in flight at once.")
+              help="Restore calls in flight at once; also the spaces restored at once.")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=DEFAULT_STATE_DIR,
               show_default=True, help="Where apply keeps each run's report (for RUN_ID).")
 @no_color_option

@@ -4,6 +4,7 @@ by original path; failures reported."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from reconciler.apply.undo import find_ids
 from reconciler.cli import main
 from reconciler.client import RecycledItem
 from reconciler.desired import Mode
-from reconciler.emulator import Clock, Emulator
+from reconciler.emulator import Clock, Emulator, HttpRequest, HttpResponse
 from reconciler.listing import EntryType
 from tests.apply.scenarios import HEAD
 from tests.apply.support import LIBRARY, TOKEN
@@ -75,6 +76,40 @@ def test_undo_puts_the_library_back_as_it_was(emu: Emulator, tmp_path: Path) -> 
     assert data["kind"] == "smh-reconcile-undo-report"
     assert data["totals"] == {"items": 5, "restored": 5, "already_restored": 0, "failed": 0}
     assert TOKEN not in undo_report.read_text() + out + err
+
+
+@pytest.mark.e2e
+def test_undo_restores_spaces_side_by_side(tmp_path: Path) -> None:
+    emu = Emulator.from_seed({"library": LIBRARY, "secret": "s", "token": TOKEN,
+                              "spaces": {"a": PATHS, "b": PATHS}})
+    before = emu.state()["spaces"]
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(HEAD + "".join(
+        f'  - id: "{space}"\n    purge: [tmp/, cache/, docs/old.md]\n' for space in "ab"))
+    here = {space: threading.Event() for space in "ab"}
+    met: list[bool] = []
+    original = emu.handle
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        # Each space's restore call is answered once the other space's has come too.
+        segments = request.target.split("?")[0].split("/")
+        if request.method == "POST" and segments[3:4] == ["recycled"]:
+            here[segments[5]].set()
+            met.append(here["b" if segments[5] == "a" else "a"].wait(timeout=10))
+        return original(request)
+
+    with emu.serve() as url:
+        code, out, err = cli("apply", manifest, "--auto-approve", "--state-dir",
+                             tmp_path / "state", url=url)
+        assert code == 0, out + err
+        emu.handle = handle  # type: ignore[method-assign]
+        code, out, err = cli("undo", tmp_path / "state" / "reports" / next(
+            (tmp_path / "state" / "reports").iterdir()).name, "--auto-approve",
+            "--state-dir", tmp_path / "state", url=url)
+    assert code == 0, out + err
+    assert met == [True, True]
+    assert {space: data["paths"] for space, data in emu.state()["spaces"].items()} == {
+        space: data["paths"] for space, data in before.items()}
 
 
 @pytest.mark.e2e
