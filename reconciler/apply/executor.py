@@ -222,7 +222,8 @@ class Executor:
         return spaces
 
     def _attach(self, replay: Replay) -> None:
-        """Wait for the tasks an interrupted apply started, instead of sending them again."""
+        """Wait for the tasks an interrupted apply started, instead of sending them again
+        (each space's, side by side)."""
         if not replay.open_tasks:
             return
         self.progress.note(f"attaching to {len(replay.open_tasks)} unfinished task(s)")
@@ -230,7 +231,8 @@ class Executor:
             self._started(task.task_id, _Batch(task.space, task.batch, task.items,
                                                frozenset(task.resent), retried=task.retried,
                                                attached=True))
-        self._await_tasks()
+        for_each_space(self._await_tasks, list(dict.fromkeys(
+            task.space for task in replay.open_tasks)), at_once=self.settings.concurrency)
 
     def _run_spaces(self, spaces: Sequence[str], pool: ThreadPoolExecutor) -> None:
         """Each space's run, side by side; the first failure is raised once all are done."""
@@ -512,28 +514,26 @@ class Executor:
         with self._lock:
             self._running[task_id] = batch
 
-    def _await_tasks(self, space: str | None = None) -> None:
-        """Poll every task started and not ended (of `space`, where given), all of a space's
-        in one query, and settle each batch as its task ends (a failed one's halves may start
-        more: they are polled in the next round)."""
+    def _await_tasks(self, space: str) -> None:
+        """Poll every task of `space` started and not ended, all in one query, and settle each
+        batch as its task ends (a failed one's halves may start more: they are polled in the
+        next round)."""
         while True:
             with self._lock:
-                running = {task: batch for task, batch in self._running.items()
-                           if space is None or batch.space == space}
-                for task in running:
+                tasks = {task: batch for task, batch in self._running.items()
+                         if batch.space == space}
+                for task in tasks:
                     del self._running[task]
-            if not running:
+            if not tasks:
                 return
-            for polled in dict.fromkeys(batch.space for batch in running.values()):
-                tasks = {t: batch for t, batch in running.items() if batch.space == polled}
-                try:
-                    ended = self.writer.wait_tasks(polled, list(tasks),
-                                                   max_wait=self.settings.task_max_wait,
-                                                   user_id=self._user(polled))
-                except SmhError as error:
-                    ended = dict.fromkeys(tasks, error)
-                for task_id, batch in tasks.items():
-                    self._task_ended(batch, task_id, ended[task_id])
+            try:
+                ended = self.writer.wait_tasks(space, list(tasks),
+                                               max_wait=self.settings.task_max_wait,
+                                               user_id=self._user(space))
+            except SmhError as error:
+                ended = dict.fromkeys(tasks, error)
+            for task_id, batch in tasks.items():
+                self._task_ended(batch, task_id, ended[task_id])
 
     def _task_ended(self, batch: _Batch, task_id: int, ended: TaskState | SmhError) -> None:
         try:
