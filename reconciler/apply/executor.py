@@ -310,8 +310,8 @@ class Executor:
 
         Each batch is on disk in the journal before its call (the journal's rule), but neither
         its fsync nor making its request (its items, their paths checked, its body encoded) is
-        on the call's way: as many batches as are in flight are journaled and made ahead of
-        them, here, while the workers send (`_hand_out`). Nor is settling an answer (reading
+        on the call's way: batches are journaled and made ahead of them (`_ahead` of them),
+        here, while the workers send (`_hand_out`). Nor is settling an answer (reading
         its 1,000 results, journaling their outcomes): a worker hands a synchronous answer
         back, here, and takes its next batch at once (one that may show the space has no
         recycle bin it settles first, see `_deliver`). A batch journaled and then not sent
