@@ -289,12 +289,13 @@ def test_a_fingerprint_edited_in_the_plan_is_stale(
     assert "readme.txt" in paths_of(emu)
 
 
-def _two_spaces(files: int) -> tuple[Emulator, SmhWriteClient, Plan]:
-    """Spaces `a` and `b`, each with `files` files the plan recycles, and a plan of both."""
+def _spaces(files: int, spaces: str | list[str] = "ab") -> tuple[Emulator, SmhWriteClient, Plan]:
+    """`spaces`, each with `files` files the plan recycles (`d/f00.bin`...), and a plan of
+    them all."""
     emu = Emulator.from_seed({**seed(), "spaces": {
-        space: [f"d/f{i}.bin" for i in range(files)] + ["keep.txt"] for space in "ab"}})
+        space: [f"d/f{i:02d}.bin" for i in range(files)] + ["keep.txt"] for space in spaces}})
     writer = writer_for(emu)
-    spec = library_spec(*(space_spec(space, purge=["**/*.bin"]) for space in "ab"))
+    spec = library_spec(*(space_spec(space, purge=["**/*.bin"]) for space in spaces))
     return emu, writer, plan_for(spec, writer)
 
 
@@ -322,7 +323,7 @@ def _hold_batches(emu: Emulator, hold: Callable[[str], None]) -> list[str]:
 def test_spaces_are_applied_side_by_side_as_many_as_the_concurrency(
     new_journal: JournalFactory, concurrency: int, wait: float, met: list[bool]
 ) -> None:
-    emu, writer, plan = _two_spaces(3)
+    emu, writer, plan = _spaces(3)
     here = {space: threading.Event() for space in "ab"}
     found: list[bool] = []
 
@@ -338,7 +339,7 @@ def test_spaces_are_applied_side_by_side_as_many_as_the_concurrency(
     assert sorted(arrived) == ["a", "b"]
     assert found == met
     assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
-    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i}.bin") for space in "ab"
+    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "ab"
                                           for i in range(3)]
 
 
@@ -348,11 +349,8 @@ def test_spaces_that_start_sending_while_others_send_share_the_workers(
     # Each space sending keeps fewer batches made ahead as more spaces send: one that has more
     # handed out than its share by then sends none until its share has room again.
     spaces = [f"s{n}" for n in range(4)]
-    emu = Emulator.from_seed({**seed(), "spaces": {
-        space: [f"d/f{i:02d}.bin" for i in range(24)] + ["keep.txt"] for space in spaces}})
-    with writer_for(emu) as writer:
-        plan = plan_for(library_spec(*(space_spec(space, purge=["**/*.bin"])
-                                       for space in spaces)), writer)
+    emu, writer, plan = _spaces(24, spaces)
+    with writer:
         emu.set_faults({"latency_ms": 2})
         executor = run(plan, writer, new_journal, recheck=True, batch_size=1, concurrency=4)
     assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
@@ -366,7 +364,7 @@ def test_a_ctrl_c_another_thread_took_stops_spaces_side_by_side(
 ) -> None:
     # The kernel gives a process's signal to any of its threads; Python handles it in the main
     # thread, once that runs. Here a worker takes it, as the first batch call goes out.
-    emu, writer, plan = _two_spaces(12)
+    emu, writer, plan = _spaces(12)
     stop = threading.Event()
     sent: list[str] = []
 
@@ -393,7 +391,7 @@ def test_a_ctrl_c_another_thread_took_stops_spaces_side_by_side(
 def test_a_space_that_fails_stops_the_others_and_ends_the_run(
     new_journal: JournalFactory
 ) -> None:
-    emu, writer, plan = _two_spaces(5)
+    emu, writer, plan = _spaces(5)
     executor = Executor(plan, writer, new_journal(plan),
                         settings=Settings(recheck=True, batch_size=1, concurrency=2))
     sent = threading.Event()
@@ -407,22 +405,17 @@ def test_a_space_that_fails_stops_the_others_and_ends_the_run(
             time.sleep(0.001)
 
     arrived = _hold_batches(emu, hold)
-    batches = emu.handle
 
-    def handle(request: HttpRequest) -> HttpResponse:
+    def refuse(request: HttpRequest) -> dict[str, Any] | None:
         # Space a's re-check is refused for the credentials (every call there would be), once
         # space b has sent a batch.
         if request.method == "GET" and request.target.startswith(
                 f"/api/v1/directory/{LIBRARY}/a"):
             assert sent.wait(timeout=10)
-            emu.set_faults({"error_rate": 1.0, "error_statuses": [403]})
-            try:
-                return batches(request)
-            finally:
-                emu.set_faults({})
-        return batches(request)
+            return {"error_rate": 1.0, "error_statuses": [403]}
+        return None
 
-    emu.handle = handle  # type: ignore[method-assign]
+    faults_per_request(emu, refuse)
     with writer, pytest.raises(SmhRequestError) as caught:
         executor.run()
     assert caught.value.status == 403
