@@ -139,3 +139,22 @@ def test_canonical_text_is_the_sorted_compact_standard_text(value: Any) -> None:
 def test_canonical_text_of_keys_that_sort_differently_as_text_and_as_numbers() -> None:
     value = {"b": {10: "ten", 9: "nine"}, "a": [{"é": 1, "z": 2, "\U0001f600": 3, "~": 4}]}
     assert wirejson.canonical(value) == canonical_standard(value)
+
+
+def indented_standard(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@given(KEYED)
+def test_indented_text_is_the_standard_indented_text(value: Any) -> None:
+    # Plan files and reports are written so: the same text, byte for byte, as before.
+    assert wirejson.indented(value) == indented_standard(value)
+
+
+@given(documents(FLOATS | EXACT))
+def test_indented_floats_are_written_as_the_same_numbers(value: Any) -> None:
+    try:
+        standard(value)
+    except UnicodeEncodeError:
+        return
+    assert same(json.loads(wirejson.indented(value)), nulled(value))
