@@ -91,15 +91,16 @@ def stored_report_path(state_dir: Path, run_id: str) -> Path:
     return state_dir / REPORTS_DIR / f"{run_id}.json"
 
 
-def keep_report(state_dir: Path, report: ApplyReport) -> Path:
-    """Write the run's report into the state folder (created when needed); its path."""
+def keep_report(state_dir: Path, report: ApplyReport) -> str:
+    """Write the run's report into the state folder (created when needed); the text written."""
     path = stored_report_path(state_dir, report.run_id)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ReconcileError(f"cannot create {path.parent}: {error.strerror}") from None
-    write_atomic(path, dumps(report.to_json()))
-    return path
+    text = dumps(report.to_json())
+    write_atomic(path, text)
+    return text
 
 
 def _finished_path(state_dir: Path, digest: str) -> Path:
@@ -572,7 +573,7 @@ def _interruptible(stop: threading.Event) -> Iterator[None]:
 
 def _finish(report: ApplyReport, options: ApplyOptions) -> None:
     """Keep the report in the state folder, write it to `--report`, and sum it up."""
-    kept_text = keep_report(options.state, report).read_text(encoding="utf-8")
+    kept_text = keep_report(options.state, report)
     report_file = options.report_file
     if report_file is not None:  # the same text: a large report is written out once
         write_atomic(located(report_file, options.cwd), kept_text)
