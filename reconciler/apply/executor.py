@@ -1,8 +1,8 @@
 """Carrying a plan out: batched deletes, tasks, splits, re-checks, maintenance, in order.
 
-Per space, in this order: create its missing directories (`create_missing`), re-check what
-needs it (every item of a saved or resumed plan; otherwise only items a lost answer may have
-deleted), then the waves of `batching.order` (each wave's batches `concurrency` at a time,
+Per space, in this order: re-check what needs it (every item of a saved or resumed plan;
+otherwise only items a lost answer may have deleted), create its missing directories
+(`create_missing`), then the waves of `batching.order` (each wave's batches `concurrency` at a time,
 none waiting for another's task, then all the tasks they started polled together, one query
 for all of them), then the bin items it deletes for good (`recycle_bin.older_than`: the bin is
 listed before and after the detail-free batch call, to send only items still there as planned
@@ -10,8 +10,9 @@ and to report each one), then the space's recycle bin; the history clear last of
 every space is done. Every batch is journaled before it is sent and its outcome when it
 returns; a 202's task id is journaled before it is polled.
 
-Spaces go side by side (`side_by_side`: `concurrency` of them at a time, taken in the plan's
-order of spaces): nothing orders one space's deletes
+Spaces go side by side (`side_by_side`: `concurrency` of them sending at a time, taken in the
+plan's order of spaces, and as many more re-checking theirs meanwhile, see `_run_spaces`):
+nothing orders one space's deletes
 against another's, and one after another each space would wait out its own round trips (its
 re-check, each wave's answers, its tasks' polls) while the others wait. They share the run's
 `concurrency`: one pool sends every space's batch calls, another lists the directories of
@@ -43,14 +44,14 @@ from itertools import islice
 
 from reconciler.apply import decisions as decide
 from reconciler.apply import maintenance
-from reconciler.apply.batching import chunks, order
+from reconciler.apply.batching import Order, chunks, order
 from reconciler.apply.decisions import ItemId, Remedy, bin_was_off, item_outcomes
 from reconciler.apply.journal import Journal, Replay, StepKey, StepRecord
 from reconciler.apply.progress import NoProgress, ProgressSink
 from reconciler.apply.recheck import Found, recheck
 from reconciler.apply.report import Failure, ItemOutcome, ItemReport, StepOutcome, StepReport
 from reconciler.apply.results import Results
-from reconciler.apply.side_by_side import for_each_space
+from reconciler.apply.side_by_side import WAKE_SECONDS, for_each_space
 from reconciler.client import BatchReply, BatchRequest, DeleteItem, SmhWriteClient, TaskState
 from reconciler.client.writer import batch_task_reply
 from reconciler.collector import gc_paused
@@ -145,6 +146,9 @@ class Executor:
         """Spaces sending a wave now: they share the batches made ahead (`_send_wave`)."""
         self._listings: ThreadPoolExecutor | None = None
         """Lists the directories of every space's re-check, `concurrency` at a time."""
+        self._turns = threading.BoundedSemaphore(settings.concurrency)
+        """Held by each space from its re-check's end to its run's: `concurrency` spaces send
+        at a time (`_run_spaces`)."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -235,10 +239,21 @@ class Executor:
             task.space for task in replay.open_tasks)), at_once=self.settings.concurrency)
 
     def _run_spaces(self, spaces: Sequence[str], pool: ThreadPoolExecutor) -> None:
-        """Each space's run, side by side; the first failure is raised once all are done."""
+        """Each space's run, side by side; the first failure is raised once all are done.
+
+        `concurrency` spaces send at a time (their missing directories, batches, task polls
+        and bin), each in its turn; as many more re-check theirs meanwhile, so that a space's
+        turn begins with its re-check done, its listings having shared the listing pool with
+        the others' (theirs first: the pool takes them in the order they came), and takes
+        the turn of the first space to end one: no more than `concurrency` spaces wait with
+        their re-check done. With `concurrency` 1 no space goes ahead: one request at a
+        time, one space after another.
+        """
+        concurrency = self.settings.concurrency
+        ahead = concurrency if concurrency > 1 else 0
         try:
             for_each_space(partial(self._space_run, pool=pool), spaces,
-                           at_once=self.settings.concurrency)
+                           at_once=concurrency + ahead)
         except BaseException:
             self._halt.set()  # an abandoned run (a second Ctrl-C) sends nothing more
             raise
@@ -258,11 +273,24 @@ class Executor:
             self._halt.set()
 
     def _run_space(self, space: str, pool: ThreadPoolExecutor) -> None:
-        maintenance.create_directories(self._changes(space), self.plan.created)
         ids = self._ids.get(space, [])
         space_order = order([self.deletes[i].path for i in ids])
         inside = {ids[p]: [ids[q] for q in space_order.inside(p)] for p in range(len(ids))}
         self._recheck(space, ids, inside)
+        while not self._turns.acquire(timeout=WAKE_SECONDS):
+            if self._stopping():
+                return
+        try:
+            self._send_space(space, pool, ids, space_order, inside)
+        finally:
+            self._turns.release()
+
+    def _send_space(self, space: str, pool: ThreadPoolExecutor, ids: Sequence[ItemId],
+                    space_order: Order, inside: Mapping[ItemId, Sequence[ItemId]]) -> None:
+        """A space's turn, its re-check done: its missing directories, waves and bin."""
+        if self._stopping():
+            return
+        maintenance.create_directories(self._changes(space), self.plan.created)
         for wave in space_order.waves:
             if self._stopping():
                 return

@@ -343,6 +343,41 @@ def test_spaces_are_applied_side_by_side_as_many_as_the_concurrency(
                                           for i in range(3)]
 
 
+def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
+    new_journal: JournalFactory
+) -> None:
+    # Two spaces send at a time (concurrency 2); the third re-checks meanwhile, and sends
+    # only once one of theirs has ended.
+    emu, writer, plan = _spaces(3, "abc")
+    listed = threading.Event()
+    found: list[bool] = []
+    arrived = _hold_batches(emu, lambda space: found.append(
+        space == "c" or listed.wait(timeout=10)))
+    sending = emu.handle
+    ended: list[str] = []
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        target = request.target.split("?")[0]
+        if request.method == "GET" and target.startswith(f"/api/v1/directory/{LIBRARY}/c"):
+            listed.set()
+        if target.split("/")[3:4] == ["batch"] and target.split("/")[5] == "c":
+            ended.extend(s for s in "ab" if all(
+                executor.results.get(ItemId(i)) is not None
+                for i, d in enumerate(plan.deletes) if d.space == s))
+        return sending(request)
+
+    emu.handle = handle  # type: ignore[method-assign]
+    executor = Executor(plan, writer, new_journal(plan),
+                        settings=Settings(recheck=True, concurrency=2))
+    with writer:
+        executor.run()
+    assert found == [True, True, True]  # a's and b's batches waited for c's re-check
+    assert arrived[-1] == "c" and ended  # c's batch went once a or b was done
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "abc"
+                                          for i in range(3)]
+
+
 def test_spaces_that_start_sending_while_others_send_share_the_workers(
     new_journal: JournalFactory
 ) -> None:
