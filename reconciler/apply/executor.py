@@ -241,13 +241,13 @@ class Executor:
     def _run_spaces(self, spaces: Sequence[str], pool: ThreadPoolExecutor) -> None:
         """Each space's run, side by side; the first failure is raised once all are done.
 
-        `concurrency` spaces send at a time (their missing directories, batches, task polls
-        and bin), each in its turn; as many more re-check theirs meanwhile, so that a space's
-        turn begins with its re-check done, its listings having shared the listing pool with
-        the others' (theirs first: the pool takes them in the order they came), and takes
-        the turn of the first space to end one: no more than `concurrency` spaces wait with
-        their re-check done. With `concurrency` 1 no space goes ahead: one request at a
-        time, one space after another.
+        `concurrency` spaces send at a time, each in its turn (its missing directories,
+        batches, task polls and bin); a space with nothing left but its last tasks' polls
+        passes its turn on while it polls (`_send_space`). As many more spaces re-check
+        theirs meanwhile, their listings sharing the listing pool with the others' (the pool
+        takes them in the order they came), so that a turn begins with its re-check done; the
+        first of them done takes the next turn, and no more than `concurrency` wait. With
+        `concurrency` 1 no space goes ahead: one request at a time, one space after another.
         """
         concurrency = self.settings.concurrency
         ahead = concurrency if concurrency > 1 else 0
@@ -280,18 +280,33 @@ class Executor:
         while not self._turns.acquire(timeout=WAKE_SECONDS):
             if self._stopping():
                 return
+        held = True
+
+        def leave_turn() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._turns.release()
+
         try:
-            self._send_space(space, pool, ids, space_order, inside)
+            self._send_space(space, pool, ids, space_order, inside, leave_turn)
         finally:
-            self._turns.release()
+            leave_turn()
 
     def _send_space(self, space: str, pool: ThreadPoolExecutor, ids: Sequence[ItemId],
-                    space_order: Order, inside: Mapping[ItemId, Sequence[ItemId]]) -> None:
-        """A space's turn, its re-check done: its missing directories, waves and bin."""
+                    space_order: Order, inside: Mapping[ItemId, Sequence[ItemId]],
+                    leave_turn: Callable[[], None]) -> None:
+        """A space's turn, its re-check done: its missing directories, waves and bin. The
+        turn passes to the next space once its last batches are answered when nothing but
+        their tasks' polls is left (and the halves of a task that failed as a whole): those
+        wait on the server, not on the workers."""
         if self._stopping():
             return
         maintenance.create_directories(self._changes(space), self.plan.created)
-        for wave in space_order.waves:
+        empties = any(isinstance(c, EmptyRecycleBin) for c in self.plan.of_space(space).changes)
+        maintained = empties or any(change.space == space for change in self.plan.bin_deletes)
+        last = -1 if maintained else len(space_order.waves) - 1
+        for number, wave in enumerate(space_order.waves):
             if self._stopping():
                 return
             sendable = self._sendable(space, [ids[position] for position in wave], inside)
@@ -304,6 +319,8 @@ class Executor:
             # objects, a few kilobytes) are collected once it ends.
             with gc_paused(leave_out=False):
                 self._send_wave(space, sendable, pool)
+                if number == last:
+                    leave_turn()
                 self._await_tasks(space)
         if self._stopping():
             return
@@ -311,7 +328,7 @@ class Executor:
                                     batch_size=self.settings.batch_size)
         if self._stopping():
             return
-        if any(isinstance(c, EmptyRecycleBin) for c in self.plan.of_space(space).changes):
+        if empties:
             self._empty_bin(space)
 
     def _sendable(self, space: str, wave: Sequence[ItemId],

@@ -349,21 +349,24 @@ def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
     # Two spaces send at a time (concurrency 2); the third re-checks meanwhile, and sends
     # only once one of theirs has ended.
     emu, writer, plan = _spaces(3, "abc")
-    listed = threading.Event()
+    listed: set[str] = set()
+    every_space_listed = threading.Event()
     found: list[bool] = []
     arrived = _hold_batches(emu, lambda space: found.append(
-        space == "c" or listed.wait(timeout=10)))
+        len(arrived) > 2 or every_space_listed.wait(timeout=10)))
     sending = emu.handle
     ended: list[str] = []
 
     def handle(request: HttpRequest) -> HttpResponse:
-        target = request.target.split("?")[0]
-        if request.method == "GET" and target.startswith(f"/api/v1/directory/{LIBRARY}/c"):
-            listed.set()
-        if target.split("/")[3:4] == ["batch"] and target.split("/")[5] == "c":
-            ended.extend(s for s in "ab" if all(
-                executor.results.get(ItemId(i)) is not None
-                for i, d in enumerate(plan.deletes) if d.space == s))
+        segments = request.target.split("?")[0].split("/")
+        if request.method == "GET" and segments[3:4] == ["directory"]:
+            listed.add(segments[5])
+            if len(listed) == 3:
+                every_space_listed.set()
+        if segments[3:4] == ["batch"] and len(arrived) == 2:  # the third space's batch
+            ended.extend(space for space in arrived if all(
+                ItemId(i) in executor.results
+                for i, delete in enumerate(plan.deletes) if delete.space == space))
         return sending(request)
 
     emu.handle = handle  # type: ignore[method-assign]
@@ -371,8 +374,39 @@ def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
                         settings=Settings(recheck=True, concurrency=2))
     with writer:
         executor.run()
-    assert found == [True, True, True]  # a's and b's batches waited for c's re-check
-    assert arrived[-1] == "c" and ended  # c's batch went once a or b was done
+    assert sorted(arrived) == ["a", "b", "c"]
+    assert found == [True, True, True]  # the first two spaces' batches: all three re-checked
+    assert ended  # the third space sent once one of the first two was done
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "abc"
+                                          for i in range(3)]
+
+
+def test_a_space_polling_its_last_tasks_leaves_its_turn_to_the_next(
+    new_journal: JournalFactory
+) -> None:
+    # Concurrency 2: the first two spaces' task polls are answered once the third space's
+    # batch has come, which it can only once one of them has left its turn.
+    emu, writer, plan = _spaces(3, "abc")
+    arrived = _hold_batches(emu, lambda space: None)
+    sending = emu.handle
+    third_sent = threading.Event()
+    found: list[bool] = []
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        segments = request.target.split("?")[0].split("/")
+        if segments[3:4] == ["batch"] and len(arrived) == 2:
+            third_sent.set()
+        if segments[3:4] == ["task"] and not third_sent.is_set():
+            found.append(third_sent.wait(timeout=10))
+        return sending(request)
+
+    emu.handle = handle  # type: ignore[method-assign]
+    with writer:
+        emu.set_faults({"async_threshold": 1, "task_polls": 1})
+        executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
+    assert sorted(arrived) == ["a", "b", "c"]
+    assert found and all(found)
     assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
     assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "abc"
                                           for i in range(3)]
