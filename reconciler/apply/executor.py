@@ -58,7 +58,7 @@ from reconciler.collector import gc_paused
 from reconciler.desired import PERMANENT
 from reconciler.errors import CredentialsError, ReconcileError, SmhError
 from reconciler.listing import DIR
-from reconciler.options import MAX_BATCH_SIZE
+from reconciler.options import MAX_BATCH_SIZE, MAX_SPACES_AT_ONCE
 from reconciler.plan import Action, ClearHistory, EmptyRecycleBin, Plan
 from reconciler.slots import new, slot_setter
 
@@ -147,8 +147,10 @@ class Executor:
         self._listings: ThreadPoolExecutor | None = None
         """Lists the directories of every space's re-check, `concurrency` at a time."""
         self._turns = threading.BoundedSemaphore(settings.concurrency)
-        """Held by each space from its re-check's end to its run's: `concurrency` spaces send
-        at a time (`_run_spaces`)."""
+        """Held by a space in its turn: `concurrency` spaces send at a time (`_run_spaces`)."""
+        self._admitted = threading.BoundedSemaphore(2 * settings.concurrency)
+        """Held by a space from its re-check's start to its turn's end: as many spaces again
+        as send at a time re-check theirs, or wait, meanwhile (`_run_spaces`)."""
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -246,14 +248,15 @@ class Executor:
         passes its turn on while it polls (`_send_space`). As many more spaces re-check
         theirs meanwhile, their listings sharing the listing pool with the others' (the pool
         takes them in the order they came), so that a turn begins with its re-check done; the
-        first of them done takes the next turn, and no more than `concurrency` wait. With
+        first of them done takes the next turn, and no more than `concurrency` wait. Spaces
+        polling their last tasks are not counted: up to `concurrency` more threads (at most
+        `MAX_SPACES_AT_ONCE` in all) keep the turns going while they poll. With
         `concurrency` 1 no space goes ahead: one request at a time, one space after another.
         """
         concurrency = self.settings.concurrency
-        ahead = concurrency if concurrency > 1 else 0
+        at_once = 1 if concurrency == 1 else min(3 * concurrency, MAX_SPACES_AT_ONCE)
         try:
-            for_each_space(partial(self._space_run, pool=pool), spaces,
-                           at_once=concurrency + ahead)
+            for_each_space(partial(self._space_run, pool=pool), spaces, at_once=at_once)
         except BaseException:
             self._halt.set()  # an abandoned run (a second Ctrl-C) sends nothing more
             raise
@@ -276,22 +279,29 @@ class Executor:
         ids = self._ids.get(space, [])
         space_order = order([self.deletes[i].path for i in ids])
         inside = {ids[p]: [ids[q] for q in space_order.inside(p)] for p in range(len(ids))}
-        self._recheck(space, ids, inside)
-        while not self._turns.acquire(timeout=WAKE_SECONDS):
-            if self._stopping():
-                return
-        held = True
+        if not self._take(self._admitted):
+            return
+        held = [self._admitted]
 
         def leave_turn() -> None:
-            nonlocal held
-            if held:
-                held = False
-                self._turns.release()
+            while held:
+                held.pop().release()
 
         try:
+            self._recheck(space, ids, inside)
+            if not self._take(self._turns):
+                return
+            held.append(self._turns)
             self._send_space(space, pool, ids, space_order, inside, leave_turn)
         finally:
             leave_turn()
+
+    def _take(self, semaphore: threading.BoundedSemaphore) -> bool:
+        """Wait for `semaphore`; False when the run stops first."""
+        while not semaphore.acquire(timeout=WAKE_SECONDS):
+            if self._stopping():
+                return False
+        return True
 
     def _send_space(self, space: str, pool: ThreadPoolExecutor, ids: Sequence[ItemId],
                     space_order: Order, inside: Mapping[ItemId, Sequence[ItemId]],

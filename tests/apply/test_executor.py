@@ -382,6 +382,37 @@ def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
                                           for i in range(3)]
 
 
+def test_no_more_spaces_re_check_ahead_than_send_at_a_time(
+    new_journal: JournalFactory
+) -> None:
+    # Concurrency 2, six spaces: while the first two turns' batches are held, two more spaces
+    # re-check theirs, and no other: a re-check is never taken long before its turn.
+    spaces = [f"s{n}" for n in range(6)]
+    emu, writer, plan = _spaces(3, spaces)
+    listed: list[str] = []
+    during: list[list[str]] = []
+
+    def hold(space: str) -> None:
+        if len(during) < 2:
+            time.sleep(0.5)
+            during.append(sorted(set(listed)))
+
+    _hold_batches(emu, hold)
+    sending = emu.handle
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        segments = request.target.split("?")[0].split("/")
+        if request.method == "GET" and segments[3:4] == ["directory"]:
+            listed.append(segments[5])
+        return sending(request)
+
+    emu.handle = handle  # type: ignore[method-assign]
+    executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
+    assert [len(seen) for seen in during] == [4, 4]
+    assert len(executor.results) == 18
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+
+
 def test_a_space_polling_its_last_tasks_leaves_its_turn_to_the_next(
     new_journal: JournalFactory
 ) -> None:
