@@ -59,17 +59,16 @@ def canonical(value: object) -> str:
 
 
 def indented(value: object) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, the same text for
-    any value without floats (plan files, listings and reports hold none); a float is spelled
-    as `canonical` says.
+    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, the same text.
 
-    The standard library's indenting encoder is pure Python, and its compact one, sorting
-    keys, five times slower than msgspec's: the canonical text is indented by msgspec, which
-    copies each value's text as it is. A text msgspec cannot read (NaN and the infinities
-    where `json` wrote them, lone surrogates) is written by the indenting encoder.
+    The standard library's indenting encoder is pure Python; its compact one is C. The compact
+    text (json's own, so floats too are spelled as json spells them) is indented by msgspec,
+    which copies each value's text as it is. A text msgspec cannot read (NaN and the
+    infinities, lone surrogates) is written by the indenting encoder.
     """
+    compact = _json_sorted(value)
     try:
-        return msgspec.json.format(canonical(value), indent=2)
+        return msgspec.json.format(compact, indent=2)
     except (msgspec.DecodeError, UnicodeError, RecursionError):
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 

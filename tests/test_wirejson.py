@@ -150,11 +150,3 @@ def test_indented_text_is_the_standard_indented_text(value: Any) -> None:
     # Plan files and reports are written so: the same text, byte for byte, as before.
     assert wirejson.indented(value) == indented_standard(value)
 
-
-@given(documents(FLOATS | EXACT))
-def test_indented_floats_are_written_as_the_same_numbers(value: Any) -> None:
-    try:
-        standard(value)
-    except UnicodeEncodeError:
-        return
-    assert same(json.loads(wirejson.indented(value)), nulled(value))

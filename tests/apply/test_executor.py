@@ -3,6 +3,7 @@ re-checks, blocked directories, maintenance and the journal it writes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -392,10 +393,15 @@ def test_no_more_spaces_re_check_ahead_than_send_at_a_time(
     listed: list[str] = []
     during: list[list[str]] = []
 
+    held = itertools.count()
+    both = threading.Barrier(2, timeout=10)
+
     def hold(space: str) -> None:
-        if len(during) < 2:
-            time.sleep(0.5)
+        if next(held) < 2:
+            both.wait()  # the two turns' first batches are held together
+            time.sleep(0.5)  # while the spaces admitted ahead re-check
             during.append(sorted(set(listed)))
+            both.wait()  # and neither is answered before both have looked
 
     _hold_batches(emu, hold)
     sending = emu.handle
