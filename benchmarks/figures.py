@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import httpx
 
+from reconciler.options import MAX_BATCH_SIZE
+
 from . import libraries as lib
 from .harness import (
     LIBRARY,
@@ -425,7 +427,12 @@ def _apply_figure(key: str, title: str, faults: dict[str, Any], emu: EmulatorPro
     # batch holds on average.
     limit = min(concurrency, batches) * (items / batches) / (latency / 1000 + per_batch)
     if "rate_limit" in faults:
-        limit = min(limit, faults["rate_limit"] * 1000)
+        # The emulator's token bucket holds max(1, rate) requests, full or not when the first
+        # batch comes: a phase of T seconds lets at most that many more than rate x T
+        # through, so the batches beyond that burst take (batches - burst) / rate seconds.
+        rate_limit = faults["rate_limit"]
+        beyond = -(-items // MAX_BATCH_SIZE) - max(1.0, rate_limit)
+        limit = min(limit, items * rate_limit / beyond if beyond > 0 else limit)
     return Figure(
         key, f"apply items/s, {title}", rate, limit, "items/s", better="higher",
         server_ms=1000 * server,
