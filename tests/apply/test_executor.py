@@ -300,6 +300,14 @@ def _spaces(files: int, spaces: str | list[str] = "ab") -> tuple[Emulator, SmhWr
     return emu, writer, plan_for(spec, writer)
 
 
+def _all_recycled(executor: Executor, emu: Emulator, spaces: str | list[str], files: int) -> None:
+    """Every item of `_spaces(files, spaces)` was recycled, and nothing else was deleted."""
+    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    assert len(executor.results) == len(spaces) * files
+    assert sorted(deleted_paths(emu)) == sorted(
+        (space, f"d/f{i:02d}.bin") for space in spaces for i in range(files))
+
+
 def _hold_batches(emu: Emulator, hold: Callable[[str], None]) -> list[str]:
     """Before the emulator answers each batch call, `hold(space)`; returns the spaces of the
     batch calls, as they arrive."""
@@ -339,9 +347,7 @@ def test_spaces_are_applied_side_by_side_as_many_as_the_concurrency(
         executor = run(plan, writer, new_journal, recheck=True, concurrency=concurrency)
     assert sorted(arrived) == ["a", "b"]
     assert found == met
-    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
-    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "ab"
-                                          for i in range(3)]
+    _all_recycled(executor, emu, "ab", 3)
 
 
 def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
@@ -378,9 +384,7 @@ def test_the_next_spaces_re_check_while_the_spaces_in_their_turn_send(
     assert sorted(arrived) == ["a", "b", "c"]
     assert found == [True, True, True]  # the first two spaces' batches: all three re-checked
     assert ended  # the third space sent once one of the first two was done
-    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
-    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "abc"
-                                          for i in range(3)]
+    _all_recycled(executor, emu, "abc", 3)
 
 
 def test_no_more_spaces_re_check_ahead_than_send_at_a_time(
@@ -415,8 +419,7 @@ def test_no_more_spaces_re_check_ahead_than_send_at_a_time(
     emu.handle = handle  # type: ignore[method-assign]
     executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
     assert [len(seen) for seen in during] == [4, 4]
-    assert len(executor.results) == 18
-    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
+    _all_recycled(executor, emu, spaces, 3)
 
 
 def test_a_space_polling_its_last_tasks_leaves_its_turn_to_the_next(
@@ -444,9 +447,7 @@ def test_a_space_polling_its_last_tasks_leaves_its_turn_to_the_next(
         executor = run(plan, writer, new_journal, recheck=True, concurrency=2)
     assert sorted(arrived) == ["a", "b", "c"]
     assert found and all(found)
-    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
-    assert sorted(deleted_paths(emu)) == [(space, f"d/f{i:02d}.bin") for space in "abc"
-                                          for i in range(3)]
+    _all_recycled(executor, emu, "abc", 3)
 
 
 def test_spaces_that_start_sending_while_others_send_share_the_workers(
@@ -459,10 +460,7 @@ def test_spaces_that_start_sending_while_others_send_share_the_workers(
     with writer:
         emu.set_faults({"latency_ms": 2})
         executor = run(plan, writer, new_journal, recheck=True, batch_size=1, concurrency=4)
-    assert {r.outcome for r in executor.results.values()} == {Outcome.RECYCLED}
-    assert len(executor.results) == 96
-    assert sorted(deleted_paths(emu)) == sorted(
-        (space, f"d/f{i:02d}.bin") for space in spaces for i in range(24))
+    _all_recycled(executor, emu, spaces, 24)
 
 
 def test_a_ctrl_c_another_thread_took_stops_spaces_side_by_side(
