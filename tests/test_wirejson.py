@@ -147,6 +147,6 @@ def indented_standard(value: Any) -> str:
 
 @given(KEYED)
 def test_indented_text_is_the_standard_indented_text(value: Any) -> None:
-    # Plan files and reports are written so: the same text, byte for byte, as before.
+    # Plan files and reports are written so: json's own indented text, byte for byte.
     assert wirejson.indented(value) == indented_standard(value)
 
