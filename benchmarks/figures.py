@@ -427,18 +427,16 @@ def _apply_figure(key: str, title: str, faults: dict[str, Any], emu: EmulatorPro
     # batch holds on average.
     limit = min(concurrency, batches) * (items / batches) / (latency / 1000 + per_batch)
     if "rate_limit" in faults:
-        # The emulator's token bucket holds max(1, rate) requests, full or not when the first
-        # batch comes: a phase of T seconds lets at most that many more than rate x T
-        # through, so the batches beyond that burst take (batches - burst) / rate seconds.
-        rate_limit = faults["rate_limit"]
-        beyond = -(-items // MAX_BATCH_SIZE) - max(1.0, rate_limit)
-        limit = min(limit, items * rate_limit / beyond if beyond > 0 else limit)
+        limit = min(limit, lib.rate_bound(items, faults["rate_limit"], MAX_BATCH_SIZE) or limit)
+    # The polls of a wave's tasks, after its last batch: a time the bound leaves out.
+    polled = (f" (the last answered {stats.after_last(BATCH, TASK):.2f} s after the last "
+              "batch)" if stats.count(TASK) else "")
     return Figure(
         key, f"apply items/s, {title}", rate, limit, "items/s", better="higher",
         server_ms=1000 * server,
         note=f"delete phase {window:.2f} s of {wall:.2f} s apply ({cpu:.1f} s CPU, the "
              f"emulator's {served:.1f} s); "
-             f"{stats.count(BATCH)} batch calls, {stats.count(TASK)} task queries, "
+             f"{stats.count(BATCH)} batch calls, {stats.count(TASK)} task queries{polled}, "
              f"{stats.total} requests in all; {1000 * per_batch:.1f} ms server time "
              "per batch",
         extra={"runs": rates, "apply_wall": wall})

@@ -67,6 +67,14 @@ class Stats:
             return 0.0
         return max(end for _, end in spans) - min(start for start, _ in spans)
 
+    def after_last(self, first: str, then: str) -> float:
+        """Seconds from the last `first` request answered to the last `then` answered (0 when
+        either was not sent): what follows the one, such as a wave's task polls after its
+        last batch."""
+        if first not in self.windows or then not in self.windows:
+            return 0.0
+        return max(0.0, self.windows[then][1] - self.windows[first][1])
+
     def per_request_ms(self) -> float:
         return 1000 * self.server_seconds / self.total if self.total else 0.0
 

@@ -166,3 +166,12 @@ def waves_bound(paths_by_space: dict[str, Sequence[str]], batch: int = 1000) -> 
             calls += math.ceil(len(wave) / batch)
             waves += 1
     return calls, waves
+
+
+def rate_bound(items: int, rate: float, batch: int = 1000) -> float | None:
+    """Items a second at most that batch calls of `batch` items carry under the emulator's
+    rate limit of `rate` requests a second (None: it never holds them back). Its token bucket
+    holds max(1, rate) requests, full or not when the first batch comes, so that the batches
+    beyond that burst take (batches - burst) / rate seconds at least."""
+    beyond = math.ceil(items / batch) - max(1.0, rate)
+    return items * rate / beyond if beyond > 0 else None

@@ -1,17 +1,22 @@
-"""The benchmark suite's schedule floor: the fewest rounds a plan's requests can be sent in.
+"""The benchmark suite's bounds: the fewest rounds a plan's requests can be sent in, and the
+most items a second a rate limit lets through.
 
 `fewest_rounds` is checked against an exhaustive search of every schedule of small forests,
-and `request_forest` against the requests a small tree forces.
+`request_forest` against the requests a small tree forces, and `rate_bound` against the
+emulator's own token bucket.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import libraries as lib
+from reconciler.emulator.faults import TokenBucket
 
 
 def exhaustive_rounds(parents: list[int], slots: int) -> int:
@@ -85,3 +90,24 @@ def test_spaces_joined_share_the_slots() -> None:
     assert lib.fewest_rounds(both, 1) == 8
     assert lib.fewest_rounds(both, 2) == 4  # the two chains of three side by side, then the rest
     assert lib.fewest_rounds(both, 4) == 3
+
+
+@given(st.integers(1, 300_000), st.floats(0.5, 100))
+def test_the_rate_bound_is_what_the_emulators_token_bucket_lets_through(
+        items: int, rate: float) -> None:
+    # Batch calls sent the moment the bucket grants each, from a full bucket (the fastest any
+    # client can go): the items over the time of the last grant are the bound, never more.
+    batches = math.ceil(items / 1000)
+    bucket, now, granted = TokenBucket(rate, now=0.0), 0.0, 0
+    while granted < batches:
+        wait = bucket.take(now)
+        if wait:
+            now += wait * (1 + 1e-9)  # just past the grant: float sums may fall short of it
+        else:
+            granted += 1
+    bound = lib.rate_bound(items, rate)
+    if bound is None:  # all of them go in the first burst
+        assert batches <= max(1.0, rate) + 1e-9 and now < 1e-9
+    else:
+        assert items / now == pytest.approx(bound, rel=1e-6)
+        assert items / now > rate * 1000  # the rate alone is not a bound: the burst beats it
